@@ -1,0 +1,244 @@
+public import Foundation
+import GRDB
+public import NewsCore
+
+/// The local archive: one SQLite file in WAL mode.
+///
+/// ```swift
+/// let archive = try Archive(path: dataDir.appendingPathComponent("archive.sqlite").path)
+/// let outcome = try archive.store(ingest)
+/// ```
+public final class Archive: Sendable {
+    let pool: DatabasePool
+    /// This database's epoch: a new one whenever the database is created anew, so peers know to start over.
+    public let epoch: String
+
+    /// Opens (creating and migrating if needed) the archive at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+        epoch = try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") } ?? ""
+    }
+
+    /// Blocks until no read or write is in progress; the WAL is checkpointed.
+    public func close() throws {
+        try pool.close()
+    }
+}
+
+// MARK: - Storing what was fetched
+
+/// Everything one article fetch produced, stored together or not at all.
+public struct Ingest: Sendable {
+    /// The feed that linked the article, and the entry's id in it.
+    public var feed: (url: String, entryID: String)?
+    public var article: ArticleRecord
+    public var capture: CaptureRecord
+    /// The raw page; its SHA-256 must equal `capture.blobHash`.
+    public var raw: Data
+    public var text: TextRecord?
+    public var extraction: ExtractionRecord?
+
+    public init(
+        feed: (url: String, entryID: String)?, article: ArticleRecord, capture: CaptureRecord, raw: Data, text: TextRecord?,
+        extraction: ExtractionRecord?
+    ) {
+        self.feed = feed
+        self.article = article
+        self.capture = capture
+        self.raw = raw
+        self.text = text
+        self.extraction = extraction
+    }
+}
+
+/// A record or blob that cannot be stored because it does not match its hash or lacks what it refers to.
+public struct IntegrityError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+extension Archive {
+    /// Stores an ingest in one transaction; returns how many records were new.
+    @discardableResult
+    public func store(_ ingest: Ingest) throws -> Int {
+        let blobHash = ContentHash(of: ingest.raw)
+        guard blobHash == ingest.capture.blobHash else {
+            throw IntegrityError("capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
+        }
+        var items: [ArchiveItem] = [.article(ingest.article), .capture(ingest.capture)]
+        if let text = ingest.text { items.append(.text(text)) }
+        if let extraction = ingest.extraction { items.append(.extraction(extraction)) }
+        return try pool.write { db in
+            try Self.insertBlob(ingest.raw, hash: blobHash, db: db)
+            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
+            if let feed = ingest.feed {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID)
+                        SELECT id, ?, ? FROM feed WHERE url = ?
+                        """, arguments: [ingest.article.id, feed.entryID, feed.url])
+            }
+            return added
+        }
+    }
+
+    /// Records that `articleURL` appeared in a feed, when the article is already archived. Returns whether it is.
+    public func linkExisting(articleURL: String, feedURL: String, entryID: String) throws -> Bool {
+        let articleID = ArticleRecord(url: articleURL).id
+        return try pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM capture WHERE articleID = ?)", arguments: [articleID]) == true
+            else { return false }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID) SELECT id, ?, ? FROM feed WHERE url = ?",
+                arguments: [articleID, entryID, feedURL])
+            return true
+        }
+    }
+
+    /// Stores raw bytes under their own hash; identical bytes are stored once.
+    @discardableResult
+    public func storeBlob(_ bytes: Data) throws -> ContentHash {
+        let hash = ContentHash(of: bytes)
+        try pool.write { db in try Self.insertBlob(bytes, hash: hash, db: db) }
+        return hash
+    }
+
+    /// The raw bytes stored under `hash`, if any.
+    public func blob(_ hash: ContentHash) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT data FROM blob WHERE hash = ?", arguments: [hash]) }
+    }
+
+    /// Which of `hashes` have no blob here.
+    public func missingBlobs(_ hashes: some Collection<ContentHash>) throws -> [ContentHash] {
+        try pool.read { db in
+            try hashes.filter { hash in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [hash]) != true
+            }
+        }
+    }
+
+    static func insertBlob(_ bytes: Data, hash: ContentHash, db: Database) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data) VALUES (?, ?, 'identity', ?)",
+            arguments: [hash, bytes.count, bytes])
+    }
+
+    /// Inserts a verified record unless present, adding a change-log row when it is new.
+    static func insert(_ item: ArchiveItem, db: Database) throws -> Bool {
+        guard item.isIntact else { throw IntegrityError("\(item.kind) \(item.id) does not match its content") }
+        switch item {
+        case .article(let record): try record.insert(db, onConflict: .ignore)
+        case .capture(let record):
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash]) == true
+            else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
+            try record.insert(db, onConflict: .ignore)
+        case .text(let record): try record.insert(db, onConflict: .ignore)
+        case .extraction(let record): try record.insert(db, onConflict: .ignore)
+        }
+        guard db.changesCount > 0 else { return false }
+        try db.execute(sql: "INSERT OR IGNORE INTO change(kind, key) VALUES (?, ?)", arguments: [item.kind, item.id])
+        return true
+    }
+}
+
+// MARK: - The change log and peers
+
+/// One change-log entry: a sequence number and the record it added.
+public struct Change: Sendable, Equatable, Codable {
+    public var seq: Int64
+    public var item: ArchiveItem
+
+    public init(seq: Int64, item: ArchiveItem) {
+        self.seq = seq
+        self.item = item
+    }
+}
+
+/// A peer's sync state as this node keeps it.
+public struct PeerCursor: Sendable, Equatable {
+    /// The peer's epoch the cursor belongs to; `nil` before the first sync.
+    public var epoch: String?
+    /// The peer's sequence number up to which everything is stored here.
+    public var cursor: Int64
+
+    public init(epoch: String?, cursor: Int64) {
+        self.epoch = epoch
+        self.cursor = cursor
+    }
+}
+
+extension Archive {
+    /// Up to `limit` changes after sequence `since`, in order.
+    public func changes(since: Int64, limit: Int) throws -> [Change] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT seq, kind, key FROM change WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [since, limit])
+            return try rows.compactMap { row -> Change? in
+                let key: ContentHash = row["key"]
+                let item: ArchiveItem? =
+                    switch row["kind"] as String {
+                    case "article": try ArticleRecord.fetchOne(db, key: key).map(ArchiveItem.article)
+                    case "capture": try CaptureRecord.fetchOne(db, key: key).map(ArchiveItem.capture)
+                    case "text": try TextRecord.fetchOne(db, key: key).map(ArchiveItem.text)
+                    case "extraction": try ExtractionRecord.fetchOne(db, key: key).map(ArchiveItem.extraction)
+                    default: nil
+                    }
+                return item.map { Change(seq: row["seq"], item: $0) }
+            }
+        }
+    }
+
+    /// The last sequence number in the change log (0 when empty).
+    public func lastSequence() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? 0 }
+    }
+
+    /// Where this node stands with `peer`.
+    public func cursor(peer: String) throws -> PeerCursor {
+        try pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
+            return PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
+        }
+    }
+
+    /// Stores records pulled from `peer` and moves its cursor, in one transaction.
+    ///
+    /// Every record must match its hash, every blob its hash, and every capture's blob must be stored here
+    /// or among `blobs`; otherwise nothing is stored and the cursor does not move.
+    /// Returns how many records were new.
+    @discardableResult
+    public func apply(_ items: [ArchiveItem], blobs: [Data], from peer: String, url: String, epoch: String, cursor: Int64) throws -> Int {
+        for item in items where !item.isIntact {
+            throw IntegrityError("\(item.kind) \(item.id) from \(peer) does not match its content")
+        }
+        return try pool.write { db in
+            for bytes in blobs { try Self.insertBlob(bytes, hash: ContentHash(of: bytes), db: db) }
+            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
+            try db.execute(
+                sql: """
+                    INSERT INTO peer(name, url, epoch, cursor) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, epoch = excluded.epoch, cursor = excluded.cursor
+                    """, arguments: [peer, url, epoch, cursor])
+            return added
+        }
+    }
+
+    /// Records the outcome of a sync attempt with `peer`.
+    public func recordSync(peer: String, url: String, at date: Date, error: String?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO peer(name, url, lastSyncAt, lastResult, lastError) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, lastSyncAt = excluded.lastSyncAt,
+                        lastResult = excluded.lastResult, lastError = excluded.lastError
+                    """, arguments: [peer, url, date.timeIntervalSince1970, error == nil ? "ok" : "error", error])
+        }
+    }
+}

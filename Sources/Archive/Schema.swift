@@ -1,0 +1,123 @@
+import Foundation
+public import GRDB
+public import NewsCore
+
+/// The archive's migrations, registered in order. A released migration is never edited: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+
+                    -- Raw bytes (pages, feed documents), keyed by the SHA-256 of the uncompressed bytes.
+                    CREATE TABLE blob(
+                        hash TEXT PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        encoding TEXT NOT NULL,
+                        data BLOB NOT NULL
+                    ) WITHOUT ROWID;
+
+                    -- Synced, content-addressed records. Column names are the records' canonical field names.
+                    CREATE TABLE article(id TEXT PRIMARY KEY NOT NULL, url TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX article_url ON article(url);
+                    CREATE TABLE capture(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        articleID TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        finalURL TEXT NOT NULL,
+                        fetchedAt TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        contentType TEXT,
+                        etag TEXT,
+                        lastModified TEXT,
+                        blobHash TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        nodeID TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX capture_article ON capture(articleID);
+                    CREATE TABLE text(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        title TEXT,
+                        byline TEXT,
+                        published TEXT,
+                        language TEXT,
+                        body TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE extraction(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        captureID TEXT NOT NULL,
+                        textID TEXT NOT NULL,
+                        extractor TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX extraction_capture ON extraction(captureID);
+
+                    -- Everything inserted, in order: what peers read to get deltas.
+                    CREATE TABLE change(
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        UNIQUE(kind, key)
+                    );
+
+                    -- Local state, never synced.
+                    CREATE TABLE feed(
+                        id INTEGER PRIMARY KEY,
+                        url TEXT NOT NULL UNIQUE,
+                        title TEXT,
+                        etag TEXT,
+                        lastModified TEXT,
+                        lastHash TEXT,
+                        lastPollAt REAL,
+                        lastResult TEXT,
+                        lastError TEXT,
+                        errorCount INTEGER NOT NULL DEFAULT 0,
+                        nextPollAt REAL
+                    );
+                    CREATE TABLE feed_entry(
+                        feedID INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,
+                        articleID TEXT NOT NULL,
+                        entryID TEXT NOT NULL,
+                        PRIMARY KEY(feedID, articleID)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX feed_entry_article ON feed_entry(articleID);
+                    CREATE TABLE peer(
+                        name TEXT PRIMARY KEY NOT NULL,
+                        url TEXT NOT NULL,
+                        epoch TEXT,
+                        cursor INTEGER NOT NULL DEFAULT 0,
+                        lastSyncAt REAL,
+                        lastResult TEXT,
+                        lastError TEXT
+                    ) WITHOUT ROWID;
+                    """)
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('epoch', ?)", arguments: [UUID().uuidString.lowercased()])
+        }
+        return migrator
+    }
+}
+
+extension ContentHash: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { hex.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> ContentHash? {
+        String.fromDatabaseValue(dbValue).flatMap(ContentHash.init(hex:))
+    }
+}
+
+extension ArticleRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "article"
+}
+
+extension CaptureRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "capture"
+}
+
+extension TextRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "text"
+}
+
+extension ExtractionRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "extraction"
+}

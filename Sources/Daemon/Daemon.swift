@@ -1,0 +1,220 @@
+import Archive
+import Fetching
+import Foundation
+import Hummingbird
+public import Logging
+public import NewsCore
+import ServiceLifecycle
+import Synchronization
+import Sync
+
+/// A running newsd: archive, poller, syncer, control API and sync server.
+///
+/// ```swift
+/// let daemon = try Daemon(config: try NewsdConfig.load(path: "/etc/newsd/newsd.toml"), logger: logger)
+/// try await daemon.run()
+/// ```
+public final class Daemon: Sendable {
+    /// The configuration the daemon was started with.
+    public let config: NewsdConfig
+    /// This node's identity.
+    public let identity: NodeIdentity
+    private let archive: Archive
+    private let lock: DirectoryLock
+    private let fetcher: Fetcher
+    private let poller: Poller
+    private let syncer: Syncer
+    private let logger: Logger
+    private let startedAt = Date()
+    private let pollTrigger = Trigger()
+    private let syncTrigger = Trigger()
+    private let readiness = Readiness()
+
+    /// Opens the data directory (creating it), takes its lock, and opens the archive.
+    public init(config: NewsdConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        let directory = config.dataDirectory
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw DaemonError("cannot create data directory \(directory.path): \(error.localizedDescription)")
+        }
+        lock = try DirectoryLock(directory: directory)
+        identity = try NodeIdentity(directory: directory)
+        do {
+            archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+            try archive.registerFeeds(config.feeds)
+        } catch {
+            throw DaemonError("cannot open archive in \(directory.path): \(error)")
+        }
+        fetcher = Fetcher()
+        poller = Poller(
+            archive: archive, fetcher: fetcher, nodeID: identity.nodeID,
+            settings: .init(feeds: config.feeds, pollInterval: config.pollInterval, limits: config.limits), logger: logger)
+        syncer = Syncer(archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, logger: logger)
+    }
+
+    /// Runs until cancelled or, with `handleSignals`, until SIGTERM or SIGINT; in-flight work is drained first.
+    public func run(handleSignals: Bool = true) async throws {
+        var services: [any Service] = [controlServer(), PollLoop(daemon: self), SyncLoop(daemon: self)]
+        if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger))
+        logger.info("starting", metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
+        try await group.run()
+        try archive.close()
+        logger.info("stopped")
+    }
+
+    /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any.
+    public func ready() async -> Int? {
+        await readiness.wait()
+    }
+
+    /// What `newsctl status` shows.
+    func status() throws -> StatusReport {
+        let directory = config.dataDirectory
+        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
+        let bytes = files.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+        var counts = try archive.counts()
+        counts.feeds = config.feeds.count
+        return StatusReport(
+            version: newsdVersion, nodeID: identity.nodeID, pid: getpid(), startedAt: startedAt,
+            uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes, counts: counts,
+            feeds: try archive.feedStatuses(urls: config.feeds.map(\.url.absoluteString)),
+            peers: try archive.peerStatuses(config.peers))
+    }
+
+    private func controlServer() -> some Service {
+        let router = Router()
+        router.get("/v1/status") { _, _ in try JSONBody(self.status()) }
+        router.post("/v1/poll") { _, _ in JSONBody(await self.poller.poll(self.config.feeds)) }
+        router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
+        let path = config.controlSocket.path
+        let readiness = readiness
+        return Application(
+            router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "newsd"),
+            onServerRunning: { _ in
+                chmod(path, 0o660)
+                readiness.controlBound()
+            }, logger: quietLogger())
+    }
+
+    private func syncServer() throws -> (any Service)? {
+        guard let listen = config.listen else { return nil }
+        guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
+        let router = Router()
+        SyncRoutes.add(to: router, archive: archive, nodeID: identity.nodeID)
+        let readiness = readiness
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
+            onServerRunning: { channel in readiness.syncBound(port: channel.localAddress?.port) }, logger: quietLogger())
+    }
+
+    private func quietLogger() -> Logger {
+        var server = logger
+        server.logLevel = max(logger.logLevel, .warning)
+        return server
+    }
+
+    fileprivate func pollDueFeeds() async throws -> Date {
+        let (due, _) = try await poller.due(at: Date())
+        if !due.isEmpty { _ = await poller.poll(due) }
+        return try await poller.due(at: Date()).next
+    }
+
+    fileprivate func waitForPoll(until date: Date) async {
+        await pollTrigger.wait(upTo: .seconds(max(0, date.timeIntervalSinceNow)))
+    }
+
+    fileprivate func syncPeers() async -> Date {
+        if !config.peers.isEmpty { _ = await syncer.syncAll() }
+        return Date().addingTimeInterval(config.peers.compactMap(\.interval).min() ?? config.syncInterval)
+    }
+
+    fileprivate func waitForSync(until date: Date) async {
+        await syncTrigger.wait(upTo: .seconds(max(0, date.timeIntervalSinceNow)))
+    }
+}
+
+/// Polls due feeds until shutdown.
+private struct PollLoop: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = try await daemon.pollDueFeeds()
+                await daemon.waitForPoll(until: next)
+            }
+        }
+    }
+}
+
+/// Pulls from peers on their interval until shutdown.
+private struct SyncLoop: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = await daemon.syncPeers()
+                await daemon.waitForSync(until: next)
+            }
+        }
+    }
+}
+
+/// A JSON response body in the control API's conventions.
+struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
+    let value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONCoding.encoder().encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Tracks when both listeners are up.
+private final class Readiness: Sendable {
+    private struct State {
+        var control = false
+        var sync: Int?? = .none
+        var waiters: [CheckedContinuation<Int?, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func controlBound() { update { $0.control = true } }
+
+    func syncBound(port: Int?) { update { $0.sync = .some(port) } }
+
+    func wait() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Int?? in
+                guard state.control, let port = state.sync else {
+                    state.waiters.append(continuation)
+                    return .none
+                }
+                return .some(port)
+            }
+            if let port = ready { continuation.resume(returning: port) }
+        }
+    }
+
+    private func update(_ change: (inout State) -> Void) {
+        let (waiters, port) = state.withLock { state -> ([CheckedContinuation<Int?, Never>], Int?) in
+            change(&state)
+            guard state.control, let port = state.sync else { return ([], nil) }
+            defer { state.waiters.removeAll() }
+            return (state.waiters, port)
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+}

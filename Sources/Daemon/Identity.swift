@@ -1,0 +1,57 @@
+import Crypto
+public import Foundation
+import NewsCore
+
+/// This node's Ed25519 key pair, kept in `node.key` (mode 0600) in the data directory.
+///
+/// The node id is the SHA-256 of the raw public key, in hex.
+public struct NodeIdentity: Sendable {
+    let privateKey: Curve25519.Signing.PrivateKey
+    /// SHA-256 of the public key, in hex.
+    public let nodeID: String
+
+    /// Loads the key in `directory`, creating it on first start.
+    public init(directory: URL) throws {
+        let file = directory.appendingPathComponent("node.key")
+        if let existing = try? Data(contentsOf: file) {
+            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: existing) else {
+                throw DaemonError("\(file.path) is not an Ed25519 private key; move it away to create a new identity")
+            }
+            privateKey = key
+        } else {
+            privateKey = Curve25519.Signing.PrivateKey()
+            let temporary = directory.appendingPathComponent("node.key.tmp")
+            guard FileManager.default.createFile(atPath: temporary.path, contents: privateKey.rawRepresentation, attributes: [.posixPermissions: 0o600])
+            else { throw DaemonError("cannot write \(temporary.path)") }
+            guard rename(temporary.path, file.path) == 0 else { throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))") }
+        }
+        nodeID = ContentHash(of: privateKey.publicKey.rawRepresentation).hex
+    }
+}
+
+/// An error that stops the daemon from starting, in one line.
+public struct DaemonError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+/// An exclusive lock on the data directory, so that two daemons never share an archive or a socket.
+final class DirectoryLock: Sendable {
+    private let descriptor: Int32
+
+    init(directory: URL) throws {
+        let path = directory.appendingPathComponent("newsd.lock").path
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw DaemonError("another newsd is already running with data directory \(directory.path)")
+        }
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

@@ -1,0 +1,59 @@
+public import Foundation
+
+/// The formats the parser recognises.
+public enum FeedFormat: String, Sendable, Codable {
+    case rss
+    case rdf
+    case atom
+}
+
+/// One item of a feed, whatever its format.
+public struct FeedEntry: Sendable, Equatable, Codable {
+    /// The entry's identity within its feed: guid or id, else its link, else a hash of title and date.
+    public var id: String
+    public var title: String?
+    /// The article's URL, resolved against the feed's URL and any `xml:base`.
+    public var link: URL?
+    public var published: Date?
+    public var updated: Date?
+    public var author: String?
+    public var summary: String?
+    public var content: String?
+
+    public init(
+        id: String, title: String? = nil, link: URL? = nil, published: Date? = nil, updated: Date? = nil, author: String? = nil,
+        summary: String? = nil, content: String? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.link = link
+        self.published = published
+        self.updated = updated
+        self.author = author
+        self.summary = summary
+        self.content = content
+    }
+}
+
+/// A parsed feed document.
+public struct ParsedFeed: Sendable, Equatable, Codable {
+    public var format: FeedFormat
+    public var title: String?
+    /// The site the feed belongs to.
+    public var link: URL?
+    public var entries: [FeedEntry]
+    /// Recoverable problems met while parsing (malformed markup that was repaired); 0 for a clean document.
+    public var warnings: Int
+}
+
+/// Why a document could not be read as a feed.
+public enum FeedParseError: Error, Equatable, CustomStringConvertible {
+    /// Nothing parseable, or an XML document that is no RSS, RDF or Atom feed.
+    case notAFeed(String)
+
+    public var description: String {
+        switch self {
+        case .notAFeed(let reason): "not a feed: \(reason)"
+        }
+    }
+}

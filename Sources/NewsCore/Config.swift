@@ -1,0 +1,330 @@
+public import Foundation
+import TOMLKit
+
+/// newsd's configuration, read from a TOML file.
+///
+/// ```toml
+/// data_dir = "/var/lib/newsd"
+/// listen = "127.0.0.1:8470"
+///
+/// [[feed]]
+/// url = "https://example.org/rss.xml"
+///
+/// [[peer]]
+/// name = "field-laptop"
+/// url = "http://10.0.0.2:8470"
+/// ```
+public struct NewsdConfig: Sendable, Equatable {
+    /// Where the archive, the lock file and (by default) the control socket live.
+    public var dataDirectory: URL
+    /// The control API's Unix socket.
+    public var controlSocket: URL
+    /// `host:port` the peer sync server listens on; `nil` when sync serving is off.
+    public var listen: String?
+    /// Seconds between polls of a feed that sets no interval of its own.
+    public var pollInterval: Double
+    /// Seconds between pulls from each peer.
+    public var syncInterval: Double
+    /// `debug`, `info`, `notice`, `warning` or `error`.
+    public var logLevel: String
+    /// Fetch limits that apply to every request.
+    public var limits: FetchLimits
+    /// The feeds to poll.
+    public var feeds: [FeedConfig]
+    /// The peers to pull from.
+    public var peers: [PeerConfig]
+
+    public init(
+        dataDirectory: URL, controlSocket: URL, listen: String?, pollInterval: Double, syncInterval: Double, logLevel: String,
+        limits: FetchLimits, feeds: [FeedConfig], peers: [PeerConfig]
+    ) {
+        self.dataDirectory = dataDirectory
+        self.controlSocket = controlSocket
+        self.listen = listen
+        self.pollInterval = pollInterval
+        self.syncInterval = syncInterval
+        self.logLevel = logLevel
+        self.limits = limits
+        self.feeds = feeds
+        self.peers = peers
+    }
+}
+
+/// One feed to poll.
+public struct FeedConfig: Sendable, Equatable, Codable {
+    /// The feed's URL: `http(s)://` or `file://`.
+    public var url: URL
+    /// A title to show instead of the one the feed gives.
+    public var title: String?
+    /// Seconds between polls, overriding the global `poll_interval`.
+    public var interval: Double?
+
+    public init(url: URL, title: String? = nil, interval: Double? = nil) {
+        self.url = url
+        self.title = title
+        self.interval = interval
+    }
+}
+
+/// One peer node to pull from.
+public struct PeerConfig: Sendable, Equatable, Codable {
+    /// A short name for status output; unique among peers.
+    public var name: String
+    /// The peer's sync base URL, e.g. `http://10.0.0.2:8470`.
+    public var url: URL
+    /// Seconds between pulls, overriding the global `sync_interval`.
+    public var interval: Double?
+
+    public init(name: String, url: URL, interval: Double? = nil) {
+        self.name = name
+        self.url = url
+        self.interval = interval
+    }
+}
+
+/// Bounds on every fetch, so that a hostile or broken server cannot exhaust time, memory or disk.
+public struct FetchLimits: Sendable, Equatable, Codable {
+    /// Largest body accepted, in bytes; a larger one is cut off and the fetch fails.
+    public var maxBodyBytes: Int
+    /// Seconds allowed to establish a connection.
+    public var connectTimeout: Double
+    /// Seconds allowed for a whole transfer.
+    public var totalTimeout: Double
+    /// Redirects followed before the fetch fails.
+    public var maxRedirects: Int
+
+    public init(maxBodyBytes: Int = 16 << 20, connectTimeout: Double = 15, totalTimeout: Double = 120, maxRedirects: Int = 5) {
+        self.maxBodyBytes = maxBodyBytes
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.maxRedirects = maxRedirects
+    }
+}
+
+/// A configuration file that cannot be used, with the file, line and key at fault.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    /// One line naming the file, the position or key, and what is wrong.
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+extension NewsdConfig {
+    /// Reads and validates the TOML file at `path`. Relative paths in it resolve against the file's folder.
+    public static func load(path: String) throws(ConfigError) -> NewsdConfig {
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw ConfigError("\(file.path): cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: file)
+    }
+
+    /// Parses TOML `text` as if read from `file` (used to resolve relative paths and in messages).
+    public static func parse(_ text: String, file: URL) throws(ConfigError) -> NewsdConfig {
+        let raw: RawConfig
+        do {
+            var decoder = TOMLDecoder()
+            decoder.strictDecoding = true
+            raw = try decoder.decode(RawConfig.self, from: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                "\(file.path):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
+        } catch let error as UnexpectedKeysError {
+            let keys = error.keys.values.map { keyPath($0) }.sorted()
+            throw ConfigError("\(file.path): unknown key \(keys.joined(separator: ", "))")
+        } catch let error as DecodingError {
+            throw ConfigError("\(file.path): \(describe(error))")
+        } catch {
+            throw ConfigError("\(file.path): \(error)")
+        }
+        return try raw.resolve(file: file)
+    }
+}
+
+private func keyPath(_ path: [any CodingKey]) -> String {
+    var out = ""
+    for key in path {
+        if let index = key.intValue {
+            out += "[\(index + 1)]"
+        } else {
+            out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+        }
+    }
+    return out.isEmpty ? "(top level)" : out
+}
+
+private func describe(_ error: DecodingError) -> String {
+    switch error {
+    case .typeMismatch(let type, let context):
+        return "key \(keyPath(context.codingPath)): expected \(type)"
+    case .valueNotFound(let type, let context):
+        return "key \(keyPath(context.codingPath)): missing \(type) value"
+    case .keyNotFound(let key, let context):
+        return "key \(keyPath(context.codingPath + [key])): required but missing"
+    case .dataCorrupted(let context):
+        return "key \(keyPath(context.codingPath)): \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}
+
+/// A TOML integer or float.
+private struct Number: Decodable {
+    let value: Double
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let integer = try? container.decode(Int.self) {
+            value = Double(integer)
+        } else {
+            value = try container.decode(Double.self)
+        }
+    }
+}
+
+/// The file's shape, before paths are resolved and values checked.
+private struct RawConfig: Decodable {
+    struct Limits: Decodable {
+        var max_body_bytes: Int?
+        var connect_timeout: Number?
+        var total_timeout: Number?
+        var max_redirects: Int?
+    }
+    struct Feed: Decodable {
+        var url: String
+        var title: String?
+        var interval: Number?
+    }
+    struct Peer: Decodable {
+        var name: String
+        var url: String
+        var interval: Number?
+    }
+
+    var data_dir: String?
+    var control_socket: String?
+    var listen: String?
+    var poll_interval: Number?
+    var sync_interval: Number?
+    var log_level: String?
+    var limits: Limits?
+    var feed: [Feed]?
+    var peer: [Peer]?
+
+    func resolve(file: URL) throws(ConfigError) -> NewsdConfig {
+        let base = file.deletingLastPathComponent()
+        func fail(_ key: String, _ message: String) -> ConfigError {
+            ConfigError("\(file.path): key \(key): \(message)")
+        }
+        func positive(_ number: Number?, _ key: String, default fallback: Double) throws(ConfigError) -> Double {
+            guard let value = number?.value else { return fallback }
+            guard value > 0, value.isFinite else { throw fail(key, "must be a positive number of seconds") }
+            return value
+        }
+
+        let dataDirectory = URL(fileURLWithPath: data_dir ?? "data", relativeTo: base).standardizedFileURL
+        let socket =
+            control_socket.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
+            ?? dataDirectory.appendingPathComponent("newsd.sock")
+        if socket.path.utf8.count > 100 {
+            throw fail("control_socket", "path \(socket.path) is too long for a Unix socket (100 bytes at most)")
+        }
+        let listenAddress = (listen ?? "127.0.0.1:8470").trimmingCharacters(in: .whitespaces)
+        if !listenAddress.isEmpty, HostPort(listenAddress) == nil {
+            throw fail("listen", "expected HOST:PORT, got \"\(listenAddress)\"")
+        }
+        let level = log_level ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw fail("log_level", "expected one of debug, info, notice, warning, error, got \"\(level)\"")
+        }
+
+        var fetchLimits = FetchLimits()
+        if let limits {
+            if let bytes = limits.max_body_bytes {
+                guard bytes > 0 else { throw fail("limits.max_body_bytes", "must be positive") }
+                fetchLimits.maxBodyBytes = bytes
+            }
+            fetchLimits.connectTimeout = try positive(limits.connect_timeout, "limits.connect_timeout", default: fetchLimits.connectTimeout)
+            fetchLimits.totalTimeout = try positive(limits.total_timeout, "limits.total_timeout", default: fetchLimits.totalTimeout)
+            if let redirects = limits.max_redirects {
+                guard redirects >= 0 else { throw fail("limits.max_redirects", "must not be negative") }
+                fetchLimits.maxRedirects = redirects
+            }
+        }
+
+        var feeds: [FeedConfig] = []
+        for (index, feed) in (feed ?? []).enumerated() {
+            let key = "feed[\(index + 1)]"
+            guard let url = resolveURL(feed.url, base: base) else {
+                throw fail("\(key).url", "\"\(feed.url)\" is not an http, https or file URL")
+            }
+            if feeds.contains(where: { $0.url == url }) {
+                throw fail("\(key).url", "\(url.absoluteString) is listed twice")
+            }
+            feeds.append(FeedConfig(url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero))
+        }
+
+        var peers: [PeerConfig] = []
+        for (index, peer) in (peer ?? []).enumerated() {
+            let key = "peer[\(index + 1)]"
+            guard let url = URL(string: peer.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                throw fail("\(key).url", "\"\(peer.url)\" is not an http or https URL")
+            }
+            guard !peer.name.isEmpty, !peers.contains(where: { $0.name == peer.name }) else {
+                throw fail("\(key).name", "must be non-empty and unique")
+            }
+            peers.append(PeerConfig(name: peer.name, url: url, interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
+        }
+
+        return NewsdConfig(
+            dataDirectory: dataDirectory,
+            controlSocket: socket,
+            listen: listenAddress.isEmpty ? nil : listenAddress,
+            pollInterval: try positive(poll_interval, "poll_interval", default: 900),
+            syncInterval: try positive(sync_interval, "sync_interval", default: 300),
+            logLevel: level,
+            limits: fetchLimits,
+            feeds: feeds,
+            peers: peers
+        )
+    }
+}
+
+extension Double {
+    fileprivate var nonZero: Double? { self == 0 ? nil : self }
+}
+
+/// Resolves a feed location: an `http(s)://` or `file://` URL, or a path relative to `base`.
+private func resolveURL(_ text: String, base: URL) -> URL? {
+    if let url = URL(string: text), let scheme = url.scheme?.lowercased() {
+        switch scheme {
+        case "http", "https": return url.host == nil ? nil : url
+        case "file": return url.standardizedFileURL
+        default: return nil
+        }
+    }
+    guard !text.isEmpty else { return nil }
+    return URL(fileURLWithPath: text, relativeTo: base).standardizedFileURL.absoluteURL
+}
+
+/// A `host:port` pair, with IPv6 hosts in brackets (`[::1]:8470`).
+public struct HostPort: Sendable, Equatable {
+    /// The host, without brackets.
+    public let host: String
+    /// The port; 0 lets the system choose.
+    public let port: Int
+
+    /// Parses `host:port`; `nil` if either part is missing or the port is out of range.
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,58 @@
+public import Foundation
+import Crypto
+
+/// The SHA-256 of some bytes, as 64 lowercase hex digits: the address of every blob, text and record.
+public struct ContentHash: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The 64 lowercase hex digits.
+    public let hex: String
+
+    /// Hashes `bytes`.
+    public init(of bytes: some DataProtocol) {
+        hex = SHA256.hash(data: bytes).hexString
+    }
+
+    /// Hashes the UTF-8 encoding of `text`.
+    public init(ofText text: String) {
+        self.init(of: Data(text.utf8))
+    }
+
+    /// Parses a hash from its hex form; `nil` unless it is exactly 64 hex digits (either case).
+    public init?(hex: String) {
+        let lower = hex.lowercased()
+        guard lower.utf8.count == 64, lower.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        else { return nil }
+        self.hex = lower
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        guard let hash = ContentHash(hex: string) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a SHA-256 hex digest: \(string.prefix(80))")
+        }
+        self = hash
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+
+    public var description: String { hex }
+
+    public static func < (lhs: ContentHash, rhs: ContentHash) -> Bool { lhs.hex < rhs.hex }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex digits of these bytes.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,235 @@
+public import Foundation
+
+/// A record whose identity is the SHA-256 of its canonical encoding, so any node can verify it.
+public protocol ContentAddressed: Codable, Sendable, Equatable {
+    /// The identity this record claims; checked against `computedID` before anything is stored.
+    var id: ContentHash { get }
+}
+
+extension ContentAddressed {
+    /// Whether `id` is the hash of this record's canonical encoding.
+    public var isIntact: Bool { id == computedID }
+
+    /// SHA-256 of the canonical encoding of every field but `id` (and a signature, where there is one).
+    public var computedID: ContentHash { ContentHash(of: Canonical.encode(self, omitting: ["id", "signature"])) }
+}
+
+/// The canonical encoding of a record: a JSON object of its fields, keys sorted by their UTF-8 bytes,
+/// no whitespace, absent optionals left out, strings escaped minimally (quote, backslash and control
+/// characters only; controls as `\u00XX` except `\n`, `\r`, `\t`), integers in decimal. docs/PROTOCOL.md has examples.
+public enum Canonical {
+    /// Encodes the stored properties of `record` canonically, leaving out those named in `omitting`.
+    public static func encode(_ record: some Sendable, omitting: Set<String> = []) -> Data {
+        var fields: [(String, String)] = []
+        for child in Mirror(reflecting: record).children {
+            guard let label = child.label, !omitting.contains(label), let value = json(child.value) else { continue }
+            fields.append((label, value))
+        }
+        fields.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+        let body = fields.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",")
+        return Data(("{" + body + "}").utf8)
+    }
+
+    private static func json(_ value: Any) -> String? {
+        switch value {
+        case let string as String: return quote(string)
+        case let hash as ContentHash: return quote(hash.hex)
+        case let int as Int: return String(int)
+        case let int as Int64: return String(int)
+        default:
+            let mirror = Mirror(reflecting: value)
+            precondition(mirror.displayStyle == .optional, "records hold only strings, hashes, integers and optionals")
+            return mirror.children.first.flatMap { json($0.value) }
+        }
+    }
+
+    private static func quote(_ string: String) -> String {
+        var out = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + String(format: "%02x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A timestamp with millisecond precision in UTC, as used in records: `2026-11-22T01:07:27.123Z`.
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+
+    /// Parses a record timestamp.
+    public static func date(_ timestamp: String) -> Date? {
+        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(timestamp)
+    }
+}
+
+/// The logical item that captures and texts belong to: one URL, whatever feeds it came through.
+public struct ArticleRecord: ContentAddressed, Hashable {
+    public var id: ContentHash
+    /// The article's URL as the feed linked it (absolute).
+    public var url: String
+
+    public init(url: String) {
+        self.url = url
+        self.id = ContentHash(ofText: "")  // replaced below
+        self.id = computedID
+    }
+}
+
+/// One successful fetch of a URL: what was asked, what answered, when, and the bytes' hash.
+///
+/// Immutable. Its id is the SHA-256 of its canonical encoding.
+public struct CaptureRecord: ContentAddressed, Hashable {
+    public var id: ContentHash
+    /// The article this page belongs to.
+    public var articleID: ContentHash
+    /// The URL requested.
+    public var url: String
+    /// The URL that answered, after redirects.
+    public var finalURL: String
+    /// When the response was complete.
+    public var fetchedAt: String
+    /// The HTTP status (200 for `file://`).
+    public var status: Int
+    /// The `Content-Type` header, if any.
+    public var contentType: String?
+    /// The `ETag` header, if any.
+    public var etag: String?
+    /// The `Last-Modified` header, if any.
+    public var lastModified: String?
+    /// SHA-256 of the raw body.
+    public var blobHash: ContentHash
+    /// Size of the raw body in bytes.
+    public var size: Int
+    /// The node that made the capture.
+    public var nodeID: String
+
+    public init(
+        articleID: ContentHash, url: String, finalURL: String, fetchedAt: String, status: Int, contentType: String?,
+        etag: String?, lastModified: String?, blobHash: ContentHash, size: Int, nodeID: String
+    ) {
+        self.id = blobHash
+        self.articleID = articleID
+        self.url = url
+        self.finalURL = finalURL
+        self.fetchedAt = fetchedAt
+        self.status = status
+        self.contentType = contentType
+        self.etag = etag
+        self.lastModified = lastModified
+        self.blobHash = blobHash
+        self.size = size
+        self.nodeID = nodeID
+        self.id = computedID
+    }
+}
+
+/// A cleaned article: the text an extractor made of a page, with its metadata.
+public struct TextRecord: ContentAddressed, Hashable {
+    public var id: ContentHash
+    public var title: String?
+    public var byline: String?
+    /// Publication date as the page states it, if it does.
+    public var published: String?
+    public var language: String?
+    /// The main text, paragraphs separated by blank lines.
+    public var body: String
+
+    public init(title: String?, byline: String?, published: String?, language: String?, body: String) {
+        self.id = ContentHash(ofText: body)
+        self.title = title
+        self.byline = byline
+        self.published = published
+        self.language = language
+        self.body = body
+        self.id = computedID
+    }
+}
+
+/// Which text an extractor version made of which capture. Re-extraction adds a new one.
+public struct ExtractionRecord: ContentAddressed, Hashable {
+    public var id: ContentHash
+    public var captureID: ContentHash
+    public var textID: ContentHash
+    /// The extractor and its version, e.g. `newsd-extract/1`.
+    public var extractor: String
+
+    public init(captureID: ContentHash, textID: ContentHash, extractor: String) {
+        self.id = captureID
+        self.captureID = captureID
+        self.textID = textID
+        self.extractor = extractor
+        self.id = computedID
+    }
+}
+
+/// Any record that the change log carries, tagged with its kind on the wire: `{"kind":"capture","record":{…}}`.
+public enum ArchiveItem: Sendable, Equatable, Codable {
+    case article(ArticleRecord)
+    case capture(CaptureRecord)
+    case text(TextRecord)
+    case extraction(ExtractionRecord)
+
+    /// The kind's name in the change log and on the wire.
+    public var kind: String {
+        switch self {
+        case .article: "article"
+        case .capture: "capture"
+        case .text: "text"
+        case .extraction: "extraction"
+        }
+    }
+
+    /// The record's claimed id.
+    public var id: ContentHash {
+        switch self {
+        case .article(let record): record.id
+        case .capture(let record): record.id
+        case .text(let record): record.id
+        case .extraction(let record): record.id
+        }
+    }
+
+    /// Whether the id matches the record's content.
+    public var isIntact: Bool {
+        switch self {
+        case .article(let record): record.isIntact
+        case .capture(let record): record.isIntact
+        case .text(let record): record.isIntact
+        case .extraction(let record): record.isIntact
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, record }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(String.self, forKey: .kind) {
+        case "article": self = .article(try container.decode(ArticleRecord.self, forKey: .record))
+        case "capture": self = .capture(try container.decode(CaptureRecord.self, forKey: .record))
+        case "text": self = .text(try container.decode(TextRecord.self, forKey: .record))
+        case "extraction": self = .extraction(try container.decode(ExtractionRecord.self, forKey: .record))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown record kind \(other)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        switch self {
+        case .article(let record): try container.encode(record, forKey: .record)
+        case .capture(let record): try container.encode(record, forKey: .record)
+        case .text(let record): try container.encode(record, forKey: .record)
+        case .extraction(let record): try container.encode(record, forKey: .record)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+public import Foundation
+
+/// What `newsctl status` shows: the daemon, its archive, its feeds and its peers.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public var version: String
+    public var nodeID: String
+    public var pid: Int32
+    public var startedAt: Date
+    public var uptimeSeconds: Double
+    public var dataDirectory: String
+    /// Bytes used by the data directory (database, WAL and keys).
+    public var dataBytes: Int64
+    public var counts: ArchiveCounts
+    public var feeds: [FeedStatus]
+    public var peers: [PeerStatus]
+
+    public init(
+        version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
+        dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus]
+    ) {
+        self.version = version
+        self.nodeID = nodeID
+        self.pid = pid
+        self.startedAt = startedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.dataDirectory = dataDirectory
+        self.dataBytes = dataBytes
+        self.counts = counts
+        self.feeds = feeds
+        self.peers = peers
+    }
+}
+
+/// How much the archive holds.
+public struct ArchiveCounts: Codable, Sendable, Equatable {
+    public var feeds: Int
+    public var articles: Int
+    public var captures: Int
+    public var texts: Int
+    public var blobs: Int
+    /// Bytes of raw content held in blobs (uncompressed).
+    public var blobBytes: Int64
+    /// The last change-log sequence number.
+    public var lastSequence: Int64
+
+    public init(feeds: Int, articles: Int, captures: Int, texts: Int, blobs: Int, blobBytes: Int64, lastSequence: Int64) {
+        self.feeds = feeds
+        self.articles = articles
+        self.captures = captures
+        self.texts = texts
+        self.blobs = blobs
+        self.blobBytes = blobBytes
+        self.lastSequence = lastSequence
+    }
+}
+
+/// One feed's polling state.
+public struct FeedStatus: Codable, Sendable, Equatable {
+    public var url: String
+    public var title: String?
+    public var lastPollAt: Date?
+    /// `ok`, `not-modified` or `error`; `nil` before the first poll.
+    public var lastResult: String?
+    public var lastError: String?
+    /// Failed polls in a row.
+    public var errorCount: Int
+    public var nextPollAt: Date?
+    public var articles: Int
+
+    public init(
+        url: String, title: String?, lastPollAt: Date?, lastResult: String?, lastError: String?, errorCount: Int,
+        nextPollAt: Date?, articles: Int
+    ) {
+        self.url = url
+        self.title = title
+        self.lastPollAt = lastPollAt
+        self.lastResult = lastResult
+        self.lastError = lastError
+        self.errorCount = errorCount
+        self.nextPollAt = nextPollAt
+        self.articles = articles
+    }
+}
+
+/// One peer's sync state.
+public struct PeerStatus: Codable, Sendable, Equatable {
+    public var name: String
+    public var url: String
+    public var lastSyncAt: Date?
+    /// `ok` or `error`; `nil` before the first sync.
+    public var lastResult: String?
+    public var lastError: String?
+    /// The peer's change-log sequence this node has stored everything up to.
+    public var cursor: Int64
+
+    public init(name: String, url: String, lastSyncAt: Date?, lastResult: String?, lastError: String?, cursor: Int64) {
+        self.name = name
+        self.url = url
+        self.lastSyncAt = lastSyncAt
+        self.lastResult = lastResult
+        self.lastError = lastError
+        self.cursor = cursor
+    }
+}
+
+/// The JSON conventions of the control API and `--json` output: keys as the Swift properties name them, ISO 8601 dates.
+public enum JSONCoding {
+    /// An encoder for API and `--json` output.
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// The matching decoder.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

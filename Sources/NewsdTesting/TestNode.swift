@@ -1,0 +1,90 @@
+import Daemon
+import Fetching
+public import Foundation
+import Logging
+public import NewsCore
+import Synchronization
+
+/// A real newsd running in this process on a temporary data directory, with its control socket and a
+/// sync listener on an ephemeral loopback port.
+///
+/// ```swift
+/// let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+/// let feeds = try await node.poll()
+/// ```
+public final class TestNode: Sendable {
+    /// The daemon's data directory (removed by `stop()`).
+    public let directory: URL
+    /// The configuration the node runs with.
+    public let config: NewsdConfig
+    /// The node's identity.
+    public let nodeID: String
+    /// The sync server's base URL.
+    public let syncURL: URL
+    private let task: Task<Void, any Error>
+
+    private init(directory: URL, config: NewsdConfig, nodeID: String, syncURL: URL, task: Task<Void, any Error>) {
+        self.directory = directory
+        self.config = config
+        self.nodeID = nodeID
+        self.syncURL = syncURL
+        self.task = task
+    }
+
+    /// Starts a node that polls `feeds` and pulls from `peers`, with long intervals so that only the test drives it.
+    public static func start(
+        feeds: [URL] = [], peers: [PeerConfig] = [], limits: FetchLimits = FetchLimits(maxBodyBytes: 1 << 20, totalTimeout: 20),
+        directory existing: URL? = nil
+    ) async throws -> TestNode {
+        let directory = try existing ?? temporaryDirectory()
+        let config = NewsdConfig(
+            dataDirectory: directory, controlSocket: directory.appendingPathComponent("newsd.sock"), listen: "127.0.0.1:0",
+            pollInterval: 86400, syncInterval: 86400, logLevel: "warning", limits: limits,
+            feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
+        var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
+        logger.logLevel = .warning
+        let daemon = try Daemon(config: config, logger: logger)
+        let task = Task { try await daemon.run(handleSignals: false) }
+        guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
+        return TestNode(
+            directory: directory, config: config, nodeID: daemon.identity.nodeID, syncURL: URL(string: "http://127.0.0.1:\(port)")!,
+            task: task)
+    }
+
+    /// A peer entry naming this node, for another node's configuration.
+    public func asPeer(_ name: String) -> PeerConfig { PeerConfig(name: name, url: syncURL) }
+
+    /// The path of the node's SQLite archive.
+    public var archivePath: String { directory.appendingPathComponent("archive.sqlite").path }
+
+    /// Asks the daemon, through its control socket, to poll every feed now; returns the feeds' states.
+    public func poll() async throws -> [FeedStatus] { try await control("POST", "/v1/poll") }
+
+    /// Asks the daemon to pull from every peer now; returns the peers' states.
+    public func sync() async throws -> [PeerStatus] { try await control("POST", "/v1/sync") }
+
+    /// The daemon's status report.
+    public func status() async throws -> StatusReport { try await control("GET", "/v1/status") }
+
+    private func control<T: Decodable>(_ method: String, _ path: String) async throws -> T {
+        let response = try await Fetcher().fetch(
+            FetchRequest(
+                url: URL(string: "http://newsd\(path)")!, method: method, limits: FetchLimits(totalTimeout: 120),
+                unixSocket: config.controlSocket.path))
+        return try JSONCoding.decoder().decode(T.self, from: response.body)
+    }
+
+    /// Stops the daemon (as SIGTERM would) and waits until it has closed the archive.
+    public func stop(removingData: Bool = true) async throws {
+        task.cancel()
+        try await task.value
+        if removingData { try? FileManager.default.removeItem(at: directory) }
+    }
+}
+
+/// A new empty directory under the system's temporary directory (short, for Unix socket paths).
+public func temporaryDirectory() throws -> URL {
+    let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("newsd-test-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}

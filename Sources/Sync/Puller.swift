@@ -1,0 +1,144 @@
+public import Archive
+public import Fetching
+import Foundation
+public import NewsCore
+
+/// What one pull achieved.
+public struct PullSummary: Sendable, Equatable {
+    /// Records that were new here.
+    public var added: Int
+    /// Blobs fetched from the peer.
+    public var blobs: Int
+    /// The peer's sequence number this node now has everything up to.
+    public var cursor: Int64
+}
+
+/// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
+public enum PullError: Error, CustomStringConvertible {
+    /// The peer could not be reached or broke off.
+    case unreachable(String)
+    /// The peer answered with an error status.
+    case refused(status: Int, body: String)
+    /// The peer sent something that is not what it claims to be.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let message): "peer unreachable: \(message)"
+        case .refused(let status, let body): "peer answered \(status): \(body.prefix(200))"
+        case .corrupt(let message): "peer sent bad data: \(message)"
+        }
+    }
+}
+
+/// Pulls a peer's changes into the local archive.
+///
+/// Pages of the change log are read in order; the blobs their captures need and this node lacks are
+/// fetched and verified; records, blobs and the cursor are committed in one transaction per batch.
+public struct Puller: Sendable {
+    let archive: Archive
+    let fetcher: Fetcher
+    let limits: FetchLimits
+
+    public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits) {
+        self.archive = archive
+        self.fetcher = fetcher
+        self.limits = limits
+    }
+
+    /// Pulls everything new from `peer`.
+    public func pull(_ peer: PeerConfig) async throws -> PullSummary {
+        var summary = PullSummary(added: 0, blobs: 0, cursor: 0)
+        var state = try archive.cursor(peer: peer.name)
+        while true {
+            let page: ChangesPage = try await get(peer, path: "/v1/changes", query: "since=\(state.cursor)&limit=\(SyncLimits.defaultPage)")
+            if page.epoch != state.epoch, state.cursor != 0 {
+                // The peer's database was recreated or restored: its sequence numbers mean something else now.
+                state = PeerCursor(epoch: page.epoch, cursor: 0)
+                continue
+            }
+            try await store(page, from: peer, summary: &summary)
+            state = PeerCursor(epoch: page.epoch, cursor: page.last)
+            summary.cursor = page.last
+            guard page.more, !page.changes.isEmpty else { return summary }
+        }
+    }
+
+    /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change.
+    private func store(_ page: ChangesPage, from peer: PeerConfig, summary: inout PullSummary) async throws {
+        if let bad = page.changes.first(where: { !$0.item.isIntact }) {
+            throw PullError.corrupt("\(bad.item.kind) \(bad.item.id) does not match its content")
+        }
+        var items: [ArchiveItem] = []
+        var blobs: [Data] = []
+        var bytes = 0
+        var fetched = Set<ContentHash>()
+        for (index, change) in page.changes.enumerated() {
+            if case .capture(let capture) = change.item, !fetched.contains(capture.blobHash),
+                try !archive.missingBlobs([capture.blobHash]).isEmpty
+            {
+                let blob = try await fetchBlob(capture.blobHash, from: peer)
+                fetched.insert(capture.blobHash)
+                blobs.append(blob)
+                bytes += blob.count
+            }
+            items.append(change.item)
+            let isLast = index == page.changes.count - 1
+            if isLast || bytes >= SyncLimits.batchBytes {
+                summary.added += try archive.apply(
+                    items, blobs: blobs, from: peer.name, url: peer.url.absoluteString, epoch: page.epoch,
+                    cursor: isLast ? page.last : change.seq)
+                summary.blobs += blobs.count
+                items.removeAll()
+                blobs.removeAll()
+                bytes = 0
+            }
+        }
+        if page.changes.isEmpty {
+            try archive.apply([], blobs: [], from: peer.name, url: peer.url.absoluteString, epoch: page.epoch, cursor: page.last)
+        }
+    }
+
+    private func fetchBlob(_ hash: ContentHash, from peer: PeerConfig) async throws -> Data {
+        let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: nil)
+        let actual = ContentHash(of: response.body)
+        guard actual == hash else { throw PullError.corrupt("blob \(hash) arrived with bytes hashing to \(actual)") }
+        return response.body
+    }
+
+    private func get<T: Decodable>(_ peer: PeerConfig, path: String, query: String?) async throws -> T {
+        let response = try await request(peer, path: path, query: query)
+        do {
+            return try JSONDecoder().decode(T.self, from: response.body)
+        } catch {
+            throw PullError.corrupt("\(path): \(error)")
+        }
+    }
+
+    private func request(_ peer: PeerConfig, path: String, query: String?) async throws -> FetchResponse {
+        guard var components = URLComponents(url: peer.url, resolvingAgainstBaseURL: false) else {
+            throw PullError.unreachable("bad peer URL \(peer.url)")
+        }
+        components.path = components.path.trimmingSuffix("/") + path
+        components.percentEncodedQuery = query
+        guard let url = components.url else { throw PullError.unreachable("bad peer URL \(peer.url)") }
+        var limits = limits
+        limits.maxBodyBytes = max(limits.maxBodyBytes, SyncLimits.maxPageBytes)
+        let response: FetchResponse
+        do {
+            response = try await fetcher.fetch(FetchRequest(url: url, limits: limits))
+        } catch {
+            throw PullError.unreachable(error.description)
+        }
+        guard response.status == 200 else {
+            throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
+        }
+        return response
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

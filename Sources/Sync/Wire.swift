@@ -1,0 +1,57 @@
+public import Archive
+import Foundation
+
+/// `GET /v1/info`: who a node is.
+public struct NodeInfo: Codable, Sendable, Equatable {
+    public var nodeID: String
+    public var epoch: String
+    public var lastSeq: Int64
+    public var version: String
+
+    public init(nodeID: String, epoch: String, lastSeq: Int64, version: String) {
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.lastSeq = lastSeq
+        self.version = version
+    }
+}
+
+/// `GET /v1/changes?since=N&limit=M`: a page of the change log.
+public struct ChangesPage: Codable, Sendable, Equatable {
+    public var nodeID: String
+    public var epoch: String
+    /// The sequence number a puller may store as its cursor once it has stored this page.
+    public var last: Int64
+    /// Whether more changes follow `last`.
+    public var more: Bool
+    public var changes: [Change]
+
+    public init(nodeID: String, epoch: String, last: Int64, more: Bool, changes: [Change]) {
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.last = last
+        self.more = more
+        self.changes = changes
+    }
+}
+
+/// Limits of the sync protocol, on both sides.
+public enum SyncLimits {
+    /// Changes per page when the puller asks for no limit.
+    public static let defaultPage = 500
+    /// The most changes one page may hold.
+    public static let maxPage = 5000
+    /// Blob bytes a puller holds in memory before it commits what it has.
+    public static let batchBytes = 64 << 20
+    /// Largest JSON page a puller accepts.
+    public static let maxPageBytes = 64 << 20
+}
+
+/// The wire's JSON conventions: records keep their canonical field names.
+enum WireJSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Fetching
+import Foundation
+import NewsCore
+
+/// `newsctl`: controls and queries a running newsd through its control socket.
+@main
+struct Newsctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "newsctl",
+        abstract: "Controls a running newsd.",
+        version: newsdVersion,
+        subcommands: [Status.self, Poll.self, Sync.self])
+}
+
+/// Where to find the daemon: `--socket`, `$NEWSD_SOCKET`, the socket named by `--config`, or the defaults.
+struct Connection: ParsableArguments {
+    @Option(name: .long, help: "The daemon's control socket.")
+    var socket: String?
+
+    @Option(name: .long, help: "Read the control socket's path from this newsd configuration.")
+    var config: String?
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func socketPath() throws -> String {
+        if let socket { return socket }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["NEWSD_SOCKET"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let config {
+            do {
+                return try NewsdConfig.load(path: config).controlSocket.path
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
+        let system = "/run/newsd/newsd.sock"
+        return FileManager.default.fileExists(atPath: system) ? system : "data/newsd.sock"
+    }
+
+    /// Sends a request to the daemon and decodes its JSON answer.
+    func call<T: Decodable>(_ method: String, _ path: String, as type: T.Type) async throws -> T {
+        let socket = try socketPath()
+        let request = FetchRequest(
+            url: URL(string: "http://newsd\(path)")!, method: method, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600),
+            unixSocket: socket)
+        let response: FetchResponse
+        do {
+            response = try await Fetcher(userAgent: "newsctl/\(newsdVersion)").fetch(request)
+        } catch {
+            if !FileManager.default.fileExists(atPath: socket) {
+                throw CLIError("newsd is not running (no control socket at \(socket))")
+            }
+            if access(socket, R_OK | W_OK) != 0 {
+                throw CLIError("permission denied on \(socket): join the daemon's group or run as its user")
+            }
+            throw CLIError("newsd is not running or not answering at \(socket): \(error)")
+        }
+        guard response.status == 200 else {
+            throw CLIError("newsd answered \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
+        }
+        do {
+            return try JSONCoding.decoder().decode(T.self, from: response.body)
+        } catch {
+            throw CLIError("cannot read newsd's answer: \(error)")
+        }
+    }
+
+    /// Prints `value` as JSON when `--json` was given, else the text `human` makes of it.
+    func output<T: Encodable>(_ value: T, human: (T) -> String) throws {
+        if json {
+            let data = try JSONCoding.encoder(pretty: true).encode(value)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(human(value), terminator: "")
+        }
+    }
+}
+
+/// A failure reported to the user in one line, with exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+extension Newsctl {
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Shows the daemon, its archive, feeds and peers.")
+
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await report {
+                let status = try await connection.call("GET", "/v1/status", as: StatusReport.self)
+                try connection.output(status, human: StatusText.render)
+            }
+        }
+    }
+
+    struct Poll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Polls every feed now and waits for the result.")
+
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await report {
+                let feeds = try await connection.call("POST", "/v1/poll", as: [FeedStatus].self)
+                try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
+            }
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pulls from every peer now and waits for the result.")
+
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await report {
+                let peers = try await connection.call("POST", "/v1/sync", as: [PeerStatus].self)
+                try connection.output(peers) { StatusText.peers($0, now: Date()) }
+            }
+        }
+    }
+}
+
+/// Runs `body`, turning a ``CLIError`` into one line on stderr and exit status 1.
+func report(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("newsctl: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}

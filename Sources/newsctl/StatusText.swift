@@ -1,0 +1,84 @@
+import Foundation
+import NewsCore
+
+/// The human form of status output.
+enum StatusText {
+    static func render(_ status: StatusReport) -> String {
+        let now = Date()
+        let counts = status.counts
+        var out = """
+            newsd \(status.version)  pid \(status.pid)  up \(duration(status.uptimeSeconds))
+            node     \(status.nodeID.prefix(16))…
+            data     \(status.dataDirectory)  (\(bytes(status.dataBytes)))
+            archive  \(counts.feeds) feeds, \(counts.articles) articles, \(counts.captures) captures, \(counts.texts) texts, \
+            \(counts.blobs) blobs (\(bytes(counts.blobBytes))), change log at \(counts.lastSequence)
+
+            """
+        out += "\n" + feeds(status.feeds, now: now)
+        out += "\n" + peers(status.peers, now: now)
+        return out
+    }
+
+    static func feeds(_ feeds: [FeedStatus], now: Date) -> String {
+        guard !feeds.isEmpty else { return "feeds    none configured\n" }
+        var out = "feeds\n"
+        for feed in feeds {
+            let result = feed.lastResult ?? "never polled"
+            let last = feed.lastPollAt.map { "\(ago($0, now: now))" } ?? "-"
+            let next = feed.nextPollAt.map { "next \(until($0, now: now))" } ?? "next now"
+            out += "  \(marker(feed.lastResult)) \(feed.title ?? feed.url)\n"
+            out += "      \(feed.url)\n"
+            out += "      \(result), \(last), \(next), \(feed.articles) articles"
+            if feed.errorCount > 0 { out += ", \(feed.errorCount) failures in a row" }
+            out += "\n"
+            if let error = feed.lastError { out += "      error: \(error)\n" }
+        }
+        return out
+    }
+
+    static func peers(_ peers: [PeerStatus], now: Date) -> String {
+        guard !peers.isEmpty else { return "peers    none configured\n" }
+        var out = "peers\n"
+        for peer in peers {
+            let last = peer.lastSyncAt.map { ago($0, now: now) } ?? "never synced"
+            out += "  \(marker(peer.lastResult)) \(peer.name)  \(peer.url)\n"
+            out += "      \(peer.lastResult ?? "-"), \(last), cursor \(peer.cursor)\n"
+            if let error = peer.lastError { out += "      error: \(error)\n" }
+        }
+        return out
+    }
+
+    private static func marker(_ result: String?) -> String {
+        switch result {
+        case "ok", "not-modified": "✓"
+        case "error": "✗"
+        default: "·"
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+        if total < 86400 { return "\(total / 3600)h\(total % 3600 / 60)m" }
+        return "\(total / 86400)d\(total % 86400 / 3600)h"
+    }
+
+    private static func ago(_ date: Date, now: Date) -> String { "\(duration(max(0, now.timeIntervalSince(date)))) ago" }
+
+    private static func until(_ date: Date, now: Date) -> String {
+        let seconds = date.timeIntervalSince(now)
+        return seconds <= 0 ? "now" : "in \(duration(seconds))"
+    }
+
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Logging
+import NewsCore
+
+/// `newsd`: the archive daemon, in the foreground.
+@main
+struct Newsd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "newsd",
+        abstract: "Polls feeds, archives every linked article, and syncs with peer nodes.",
+        version: newsdVersion)
+
+    @Option(name: .long, help: "The TOML configuration file.")
+    var config: String = "/etc/newsd/newsd.toml"
+
+    @Option(name: .long, help: "Overrides data_dir from the configuration.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Overrides control_socket from the configuration.")
+    var controlSocket: String?
+
+    @Flag(name: .long, help: "Checks the configuration and exits.")
+    var checkConfig = false
+
+    func run() async throws {
+        var settings: NewsdConfig
+        do {
+            settings = try NewsdConfig.load(path: config)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let dataDir {
+            settings.dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL
+            if controlSocket == nil { settings.controlSocket = settings.dataDirectory.appendingPathComponent("newsd.sock") }
+        }
+        if let controlSocket { settings.controlSocket = URL(fileURLWithPath: controlSocket).standardizedFileURL }
+        if checkConfig {
+            print("\(config): ok (\(settings.feeds.count) feeds, \(settings.peers.count) peers)")
+            return
+        }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { _ in JournalLogHandler(level: level) }
+        let logger = Logger(label: "newsd")
+        do {
+            let daemon = try Daemon(config: settings, logger: logger)
+            try await daemon.run()
+        } catch let error as DaemonError {
+            logger.critical("\(error.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
