@@ -29,6 +29,7 @@ public final class Daemon: Sendable {
     private let pollTrigger = Trigger()
     private let syncTrigger = Trigger()
     private let readiness = Readiness()
+    private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
     public init(config: NewsdConfig, logger: Logger) throws {
@@ -55,19 +56,29 @@ public final class Daemon: Sendable {
         syncer = Syncer(archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, logger: logger)
     }
 
-    /// Runs until cancelled or, with `handleSignals`, until SIGTERM or SIGINT; in-flight work is drained first.
-    public func run(handleSignals: Bool = true) async throws {
-        var services: [any Service] = [controlServer(), PollLoop(daemon: self), SyncLoop(daemon: self)]
+    /// Runs until `shutdown()` or, with `handleSignals`, until SIGTERM or SIGINT; in-flight work is drained first.
+    ///
+    /// With `scheduled` false, feeds are polled and peers pulled only when the control API asks
+    /// (`newsctl poll`, `newsctl sync`): for metered links, and for tests that drive every step.
+    public func run(handleSignals: Bool = true, scheduled: Bool = true) async throws {
+        var services: [any Service] = [controlServer()]
+        if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
+        self.group.withLock { $0 = group }
         logger.info("starting", metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
         try await group.run()
         try archive.close()
         logger.info("stopped")
+    }
+
+    /// Stops the daemon as SIGTERM does: in-flight work is drained, then `run` returns.
+    public func shutdown() async {
+        await group.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any.

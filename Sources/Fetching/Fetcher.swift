@@ -86,7 +86,6 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
 /// ```
 public final class Fetcher: Sendable {
     private let userAgent: String
-    private let queue = DispatchQueue(label: "newsd.fetch", attributes: .concurrent)
 
     /// Creates a fetcher sending `userAgent` with every request.
     public init(userAgent: String = "newsd/\(newsdVersion)") {
@@ -103,38 +102,44 @@ public final class Fetcher: Sendable {
     public func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
         let userAgent = self.userAgent
         let result: Result<FetchResponse, FetchError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Transfer(request: request, userAgent: userAgent).perform())
-            }
+            TransferLoop.shared.submit(Transfer(request: request, userAgent: userAgent, continuation: continuation))
         }
         return try result.get()
     }
 }
 
-/// One easy-handle transfer, created, run and freed on one thread.
-private final class Transfer {
+/// One transfer: its request, its buffers, and the easy handle the loop thread drives.
+///
+/// Created on any thread, then touched only by the loop thread until its continuation is resumed.
+final class Transfer: @unchecked Sendable {
     let request: FetchRequest
     let userAgent: String
+    let continuation: CheckedContinuation<Result<FetchResponse, FetchError>, Never>
     var body = Data()
     var headers: [String: String] = [:]
     var overflowed = false
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private var fileAllowed = false
 
-    init(request: FetchRequest, userAgent: String) {
+    init(request: FetchRequest, userAgent: String, continuation: CheckedContinuation<Result<FetchResponse, FetchError>, Never>) {
         self.request = request
         self.userAgent = userAgent
+        self.continuation = continuation
+        errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    func perform() -> Result<FetchResponse, FetchError> {
+    deinit {
+        curl_slist_free_all(headerList)
+        errorBuffer.deallocate()
+    }
+
+    /// Sets up `handle` for this transfer, or says why it cannot be made.
+    func configure(_ handle: UnsafeMutableRawPointer) -> FetchError? {
         let scheme = request.url.scheme?.lowercased() ?? ""
-        let fileAllowed = request.allowFiles && scheme == "file"
-        guard scheme == "http" || scheme == "https" || fileAllowed else { return .failure(.schemeNotAllowed(scheme)) }
-        guard let handle = curl_easy_init() else { return .failure(.transport(code: -1, message: "libcurl could not start")) }
-        defer { curl_easy_cleanup(handle) }
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
-        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        defer { errorBuffer.deallocate() }
+        fileAllowed = request.allowFiles && scheme == "file"
+        guard scheme == "http" || scheme == "https" || fileAllowed else { return .schemeNotAllowed(scheme) }
 
         let limits = request.limits
         newsd_curl_setopt_string(handle, CURLOPT_URL, request.url.absoluteString)
@@ -169,6 +174,7 @@ private final class Transfer {
         newsd_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
 
         let context = Unmanaged.passUnretained(self).toOpaque()
+        newsd_curl_setopt_pointer(handle, CURLOPT_PRIVATE, context)
         newsd_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
         newsd_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             guard let context, let data else { return 0 }
@@ -192,8 +198,11 @@ private final class Transfer {
             transfer.addHeaderLine(line)
             return length
         }
+        return nil
+    }
 
-        let code = curl_easy_perform(handle)
+    /// The outcome of a finished transfer on `handle`.
+    func result(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> Result<FetchResponse, FetchError> {
         if code != CURLE_OK {
             return .failure(error(for: code, message: String(cString: errorBuffer)))
         }

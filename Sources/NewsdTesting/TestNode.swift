@@ -21,17 +21,19 @@ public final class TestNode: Sendable {
     public let nodeID: String
     /// The sync server's base URL.
     public let syncURL: URL
+    private let daemon: Daemon
     private let task: Task<Void, any Error>
 
-    private init(directory: URL, config: NewsdConfig, nodeID: String, syncURL: URL, task: Task<Void, any Error>) {
+    private init(directory: URL, config: NewsdConfig, nodeID: String, syncURL: URL, daemon: Daemon, task: Task<Void, any Error>) {
         self.directory = directory
         self.config = config
         self.nodeID = nodeID
         self.syncURL = syncURL
+        self.daemon = daemon
         self.task = task
     }
 
-    /// Starts a node that polls `feeds` and pulls from `peers`, with long intervals so that only the test drives it.
+    /// Starts a node that polls `feeds` and pulls from `peers` only when the test asks.
     public static func start(
         feeds: [URL] = [], peers: [PeerConfig] = [], limits: FetchLimits = FetchLimits(maxBodyBytes: 1 << 20, totalTimeout: 20),
         directory existing: URL? = nil
@@ -44,11 +46,11 @@ public final class TestNode: Sendable {
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning
         let daemon = try Daemon(config: config, logger: logger)
-        let task = Task { try await daemon.run(handleSignals: false) }
+        let task = Task { try await daemon.run(handleSignals: false, scheduled: false) }
         guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
         return TestNode(
             directory: directory, config: config, nodeID: daemon.identity.nodeID, syncURL: URL(string: "http://127.0.0.1:\(port)")!,
-            task: task)
+            daemon: daemon, task: task)
     }
 
     /// A peer entry naming this node, for another node's configuration.
@@ -76,7 +78,7 @@ public final class TestNode: Sendable {
 
     /// Stops the daemon (as SIGTERM would) and waits until it has closed the archive.
     public func stop(removingData: Bool = true) async throws {
-        task.cancel()
+        await daemon.shutdown()
         try await task.value
         if removingData { try? FileManager.default.removeItem(at: directory) }
     }

@@ -21,6 +21,9 @@ struct Newsd: AsyncParsableCommand {
     @Option(name: .long, help: "Overrides control_socket from the configuration.")
     var controlSocket: String?
 
+    @Flag(name: .long, help: "Polls and syncs only when newsctl asks (for metered links).")
+    var manual = false
+
     @Flag(name: .long, help: "Checks the configuration and exits.")
     var checkConfig = false
 
@@ -45,7 +48,7 @@ struct Newsd: AsyncParsableCommand {
         let logger = Logger(label: "newsd")
         do {
             let daemon = try Daemon(config: settings, logger: logger)
-            try await daemon.run()
+            try await daemon.run(scheduled: !manual)
         } catch let error as DaemonError {
             logger.critical("\(error.description)")
             throw ExitCode(1)

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import NewsCore
+import NewsdTesting
+
+/// Feeds and pages these tests serve, written for them.
+enum Fixture {
+    static func rss(_ items: [(id: String, link: String)]) -> String {
+        let entries = items.map { item in
+            "<item><title>Story \(item.id)</title><link>\(item.link)</link><guid>\(item.id)</guid>"
+                + "<pubDate>Sun, 22 Nov 2026 10:00:00 GMT</pubDate></item>"
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <rss version="2.0"><channel><title>Test feed</title><link>https://test.example/</link>
+            \(entries.joined(separator: "\n"))
+            </channel></rss>
+            """
+    }
+
+    static func page(_ title: String, paragraphs: [String]) -> String {
+        """
+        <html lang="en"><head><title>\(title)</title></head><body>
+        <nav>Home · World · About</nav>
+        <article><h1>\(title)</h1>\(paragraphs.map { "<p>\($0)</p>" }.joined())</article>
+        <footer>© Test site</footer></body></html>
+        """
+    }
+
+    /// Serves a feed at `/feed.xml` (with an ETag) linking to `count` pages at `/a/N.html`.
+    static func serveSite(on server: TestHTTPServer, pages count: Int, etag: String = "\"v1\"") {
+        let items = (1...count).map { (id: "story-\($0)", link: "/a/\($0).html") }
+        server.serve("/feed.xml", body: rss(items), headers: [.contentType: "application/rss+xml", .eTag: etag])
+        for number in 1...count {
+            server.serve(
+                "/a/\(number).html",
+                body: page("Story \(number)", paragraphs: ["Paragraph one of story \(number).", "Paragraph two of story \(number)."]),
+                headers: [.contentType: "text/html; charset=utf-8"])
+        }
+    }
+}

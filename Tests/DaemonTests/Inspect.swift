@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import NewsCore
+
+/// Reads a node's SQLite file directly, as an auditor would, independent of the Archive code.
+struct ArchiveFile {
+    let queue: DatabaseQueue
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// Blob hashes, each checked against a SHA-256 recomputed here from the stored bytes.
+    func verifiedBlobHashes() throws -> Set<String> {
+        try queue.read { db in
+            var hashes = Set<String>()
+            for row in try Row.fetchAll(db, sql: "SELECT hash, data FROM blob") {
+                let hash: String = row["hash"]
+                let data: Data = row["data"]
+                guard ContentHash(of: data).hex == hash else { throw Mismatch(what: "blob \(hash)") }
+                hashes.insert(hash)
+            }
+            return hashes
+        }
+    }
+
+    /// Text ids, each recomputed here from the stored fields.
+    func verifiedTextIDs() throws -> Set<String> {
+        try queue.read { db in
+            var ids = Set<String>()
+            for record in try TextRecord.fetchAllRows(db) {
+                guard record.computedID == record.id else { throw Mismatch(what: "text \(record.id)") }
+                ids.insert(record.id.hex)
+            }
+            return ids
+        }
+    }
+
+    func count(_ table: String) throws -> Int {
+        try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+    }
+
+    func captureIDs() throws -> Set<String> {
+        try queue.read { Set(try String.fetchAll($0, sql: "SELECT id FROM capture")) }
+    }
+
+    struct Mismatch: Error {
+        let what: String
+    }
+}
+
+extension TextRecord {
+    fileprivate static func fetchAllRows(_ db: Database) throws -> [TextRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM text").map { row in
+            var record = TextRecord(
+                title: row["title"], byline: row["byline"], published: row["published"], language: row["language"], body: row["body"])
+            record.id = ContentHash(hex: row["id"])!
+            return record
+        }
+    }
+}
