@@ -106,6 +106,7 @@ let package = Package(
                 "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "newsd", "newsctl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ],

@@ -71,6 +71,12 @@ public final class Daemon: Sendable {
                 logger: logger))
         self.group.withLock { $0 = group }
         logger.info("starting", metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
+        let announce = Task {
+            let port = await ready()
+            logger.info(
+                "ready", metadata: ["control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(config.listen ?? ""):\($0)" } ?? "off")"])
+        }
+        defer { announce.cancel() }
         try await group.run()
         try archive.close()
         logger.info("stopped")

@@ -1,0 +1,110 @@
+public import Foundation
+import Synchronization
+
+/// A built executable of this package (`newsd`, `newsctl`), found beside the running test bundle.
+public func builtExecutable(_ name: String) -> URL? {
+    var directory = Bundle.main.bundleURL
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent(name)
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return nil
+}
+
+/// The outcome of a finished command.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `executable` with `arguments` to completion.
+public func runCommand(_ executable: URL, _ arguments: [String]) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let finished = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
+    try process.run()
+    // Read both pipes to the end before waiting, so a full pipe cannot stall the child.
+    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    let (outData, errData) = await (stdout, stderr)
+    var status: Int32 = -1
+    for await code in finished.stream {
+        status = code
+        break
+    }
+    return CommandResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A long-running child process whose stderr lines can be awaited.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let lines: AsyncStream<String>
+    private let exit: AsyncStream<Int32>
+    private let log = Mutex<[String]>([])
+
+    /// Starts `executable` with `arguments`.
+    public init(_ executable: URL, _ arguments: [String]) throws {
+        process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        process.standardError = err
+        let lines = AsyncStream<String>.makeStream()
+        self.lines = lines.stream
+        let exit = AsyncStream<Int32>.makeStream()
+        self.exit = exit.stream
+        let pending = Mutex(Data())
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                lines.continuation.finish()
+                return
+            }
+            let complete = pending.withLock { buffer -> [String] in
+                buffer.append(chunk)
+                var out: [String] = []
+                while let newline = buffer.firstIndex(of: 0x0A) {
+                    out.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                }
+                return out
+            }
+            for line in complete { lines.continuation.yield(line) }
+        }
+        process.terminationHandler = { exit.continuation.yield($0.terminationStatus) }
+        try process.run()
+    }
+
+    /// Waits for a stderr line containing `text`; returns it, or `nil` if the process closed stderr first.
+    public func waitForLine(containing text: String) async -> String? {
+        for await line in lines {
+            log.withLock { $0.append(line) }
+            if line.contains(text) { return line }
+        }
+        return nil
+    }
+
+    /// Every stderr line read so far.
+    public var stderrLines: [String] { log.withLock { $0 } }
+
+    /// Sends `signal` to the process.
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit and returns its status.
+    public func waitForExit() async -> Int32 {
+        for await status in exit { return status }
+        return process.terminationStatus
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// The real `newsd` and `newsctl` binaries, as a user runs them.
+@Suite struct ProcessTests {
+    let newsd = builtExecutable("newsd")
+    let newsctl = builtExecutable("newsctl")
+
+    @Test func newsctlStatusReportsARunningDaemonAndSIGTERMStopsIt() async throws {
+        let newsd = try #require(newsd, "newsd is built beside the tests")
+        let newsctl = try #require(newsctl)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        try """
+        data_dir = "data"
+        listen = "127.0.0.1:0"
+        [[feed]]
+        url = "\(fixtures.appendingPathComponent("site/feed.xml").path)"
+        title = "Fixture site"
+        """.write(to: config, atomically: true, encoding: .utf8)
+
+        let daemon = try ChildProcess(newsd, ["--config", config.path])
+        let ready = await daemon.waitForLine(containing: "ready")
+        try #require(ready != nil, "newsd did not start: \(daemon.stderrLines)")
+        let socket = directory.appendingPathComponent("data/newsd.sock").path
+
+        // Waits for the start-up poll (joining it) and reports the feed.
+        let poll = try await runCommand(newsctl, ["poll", "--socket", socket, "--json"])
+        #expect(poll.status == 0, "\(poll.stderr)")
+
+        let result = try await runCommand(newsctl, ["status", "--config", config.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try JSONCoding.decoder().decode(StatusReport.self, from: Data(result.stdout.utf8))
+        #expect(status.version == newsdVersion)
+        #expect(status.counts.feeds == 1)
+        #expect(status.counts.articles == 2)
+        #expect(status.counts.captures == 2)
+        #expect(status.counts.texts == 2)
+        #expect(status.counts.blobs == 3)
+        #expect(status.feeds.first?.title == "Fixture site")
+        // The start-up poll stored the articles; newsctl poll then found the file unchanged, or joined that poll.
+        #expect(["ok", "not-modified"].contains(status.feeds.first?.lastResult))
+        #expect(status.feeds.first?.lastError == nil)
+        #expect(status.dataBytes > 0)
+        #expect(status.peers.isEmpty)
+
+        let human = try await runCommand(newsctl, ["status", "--socket", socket])
+        #expect(human.status == 0)
+        #expect(human.stdout.contains("2 articles, 2 captures"))
+        #expect(human.stdout.contains("Fixture site"))
+
+        let permissions = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+        #expect(permissions == 0o660)
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        #expect(daemon.stderrLines.allSatisfy { !$0.hasPrefix("<3>") && !$0.hasPrefix("<2>") })
+    }
+
+    @Test func newsctlWithoutADaemonSaysSoAndFails() async throws {
+        let newsctl = try #require(newsctl)
+        let result = try await runCommand(newsctl, ["status", "--socket", "/tmp/newsd-no-such-dir/newsd.sock"])
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "newsctl: newsd is not running (no control socket at /tmp/newsd-no-such-dir/newsd.sock)\n")
+    }
+
+    @Test func aSecondDaemonOnTheSameDataDirectoryRefusesToStart() async throws {
+        let newsd = try #require(newsd)
+        let node = try await TestNode.start()
+        let config = node.directory.appendingPathComponent("second.toml")
+        try "data_dir = \".\"\nlisten = \"\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let result = try await runCommand(newsd, ["--config", config.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("another newsd is already running"))
+        // The running node's socket was not taken over.
+        #expect(try await node.status().nodeID == node.nodeID)
+        try await node.stop()
+    }
+
+    @Test func aBadConfigNamesTheFileLineAndKey() async throws {
+        let newsd = try #require(newsd)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("bad.toml")
+        try "poll_interval = 60\n[[feed]]\nurl = \n".write(to: config, atomically: true, encoding: .utf8)
+        let syntax = try await runCommand(newsd, ["--config", config.path, "--check-config"])
+        #expect(syntax.status != 0)
+        #expect(syntax.stderr.contains("\(config.path):3:"))
+
+        try "[[feed]]\nurl = \"gopher://old.example/\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let value = try await runCommand(newsd, ["--config", config.path, "--check-config"])
+        #expect(value.status != 0)
+        #expect(value.stderr.contains("key feed[1].url"))
+
+        try "pol_interval = 60\n".write(to: config, atomically: true, encoding: .utf8)
+        let typo = try await runCommand(newsd, ["--config", config.path, "--check-config"])
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("unknown key pol_interval"))
+    }
+}
