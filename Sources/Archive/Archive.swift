@@ -70,7 +70,8 @@ extension Archive {
     public func store(_ ingest: Ingest) throws -> Int {
         let blobHash = ContentHash(of: ingest.raw)
         guard blobHash == ingest.capture.blobHash else {
-            throw IntegrityError("capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
+            throw IntegrityError(
+                "capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
         }
         var items: [ArchiveItem] = [.article(ingest.article), .capture(ingest.capture)]
         if let text = ingest.text { items.append(.text(text)) }
@@ -93,7 +94,9 @@ extension Archive {
     public func linkExisting(articleURL: String, feedURL: String, entryID: String) throws -> Bool {
         let articleID = ArticleRecord(url: articleURL).id
         return try pool.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM capture WHERE articleID = ?)", arguments: [articleID]) == true
+            guard
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM capture WHERE articleID = ?)", arguments: [articleID])
+                    == true
             else { return false }
             try db.execute(
                 sql: "INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID) SELECT id, ?, ? FROM feed WHERE url = ?",
@@ -136,7 +139,9 @@ extension Archive {
         switch item {
         case .article(let record): try record.insert(db, onConflict: .ignore)
         case .capture(let record):
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash]) == true
+            guard
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash])
+                    == true
             else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
             try record.insert(db, onConflict: .ignore)
         case .text(let record): try record.insert(db, onConflict: .ignore)
@@ -214,7 +219,9 @@ extension Archive {
     /// or among `blobs`; otherwise nothing is stored and the cursor does not move.
     /// Returns how many records were new.
     @discardableResult
-    public func apply(_ items: [ArchiveItem], blobs: [Data], from peer: String, url: String, epoch: String, cursor: Int64) throws -> Int {
+    public func apply(_ items: [ArchiveItem], blobs: [Data], from peer: String, url: String, epoch: String, cursor: Int64) throws
+        -> Int
+    {
         for item in items where !item.isIntact {
             throw IntegrityError("\(item.kind) \(item.id) from \(peer) does not match its content")
         }

@@ -51,7 +51,8 @@ extension Archive {
             let row = try Row.fetchOne(
                 db, sql: "SELECT etag, lastModified, lastHash, errorCount, nextPollAt FROM feed WHERE url = ?", arguments: [url])
             return FeedState(
-                etag: row?["etag"], lastModified: row?["lastModified"], lastHash: row?["lastHash"], errorCount: row?["errorCount"] ?? 0,
+                etag: row?["etag"], lastModified: row?["lastModified"], lastHash: row?["lastHash"],
+                errorCount: row?["errorCount"] ?? 0,
                 nextPollAt: (row?["nextPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
     }
@@ -97,7 +98,8 @@ extension Archive {
                             """, arguments: [url])
                 else { return nil }
                 return FeedStatus(
-                    url: url, title: row["title"], lastPollAt: (row["lastPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    url: url, title: row["title"],
+                    lastPollAt: (row["lastPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     lastResult: row["lastResult"], lastError: row["lastError"], errorCount: row["errorCount"],
                     nextPollAt: (row["nextPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)), articles: row["articles"])
             }
@@ -111,7 +113,8 @@ extension Archive {
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM peer WHERE name = ?", arguments: [peer.name])
                 return PeerStatus(
                     name: peer.name, url: peer.url.absoluteString,
-                    lastSyncAt: (row?["lastSyncAt"] as Double?).map(Date.init(timeIntervalSince1970:)), lastResult: row?["lastResult"],
+                    lastSyncAt: (row?["lastSyncAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    lastResult: row?["lastResult"],
                     lastError: row?["lastError"], cursor: row?["cursor"] ?? 0)
             }
         }

@@ -5,8 +5,8 @@ import Hummingbird
 public import Logging
 public import NewsCore
 import ServiceLifecycle
-import Synchronization
 import Sync
+import Synchronization
 
 /// A running newsd: archive, poller, syncer, control API and sync server.
 ///
@@ -37,7 +37,8 @@ public final class Daemon: Sendable {
         self.logger = logger
         let directory = config.dataDirectory
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
             throw DaemonError("cannot create data directory \(directory.path): \(error.localizedDescription)")
         }
@@ -70,11 +71,16 @@ public final class Daemon: Sendable {
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger))
         self.group.withLock { $0 = group }
-        logger.info("starting", metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
+        logger.info(
+            "starting",
+            metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
         let announce = Task {
             let port = await ready()
             logger.info(
-                "ready", metadata: ["control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(config.listen ?? ""):\($0)" } ?? "off")"])
+                "ready",
+                metadata: [
+                    "control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(config.listen ?? ""):\($0)" } ?? "off")",
+                ])
         }
         defer { announce.cancel() }
         try await group.run()
@@ -95,7 +101,8 @@ public final class Daemon: Sendable {
     /// What `newsctl status` shows.
     func status() throws -> StatusReport {
         let directory = config.dataDirectory
-        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
+        let files =
+            (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
         let bytes = files.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
         var counts = try archive.counts()
         counts.feeds = config.feeds.count
@@ -194,7 +201,8 @@ struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONCoding.encoder().encode(value)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -21,9 +21,13 @@ public struct NodeIdentity: Sendable {
         } else {
             privateKey = Curve25519.Signing.PrivateKey()
             let temporary = directory.appendingPathComponent("node.key.tmp")
-            guard FileManager.default.createFile(atPath: temporary.path, contents: privateKey.rawRepresentation, attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: temporary.path, contents: privateKey.rawRepresentation, attributes: [.posixPermissions: 0o600])
             else { throw DaemonError("cannot write \(temporary.path)") }
-            guard rename(temporary.path, file.path) == 0 else { throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))") }
+            guard rename(temporary.path, file.path) == 0 else {
+                throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))")
+            }
         }
         nodeID = ContentHash(of: privateKey.publicKey.rawRepresentation).hex
     }

@@ -84,7 +84,11 @@ actor Poller {
                 logger.warning("poll failed", metadata: ["feed": "\(url)", "error": "\(message)"])
             } else {
                 next = Date().addingTimeInterval(interval)
-                logger.info("polled", metadata: ["feed": "\(url)", "result": "\(result.name)", "ms": "\(Int(-started.timeIntervalSinceNow * 1000))"])
+                logger.info(
+                    "polled",
+                    metadata: [
+                        "feed": "\(url)", "result": "\(result.name)", "ms": "\(Int(-started.timeIntervalSinceNow * 1000))",
+                    ])
             }
             try archive.recordPoll(url: url, at: started, result: result, title: title, next: next)
             return try archive.feedStatuses(urls: [url]).first
@@ -142,12 +146,15 @@ actor Poller {
         // Only a feed the user configured as a local file may link to local files.
         let request = FetchRequest(url: link, limits: settings.limits, allowFiles: feed.url.isFileURL)
         let response = try await fetcher.fetch(request)
-        guard response.status == 200 else { throw FetchError.transport(code: response.status, message: "HTTP \(response.status)") }
+        guard response.status == 200 else {
+            throw FetchError.transport(code: response.status, message: "HTTP \(response.status)")
+        }
         let article = ArticleRecord(url: link.absoluteString)
         let capture = CaptureRecord(
             articleID: article.id, url: link.absoluteString, finalURL: response.finalURL.absoluteString,
             fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
-            etag: response.header("etag"), lastModified: response.header("last-modified"), blobHash: ContentHash(of: response.body),
+            etag: response.header("etag"), lastModified: response.header("last-modified"),
+            blobHash: ContentHash(of: response.body),
             size: response.body.count, nodeID: nodeID)
         let extracted = Extractor.extract(response.body, url: response.finalURL)
         var text: TextRecord?
@@ -161,6 +168,7 @@ actor Poller {
         }
         try archive.store(
             Ingest(
-                feed: (feedURL, entryID), article: article, capture: capture, raw: response.body, text: text, extraction: extraction))
+                feed: (feedURL, entryID), article: article, capture: capture, raw: response.body, text: text,
+                extraction: extraction))
     }
 }

@@ -41,7 +41,11 @@ actor Syncer {
         do {
             let summary = try await puller.pull(peer)
             logger.info(
-                "synced", metadata: ["peer": "\(peer.name)", "added": "\(summary.added)", "blobs": "\(summary.blobs)", "cursor": "\(summary.cursor)"])
+                "synced",
+                metadata: [
+                    "peer": "\(peer.name)", "added": "\(summary.added)", "blobs": "\(summary.blobs)",
+                    "cursor": "\(summary.cursor)",
+                ])
         } catch {
             failure = "\(error)"
             logger.warning("sync failed", metadata: ["peer": "\(peer.name)", "error": "\(error)"])

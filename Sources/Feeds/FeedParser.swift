@@ -143,7 +143,9 @@ private struct Reader {
     }
 
     func atom(_ root: Node, warnings: Int) -> ParsedFeed {
-        func isAtom(_ node: Node) -> Bool { node.namespace == nil || node.namespace == atomNamespace || node.namespace == atom03Namespace }
+        func isAtom(_ node: Node) -> Bool {
+            node.namespace == nil || node.namespace == atomNamespace || node.namespace == atom03Namespace
+        }
         func alternate(_ node: Node) -> URL? {
             let links = node.children.filter { $0.name == "link" && isAtom($0) }
             let chosen = links.first { ($0.attribute("rel") ?? "alternate") == "alternate" } ?? links.first
@@ -165,7 +167,8 @@ private struct Reader {
                 content: entry.first("content")?.value
             )
         }
-        return ParsedFeed(format: .atom, title: root.first("title")?.value, link: alternate(root), entries: entries, warnings: warnings)
+        return ParsedFeed(
+            format: .atom, title: root.first("title")?.value, link: alternate(root), entries: entries, warnings: warnings)
     }
 
     func identity(_ declared: String?, _ link: URL?, _ title: String?, _ date: Date?) -> String {

@@ -165,7 +165,8 @@ final class Transfer: @unchecked Sendable {
             newsd_curl_setopt_long(handle, CURLOPT_POST, 1)
             newsd_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count))
             payload.withUnsafeBytes { bytes in
-                _ = newsd_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                _ = newsd_curl_setopt_pointer(
+                    handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
             }
             headerList = curl_slist_append(headerList, "Expect:")
         } else if request.method != "GET" {

@@ -32,9 +32,12 @@ final class TransferLoop: Sendable {
     private func run() {
         var active: [UnsafeMutableRawPointer: Transfer] = [:]
         while true {
-            for transfer in queue.withLock({ queue in defer { queue.removeAll() }; return queue }) {
+            for transfer in queue.withLock({ queue in
+                defer { queue.removeAll() }; return queue
+            }) {
                 guard let handle = curl_easy_init() else {
-                    transfer.continuation.resume(returning: .failure(.transport(code: -1, message: "libcurl could not start a transfer")))
+                    transfer.continuation.resume(
+                        returning: .failure(.transport(code: -1, message: "libcurl could not start a transfer")))
                     continue
                 }
                 if let error = transfer.configure(handle) {

@@ -188,10 +188,17 @@ private struct Number: Decodable {
 /// The file's shape, before paths are resolved and values checked.
 private struct RawConfig: Decodable {
     struct Limits: Decodable {
-        var max_body_bytes: Int?
-        var connect_timeout: Number?
-        var total_timeout: Number?
-        var max_redirects: Int?
+        var maxBodyBytes: Int?
+        var connectTimeout: Number?
+        var totalTimeout: Number?
+        var maxRedirects: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case maxBodyBytes = "max_body_bytes"
+            case connectTimeout = "connect_timeout"
+            case totalTimeout = "total_timeout"
+            case maxRedirects = "max_redirects"
+        }
     }
     struct Feed: Decodable {
         var url: String
@@ -204,15 +211,25 @@ private struct RawConfig: Decodable {
         var interval: Number?
     }
 
-    var data_dir: String?
-    var control_socket: String?
+    var dataDir: String?
+    var controlSocket: String?
     var listen: String?
-    var poll_interval: Number?
-    var sync_interval: Number?
-    var log_level: String?
+    var pollInterval: Number?
+    var syncInterval: Number?
+    var logLevel: String?
     var limits: Limits?
     var feed: [Feed]?
     var peer: [Peer]?
+
+    enum CodingKeys: String, CodingKey {
+        case dataDir = "data_dir"
+        case controlSocket = "control_socket"
+        case listen
+        case pollInterval = "poll_interval"
+        case syncInterval = "sync_interval"
+        case logLevel = "log_level"
+        case limits, feed, peer
+    }
 
     func resolve(file: URL) throws(ConfigError) -> NewsdConfig {
         let base = file.deletingLastPathComponent()
@@ -225,9 +242,9 @@ private struct RawConfig: Decodable {
             return value
         }
 
-        let dataDirectory = URL(fileURLWithPath: data_dir ?? "data", relativeTo: base).standardizedFileURL
+        let dataDirectory = URL(fileURLWithPath: dataDir ?? "data", relativeTo: base).standardizedFileURL
         let socket =
-            control_socket.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
+            controlSocket.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
             ?? dataDirectory.appendingPathComponent("newsd.sock")
         if socket.path.utf8.count > 100 {
             throw fail("control_socket", "path \(socket.path) is too long for a Unix socket (100 bytes at most)")
@@ -236,21 +253,23 @@ private struct RawConfig: Decodable {
         if !listenAddress.isEmpty, HostPort(listenAddress) == nil {
             throw fail("listen", "expected HOST:PORT, got \"\(listenAddress)\"")
         }
-        let level = log_level ?? "info"
+        let level = logLevel ?? "info"
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw fail("log_level", "expected one of debug, info, notice, warning, error, got \"\(level)\"")
         }
 
         var fetchLimits = FetchLimits()
         if let limits {
-            if let bytes = limits.max_body_bytes {
-                guard bytes > 0 else { throw fail("limits.max_body_bytes", "must be positive") }
+            if let bytes = limits.maxBodyBytes {
+                guard bytes > 0 else { throw fail("limits.maxBodyBytes", "must be positive") }
                 fetchLimits.maxBodyBytes = bytes
             }
-            fetchLimits.connectTimeout = try positive(limits.connect_timeout, "limits.connect_timeout", default: fetchLimits.connectTimeout)
-            fetchLimits.totalTimeout = try positive(limits.total_timeout, "limits.total_timeout", default: fetchLimits.totalTimeout)
-            if let redirects = limits.max_redirects {
-                guard redirects >= 0 else { throw fail("limits.max_redirects", "must not be negative") }
+            fetchLimits.connectTimeout = try positive(
+                limits.connectTimeout, "limits.connect_timeout", default: fetchLimits.connectTimeout)
+            fetchLimits.totalTimeout = try positive(
+                limits.totalTimeout, "limits.total_timeout", default: fetchLimits.totalTimeout)
+            if let redirects = limits.maxRedirects {
+                guard redirects >= 0 else { throw fail("limits.maxRedirects", "must not be negative") }
                 fetchLimits.maxRedirects = redirects
             }
         }
@@ -264,27 +283,32 @@ private struct RawConfig: Decodable {
             if feeds.contains(where: { $0.url == url }) {
                 throw fail("\(key).url", "\(url.absoluteString) is listed twice")
             }
-            feeds.append(FeedConfig(url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero))
+            feeds.append(
+                FeedConfig(
+                    url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero))
         }
 
         var peers: [PeerConfig] = []
         for (index, peer) in (peer ?? []).enumerated() {
             let key = "peer[\(index + 1)]"
-            guard let url = URL(string: peer.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+            guard let url = URL(string: peer.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
+            else {
                 throw fail("\(key).url", "\"\(peer.url)\" is not an http or https URL")
             }
             guard !peer.name.isEmpty, !peers.contains(where: { $0.name == peer.name }) else {
                 throw fail("\(key).name", "must be non-empty and unique")
             }
-            peers.append(PeerConfig(name: peer.name, url: url, interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
+            peers.append(
+                PeerConfig(
+                    name: peer.name, url: url, interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
         }
 
         return NewsdConfig(
             dataDirectory: dataDirectory,
             controlSocket: socket,
             listen: listenAddress.isEmpty ? nil : listenAddress,
-            pollInterval: try positive(poll_interval, "poll_interval", default: 900),
-            syncInterval: try positive(sync_interval, "sync_interval", default: 300),
+            pollInterval: try positive(pollInterval, "poll_interval", default: 900),
+            syncInterval: try positive(syncInterval, "sync_interval", default: 300),
             logLevel: level,
             limits: fetchLimits,
             feeds: feeds,

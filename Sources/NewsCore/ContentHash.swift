@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The SHA-256 of some bytes, as 64 lowercase hex digits: the address of every blob, text and record.
 public struct ContentHash: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
@@ -28,7 +28,8 @@ public struct ContentHash: Hashable, Comparable, Sendable, Codable, CustomString
         let container = try decoder.singleValueContainer()
         let string = try container.decode(String.self)
         guard let hash = ContentHash(hex: string) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a SHA-256 hex digest: \(string.prefix(80))")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not a SHA-256 hex digest: \(string.prefix(80))")
         }
         self = hash
     }

@@ -41,7 +41,8 @@ public func runCommand(_ executable: URL, _ arguments: [String]) async throws ->
         status = code
         break
     }
-    return CommandResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    return CommandResult(
+        status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// A long-running child process whose stderr lines can be awaited.

@@ -49,7 +49,8 @@ public final class TestNode: Sendable {
         let task = Task { try await daemon.run(handleSignals: false, scheduled: false) }
         guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
         return TestNode(
-            directory: directory, config: config, nodeID: daemon.identity.nodeID, syncURL: URL(string: "http://127.0.0.1:\(port)")!,
+            directory: directory, config: config, nodeID: daemon.identity.nodeID,
+            syncURL: URL(string: "http://127.0.0.1:\(port)")!,
             daemon: daemon, task: task)
     }
 

@@ -51,7 +51,8 @@ public struct Puller: Sendable {
         var summary = PullSummary(added: 0, blobs: 0, cursor: 0)
         var state = try archive.cursor(peer: peer.name)
         while true {
-            let page: ChangesPage = try await get(peer, path: "/v1/changes", query: "since=\(state.cursor)&limit=\(SyncLimits.defaultPage)")
+            let page: ChangesPage = try await get(
+                peer, path: "/v1/changes", query: "since=\(state.cursor)&limit=\(SyncLimits.defaultPage)")
             if page.epoch != state.epoch, state.cursor != 0 {
                 // The peer's database was recreated or restored: its sequence numbers mean something else now.
                 state = PeerCursor(epoch: page.epoch, cursor: 0)

@@ -21,7 +21,8 @@ public enum SyncRoutes {
             let page = Array(changes.prefix(limit))
             return try json(
                 ChangesPage(
-                    nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit, changes: page))
+                    nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
+                    changes: page))
         }
         router.get("/v1/blobs/:hash") { _, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -29,12 +30,14 @@ public enum SyncRoutes {
             }
             guard let bytes = try archive.blob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
             return Response(
-                status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                status: .ok, headers: [.contentType: "application/octet-stream"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 
     static func json(_ value: some Encodable) throws -> Response {
         let data = try WireJSON.encoder.encode(value)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

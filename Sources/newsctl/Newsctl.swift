@@ -26,7 +26,9 @@ struct Connection: ParsableArguments {
 
     func socketPath() throws -> String {
         if let socket { return socket }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["NEWSD_SOCKET"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["NEWSD_SOCKET"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
         if let config {
             do {
                 return try NewsdConfig.load(path: config).controlSocket.path
@@ -42,7 +44,8 @@ struct Connection: ParsableArguments {
     func call<T: Decodable>(_ method: String, _ path: String, as type: T.Type) async throws -> T {
         let socket = try socketPath()
         let request = FetchRequest(
-            url: URL(string: "http://newsd\(path)")!, method: method, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600),
+            url: URL(string: "http://newsd\(path)")!, method: method,
+            limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600),
             unixSocket: socket)
         let response: FetchResponse
         do {

@@ -73,7 +73,8 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.counts().articles == 0)
         #expect(try archive.lastSequence() == 0)
         try archive.apply(
-            [.article(good.article), .capture(good.capture)], blobs: [good.raw], from: "peer", url: "http://127.0.0.1:1", epoch: "e",
+            [.article(good.article), .capture(good.capture)], blobs: [good.raw], from: "peer", url: "http://127.0.0.1:1",
+            epoch: "e",
             cursor: 2)
         #expect(try archive.cursor(peer: "peer") == PeerCursor(epoch: "e", cursor: 2))
         #expect(try archive.counts().captures == 1)

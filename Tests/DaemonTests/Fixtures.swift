@@ -34,7 +34,8 @@ enum Fixture {
         for number in 1...count {
             server.serve(
                 "/a/\(number).html",
-                body: page("Story \(number)", paragraphs: ["Paragraph one of story \(number).", "Paragraph two of story \(number)."]),
+                body: page(
+                    "Story \(number)", paragraphs: ["Paragraph one of story \(number).", "Paragraph two of story \(number)."]),
                 headers: [.contentType: "text/html; charset=utf-8"])
         }
     }

@@ -55,7 +55,8 @@ extension TextRecord {
     fileprivate static func fetchAllRows(_ db: Database) throws -> [TextRecord] {
         try Row.fetchAll(db, sql: "SELECT * FROM text").map { row in
             var record = TextRecord(
-                title: row["title"], byline: row["byline"], published: row["published"], language: row["language"], body: row["body"])
+                title: row["title"], byline: row["byline"], published: row["published"], language: row["language"],
+                body: row["body"])
             record.id = ContentHash(hex: row["id"])!
             return record
         }

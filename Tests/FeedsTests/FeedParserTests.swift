@@ -54,7 +54,8 @@ private func fixture(_ name: String) throws -> Data {
     }
 
     @Test func externalEntitiesAreNeverRead() throws {
-        let hostname = (try? String(contentsOfFile: "/etc/hostname", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hostname = (try? String(contentsOfFile: "/etc/hostname", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let feed = try FeedParser.parse(try fixture("xxe.xml"), url: URL(string: "https://xxe.example/rss")!)
         #expect(feed.entries.count == 1)
         let title = feed.entries[0].title ?? ""

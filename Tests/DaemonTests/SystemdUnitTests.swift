@@ -1,0 +1,27 @@
+import Foundation
+import NewsdTesting
+import Testing
+
+private let unitFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../systemd/newsd.service").standardizedFileURL
+
+/// The unit as systemd itself reads it.
+@Suite struct SystemdUnitTests {
+    @Test func systemdAnalyzeVerifyAcceptsTheUnit() async throws {
+        let analyze = try #require(
+            ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].map(URL.init(fileURLWithPath:))
+                .first { FileManager.default.isExecutableFile(atPath: $0.path) }, "systemd-analyze is installed by .ci/run")
+        let newsd = try #require(builtExecutable("newsd"))
+        // verify checks that ExecStart names an executable: point it at the one just built.
+        let unit = try String(contentsOf: unitFile, encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/local/bin/newsd "))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("newsd.service")
+        try unit.replacingOccurrences(of: "/usr/local/bin/newsd", with: newsd.path).write(
+            to: copy, atomically: true, encoding: .utf8)
+        let result = try await runCommand(analyze, ["verify", copy.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}
