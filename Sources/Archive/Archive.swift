@@ -33,11 +33,12 @@ public final class Archive: Sendable {
 
 // MARK: - Storing what was fetched
 
-/// Everything one article fetch produced, stored together or not at all.
+/// Everything one fetch produced, stored together or not at all: an article page with its text, or a feed document.
 public struct Ingest: Sendable {
     /// The feed that linked the article, and the entry's id in it.
     public var feed: (url: String, entryID: String)?
-    public var article: ArticleRecord
+    /// The article, absent for a feed document.
+    public var article: ArticleRecord?
     public var capture: CaptureRecord
     /// The raw page; its SHA-256 must equal `capture.blobHash`.
     public var raw: Data
@@ -45,7 +46,7 @@ public struct Ingest: Sendable {
     public var extraction: ExtractionRecord?
 
     public init(
-        feed: (url: String, entryID: String)?, article: ArticleRecord, capture: CaptureRecord, raw: Data, text: TextRecord?,
+        feed: (url: String, entryID: String)?, article: ArticleRecord?, capture: CaptureRecord, raw: Data, text: TextRecord?,
         extraction: ExtractionRecord?
     ) {
         self.feed = feed
@@ -73,18 +74,19 @@ extension Archive {
             throw IntegrityError(
                 "capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
         }
-        var items: [ArchiveItem] = [.article(ingest.article), .capture(ingest.capture)]
+        var items: [ArchiveItem] = ingest.article.map { [.article($0)] } ?? []
+        items.append(.capture(ingest.capture))
         if let text = ingest.text { items.append(.text(text)) }
         if let extraction = ingest.extraction { items.append(.extraction(extraction)) }
         return try pool.write { db in
             try Self.insertBlob(ingest.raw, hash: blobHash, db: db)
             let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
-            if let feed = ingest.feed {
+            if let feed = ingest.feed, let article = ingest.article {
                 try db.execute(
                     sql: """
                         INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID)
                         SELECT id, ?, ? FROM feed WHERE url = ?
-                        """, arguments: [ingest.article.id, feed.entryID, feed.url])
+                        """, arguments: [article.id, feed.entryID, feed.url])
             }
             return added
         }
@@ -105,12 +107,13 @@ extension Archive {
         }
     }
 
-    /// Stores raw bytes under their own hash; identical bytes are stored once.
-    @discardableResult
-    public func storeBlob(_ bytes: Data) throws -> ContentHash {
-        let hash = ContentHash(of: bytes)
-        try pool.write { db in try Self.insertBlob(bytes, hash: hash, db: db) }
-        return hash
+    /// Whether a capture of `url` with exactly these bytes is archived.
+    public func hasCapture(url: String, blobHash: ContentHash) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS(SELECT 1 FROM capture WHERE url = ? AND blobHash = ?)", arguments: [url, blobHash])
+                == true
+        }
     }
 
     /// The raw bytes stored under `hash`, if any.

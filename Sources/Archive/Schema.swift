@@ -24,7 +24,7 @@ enum Schema {
                     CREATE INDEX article_url ON article(url);
                     CREATE TABLE capture(
                         id TEXT PRIMARY KEY NOT NULL,
-                        articleID TEXT NOT NULL,
+                        articleID TEXT,
                         url TEXT NOT NULL,
                         finalURL TEXT NOT NULL,
                         fetchedAt TEXT NOT NULL,
@@ -37,6 +37,7 @@ enum Schema {
                         nodeID TEXT NOT NULL
                     ) WITHOUT ROWID;
                     CREATE INDEX capture_article ON capture(articleID);
+                    CREATE INDEX capture_url ON capture(url, blobHash);
                     CREATE TABLE text(
                         id TEXT PRIMARY KEY NOT NULL,
                         title TEXT,

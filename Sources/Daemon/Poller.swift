@@ -115,7 +115,12 @@ actor Poller {
         guard response.status == 200 else { throw PollFailure(message: "HTTP \(response.status)") }
         let hash = ContentHash(of: response.body)
         if hash == state.lastHash { return (.notModified, nil) }
-        try archive.storeBlob(response.body)
+        // What the feed said, and when, is evidence too: the document is captured like a page.
+        // Bytes already captured from this URL (a poll that failed further on) are not captured again.
+        if try !archive.hasCapture(url: feed.url.absoluteString, blobHash: hash) {
+            let document = capture(of: response, requested: feed.url, article: nil)
+            try archive.store(Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil))
+        }
         let parsed: ParsedFeed
         do {
             parsed = try FeedParser.parse(response.body, url: response.finalURL)
@@ -139,6 +144,15 @@ actor Poller {
         return (ok, parsed.title)
     }
 
+    /// The capture record of a response this node just received.
+    private func capture(of response: FetchResponse, requested url: URL, article: ArticleRecord?) -> CaptureRecord {
+        CaptureRecord(
+            articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
+            fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
+            etag: response.header("etag"), lastModified: response.header("last-modified"),
+            blobHash: ContentHash(of: response.body), size: response.body.count, nodeID: nodeID)
+    }
+
     /// Fetches, cleans and stores one article unless this archive already holds it.
     private func archiveArticle(_ link: URL, entryID: String, feed: FeedConfig) async throws {
         let feedURL = feed.url.absoluteString
@@ -150,12 +164,7 @@ actor Poller {
             throw FetchError.transport(code: response.status, message: "HTTP \(response.status)")
         }
         let article = ArticleRecord(url: link.absoluteString)
-        let capture = CaptureRecord(
-            articleID: article.id, url: link.absoluteString, finalURL: response.finalURL.absoluteString,
-            fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
-            etag: response.header("etag"), lastModified: response.header("last-modified"),
-            blobHash: ContentHash(of: response.body),
-            size: response.body.count, nodeID: nodeID)
+        let capture = capture(of: response, requested: link, article: article)
         let extracted = Extractor.extract(response.body, url: response.finalURL)
         var text: TextRecord?
         var extraction: ExtractionRecord?

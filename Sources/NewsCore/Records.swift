@@ -89,8 +89,8 @@ public struct ArticleRecord: ContentAddressed, Hashable {
 /// Immutable. Its id is the SHA-256 of its canonical encoding.
 public struct CaptureRecord: ContentAddressed, Hashable {
     public var id: ContentHash
-    /// The article this page belongs to.
-    public var articleID: ContentHash
+    /// The article this page belongs to; absent when the capture is of a feed document.
+    public var articleID: ContentHash?
     /// The URL requested.
     public var url: String
     /// The URL that answered, after redirects.
@@ -113,7 +113,7 @@ public struct CaptureRecord: ContentAddressed, Hashable {
     public var nodeID: String
 
     public init(
-        articleID: ContentHash, url: String, finalURL: String, fetchedAt: String, status: Int, contentType: String?,
+        articleID: ContentHash?, url: String, finalURL: String, fetchedAt: String, status: Int, contentType: String?,
         etag: String?, lastModified: String?, blobHash: ContentHash, size: Int, nodeID: String
     ) {
         self.id = blobHash

@@ -61,7 +61,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         let good = sampleIngest()
         var forged = sampleIngest(url: "https://news.example/b")
         forged.text?.body = "altered after hashing"
-        let items: [ArchiveItem] = [.article(forged.article), .text(forged.text!)]
+        let items: [ArchiveItem] = [.article(forged.article!), .text(forged.text!)]
         #expect(throws: IntegrityError.self) {
             try archive.apply(items, blobs: [], from: "peer", url: "http://127.0.0.1:1", epoch: "e", cursor: 9)
         }
@@ -73,7 +73,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.counts().articles == 0)
         #expect(try archive.lastSequence() == 0)
         try archive.apply(
-            [.article(good.article), .capture(good.capture)], blobs: [good.raw], from: "peer", url: "http://127.0.0.1:1",
+            [.article(good.article!), .capture(good.capture)], blobs: [good.raw], from: "peer", url: "http://127.0.0.1:1",
             epoch: "e",
             cursor: 2)
         #expect(try archive.cursor(peer: "peer") == PeerCursor(epoch: "e", cursor: 2))

@@ -39,7 +39,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(status.version == newsdVersion)
         #expect(status.counts.feeds == 1)
         #expect(status.counts.articles == 2)
-        #expect(status.counts.captures == 2)
+        #expect(status.counts.captures == 3, "two pages and the feed document")
         #expect(status.counts.texts == 2)
         #expect(status.counts.blobs == 3)
         #expect(status.feeds.first?.title == "Fixture site")
@@ -51,7 +51,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 
         let human = try await runCommand(newsctl, ["status", "--socket", socket])
         #expect(human.status == 0)
-        #expect(human.stdout.contains("2 articles, 2 captures"))
+        #expect(human.stdout.contains("2 articles, 3 captures"))
         #expect(human.stdout.contains("Fixture site"))
 
         let permissions = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
