@@ -76,11 +76,10 @@ public final class Daemon: Sendable {
             metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
         let announce = Task {
             let port = await ready()
+            let host = config.listen.flatMap(HostPort.init)?.host ?? ""
             logger.info(
                 "ready",
-                metadata: [
-                    "control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(config.listen ?? ""):\($0)" } ?? "off")",
-                ])
+                metadata: ["control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(host):\($0)" } ?? "off")"])
         }
         defer { announce.cancel() }
         try await group.run()

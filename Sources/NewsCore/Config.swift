@@ -124,23 +124,65 @@ extension NewsdConfig {
 
     /// Parses TOML `text` as if read from `file` (used to resolve relative paths and in messages).
     public static func parse(_ text: String, file: URL) throws(ConfigError) -> NewsdConfig {
+        let source = ConfigSource(file: file, text: text)
         let raw: RawConfig
         do {
             var decoder = TOMLDecoder()
             decoder.strictDecoding = true
             raw = try decoder.decode(RawConfig.self, from: text)
         } catch let error as TOMLParseError {
-            throw ConfigError(
-                "\(file.path):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
+            throw ConfigError("\(file.path):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
         } catch let error as UnexpectedKeysError {
-            let keys = error.keys.values.map { keyPath($0) }.sorted()
-            throw ConfigError("\(file.path): unknown key \(keys.joined(separator: ", "))")
+            let key = error.keys.values.map { keyPath($0) }.sorted().first ?? "?"
+            throw source.error(key: key, "unknown key")
         } catch let error as DecodingError {
-            throw ConfigError("\(file.path): \(describe(error))")
+            let (key, message) = describe(error)
+            throw source.error(key: key, message)
         } catch {
             throw ConfigError("\(file.path): \(error)")
         }
-        return try raw.resolve(file: file)
+        return try raw.resolve(source)
+    }
+}
+
+/// A configuration file's name and text, to point errors at the line of the key at fault.
+private struct ConfigSource {
+    let file: URL
+    let text: String
+
+    /// An error naming the file, the line where `key` (`feed[2].url`, `limits.max_body_bytes`) is set, and the key.
+    func error(key: String, _ message: String) -> ConfigError {
+        let position = line(of: key).map { ":\($0)" } ?? ""
+        return ConfigError("\(file.path)\(position): key \(key): \(message)")
+    }
+
+    /// The line setting `key`, or the header of its table when the key itself is missing.
+    func line(of key: String) -> Int? {
+        var parts = key.split(separator: ".").map(String.init)
+        let leaf = parts.removeLast()
+        var table: (name: String, occurrence: Int)?
+        if let section = parts.first {
+            let name = section.prefix { $0 != "[" }
+            let occurrence = Int(section.drop { $0 != "[" }.dropFirst().dropLast()) ?? 1
+            table = (String(name), occurrence)
+        }
+        var current: String?
+        var seen: [String: Int] = [:]
+        var header: Int?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") {
+                let name = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
+                seen[name, default: 0] += 1
+                current = "\(name)#\(seen[name]!)"
+                if let table, current == "\(table.name)#\(table.occurrence)" { header = index + 1 }
+                continue
+            }
+            let inScope = table.map { current == "\($0.name)#\($0.occurrence)" } ?? (current == nil)
+            let name = line.prefix { $0 != "=" }.trimmingCharacters(in: .whitespaces)
+            if inScope, line.contains("="), name == leaf { return index + 1 }
+        }
+        return header
     }
 }
 
@@ -156,18 +198,19 @@ private func keyPath(_ path: [any CodingKey]) -> String {
     return out.isEmpty ? "(top level)" : out
 }
 
-private func describe(_ error: DecodingError) -> String {
+private func describe(_ error: DecodingError) -> (key: String, message: String) {
     switch error {
     case .typeMismatch(let type, let context):
-        return "key \(keyPath(context.codingPath)): expected \(type)"
+        return (keyPath(context.codingPath), "expected \(type)")
     case .valueNotFound(let type, let context):
-        return "key \(keyPath(context.codingPath)): missing \(type) value"
+        return (keyPath(context.codingPath), "missing \(type) value")
     case .keyNotFound(let key, let context):
-        return "key \(keyPath(context.codingPath + [key])): required but missing"
+        let path = context.codingPath.last?.stringValue == key.stringValue ? context.codingPath : context.codingPath + [key]
+        return (keyPath(path), "required but missing")
     case .dataCorrupted(let context):
-        return "key \(keyPath(context.codingPath)): \(context.debugDescription)"
+        return (keyPath(context.codingPath), context.debugDescription)
     @unknown default:
-        return "\(error)"
+        return ("(top level)", "\(error)")
     }
 }
 
@@ -231,11 +274,10 @@ private struct RawConfig: Decodable {
         case limits, feed, peer
     }
 
-    func resolve(file: URL) throws(ConfigError) -> NewsdConfig {
+    func resolve(_ source: ConfigSource) throws(ConfigError) -> NewsdConfig {
+        let file = source.file
         let base = file.deletingLastPathComponent()
-        func fail(_ key: String, _ message: String) -> ConfigError {
-            ConfigError("\(file.path): key \(key): \(message)")
-        }
+        func fail(_ key: String, _ message: String) -> ConfigError { source.error(key: key, message) }
         func positive(_ number: Number?, _ key: String, default fallback: Double) throws(ConfigError) -> Double {
             guard let value = number?.value else { return fallback }
             guard value > 0, value.isFinite else { throw fail(key, "must be a positive number of seconds") }
@@ -261,7 +303,7 @@ private struct RawConfig: Decodable {
         var fetchLimits = FetchLimits()
         if let limits {
             if let bytes = limits.maxBodyBytes {
-                guard bytes > 0 else { throw fail("limits.maxBodyBytes", "must be positive") }
+                guard bytes > 0 else { throw fail("limits.max_body_bytes", "must be positive") }
                 fetchLimits.maxBodyBytes = bytes
             }
             fetchLimits.connectTimeout = try positive(
@@ -269,7 +311,7 @@ private struct RawConfig: Decodable {
             fetchLimits.totalTimeout = try positive(
                 limits.totalTimeout, "limits.total_timeout", default: fetchLimits.totalTimeout)
             if let redirects = limits.maxRedirects {
-                guard redirects >= 0 else { throw fail("limits.maxRedirects", "must not be negative") }
+                guard redirects >= 0 else { throw fail("limits.max_redirects", "must not be negative") }
                 fetchLimits.maxRedirects = redirects
             }
         }

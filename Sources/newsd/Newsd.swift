@@ -32,7 +32,8 @@ struct Newsd: AsyncParsableCommand {
         do {
             settings = try NewsdConfig.load(path: config)
         } catch {
-            throw ValidationError(error.description)
+            FileHandle.standardError.write(Data("newsd: \(error.description)\n".utf8))
+            throw ExitCode(2)
         }
         if let dataDir {
             settings.dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL

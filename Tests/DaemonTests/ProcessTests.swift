@@ -96,11 +96,11 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         try "[[feed]]\nurl = \"gopher://old.example/\"\n".write(to: config, atomically: true, encoding: .utf8)
         let value = try await runCommand(newsd, ["--config", config.path, "--check-config"])
         #expect(value.status != 0)
-        #expect(value.stderr.contains("key feed[1].url"))
+        #expect(value.stderr.contains("\(config.path):2: key feed[1].url"))
 
         try "pol_interval = 60\n".write(to: config, atomically: true, encoding: .utf8)
         let typo = try await runCommand(newsd, ["--config", config.path, "--check-config"])
         #expect(typo.status != 0)
-        #expect(typo.stderr.contains("unknown key pol_interval"))
+        #expect(typo.stderr.contains("\(config.path):1: key pol_interval: unknown key"))
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import NewsCore
+import Testing
+
+private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+    .standardizedFileURL
+
+@Suite struct ConfigTests {
+    private let file = URL(fileURLWithPath: "/etc/newsd/newsd.toml")
+
+    @Test func theBundledConfigReadsTheDemoFeedFromDisk() throws {
+        let config = try NewsdConfig.load(path: repository.appendingPathComponent("config/newsd.toml").path)
+        #expect(config.feeds.count == 1)
+        let feed = try #require(config.feeds.first)
+        #expect(feed.url.isFileURL)
+        #expect(FileManager.default.fileExists(atPath: feed.url.path))
+        #expect(config.dataDirectory == repository.appendingPathComponent("data").standardizedFileURL)
+        #expect(config.controlSocket == config.dataDirectory.appendingPathComponent("newsd.sock"))
+        #expect(config.listen == "127.0.0.1:8470")
+    }
+
+    @Test func defaultsAndRelativePaths() throws {
+        let config = try NewsdConfig.parse("[[feed]]\nurl = \"feeds/local.xml\"\ninterval = 60\n", file: file)
+        #expect(config.dataDirectory.path == "/etc/newsd/data")
+        #expect(config.feeds == [FeedConfig(url: URL(fileURLWithPath: "/etc/newsd/feeds/local.xml"), interval: 60)])
+        #expect(config.pollInterval == 900)
+        #expect(config.limits == FetchLimits())
+        #expect(config.peers.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("poll_interval = 60\nlisten = \"nowhere\"\n", "/etc/newsd/newsd.toml:2: key listen: expected HOST:PORT"),
+        (
+            "[limits]\nconnect_timeout = 5\nmax_body_bytes = 0\n",
+            "/etc/newsd/newsd.toml:3: key limits.max_body_bytes: must be positive"
+        ),
+        (
+            "[[peer]]\nname = \"a\"\nurl = \"http://a:1\"\n[[peer]]\nname = \"a\"\nurl = \"http://b:1\"\n",
+            "/etc/newsd/newsd.toml:5: key peer[2].name"
+        ),
+        (
+            "[[feed]]\nurl = \"https://x.example/\"\n[[feed]]\nurl = \"https://x.example/\"\n",
+            "/etc/newsd/newsd.toml:4: key feed[2].url"
+        ),
+        ("log_level = \"loud\"\n", "/etc/newsd/newsd.toml:1: key log_level"),
+        ("sync_interval = \"soon\"\n", "/etc/newsd/newsd.toml:1: key sync_interval"),
+        ("\n\nfeed = [\n", "/etc/newsd/newsd.toml:"),
+    ])
+    func errorsNameTheFileLineAndKey(text: String, expected: String) {
+        #expect {
+            _ = try NewsdConfig.parse(text, file: file)
+        } throws: { error in
+            "\(error)".hasPrefix(expected)
+        }
+    }
+}
