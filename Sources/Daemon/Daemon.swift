@@ -29,6 +29,7 @@ public final class Daemon: Sendable {
     private let pollTrigger = Trigger()
     private let syncTrigger = Trigger()
     private let readiness = Readiness()
+    private let hub = EventHub()
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
@@ -53,8 +54,10 @@ public final class Daemon: Sendable {
         fetcher = Fetcher()
         poller = Poller(
             archive: archive, fetcher: fetcher, nodeID: identity.nodeID,
-            settings: .init(feeds: config.feeds, pollInterval: config.pollInterval, limits: config.limits), logger: logger)
-        syncer = Syncer(archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, logger: logger)
+            settings: .init(feeds: config.feeds, pollInterval: config.pollInterval, limits: config.limits), events: hub,
+            logger: logger)
+        syncer = Syncer(
+            archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, logger: logger)
     }
 
     /// Runs until `shutdown()` or, with `handleSignals`, until SIGTERM or SIGINT; in-flight work is drained first.
@@ -82,6 +85,7 @@ public final class Daemon: Sendable {
                 metadata: ["control": "\(config.controlSocket.path)", "sync": "\(port.map { "\(host):\($0)" } ?? "off")"])
         }
         defer { announce.cancel() }
+        defer { hub.finish() }
         try await group.run()
         try archive.close()
         logger.info("stopped")
@@ -91,6 +95,9 @@ public final class Daemon: Sendable {
     public func shutdown() async {
         await group.withLock { $0 }?.triggerGracefulShutdown()
     }
+
+    /// Events from now on, until the daemon stops.
+    public func events() -> AsyncStream<DaemonEvent> { hub.subscribe() }
 
     /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any.
     public func ready() async -> Int? {

@@ -16,6 +16,7 @@ actor Poller {
     private let fetcher: Fetcher
     private let nodeID: String
     private let logger: Logger
+    private let events: EventHub
     private var settings: Settings
     private var inFlight: [URL: Task<FeedStatus?, Never>] = [:]
 
@@ -25,11 +26,12 @@ actor Poller {
         var limits: FetchLimits
     }
 
-    init(archive: Archive, fetcher: Fetcher, nodeID: String, settings: Settings, logger: Logger) {
+    init(archive: Archive, fetcher: Fetcher, nodeID: String, settings: Settings, events: EventHub, logger: Logger) {
         self.archive = archive
         self.fetcher = fetcher
         self.nodeID = nodeID
         self.settings = settings
+        self.events = events
         self.logger = logger
     }
 
@@ -91,7 +93,9 @@ actor Poller {
                     ])
             }
             try archive.recordPoll(url: url, at: started, result: result, title: title, next: next)
-            return try archive.feedStatuses(urls: [url]).first
+            let status = try archive.feedStatuses(urls: [url]).first
+            if let status { events.publish(.polled(status)) }
+            return status
         } catch {
             logger.error("cannot record poll", metadata: ["feed": "\(url)", "error": "\(error)"])
             return nil

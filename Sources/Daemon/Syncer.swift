@@ -10,13 +10,15 @@ actor Syncer {
     private let archive: Archive
     private let puller: Puller
     private let logger: Logger
+    private let events: EventHub
     private(set) var peers: [PeerConfig]
     private var inFlight: [String: Task<Void, Never>] = [:]
 
-    init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, peers: [PeerConfig], logger: Logger) {
+    init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, peers: [PeerConfig], events: EventHub, logger: Logger) {
         self.archive = archive
         self.puller = Puller(archive: archive, fetcher: fetcher, limits: limits)
         self.peers = peers
+        self.events = events
         self.logger = logger
     }
 
@@ -52,6 +54,7 @@ actor Syncer {
         }
         do {
             try archive.recordSync(peer: peer.name, url: peer.url.absoluteString, at: started, error: failure)
+            if let status = try archive.peerStatuses([peer]).first { events.publish(.synced(status)) }
         } catch {
             logger.error("cannot record sync", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
         }

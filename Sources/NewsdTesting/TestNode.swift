@@ -1,4 +1,4 @@
-import Daemon
+public import Daemon
 import Fetching
 public import Foundation
 import Logging
@@ -33,25 +33,48 @@ public final class TestNode: Sendable {
         self.task = task
     }
 
-    /// Starts a node that polls `feeds` and pulls from `peers` only when the test asks.
+    /// Starts a node that polls `feeds` and pulls from `peers` only when the test asks, or, with a
+    /// `syncInterval`, also pulls on that schedule.
     public static func start(
         feeds: [URL] = [], peers: [PeerConfig] = [], limits: FetchLimits = FetchLimits(maxBodyBytes: 1 << 20, totalTimeout: 20),
-        directory existing: URL? = nil
+        syncInterval: Double? = nil, directory existing: URL? = nil
     ) async throws -> TestNode {
         let directory = try existing ?? temporaryDirectory()
         let config = NewsdConfig(
             dataDirectory: directory, controlSocket: directory.appendingPathComponent("newsd.sock"), listen: "127.0.0.1:0",
-            pollInterval: 86400, syncInterval: 86400, logLevel: "warning", limits: limits,
+            pollInterval: 86400, syncInterval: syncInterval ?? 86400, logLevel: "warning", limits: limits,
             feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning
         let daemon = try Daemon(config: config, logger: logger)
-        let task = Task { try await daemon.run(handleSignals: false, scheduled: false) }
+        let task = Task { try await daemon.run(handleSignals: false, scheduled: syncInterval != nil) }
         guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
         return TestNode(
             directory: directory, config: config, nodeID: daemon.identity.nodeID,
             syncURL: URL(string: "http://127.0.0.1:\(port)")!,
             daemon: daemon, task: task)
+    }
+
+    /// Waits for the first event that `matches`, failing after `seconds` (a bound, not a synchronisation).
+    public func event(within seconds: Double = 30, where matches: @escaping @Sendable (DaemonEvent) -> Bool) async throws
+        -> DaemonEvent
+    {
+        let events = daemon.events()
+        return try await withThrowingTaskGroup(of: DaemonEvent?.self) { group in
+            group.addTask {
+                for await event in events where matches(event) { return event }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let event = first else {
+                throw DaemonError("no matching event within \(seconds) s")
+            }
+            return event
+        }
     }
 
     /// A peer entry naming this node, for another node's configuration.

@@ -69,3 +69,24 @@ import Testing
 
 /// The wire form of one record, built here the way a peer would.
 private typealias ArchiveItemBox = ArchiveItem
+
+@Suite struct ScheduledSyncTests {
+    @Test func aNodePullsOnItsIntervalWithoutBeingAsked() async throws {
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        let b = try await TestNode.start(peers: [a.asPeer("a")], syncInterval: 0.2)
+        // Subscribe before A has anything, so the pull that brings A's articles cannot be missed.
+        async let arrived = b.event { event in
+            if case .synced(let peer) = event { return peer.cursor > 0 }
+            return false
+        }
+        _ = try await a.poll()
+        guard case .synced(let peer) = try await arrived else { Issue.record("not a sync event"); return }
+        #expect(peer.lastResult == "ok")
+        #expect(try ArchiveFile(path: b.archivePath).verifiedTextIDs() == ArchiveFile(path: a.archivePath).verifiedTextIDs())
+        try await b.stop()
+        try await a.stop()
+        await server.stop()
+    }
+}
