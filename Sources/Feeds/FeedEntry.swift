@@ -5,6 +5,7 @@ public enum FeedFormat: String, Sendable, Codable {
     case rss
     case rdf
     case atom
+    case json
 }
 
 /// One item of a feed, whatever its format.
@@ -19,10 +20,12 @@ public struct FeedEntry: Sendable, Equatable, Codable {
     public var author: String?
     public var summary: String?
     public var content: String?
+    /// Enclosures, Media RSS content and thumbnails.
+    public var enclosures: [URL]
 
     public init(
         id: String, title: String? = nil, link: URL? = nil, published: Date? = nil, updated: Date? = nil, author: String? = nil,
-        summary: String? = nil, content: String? = nil
+        summary: String? = nil, content: String? = nil, enclosures: [URL] = []
     ) {
         self.id = id
         self.title = title
@@ -32,6 +35,7 @@ public struct FeedEntry: Sendable, Equatable, Codable {
         self.author = author
         self.summary = summary
         self.content = content
+        self.enclosures = enclosures
     }
 }
 
@@ -44,6 +48,20 @@ public struct ParsedFeed: Sendable, Equatable, Codable {
     public var entries: [FeedEntry]
     /// Recoverable problems met while parsing (malformed markup that was repaired); 0 for a clean document.
     public var warnings: Int
+    /// RSS `<ttl>`: minutes the feed may be cached.
+    public var ttl: Int?
+    /// RSS `<skipHours>`: hours (0–23, GMT) in which the feed need not be polled.
+    public var skipHours: [Int] = []
+    /// RSS `<skipDays>`: lowercased weekday names on which the feed need not be polled.
+    public var skipDays: [String] = []
+
+    public init(format: FeedFormat, title: String?, link: URL?, entries: [FeedEntry], warnings: Int) {
+        self.format = format
+        self.title = title
+        self.link = link
+        self.entries = entries
+        self.warnings = warnings
+    }
 }
 
 /// Why a document could not be read as a feed.

@@ -2,15 +2,25 @@ import CLibXML2
 public import Foundation
 import NewsCore
 
-/// Parses RSS 0.9x/2.0, RSS 1.0 (RDF) and Atom documents into entries. Bytes in, values out: no I/O.
+/// Parses RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.x documents into entries. Bytes in, values out: no I/O.
 ///
 /// Entities are never expanded and no DTD or external resource is loaded, so billion-laughs and XXE
 /// documents are harmless. Malformed documents are repaired where libxml2 can; what it repairs is
 /// counted in ``ParsedFeed/warnings``.
 public enum FeedParser {
     /// Parses `data`, resolving relative links against `url` (the URL the document came from).
-    public static func parse(_ data: Data, url: URL) throws(FeedParseError) -> ParsedFeed {
-        guard !data.isEmpty else { throw .notAFeed("empty document") }
+    /// `contentType` is the HTTP `Content-Type`, whose charset is used when the document declares none.
+    public static func parse(_ data: Data, url: URL, contentType: String? = nil) throws(FeedParseError) -> ParsedFeed {
+        guard let first = data.first(where: { !isWhitespace($0) }) else { throw .notAFeed("empty document") }
+        if first == UInt8(ascii: "{") { return try JSONFeed.parse(data, url: url) }
+        return try parseXML(data, url: url, encoding: TextEncoding.xmlEncoding(for: data, contentType: contentType))
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0xEF || byte == 0xBB || byte == 0xBF
+    }
+
+    private static func parseXML(_ data: Data, url: URL, encoding: String?) throws(FeedParseError) -> ParsedFeed {
         guard data.count < Int(Int32.max) else { throw .notAFeed("document too large") }
         xmlInitParser()
         let options = Int32(
@@ -20,7 +30,7 @@ public enum FeedParser {
         defer { xmlFreeParserCtxt(context) }
         let document = data.withUnsafeBytes { bytes in
             xmlCtxtReadMemory(
-                context, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), url.absoluteString, nil,
+                context, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), url.absoluteString, encoding,
                 options)
         }
         guard let document else { throw .notAFeed("no XML could be read") }
@@ -108,6 +118,8 @@ private let atomNamespace = "http://www.w3.org/2005/Atom"
 private let atom03Namespace = "http://purl.org/atom/ns#"
 private let dublinCore = "http://purl.org/dc/elements/1.1/"
 private let contentModule = "http://purl.org/rss/1.0/modules/content/"
+private let dublinTerms = "http://purl.org/dc/terms/"
+private let mediaRSS: String? = "http://search.yahoo.com/mrss/"
 
 private struct Reader {
     let feedURL: URL
@@ -132,14 +144,21 @@ private struct Reader {
                 title: title,
                 link: link,
                 published: published,
+                updated: item.first("modified", namespace: dublinTerms)?.value.flatMap(FeedDate.parse),
                 author: (item.first("creator", namespace: dublinCore) ?? item.first("author"))?.value,
                 summary: item.first("description")?.value,
-                content: item.first("encoded", namespace: contentModule)?.value
+                content: item.first("encoded", namespace: contentModule)?.value,
+                enclosures: media(item)
             )
         }
-        return ParsedFeed(
+        var feed = ParsedFeed(
             format: format, title: channel.first("title")?.value, link: resolve(channel.first("link")?.value, at: channel),
             entries: entries, warnings: warnings)
+        feed.ttl = channel.first("ttl")?.value.flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        feed.skipHours = (channel.first("skipHours")?.children ?? []).compactMap { $0.value.flatMap { Int($0) } }
+            .filter { (0..<24).contains($0) }
+        feed.skipDays = (channel.first("skipDays")?.children ?? []).compactMap { $0.value?.lowercased() }
+        return feed
     }
 
     func atom(_ root: Node, warnings: Int) -> ParsedFeed {
@@ -164,11 +183,30 @@ private struct Reader {
                 updated: updated,
                 author: entry.first("author")?.first("name")?.value,
                 summary: entry.first("summary")?.value,
-                content: entry.first("content")?.value
+                content: entry.first("content")?.value,
+                enclosures: media(entry)
+                    + entry.children.filter { $0.name == "link" && $0.attribute("rel") == "enclosure" }
+                    .compactMap { resolve($0.attribute("href"), at: $0) }
             )
         }
         return ParsedFeed(
             format: .atom, title: root.first("title")?.value, link: alternate(root), entries: entries, warnings: warnings)
+    }
+
+    /// Enclosures and Media RSS content and thumbnails of an item.
+    func media(_ item: Node) -> [URL] {
+        var urls: [URL] = []
+        for child in item.children {
+            switch (child.name, child.namespace) {
+            case ("enclosure", nil), ("content", mediaRSS?), ("thumbnail", mediaRSS?):
+                if let url = resolve(child.attribute("url"), at: child) { urls.append(url) }
+            case ("group", mediaRSS?):
+                urls += media(child)
+            default:
+                break
+            }
+        }
+        return urls
     }
 
     func identity(_ declared: String?, _ link: URL?, _ title: String?, _ date: Date?) -> String {

@@ -92,12 +92,21 @@ public struct FetchLimits: Sendable, Equatable, Codable {
     public var totalTimeout: Double
     /// Redirects followed before the fetch fails.
     public var maxRedirects: Int
+    /// A transfer slower than `lowSpeedBytes` per second for `lowSpeedTime` seconds is aborted.
+    public var lowSpeedBytes: Int
+    /// See `lowSpeedBytes`.
+    public var lowSpeedTime: Double
 
-    public init(maxBodyBytes: Int = 16 << 20, connectTimeout: Double = 15, totalTimeout: Double = 120, maxRedirects: Int = 5) {
+    public init(
+        maxBodyBytes: Int = 16 << 20, connectTimeout: Double = 15, totalTimeout: Double = 120, maxRedirects: Int = 5,
+        lowSpeedBytes: Int = 64, lowSpeedTime: Double = 30
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.maxRedirects = maxRedirects
+        self.lowSpeedBytes = lowSpeedBytes
+        self.lowSpeedTime = lowSpeedTime
     }
 }
 

@@ -76,3 +76,59 @@ private func fixture(_ name: String) throws -> Data {
         #expect(FeedDate.parse("yesterday") == nil)
     }
 }
+
+@Suite struct FeedFormatsTests {
+    @Test func jsonFeedOneAndOnePointOne() throws {
+        let feed = try FeedParser.parse(try fixture("jsonfeed.json"), url: URL(string: "https://json.example/feed.json")!)
+        #expect(feed.format == .json)
+        #expect(feed.title == "JSON fixture")
+        #expect(feed.entries.map(\.id).prefix(2) == ["1", "2"])
+        #expect(feed.entries[0].link?.absoluteString == "https://json.example/posts/1")
+        #expect(feed.entries[0].author == "Ana")
+        #expect(feed.entries[0].content == "<p>Hi</p>")
+        #expect(feed.entries[0].enclosures.map(\.absoluteString) == ["https://json.example/1.jpg"])
+        #expect(feed.entries[1].link?.absoluteString == "https://elsewhere.example/2")
+        #expect(feed.entries[2].id.hasPrefix("sha256:"))
+        #expect(feed.entries[2].published == Date(timeIntervalSince1970: 1_795_244_400))
+        #expect(throws: FeedParseError.self) { try FeedParser.parse(Data(#"{"a": 1}"#.utf8), url: URL(string: "https://x/")!) }
+    }
+
+    @Test func rss091MislabelledLatin1IsReadAsWindows1252WithScheduleHints() throws {
+        let feed = try FeedParser.parse(try fixture("rss091-latin1.xml"), url: URL(string: "http://latin.example/rss")!)
+        #expect(feed.title == "Café news")
+        #expect(feed.entries.first?.title == "\u{201C}Quoted\u{201D} café")
+        #expect(feed.ttl == 90)
+        #expect(feed.skipHours == [0, 1])
+        #expect(feed.skipDays == ["sunday"])
+    }
+
+    @Test func encodingFallbacks() throws {
+        let url = URL(string: "http://u.example/rss")!
+        // No declaration, not UTF-8: windows-1252.
+        let cp1252 = try FeedParser.parse(try fixture("undeclared-cp1252.xml"), url: url)
+        #expect(cp1252.entries.first?.title == "Résumé")
+        // No declaration, a charset header naming latin1, bytes that are UTF-8: the header is wrong.
+        let mislabelled = try FeedParser.parse(
+            try fixture("utf8-undeclared.xml"), url: url, contentType: "text/xml; charset=ISO-8859-1")
+        #expect(mislabelled.title == "Zürich")
+        // A charset header that is right is followed.
+        let labelled = try FeedParser.parse(
+            try fixture("undeclared-cp1252.xml"), url: url, contentType: "application/rss+xml; charset=\"windows-1252\"")
+        #expect(labelled.title == "Naïve")
+    }
+
+    @Test func atom03AndMediaRSS() throws {
+        let old = try FeedParser.parse(try fixture("media-atom03.xml"), url: URL(string: "https://old.example/atom")!)
+        #expect(old.format == .atom)
+        #expect(old.entries.first?.link?.absoluteString == "https://old.example/e1")
+        #expect(old.entries.first?.published == Date(timeIntervalSince1970: 1_117_620_000))
+        #expect(old.entries.first?.updated == Date(timeIntervalSince1970: 1_117_706_400))
+        let media = try FeedParser.parse(try fixture("media-rss.xml"), url: URL(string: "https://m.example/rss")!)
+        #expect(media.entries.first?.published == Date(timeIntervalSince1970: 1_795_161_600))
+        #expect(
+            media.entries.first?.enclosures.map(\.absoluteString) == [
+                "https://m.example/audio.mp3", "https://m.example/big.jpg", "https://m.example/small.jpg",
+                "https://m.example/thumb.jpg",
+            ])
+    }
+}
