@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "newsctl",
             dependencies: [
-                "NewsCore", "Fetching",
+                "NewsCore", "Fetching", "Feeds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

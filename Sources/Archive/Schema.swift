@@ -66,15 +66,36 @@ enum Schema {
                     CREATE TABLE feed(
                         id INTEGER PRIMARY KEY,
                         url TEXT NOT NULL UNIQUE,
+                        location TEXT NOT NULL,
+                        origin TEXT NOT NULL,
+                        active INTEGER NOT NULL DEFAULT 1,
                         title TEXT,
+                        feedTitle TEXT,
+                        category TEXT,
+                        interval REAL,
+                        proxy TEXT,
+                        userAgent TEXT,
+                        headers TEXT,
                         etag TEXT,
                         lastModified TEXT,
                         lastHash TEXT,
+                        ttl INTEGER,
+                        skipHours TEXT,
+                        skipDays TEXT,
+                        adaptiveInterval REAL,
+                        warnings INTEGER NOT NULL DEFAULT 0,
                         lastPollAt REAL,
                         lastResult TEXT,
                         lastError TEXT,
                         errorCount INTEGER NOT NULL DEFAULT 0,
                         nextPollAt REAL
+                    );
+                    CREATE TABLE feed_move(
+                        feedID INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,
+                        fromURL TEXT NOT NULL,
+                        toURL TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        at REAL NOT NULL
                     );
                     CREATE TABLE feed_entry(
                         feedID INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,

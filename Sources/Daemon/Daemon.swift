@@ -19,11 +19,11 @@ public final class Daemon: Sendable {
     public let config: NewsdConfig
     /// This node's identity.
     public let identity: NodeIdentity
-    private let archive: Archive
+    let archive: Archive
     private let lock: DirectoryLock
-    private let fetcher: Fetcher
-    private let poller: Poller
-    private let syncer: Syncer
+    let fetcher: Fetcher
+    let poller: Poller
+    let syncer: Syncer
     private let logger: Logger
     private let startedAt = Date()
     private let pollTrigger = Trigger()
@@ -47,15 +47,21 @@ public final class Daemon: Sendable {
         identity = try NodeIdentity(directory: directory)
         do {
             archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
-            try archive.registerFeeds(config.feeds)
+            try archive.declareFeeds(config.feeds)
         } catch {
             throw DaemonError("cannot open archive in \(directory.path): \(error)")
         }
-        fetcher = Fetcher()
+        fetcher = Fetcher(
+            userAgent: config.userAgent ?? "newsd/\(newsdVersion)",
+            options: FetcherOptions(
+                maxConnections: config.maxConnections, maxPerHost: config.maxPerHost, politeness: config.politeness))
         poller = Poller(
             archive: archive, fetcher: fetcher, nodeID: identity.nodeID,
-            settings: .init(feeds: config.feeds, pollInterval: config.pollInterval, limits: config.limits), events: hub,
-            logger: logger)
+            settings: .init(
+                schedule: PollSchedule(pollInterval: config.pollInterval, maxInterval: config.maxPollInterval),
+                limits: config.limits,
+                proxy: config.proxy),
+            events: hub, logger: logger)
         syncer = Syncer(
             archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, logger: logger)
     }
@@ -110,20 +116,16 @@ public final class Daemon: Sendable {
         let files =
             (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
         let bytes = files.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
-        var counts = try archive.counts()
-        counts.feeds = config.feeds.count
         return StatusReport(
             version: newsdVersion, nodeID: identity.nodeID, pid: getpid(), startedAt: startedAt,
-            uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes, counts: counts,
-            feeds: try archive.feedStatuses(urls: config.feeds.map(\.url.absoluteString)),
+            uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
+            counts: try archive.counts(),
+            feeds: try archive.feedStatuses(),
             peers: try archive.peerStatuses(config.peers))
     }
 
     private func controlServer() -> some Service {
-        let router = Router()
-        router.get("/v1/status") { _, _ in try JSONBody(self.status()) }
-        router.post("/v1/poll") { _, _ in JSONBody(await self.poller.poll(self.config.feeds)) }
-        router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
+        let router = controlRoutes()
         let path = config.controlSocket.path
         let readiness = readiness
         return Application(
@@ -152,10 +154,13 @@ public final class Daemon: Sendable {
     }
 
     fileprivate func pollDueFeeds() async throws -> Date {
-        let (due, _) = try await poller.due(at: Date())
+        let (due, _) = try poller.due(at: Date())
         if !due.isEmpty { _ = await poller.poll(due) }
-        return try await poller.due(at: Date()).next
+        return try poller.due(at: Date()).next
     }
+
+    /// Makes the poll loop look for due feeds now.
+    func wakePoller() { pollTrigger.fire() }
 
     fileprivate func waitForPoll(until date: Date) async {
         await pollTrigger.wait(upTo: .seconds(max(0, date.timeIntervalSinceNow)))
@@ -196,19 +201,6 @@ private struct SyncLoop: Service {
                 await daemon.waitForSync(until: next)
             }
         }
-    }
-}
-
-/// A JSON response body in the control API's conventions.
-struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator {
-    let value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONCoding.encoder().encode(value)
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

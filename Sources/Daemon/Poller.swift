@@ -5,147 +5,177 @@ import Fetching
 import Foundation
 import Logging
 import NewsCore
+import Synchronization
 
 /// Polls feeds and archives the articles they link to.
 ///
 /// One poll of a feed: a conditional GET; on 304, or bytes identical to last time, nothing but the poll
-/// is recorded. Otherwise the feed document is archived as a blob, parsed, and every linked article not yet
+/// is recorded. Otherwise the feed document is captured, parsed, and every linked article not yet
 /// archived is fetched, cleaned and stored (page, capture, text and change-log rows in one transaction).
-actor Poller {
+final class Poller: Sendable {
     private let archive: Archive
     private let fetcher: Fetcher
     private let nodeID: String
     private let logger: Logger
     private let events: EventHub
-    private var settings: Settings
-    private var inFlight: [URL: Task<FeedStatus?, Never>] = [:]
+    private let settings: Mutex<Settings>
+    private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
 
+    /// What a configuration reload may change.
     struct Settings {
-        var feeds: [FeedConfig]
-        var pollInterval: Double
+        var schedule: PollSchedule
         var limits: FetchLimits
+        var proxy: String?
     }
 
     init(archive: Archive, fetcher: Fetcher, nodeID: String, settings: Settings, events: EventHub, logger: Logger) {
         self.archive = archive
         self.fetcher = fetcher
         self.nodeID = nodeID
-        self.settings = settings
+        self.settings = Mutex(settings)
         self.events = events
         self.logger = logger
     }
 
     /// The feeds due at `date`, and when the next one after them is due.
-    func due(at date: Date) throws -> (feeds: [FeedConfig], next: Date) {
-        var due: [FeedConfig] = []
-        var next = date.addingTimeInterval(settings.pollInterval)
-        for feed in settings.feeds {
-            let when = try archive.feedState(url: feed.url.absoluteString).nextPollAt ?? date
+    func due(at date: Date) throws -> (feeds: [Feed], next: Date) {
+        var due: [Feed] = []
+        var next = date.addingTimeInterval(settings.withLock { $0.schedule.pollInterval })
+        for feed in try archive.activeFeeds() {
+            let when = feed.nextPollAt ?? date
             if when <= date { due.append(feed) } else { next = min(next, when) }
         }
         return (due, next)
     }
 
-    /// Polls `feeds` now, at most a few at a time; a poll already under way for a feed is joined, not repeated.
-    func poll(_ feeds: [FeedConfig]) async -> [FeedStatus] {
+    /// Polls the active feeds (those whose URL or location is `only`, if given) now.
+    func pollNow(only url: String? = nil) async throws -> [FeedStatus] {
+        let feeds = try archive.activeFeeds().filter { url == nil || $0.url == url || $0.location == url }
+        return await poll(feeds)
+    }
+
+    /// Polls `feeds` now; a poll already under way for a feed is joined, not repeated.
+    func poll(_ feeds: [Feed]) async -> [FeedStatus] {
         let tasks = feeds.map { feed in
-            if let running = inFlight[feed.url] { return running }
-            let task = Task { await self.pollOnce(feed) }
-            inFlight[feed.url] = task
-            return task
+            inFlight.withLock { running in
+                if let task = running[feed.id] { return task }
+                let task = Task { await self.pollOnce(feed) }
+                running[feed.id] = task
+                return task
+            }
         }
         var results: [FeedStatus] = []
         for (feed, task) in zip(feeds, tasks) {
             if let status = await task.value { results.append(status) }
-            inFlight[feed.url] = nil
+            inFlight.withLock { running in
+                if running[feed.id] == task { running[feed.id] = nil }
+            }
         }
         return results
     }
 
-    /// Every configured feed.
-    var feeds: [FeedConfig] { settings.feeds }
-
-    private func pollOnce(_ feed: FeedConfig) async -> FeedStatus? {
-        let url = feed.url.absoluteString
+    private func pollOnce(_ feed: Feed) async -> FeedStatus? {
         let started = Date()
-        let interval = feed.interval ?? settings.pollInterval
+        let settings = self.settings.withLock { $0 }
+        let record: PollRecord
         do {
-            let state = try archive.feedState(url: url)
-            let result: PollResult
-            var title: String?
-            do {
-                (result, title) = try await fetchAndStore(feed, state: state)
-            } catch let error as PollFailure {
-                result = .error(error.message)
-            }
-            let next: Date
-            if case .error(let message) = result {
-                // Back off on failure, but never give up on a feed: it retries at least once per interval.
-                let backoff = min(interval, 60 * pow(2, Double(min(state.errorCount, 16))))
-                next = Date().addingTimeInterval(backoff)
-                logger.warning("poll failed", metadata: ["feed": "\(url)", "error": "\(message)"])
+            record = try await fetchAndStore(feed, settings: settings, started: started)
+        } catch {
+            record = failure(feed, message: "\(error)", retryAfter: nil, settings: settings, at: started)
+        }
+        do {
+            try archive.recordPoll(feed: feed.id, record)
+            let status = try archive.feedStatuses(only: feed.id).first
+            if case .error(let message) = record.result {
+                logger.warning("poll failed", metadata: ["feed": "\(feed.url)", "error": "\(message)"])
             } else {
-                next = Date().addingTimeInterval(interval)
+                let milliseconds = Int(-started.timeIntervalSinceNow * 1000)
                 logger.info(
-                    "polled",
-                    metadata: [
-                        "feed": "\(url)", "result": "\(result.name)", "ms": "\(Int(-started.timeIntervalSinceNow * 1000))",
-                    ])
+                    "polled", metadata: ["feed": "\(feed.url)", "result": "\(record.result.name)", "ms": "\(milliseconds)"])
             }
-            try archive.recordPoll(url: url, at: started, result: result, title: title, next: next)
-            let status = try archive.feedStatuses(urls: [url]).first
             if let status { events.publish(.polled(status)) }
             return status
         } catch {
-            logger.error("cannot record poll", metadata: ["feed": "\(url)", "error": "\(error)"])
+            logger.error("cannot record poll", metadata: ["feed": "\(feed.url)", "error": "\(error)"])
             return nil
         }
     }
 
-    private struct PollFailure: Error {
-        let message: String
+    private func failure(_ feed: Feed, message: String, retryAfter: Double?, settings: Settings, at date: Date) -> PollRecord {
+        let next = settings.schedule.next(afterFailure: feed.errorCount + 1, at: date, retryAfter: retryAfter)
+        return PollRecord(at: date, result: .error(message), next: next)
     }
 
-    private func fetchAndStore(_ feed: FeedConfig, state: FeedState) async throws -> (PollResult, String?) {
-        var request = FetchRequest(url: feed.url, limits: settings.limits, allowFiles: feed.url.isFileURL)
-        request.addValidators(etag: state.etag, lastModified: state.lastModified)
-        let response: FetchResponse
-        do {
-            response = try await fetcher.fetch(request)
-        } catch {
-            throw PollFailure(message: error.description)
+    private func fetchAndStore(_ feed: Feed, settings: Settings, started: Date) async throws -> PollRecord {
+        guard let location = URL(string: feed.location) else { throw PollFailure("bad feed URL \(feed.location)") }
+        var request = FetchRequest(
+            url: location, headers: feed.settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            limits: settings.limits, allowFiles: location.isFileURL, proxy: feed.settings.proxy ?? settings.proxy,
+            userAgent: feed.settings.userAgent)
+        request.addValidators(etag: feed.etag, lastModified: feed.lastModified)
+        let response = try await fetcher.fetch(request)
+        let movedTo = response.permanentlyMovedTo.flatMap {
+            $0.absoluteString == feed.location ? nil : ($0.absoluteString, response.redirects.last ?? 301)
         }
-        if response.status == 304 { return (.notModified, nil) }
-        guard response.status == 200 else { throw PollFailure(message: "HTTP \(response.status)") }
+        func unchanged() -> PollRecord {
+            var record = PollRecord(
+                at: started, result: .notModified,
+                next: settings.schedule.next(after: Date(), feed: feed, responseHeaders: response.headers))
+            record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
+            return record
+        }
+        switch response.status {
+        case 304: return unchanged()
+        case 200: break
+        case 429, 503:
+            let wait = PollSchedule.retryAfter(response.header("retry-after"), now: Date())
+            var record = failure(
+                feed, message: "HTTP \(response.status)" + (wait.map { ", retry after \(Int($0)) s" } ?? ""), retryAfter: wait,
+                settings: settings, at: started)
+            record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
+            return record
+        default: throw PollFailure("HTTP \(response.status)")
+        }
         let hash = ContentHash(of: response.body)
-        if hash == state.lastHash { return (.notModified, nil) }
-        // What the feed said, and when, is evidence too: the document is captured like a page.
-        // Bytes already captured from this URL (a poll that failed further on) are not captured again.
-        if try !archive.hasCapture(url: feed.url.absoluteString, blobHash: hash) {
-            let document = capture(of: response, requested: feed.url, article: nil)
+        if hash == feed.lastHash { return unchanged() }
+        // What the feed said, and when, is evidence too: the document is captured like a page,
+        // once per distinct bytes (a poll that failed further on does not capture it again).
+        if try !archive.hasCapture(url: feed.location, blobHash: hash) {
+            let document = capture(of: response, requested: location, article: nil)
             try archive.store(Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil))
         }
         let parsed: ParsedFeed
         do {
-            parsed = try FeedParser.parse(response.body, url: response.finalURL)
+            parsed = try FeedParser.parse(response.body, url: response.finalURL, contentType: response.header("content-type"))
         } catch {
-            throw PollFailure(message: error.description)
+            throw PollFailure(error.description)
         }
         var failures: [String] = []
         for entry in parsed.entries {
             guard let link = entry.link else { continue }
             do {
-                try await archiveArticle(link, entryID: entry.id, feed: feed)
+                try await archiveArticle(link, entryID: entry.id, feed: feed, feedIsLocal: location.isFileURL, settings: settings)
             } catch {
                 failures.append("\(link.absoluteString): \(error)")
             }
         }
         if let last = failures.last {
             // Validators are not remembered, so the next poll retries the articles that failed.
-            throw PollFailure(message: "\(failures.count) of \(parsed.entries.count) articles failed; \(last)")
+            throw PollFailure("\(failures.count) of \(parsed.entries.count) articles failed; \(last)")
         }
-        let ok = PollResult.ok(etag: response.header("etag"), lastModified: response.header("last-modified"), hash: hash)
-        return (ok, parsed.title)
+        let hints = FeedHints(
+            ttl: parsed.ttl, skipHours: parsed.skipHours, skipDays: parsed.skipDays,
+            adaptiveInterval: settings.schedule.adaptiveInterval(
+                entryDates: parsed.entries.compactMap { $0.published ?? $0.updated }))
+        var updated = feed
+        updated.hints = hints
+        var record = PollRecord(
+            at: started,
+            result: .ok(etag: response.header("etag"), lastModified: response.header("last-modified"), hash: hash, hints: hints),
+            next: settings.schedule.next(after: Date(), feed: updated, responseHeaders: response.headers), title: parsed.title,
+            warnings: parsed.warnings)
+        record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
+        return record
     }
 
     /// The capture record of a response this node just received.
@@ -158,15 +188,14 @@ actor Poller {
     }
 
     /// Fetches, cleans and stores one article unless this archive already holds it.
-    private func archiveArticle(_ link: URL, entryID: String, feed: FeedConfig) async throws {
-        let feedURL = feed.url.absoluteString
-        if try archive.linkExisting(articleURL: link.absoluteString, feedURL: feedURL, entryID: entryID) { return }
+    private func archiveArticle(_ link: URL, entryID: String, feed: Feed, feedIsLocal: Bool, settings: Settings) async throws {
+        if try archive.linkExisting(articleURL: link.absoluteString, feedURL: feed.url, entryID: entryID) { return }
         // Only a feed the user configured as a local file may link to local files.
-        let request = FetchRequest(url: link, limits: settings.limits, allowFiles: feed.url.isFileURL)
+        let request = FetchRequest(
+            url: link, limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
+            userAgent: feed.settings.userAgent)
         let response = try await fetcher.fetch(request)
-        guard response.status == 200 else {
-            throw FetchError.transport(code: response.status, message: "HTTP \(response.status)")
-        }
+        guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
         let capture = capture(of: response, requested: link, article: article)
         let extracted = Extractor.extract(response.body, url: response.finalURL)
@@ -181,7 +210,14 @@ actor Poller {
         }
         try archive.store(
             Ingest(
-                feed: (feedURL, entryID), article: article, capture: capture, raw: response.body, text: text,
+                feed: (feed.url, entryID), article: article, capture: capture, raw: response.body, text: text,
                 extraction: extraction))
     }
+}
+
+/// A poll that failed, with the reason shown in status.
+struct PollFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
 }

@@ -23,28 +23,48 @@ public struct NewsdConfig: Sendable, Equatable {
     public var listen: String?
     /// Seconds between polls of a feed that sets no interval of its own.
     public var pollInterval: Double
+    /// The longest interval the adaptive schedule may give a quiet feed.
+    public var maxPollInterval: Double
     /// Seconds between pulls from each peer.
     public var syncInterval: Double
     /// `debug`, `info`, `notice`, `warning` or `error`.
     public var logLevel: String
     /// Fetch limits that apply to every request.
     public var limits: FetchLimits
+    /// Connections at once in all, to one host, and seconds between two requests to one host.
+    public var maxConnections: Int
+    public var maxPerHost: Int
+    public var politeness: Double
+    /// A proxy for every feed and page that sets none of its own.
+    public var proxy: String?
+    /// The User-Agent sent with every request that sets none of its own.
+    public var userAgent: String?
     /// The feeds to poll.
     public var feeds: [FeedConfig]
     /// The peers to pull from.
     public var peers: [PeerConfig]
 
+    /// A configuration with the defaults for everything not given.
     public init(
-        dataDirectory: URL, controlSocket: URL, listen: String?, pollInterval: Double, syncInterval: Double, logLevel: String,
-        limits: FetchLimits, feeds: [FeedConfig], peers: [PeerConfig]
+        dataDirectory: URL, controlSocket: URL? = nil, listen: String? = "127.0.0.1:8470", pollInterval: Double = 900,
+        maxPollInterval: Double = 14400, syncInterval: Double = 300, logLevel: String = "info",
+        limits: FetchLimits = FetchLimits(),
+        maxConnections: Int = 32, maxPerHost: Int = 4, politeness: Double = 0.5, proxy: String? = nil, userAgent: String? = nil,
+        feeds: [FeedConfig] = [], peers: [PeerConfig] = []
     ) {
         self.dataDirectory = dataDirectory
-        self.controlSocket = controlSocket
+        self.controlSocket = controlSocket ?? dataDirectory.appendingPathComponent("newsd.sock")
         self.listen = listen
         self.pollInterval = pollInterval
+        self.maxPollInterval = maxPollInterval
         self.syncInterval = syncInterval
         self.logLevel = logLevel
         self.limits = limits
+        self.maxConnections = maxConnections
+        self.maxPerHost = maxPerHost
+        self.politeness = politeness
+        self.proxy = proxy
+        self.userAgent = userAgent
         self.feeds = feeds
         self.peers = peers
     }
@@ -56,13 +76,28 @@ public struct FeedConfig: Sendable, Equatable, Codable {
     public var url: URL
     /// A title to show instead of the one the feed gives.
     public var title: String?
-    /// Seconds between polls, overriding the global `poll_interval`.
+    /// Seconds between polls, fixed; without it the interval adapts to how often the feed publishes.
     public var interval: Double?
+    /// A folder to file the feed under (OPML outline).
+    public var category: String?
+    /// A proxy for this feed (`socks5h://127.0.0.1:9050` for Tor), overriding the global one.
+    public var proxy: String?
+    /// A User-Agent for this feed, overriding the global one.
+    public var userAgent: String?
+    /// Extra request headers for this feed.
+    public var headers: [String: String]
 
-    public init(url: URL, title: String? = nil, interval: Double? = nil) {
+    public init(
+        url: URL, title: String? = nil, interval: Double? = nil, category: String? = nil, proxy: String? = nil,
+        userAgent: String? = nil, headers: [String: String] = [:]
+    ) {
         self.url = url
         self.title = title
         self.interval = interval
+        self.category = category
+        self.proxy = proxy
+        self.userAgent = userAgent
+        self.headers = headers
     }
 }
 
@@ -244,18 +279,37 @@ private struct RawConfig: Decodable {
         var connectTimeout: Number?
         var totalTimeout: Number?
         var maxRedirects: Int?
+        var lowSpeedBytes: Int?
+        var lowSpeedTime: Number?
+        var maxConnections: Int?
+        var maxPerHost: Int?
+        var politeness: Number?
 
         enum CodingKeys: String, CodingKey {
             case maxBodyBytes = "max_body_bytes"
             case connectTimeout = "connect_timeout"
             case totalTimeout = "total_timeout"
             case maxRedirects = "max_redirects"
+            case lowSpeedBytes = "low_speed_bytes"
+            case lowSpeedTime = "low_speed_time"
+            case maxConnections = "max_connections"
+            case maxPerHost = "max_per_host"
+            case politeness
         }
     }
     struct Feed: Decodable {
         var url: String
         var title: String?
         var interval: Number?
+        var category: String?
+        var proxy: String?
+        var userAgent: String?
+        var headers: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case url, title, interval, category, proxy, headers
+            case userAgent = "user_agent"
+        }
     }
     struct Peer: Decodable {
         var name: String
@@ -267,8 +321,11 @@ private struct RawConfig: Decodable {
     var controlSocket: String?
     var listen: String?
     var pollInterval: Number?
+    var maxPollInterval: Number?
     var syncInterval: Number?
     var logLevel: String?
+    var proxy: String?
+    var userAgent: String?
     var limits: Limits?
     var feed: [Feed]?
     var peer: [Peer]?
@@ -278,9 +335,11 @@ private struct RawConfig: Decodable {
         case controlSocket = "control_socket"
         case listen
         case pollInterval = "poll_interval"
+        case maxPollInterval = "max_poll_interval"
         case syncInterval = "sync_interval"
         case logLevel = "log_level"
-        case limits, feed, peer
+        case userAgent = "user_agent"
+        case limits, feed, peer, proxy
     }
 
     func resolve(_ source: ConfigSource) throws(ConfigError) -> NewsdConfig {
@@ -309,21 +368,31 @@ private struct RawConfig: Decodable {
             throw fail("log_level", "expected one of debug, info, notice, warning, error, got \"\(level)\"")
         }
 
-        var fetchLimits = FetchLimits()
-        if let limits {
-            if let bytes = limits.maxBodyBytes {
-                guard bytes > 0 else { throw fail("limits.max_body_bytes", "must be positive") }
-                fetchLimits.maxBodyBytes = bytes
-            }
-            fetchLimits.connectTimeout = try positive(
-                limits.connectTimeout, "limits.connect_timeout", default: fetchLimits.connectTimeout)
-            fetchLimits.totalTimeout = try positive(
-                limits.totalTimeout, "limits.total_timeout", default: fetchLimits.totalTimeout)
-            if let redirects = limits.maxRedirects {
-                guard redirects >= 0 else { throw fail("limits.max_redirects", "must not be negative") }
-                fetchLimits.maxRedirects = redirects
-            }
+        func count(_ value: Int?, _ key: String, default fallback: Int, minimum: Int = 1) throws(ConfigError) -> Int {
+            guard let value else { return fallback }
+            guard value >= minimum else { throw fail(key, "must be at least \(minimum)") }
+            return value
         }
+        func proxyURL(_ value: String?, _ key: String) throws(ConfigError) -> String? {
+            guard let value, !value.isEmpty else { return nil }
+            let schemes = ["http", "https", "socks4", "socks4a", "socks5", "socks5h"]
+            guard let url = URL(string: value), schemes.contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                throw fail(key, "\"\(value)\" is not a proxy URL (\(schemes.joined(separator: ", ")))")
+            }
+            return value
+        }
+
+        let defaults = FetchLimits()
+        let fetchLimits = FetchLimits(
+            maxBodyBytes: try count(limits?.maxBodyBytes, "limits.max_body_bytes", default: defaults.maxBodyBytes),
+            connectTimeout: try positive(limits?.connectTimeout, "limits.connect_timeout", default: defaults.connectTimeout),
+            totalTimeout: try positive(limits?.totalTimeout, "limits.total_timeout", default: defaults.totalTimeout),
+            maxRedirects: try count(limits?.maxRedirects, "limits.max_redirects", default: defaults.maxRedirects, minimum: 0),
+            lowSpeedBytes: try count(
+                limits?.lowSpeedBytes, "limits.low_speed_bytes", default: defaults.lowSpeedBytes, minimum: 0),
+            lowSpeedTime: try positive(limits?.lowSpeedTime, "limits.low_speed_time", default: defaults.lowSpeedTime))
+        let politeness = limits?.politeness?.value ?? 0.5
+        guard politeness >= 0, politeness <= 3600 else { throw fail("limits.politeness", "must be 0 to 3600 seconds") }
 
         var feeds: [FeedConfig] = []
         for (index, feed) in (feed ?? []).enumerated() {
@@ -336,7 +405,9 @@ private struct RawConfig: Decodable {
             }
             feeds.append(
                 FeedConfig(
-                    url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero))
+                    url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero,
+                    category: feed.category, proxy: try proxyURL(feed.proxy, "\(key).proxy"), userAgent: feed.userAgent,
+                    headers: feed.headers ?? [:]))
         }
 
         var peers: [PeerConfig] = []
@@ -354,14 +425,21 @@ private struct RawConfig: Decodable {
                     name: peer.name, url: url, interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
         }
 
+        let poll = try positive(pollInterval, "poll_interval", default: 900)
         return NewsdConfig(
             dataDirectory: dataDirectory,
             controlSocket: socket,
             listen: listenAddress.isEmpty ? nil : listenAddress,
-            pollInterval: try positive(pollInterval, "poll_interval", default: 900),
+            pollInterval: poll,
+            maxPollInterval: max(poll, try positive(maxPollInterval, "max_poll_interval", default: 14400)),
             syncInterval: try positive(syncInterval, "sync_interval", default: 300),
             logLevel: level,
             limits: fetchLimits,
+            maxConnections: try count(limits?.maxConnections, "limits.max_connections", default: 32),
+            maxPerHost: try count(limits?.maxPerHost, "limits.max_per_host", default: 4),
+            politeness: politeness,
+            proxy: try proxyURL(proxy, "proxy"),
+            userAgent: userAgent,
             feeds: feeds,
             peers: peers
         )

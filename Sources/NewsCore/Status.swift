@@ -57,26 +57,38 @@ public struct ArchiveCounts: Codable, Sendable, Equatable {
 /// One feed's polling state.
 public struct FeedStatus: Codable, Sendable, Equatable {
     public var url: String
+    /// Where the feed is fetched now, when a permanent redirect moved it away from `url`.
+    public var location: String?
     public var title: String?
+    public var category: String?
+    /// `config` for a feed declared in the config file, `user` for one added with newsctl.
+    public var origin: String
     public var lastPollAt: Date?
     /// `ok`, `not-modified` or `error`; `nil` before the first poll.
     public var lastResult: String?
     public var lastError: String?
     /// Failed polls in a row.
     public var errorCount: Int
+    /// Problems repaired while parsing the last document (0 for a clean one).
+    public var warnings: Int
     public var nextPollAt: Date?
     public var articles: Int
 
     public init(
-        url: String, title: String?, lastPollAt: Date?, lastResult: String?, lastError: String?, errorCount: Int,
-        nextPollAt: Date?, articles: Int
+        url: String, location: String? = nil, title: String?, category: String? = nil, origin: String = "config",
+        lastPollAt: Date?, lastResult: String?, lastError: String?, errorCount: Int, warnings: Int = 0, nextPollAt: Date?,
+        articles: Int
     ) {
         self.url = url
+        self.location = location
         self.title = title
+        self.category = category
+        self.origin = origin
         self.lastPollAt = lastPollAt
         self.lastResult = lastResult
         self.lastError = lastError
         self.errorCount = errorCount
+        self.warnings = warnings
         self.nextPollAt = nextPollAt
         self.articles = articles
     }

@@ -41,9 +41,8 @@ public final class TestNode: Sendable {
     ) async throws -> TestNode {
         let directory = try existing ?? temporaryDirectory()
         let config = NewsdConfig(
-            dataDirectory: directory, controlSocket: directory.appendingPathComponent("newsd.sock"), listen: "127.0.0.1:0",
-            pollInterval: 86400, syncInterval: syncInterval ?? 86400, logLevel: "warning", limits: limits,
-            feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
+            dataDirectory: directory, listen: "127.0.0.1:0", pollInterval: 86400, syncInterval: syncInterval ?? 86400,
+            logLevel: "warning", limits: limits, politeness: 0, feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning
         let daemon = try Daemon(config: config, logger: logger)

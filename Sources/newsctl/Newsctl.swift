@@ -10,7 +10,7 @@ struct Newsctl: AsyncParsableCommand {
         commandName: "newsctl",
         abstract: "Controls a running newsd.",
         version: newsdVersion,
-        subcommands: [Status.self, Poll.self, Sync.self])
+        subcommands: [Status.self, Poll.self, Sync.self, Feeds.self])
 }
 
 /// Where to find the daemon: `--socket`, `$NEWSD_SOCKET`, the socket named by `--config`, or the defaults.
@@ -41,12 +41,22 @@ struct Connection: ParsableArguments {
     }
 
     /// Sends a request to the daemon and decodes its JSON answer.
-    func call<T: Decodable>(_ method: String, _ path: String, as type: T.Type) async throws -> T {
+    func call<T: Decodable>(_ method: String, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
+        let response = try await send(method, path, body: body)
+        do {
+            return try JSONCoding.decoder().decode(T.self, from: response.body)
+        } catch {
+            throw CLIError("cannot read newsd's answer: \(error)")
+        }
+    }
+
+    /// Sends a request to the daemon; any answer but 2xx becomes the daemon's one-line error.
+    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> FetchResponse {
         let socket = try socketPath()
         let request = FetchRequest(
             url: URL(string: "http://newsd\(path)")!, method: method,
-            limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600),
-            unixSocket: socket)
+            headers: body == nil ? [] : [("Content-Type", "application/json")],
+            body: body, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600), unixSocket: socket)
         let response: FetchResponse
         do {
             response = try await Fetcher(userAgent: "newsctl/\(newsdVersion)").fetch(request)
@@ -59,14 +69,17 @@ struct Connection: ParsableArguments {
             }
             throw CLIError("newsd is not running or not answering at \(socket): \(error)")
         }
-        guard response.status == 200 else {
-            throw CLIError("newsd answered \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
+        guard (200..<300).contains(response.status) else {
+            struct Failure: Decodable {
+                struct Message: Decodable { var message: String }
+                var error: Message
+            }
+            let message =
+                (try? JSONDecoder().decode(Failure.self, from: response.body))?.error.message
+                ?? "newsd answered \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))"
+            throw CLIError(message)
         }
-        do {
-            return try JSONCoding.decoder().decode(T.self, from: response.body)
-        } catch {
-            throw CLIError("cannot read newsd's answer: \(error)")
-        }
+        return response
     }
 
     /// Prints `value` as JSON when `--json` was given, else the text `human` makes of it.
@@ -102,13 +115,17 @@ extension Newsctl {
     }
 
     struct Poll: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Polls every feed now and waits for the result.")
+        static let configuration = CommandConfiguration(abstract: "Polls every feed, or one, now and waits for the result.")
 
         @OptionGroup var connection: Connection
 
+        @Argument(help: "The feed's URL; all feeds when left out.")
+        var feed: String?
+
         func run() async throws {
             try await report {
-                let feeds = try await connection.call("POST", "/v1/poll", as: [FeedStatus].self)
+                let query = feed.map { "?feed=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+                let feeds = try await connection.call("POST", "/v1/poll" + query, as: [FeedStatus].self)
                 try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
             }
         }

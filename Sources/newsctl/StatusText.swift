@@ -26,10 +26,13 @@ enum StatusText {
             let result = feed.lastResult ?? "never polled"
             let last = feed.lastPollAt.map { "\(ago($0, now: now))" } ?? "-"
             let next = feed.nextPollAt.map { "next \(until($0, now: now))" } ?? "next now"
-            out += "  \(marker(feed.lastResult)) \(feed.title ?? feed.url)\n"
+            out += "  \(marker(feed.lastResult)) \(feed.title ?? feed.url)"
+            out += (feed.category.map { "  [\($0)]" } ?? "") + (feed.origin == "user" ? "  (added with newsctl)" : "") + "\n"
             out += "      \(feed.url)\n"
+            if let location = feed.location { out += "      moved permanently to \(location)\n" }
             out += "      \(result), \(last), \(next), \(feed.articles) articles"
             if feed.errorCount > 0 { out += ", \(feed.errorCount) failures in a row" }
+            if feed.warnings > 0 { out += ", repaired while parsing" }
             out += "\n"
             if let error = feed.lastError { out += "      error: \(error)\n" }
         }

@@ -32,7 +32,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         ("poll_interval = 60\nlisten = \"nowhere\"\n", "/etc/newsd/newsd.toml:2: key listen: expected HOST:PORT"),
         (
             "[limits]\nconnect_timeout = 5\nmax_body_bytes = 0\n",
-            "/etc/newsd/newsd.toml:3: key limits.max_body_bytes: must be positive"
+            "/etc/newsd/newsd.toml:3: key limits.max_body_bytes: must be at least 1"
         ),
         (
             "[[peer]]\nname = \"a\"\nurl = \"http://a:1\"\n[[peer]]\nname = \"a\"\nurl = \"http://b:1\"\n",
