@@ -125,7 +125,11 @@ final class Poller: Sendable {
             return record
         }
         switch response.status {
-        case 304: return unchanged()
+        case 304:
+            guard feed.etag != nil || feed.lastModified != nil else {
+                throw PollFailure("HTTP 304 to a request without validators")
+            }
+            return unchanged()
         case 200: break
         case 429, 503:
             let wait = PollSchedule.retryAfter(response.header("retry-after"), now: Date())

@@ -16,6 +16,13 @@ public final class TestHTTPServer: Sendable {
 
     private let routes = Mutex<[String: Handler]>([:])
     private let hits = Mutex<[String: Int]>([:])
+    private let traffic = Mutex(Traffic())
+
+    private struct Traffic {
+        var open = 0
+        var mostOpen = 0
+        var arrivals: [String: [ContinuousClock.Instant]] = [:]
+    }
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let boundPort = Mutex(0)
 
@@ -58,6 +65,34 @@ public final class TestHTTPServer: Sendable {
     /// How many requests `path` has had.
     public func hitCount(_ path: String) -> Int { hits.withLock { $0[path] ?? 0 } }
 
+    /// The most requests that were being answered at the same moment.
+    public var mostConcurrentRequests: Int { traffic.withLock { $0.mostOpen } }
+
+    /// When the requests for `path` arrived, in order.
+    public func arrivals(_ path: String) -> [ContinuousClock.Instant] { traffic.withLock { $0.arrivals[path] ?? [] } }
+
+    /// Answers `path` with a body written in `chunks` chunks of `chunkSize` bytes, `pause` apart: a slow
+    /// or (with many chunks) practically endless body. Writing stops when the client goes away.
+    public func stream(_ path: String, chunks: Int, chunkSize: Int, pause: Duration = .zero) {
+        route(path) { _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/rss+xml"],
+                body: ResponseBody { writer in
+                    let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: chunkSize)
+                    for _ in 0..<chunks {
+                        try await writer.write(chunk)
+                        if pause > .zero { try await Task.sleep(for: pause) }
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    /// Answers `path` with a redirect to `target`.
+    public func redirect(_ path: String, to target: String, status: HTTPResponse.Status) {
+        route(path) { _ in Response(status: status, headers: [.location: target]) }
+    }
+
     /// Answers `path` with `handler`.
     public func route(_ path: String, _ handler: @escaping Handler) {
         routes.withLock { $0[path] = handler }
@@ -81,6 +116,12 @@ public final class TestHTTPServer: Sendable {
     private func answer(_ request: Request) async throws -> Response {
         let path = request.uri.path
         hits.withLock { $0[path, default: 0] += 1 }
+        traffic.withLock { traffic in
+            traffic.open += 1
+            traffic.mostOpen = max(traffic.mostOpen, traffic.open)
+            traffic.arrivals[path, default: []].append(ContinuousClock.now)
+        }
+        defer { traffic.withLock { $0.open -= 1 } }
         guard let handler = routes.withLock({ $0[path] }), let response = await handler(request) else {
             return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "no such test route \(path)")))
         }

@@ -37,12 +37,13 @@ public final class TestNode: Sendable {
     /// `syncInterval`, also pulls on that schedule.
     public static func start(
         feeds: [URL] = [], peers: [PeerConfig] = [], limits: FetchLimits = FetchLimits(maxBodyBytes: 1 << 20, totalTimeout: 20),
-        syncInterval: Double? = nil, directory existing: URL? = nil
+        syncInterval: Double? = nil, directory existing: URL? = nil, configure: (inout NewsdConfig) -> Void = { _ in }
     ) async throws -> TestNode {
         let directory = try existing ?? temporaryDirectory()
-        let config = NewsdConfig(
+        var config = NewsdConfig(
             dataDirectory: directory, listen: "127.0.0.1:0", pollInterval: 86400, syncInterval: syncInterval ?? 86400,
             logLevel: "warning", limits: limits, politeness: 0, feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
+        configure(&config)
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning
         let daemon = try Daemon(config: config, logger: logger)
