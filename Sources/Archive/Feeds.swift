@@ -20,6 +20,24 @@ public struct Feed: Sendable, Equatable {
     public var nextPollAt: Date?
     /// What the last document said about its own schedule.
     public var hints: FeedHints
+
+    public init(
+        id: Int64, url: String, location: String, origin: String, settings: FeedConfig, etag: String? = nil,
+        lastModified: String? = nil, lastHash: ContentHash? = nil, errorCount: Int = 0, nextPollAt: Date? = nil,
+        hints: FeedHints = FeedHints()
+    ) {
+        self.id = id
+        self.url = url
+        self.location = location
+        self.origin = origin
+        self.settings = settings
+        self.etag = etag
+        self.lastModified = lastModified
+        self.lastHash = lastHash
+        self.errorCount = errorCount
+        self.nextPollAt = nextPollAt
+        self.hints = hints
+    }
 }
 
 /// What a feed document says about how often to poll it.

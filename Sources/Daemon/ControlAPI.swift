@@ -62,7 +62,9 @@ extension Daemon {
     }
 
     /// Checks that `feed` answers with a feed, adds it, and polls it once.
-    private func addFeed(_ feed: FeedConfig) async throws -> FeedStatus {
+    private func addFeed(_ requested: FeedConfig) async throws -> FeedStatus {
+        var feed = requested
+        feed.url = feed.url.standardized
         guard ["http", "https"].contains(feed.url.scheme?.lowercased() ?? ""), feed.url.host != nil else {
             throw HTTPError(.badRequest, message: "\(feed.url.absoluteString) is not an http or https URL")
         }

@@ -33,8 +33,8 @@ public func runCommand(_ executable: URL, _ arguments: [String]) async throws ->
     process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
     try process.run()
     // Read both pipes to the end before waiting, so a full pipe cannot stall the child.
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    async let stdout = readToEnd(out.fileHandleForReading)
+    async let stderr = readToEnd(err.fileHandleForReading)
     let (outData, errData) = await (stdout, stderr)
     var status: Int32 = -1
     for await code in finished.stream {
@@ -43,6 +43,14 @@ public func runCommand(_ executable: URL, _ arguments: [String]) async throws ->
     }
     return CommandResult(
         status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Reads `handle` to its end on a thread of its own: a blocking read must never occupy one of the few
+/// threads Swift concurrency runs on, or the daemon under test could starve while its client waits.
+private func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+    }
 }
 
 /// A long-running child process whose stderr lines can be awaited.

@@ -95,7 +95,8 @@ public final class TestNode: Sendable {
     private func control<T: Decodable>(_ method: String, _ path: String) async throws -> T {
         let response = try await Fetcher().fetch(
             FetchRequest(
-                url: URL(string: "http://newsd\(path)")!, method: method, limits: FetchLimits(totalTimeout: 120),
+                url: URL(string: "http://newsd\(path)")!, method: method,
+                limits: FetchLimits(totalTimeout: 120, lowSpeedBytes: 0),
                 unixSocket: config.controlSocket.path))
         return try JSONCoding.decoder().decode(T.self, from: response.body)
     }

@@ -56,7 +56,7 @@ struct Connection: ParsableArguments {
         let request = FetchRequest(
             url: URL(string: "http://newsd\(path)")!, method: method,
             headers: body == nil ? [] : [("Content-Type", "application/json")],
-            body: body, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600), unixSocket: socket)
+            body: body, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600, lowSpeedBytes: 0), unixSocket: socket)
         let response: FetchResponse
         do {
             response = try await Fetcher(userAgent: "newsctl/\(newsdVersion)").fetch(request)

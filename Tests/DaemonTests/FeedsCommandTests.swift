@@ -1,0 +1,105 @@
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// `newsctl feeds …` and `newsctl poll FEED`, run as the real binary against a running node.
+@Suite struct FeedsCommandTests {
+    @Test func addListRemoveExportImportAndPollOne() async throws {
+        let binary = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        server.serve("/other.xml", body: Fixture.rss([(id: "o", link: "/a/1.html")]))
+        server.serve("/page.html", body: "<html><body>not a feed</body></html>")
+        let declared = server.url("/other.xml")
+        let node = try await TestNode.start(feeds: [declared])
+        let socket = node.config.controlSocket.path
+        func newsctl(_ arguments: String...) async throws -> CommandResult {
+            try await runCommand(binary, arguments + ["--socket", socket])
+        }
+
+        let added = try await newsctl(
+            "feeds", "add", server.url("/feed.xml").absoluteString, "--category", "Region/North", "--json")
+        #expect(added.status == 0, "\(added.stderr)")
+        let feed = try JSONCoding.decoder().decode(FeedStatus.self, from: Data(added.stdout.utf8))
+        #expect(feed.origin == "user")
+        #expect(feed.category == "Region/North")
+        #expect(feed.lastResult == "ok")
+        #expect(feed.articles == 2)
+
+        let duplicate = try await newsctl("feeds", "add", server.url("/feed.xml").absoluteString)
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr == "newsctl: \(server.url("/feed.xml").absoluteString) is already a feed\n")
+        let missing = try await newsctl("feeds", "add", server.url("/nothing.xml").absoluteString)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("answered HTTP 404"))
+        let notFeed = try await newsctl("feeds", "add", server.url("/page.html").absoluteString)
+        #expect(notFeed.status == 1)
+        #expect(notFeed.stderr.contains("not a feed"))
+        let notURL = try await newsctl("feeds", "add", "feed.xml")
+        #expect(notURL.status == 1)
+        #expect(notURL.stderr == "newsctl: feed.xml is not an http or https URL\n")
+
+        let list = try await newsctl("feeds", "list", "--json")
+        let feeds = try JSONCoding.decoder().decode([FeedStatus].self, from: Data(list.stdout.utf8))
+        #expect(feeds.map(\.url) == [declared.absoluteString, server.url("/feed.xml").absoluteString])
+
+        let before = server.hitCount("/other.xml")
+        let one = try await newsctl("poll", server.url("/feed.xml").absoluteString, "--json")
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(server.hitCount("/other.xml") == before, "polling one feed leaves the others alone")
+
+        let opml = try await newsctl("feeds", "export")
+        #expect(opml.status == 0)
+        #expect(opml.stdout.contains("<outline text=\"Region\""))
+        #expect(opml.stdout.contains("xmlUrl=\"\(server.url("/feed.xml").absoluteString)\""))
+
+        let removeDeclared = try await newsctl("feeds", "remove", declared.absoluteString)
+        #expect(removeDeclared.status == 1)
+        #expect(removeDeclared.stderr.contains("declared in the config file"))
+        let removed = try await newsctl("feeds", "remove", server.url("/feed.xml").absoluteString)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try await node.status().feeds.map(\.url) == [declared.absoluteString])
+
+        // The export, imported into another node, brings the feed and its folder along.
+        let other = try await TestNode.start()
+        let file = other.directory.appendingPathComponent("feeds.opml")
+        try opml.stdout.write(to: file, atomically: true, encoding: .utf8)
+        let imported = try await runCommand(binary, ["feeds", "import", file.path, "--socket", other.config.controlSocket.path])
+        #expect(imported.stdout == "added 2 feeds, skipped 0 already present\n", "\(imported.stderr)")
+        let otherFeeds = try await other.status().feeds
+        #expect(Set(otherFeeds.map(\.url)) == [declared.absoluteString, server.url("/feed.xml").absoluteString])
+        #expect(otherFeeds.first { $0.url.hasSuffix("/feed.xml") }?.category == "Region/North")
+
+        try await other.stop()
+        try await node.stop()
+        await server.stop()
+    }
+
+    @Test func feedsParsePrintsEntriesWithoutADaemon() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let result = try await runCommand(
+            newsctl, ["feeds", "parse", fixtures.appendingPathComponent("site/feed.xml").path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Parsed: Decodable {
+            struct Entry: Decodable {
+                var id: String
+                var title: String?
+                var link: String?
+            }
+            var format: String
+            var entries: [Entry]
+        }
+        let parsed = try JSONCoding.decoder().decode(Parsed.self, from: Data(result.stdout.utf8))
+        #expect(parsed.format == "atom")
+        #expect(parsed.entries.map(\.id) == ["urn:fixture:clinic", "urn:fixture:ferry"])
+        #expect(parsed.entries.first?.link?.hasSuffix("Fixtures/site/pages/clinic.html") == true)
+
+        let bad = try await runCommand(
+            newsctl, ["feeds", "parse", fixtures.appendingPathComponent("site/pages/clinic.html").path])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("not a feed"))
+    }
+}
