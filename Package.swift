@@ -84,6 +84,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "feed-fuzzer", dependencies: ["Feeds"], path: "fuzz/FeedFuzzer", swiftSettings: strict),
         .target(
             name: "NewsdTesting",
             dependencies: [
