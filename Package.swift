@@ -86,6 +86,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "feed-fuzzer", dependencies: ["Feeds"], path: "fuzz/FeedFuzzer", swiftSettings: strict),
+        .executableTarget(
+            name: "newsd-bench",
+            dependencies: [
+                "Feeds", "Fetching", "NewsCore", "NewsdTesting", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "bench/NewsdBench", swiftSettings: strict),
         .target(
             name: "NewsdTesting",
             dependencies: [

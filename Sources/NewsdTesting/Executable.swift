@@ -108,6 +108,9 @@ public final class ChildProcess: Sendable {
     /// Every stderr line read so far.
     public var stderrLines: [String] { log.withLock { $0 } }
 
+    /// The process id.
+    public var pid: Int32 { process.processIdentifier }
+
     /// Sends `signal` to the process.
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 

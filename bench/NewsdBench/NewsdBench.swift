@@ -1,0 +1,154 @@
+import Feeds
+import Fetching
+import Foundation
+import Hummingbird
+import NewsCore
+import NewsdTesting
+
+/// newsd's benchmarks. Each prints JSON lines; `bench/run` runs them beside the tools a user would
+/// otherwise use. Figures are medians: these machines are noisy.
+@main
+struct NewsdBench {
+    static func main() async throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        switch arguments.first {
+        case "parse": try parse(output: arguments.dropFirst().first)
+        case "poll":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
+            try await poll(
+                newsd: URL(fileURLWithPath: arguments[1]), feeds: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
+        default: fail("usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS]")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(2)
+    }
+
+    static func emit(_ fields: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    /// Parser throughput on a large RSS 2.0 and a large Atom document (written to `output` for comparison runs).
+    static func parse(output: String?) throws {
+        let paragraph = String(
+            repeating: "Reporting from the valley, where the road reopened after three days of floods. ", count: 6)
+        var rss =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\""
+        rss +=
+            " xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Big RSS</title><link>https://bench.example/</link>\n"
+        var atom =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Big Atom</title>\n"
+        for item in 0..<8000 {
+            rss += """
+                <item><title>Story \(item) &amp; more</title><link>https://bench.example/a/\(item).html</link>
+                <guid isPermaLink="false">bench-\(item)</guid><pubDate>Sun, 22 Nov 2026 10:\(item % 60):00 GMT</pubDate>
+                <dc:creator>Reporter \(item % 40)</dc:creator><description>\(paragraph.prefix(200))</description>
+                <content:encoded><![CDATA[<p>\(paragraph)</p><p>\(paragraph)</p>]]></content:encoded></item>
+
+                """
+            atom += """
+                <entry><title>Story \(item)</title><link rel="alternate" href="https://bench.example/a/\(item).html"/>
+                <id>tag:bench.example,2026:\(item)</id><updated>2026-11-22T10:\(String(format: "%02d", item % 60)):00Z</updated>
+                <author><name>Reporter \(item % 40)</name></author><summary>\(paragraph.prefix(200))</summary>
+                <content type="html">&lt;p&gt;\(paragraph)&lt;/p&gt;&lt;p&gt;\(paragraph)&lt;/p&gt;</content></entry>
+
+                """
+        }
+        rss += "</channel></rss>\n"
+        atom += "</feed>\n"
+        for (format, text) in [("rss", rss), ("atom", atom)] {
+            let data = Data(text.utf8)
+            if let output {
+                try data.write(to: URL(fileURLWithPath: output).appendingPathComponent("big.\(format).xml"))
+            }
+            let url = URL(string: "https://bench.example/feed")!
+            var times: [Double] = []
+            var entries = 0
+            for _ in 0..<7 {
+                let start = ContinuousClock.now
+                entries = try FeedParser.parse(data, url: url).entries.count
+                times.append((ContinuousClock.now - start) / .seconds(1))
+            }
+            let seconds = median(times)
+            emit([
+                "bench": "parse", "tool": "newsd", "format": format, "bytes": data.count, "entries": entries,
+                "median_ms": (seconds * 1000).rounded(), "mb_per_s": (Double(data.count) / 1e6 / seconds * 10).rounded() / 10,
+            ])
+        }
+    }
+
+    /// A real newsd process polling `count` feeds on a local server: the first poll (every feed new), then
+    /// rounds in which every feed answers 304; and the daemon's memory.
+    static func poll(newsd: URL, feeds count: Int) async throws {
+        let server = try await TestHTTPServer.start()
+        for index in 0..<count {
+            let feed = """
+                <?xml version="1.0"?><rss version="2.0"><channel><title>Feed \(index)</title>
+                <item><title>Story \(index)</title><link>/a/\(index).html</link><guid>s\(index)</guid></item></channel></rss>
+                """
+            server.serve("/f/\(index).xml", body: feed, headers: [.eTag: "\"v\(index)\"", .contentType: "application/rss+xml"])
+            server.serve(
+                "/a/\(index).html", body: "<html><body><article><p>Story \(index) body text.</p></article></body></html>")
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var config = "data_dir = \"data\"\nlisten = \"\"\n[limits]\npoliteness = 0\nmax_per_host = 16\n"
+        for index in 0..<count { config += "[[feed]]\nurl = \"\(server.url("/f/\(index).xml").absoluteString)\"\n" }
+        let configFile = directory.appendingPathComponent("newsd.toml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        // A real process, so that its memory is the daemon's alone; --manual so that only the benchmark polls.
+        let daemon = try ChildProcess(newsd, ["--config", configFile.path, "--manual"])
+        guard await daemon.waitForLine(containing: "ready") != nil else { fail("newsd did not start: \(daemon.stderrLines)") }
+        let socket = directory.appendingPathComponent("data/newsd.sock").path
+        let client = Fetcher()
+        func pollAll() async throws -> Double {
+            let start = ContinuousClock.now
+            let response = try await client.fetch(
+                FetchRequest(
+                    url: URL(string: "http://newsd/v1/poll")!, method: "POST",
+                    limits: FetchLimits(maxBodyBytes: 64 << 20, totalTimeout: 600, lowSpeedBytes: 0), unixSocket: socket))
+            guard response.status == 200 else { fail("poll failed: HTTP \(response.status)") }
+            return (ContinuousClock.now - start) / .seconds(1)
+        }
+        let first = try await pollAll()
+        var rounds: [Double] = []
+        for _ in 0..<5 { rounds.append(try await pollAll()) }
+        let memory = try String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)
+        func kilobytes(_ key: String) -> Int {
+            memory.split(separator: "\n").first { $0.hasPrefix(key) }.flatMap {
+                Int($0.split(separator: " ").dropFirst().first ?? "")
+            } ?? 0
+        }
+        emit([
+            "bench": "poll", "tool": "newsd", "feeds": count, "first_poll_s": (first * 1000).rounded() / 1000,
+            "all_304_median_s": (median(rounds) * 1000).rounded() / 1000, "rounds": rounds.count,
+            "rss_mb": Double(kilobytes("VmRSS:")) / 1024, "peak_rss_mb": Double(kilobytes("VmHWM:")) / 1024,
+        ])
+        // What a user might do instead: curl fetching the same feeds conditionally, in parallel, in one process.
+        let urls = directory.appendingPathComponent("urls.txt")
+        try (0..<count).map { index in
+            let url = server.url("/f/\(index).xml").absoluteString
+            return "url = \"\(url)\"\noutput = \"/dev/null\"\nheader = \"If-None-Match: \\\"v\(index)\\\"\"\n"
+        }.joined(separator: "next\n").write(to: urls, atomically: true, encoding: .utf8)
+        var curlRounds: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let result = try await runCommand(
+                URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--parallel", "--parallel-max", "16", "-K", urls.path])
+            guard result.status == 0 else { fail("curl failed: \(result.stderr)") }
+            curlRounds.append((ContinuousClock.now - start) / .seconds(1))
+        }
+        emit([
+            "bench": "poll", "tool": "curl --parallel (fetch only, no state, no parsing)", "feeds": count,
+            "all_304_median_s": (median(curlRounds) * 1000).rounded() / 1000,
+        ])
+        daemon.signal(SIGTERM)
+        _ = await daemon.waitForExit()
+        await server.stop()
+    }
+}
