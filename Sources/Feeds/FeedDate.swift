@@ -1,20 +1,67 @@
 public import Foundation
 
-/// Dates as feeds write them: RFC 822 (RSS), RFC 3339 (Atom), and their common broken variants.
+/// Dates as feeds write them: RFC 822 (RSS), RFC 3339 / ISO 8601 (Atom, JSON Feed), and their common
+/// broken variants. Parsed by hand: feeds carry thousands of dates, and formatters are slow.
 public enum FeedDate {
     /// Parses `text`; `nil` when no known form fits.
     public static func parse(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let date = iso8601(trimmed) { return date }
-        return rfc822(trimmed)
+        guard let first = trimmed.utf8.first else { return nil }
+        if let date = iso8601(Array(trimmed.utf8)) { return date }
+        return first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") || first >= UInt8(ascii: "A") ? rfc822(trimmed) : nil
     }
 
-    private static func iso8601(_ text: String) -> Date? {
-        for fractional in [false, true] {
-            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: fractional).parse(text) { return date }
+    /// `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH[:]MM]`.
+    private static func iso8601(_ bytes: [UInt8]) -> Date? {
+        var index = 0
+        func number(_ digits: Int) -> Int? {
+            guard index + digits <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[index..<(index + digits)] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            index += digits
+            return value
         }
-        // A date without a time, as some Atom feeds write it.
-        return try? Date.ISO8601FormatStyle().year().month().day().parse(text)
+        func skip(_ character: Character) -> Bool {
+            guard index < bytes.count, bytes[index] == character.asciiValue else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2) else { return nil }
+        var hour = 0
+        var minute = 0
+        var second = 0.0
+        var offset = 0
+        if index < bytes.count {
+            guard skip("T") || skip("t") || skip(" "), let h = number(2), skip(":"), let m = number(2) else { return nil }
+            hour = h
+            minute = m
+            if skip(":") {
+                guard let s = number(2) else { return nil }
+                second = Double(s)
+                if skip(".") || skip(",") {
+                    var scale = 0.1
+                    while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                        second += Double(bytes[index] - 48) * scale
+                        scale /= 10
+                        index += 1
+                    }
+                }
+            }
+            if skip("Z") || skip("z") {
+            } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+                index += 1
+                guard let hours = number(2) else { return nil }
+                _ = skip(":")
+                let minutes = number(2) ?? 0
+                offset = sign * (hours * 3600 + minutes * 60)
+            }
+            guard index == bytes.count else { return nil }
+        }
+        return date(year: year, month: month, day: day, hour: hour, minute: minute, second: second, offset: offset)
     }
 
     private static let zones: [String: Int] = [
@@ -26,32 +73,41 @@ public enum FeedDate {
 
     /// `[Day, ]DD Mon YYYY HH:MM[:SS] ZONE`, tolerant of case, missing seconds and two-digit years.
     private static func rfc822(_ text: String) -> Date? {
-        var parts = text.replacingOccurrences(of: ",", with: " ").split(separator: " ").map(String.init)
+        var parts = text.split { $0 == " " || $0 == "," }
         if let first = parts.first, Int(first) == nil { parts.removeFirst() }
         guard parts.count >= 4, let day = Int(parts[0]),
-            let month = months.firstIndex(of: String(parts[1].lowercased().prefix(3))),
+            let month = months.firstIndex(of: parts[1].prefix(3).lowercased()),
             var year = Int(parts[2])
         else { return nil }
         if year < 100 { year += year < 50 ? 2000 : 1900 }
         let clock = parts[3].split(separator: ":").compactMap { Int($0) }
         guard clock.count >= 2 else { return nil }
-        var offsetSeconds = 0
+        var offset = 0
         if parts.count >= 5 {
             let zone = parts[4]
             if let hours = zones[zone.uppercased()] {
-                offsetSeconds = hours * 3600
+                offset = hours * 3600
             } else if zone.count == 5, let sign = zone.first, sign == "+" || sign == "-", let value = Int(zone.dropFirst()) {
-                offsetSeconds = (value / 100 * 3600 + value % 100 * 60) * (sign == "-" ? -1 : 1)
+                offset = (value / 100 * 3600 + value % 100 * 60) * (sign == "-" ? -1 : 1)
             }
         }
-        var components = DateComponents()
-        components.year = year
-        components.month = month + 1
-        components.day = day
-        components.hour = clock[0]
-        components.minute = clock[1]
-        components.second = clock.count > 2 ? clock[2] : 0
-        components.timeZone = TimeZone(secondsFromGMT: offsetSeconds)
-        return Calendar(identifier: .gregorian).date(from: components)
+        return date(
+            year: year, month: month + 1, day: day, hour: clock[0], minute: clock[1],
+            second: Double(clock.count > 2 ? clock[2] : 0),
+            offset: offset)
+    }
+
+    /// A UTC instant from civil date and time fields (days-from-civil, proleptic Gregorian).
+    private static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Double, offset: Int) -> Date? {
+        guard (1...12).contains(month), (1...31).contains(day), (0...24).contains(hour), (0...59).contains(minute), second < 61
+        else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = Double(days * 86400 + hour * 3600 + minute * 60 - offset) + second
+        return Date(timeIntervalSince1970: seconds)
     }
 }

@@ -69,8 +69,21 @@ struct Node {
         return out
     }
 
+    /// The first child element named `name` (in `namespace`, if given), found without allocating.
     func first(_ name: String, namespace: String? = nil) -> Node? {
-        children.first { $0.name == name && (namespace == nil || $0.namespace == namespace) }
+        name.withCString { cName in
+            var child = pointer.pointee.children
+            while let node = child {
+                if node.pointee.type == XML_ELEMENT_NODE,
+                    strcmp(UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self), cName) == 0,
+                    namespace == nil || node.pointee.ns.flatMap({ $0.pointee.href }).map({ String(cString: $0) }) == namespace
+                {
+                    return Node(node)
+                }
+                child = node.pointee.next
+            }
+            return nil
+        }
     }
 
     func attribute(_ name: String) -> String? {

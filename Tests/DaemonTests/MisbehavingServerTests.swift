@@ -173,6 +173,30 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         await server.stop()
     }
 
+    @Test func aFeedSendsItsOwnUserAgentAndHeaders() async throws {
+        let server = try await TestHTTPServer.start()
+        let body = Fixture.rss([])
+        server.route("/members.xml") { request in
+            guard request.headers[.userAgent] == "field-kit/2", request.headers[.authorization] == "Bearer token-1" else {
+                return Response(status: .forbidden)
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        server.route("/ua.xml") { request in
+            request.headers[.userAgent] == "newsd-test-agent"
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body))) : Response(status: .forbidden)
+        }
+        let node = try await TestNode.start(feeds: [server.url("/members.xml"), server.url("/ua.xml")]) { config in
+            config.userAgent = "newsd-test-agent"
+            config.feeds[0].userAgent = "field-kit/2"
+            config.feeds[0].headers = ["Authorization": "Bearer token-1"]
+        }
+        let feeds = try await node.poll()
+        #expect(feeds.map(\.lastResult) == ["ok", "ok"], "\(feeds.map(\.lastError))")
+        try await node.stop()
+        await server.stop()
+    }
+
     @Test func aFeedIsFetchedThroughItsProxy() async throws {
         // The test server plays the proxy: a host that does not exist is reachable only through it.
         let proxy = try await TestHTTPServer.start()

@@ -73,7 +73,16 @@ private func fixture(_ name: String) throws -> Data {
         #expect(FeedDate.parse("Sun, 22 Nov 2026 05:15:00 EST") == Date(timeIntervalSince1970: 1_795_342_500))
         #expect(FeedDate.parse("2026-11-22T10:15:00Z") == Date(timeIntervalSince1970: 1_795_342_500))
         #expect(FeedDate.parse("2026-11-22T11:15:00+01:00") == Date(timeIntervalSince1970: 1_795_342_500))
+        #expect(FeedDate.parse("2026-11-22 10:15:00") == Date(timeIntervalSince1970: 1_795_342_500))
+        #expect(FeedDate.parse("2026-11-22t10:15:00.250z") == Date(timeIntervalSince1970: 1_795_342_500.25))
+        #expect(FeedDate.parse("2026-11-22T10:15:00+0100") == Date(timeIntervalSince1970: 1_795_338_900))
+        #expect(FeedDate.parse("2026-11-22") == Date(timeIntervalSince1970: 1_795_305_600))
+        #expect(FeedDate.parse("sun, 22 nov 2026 10:15 +0000") == Date(timeIntervalSince1970: 1_795_342_500))
+        #expect(FeedDate.parse("22 November 2026 10:15:00 UT") == Date(timeIntervalSince1970: 1_795_342_500))
+        #expect(FeedDate.parse("1999-02-30T00:00:00Z") != nil, "lenient about day overflow, as browsers are")
+        #expect(FeedDate.parse("2026-13-01T00:00:00Z") == nil)
         #expect(FeedDate.parse("yesterday") == nil)
+        #expect(FeedDate.parse("") == nil)
     }
 }
 
@@ -115,6 +124,16 @@ private func fixture(_ name: String) throws -> Data {
         let labelled = try FeedParser.parse(
             try fixture("undeclared-cp1252.xml"), url: url, contentType: "application/rss+xml; charset=\"windows-1252\"")
         #expect(labelled.title == "Naïve")
+    }
+
+    @Test func rss10RDF() throws {
+        let feed = try FeedParser.parse(try fixture("rss10.rdf"), url: URL(string: "https://rdf.example/rss")!)
+        #expect(feed.format == .rdf)
+        #expect(feed.title == "RDF fixture")
+        #expect(feed.entries.count == 1)
+        #expect(feed.entries[0].id == "https://rdf.example/1")
+        #expect(feed.entries[0].author == "R. D. F.")
+        #expect(feed.entries[0].published == Date(timeIntervalSince1970: 1_795_161_600))
     }
 
     @Test func atom03AndMediaRSS() throws {

@@ -27,7 +27,9 @@ struct NewsdBench {
     }
 
     static func emit(_ fields: [String: Any]) {
-        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else {
+            fail("cannot encode \(fields)")
+        }
         print(String(decoding: data, as: UTF8.self))
     }
 
