@@ -33,6 +33,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         .target(
             name: "NewsCore",
             dependencies: [
@@ -46,7 +51,7 @@ let package = Package(
         .target(name: "Fetching", dependencies: ["NewsCore", "CCurl"], swiftSettings: strict),
         .target(
             name: "Archive",
-            dependencies: ["NewsCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NewsCore", "CZstd", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .target(
@@ -112,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "newsd", "newsctl",
+                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "CZstd", "newsd", "newsctl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],

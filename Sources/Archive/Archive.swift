@@ -116,9 +116,13 @@ extension Archive {
         }
     }
 
-    /// The raw bytes stored under `hash`, if any.
+    /// The raw bytes stored under `hash`, if any; throws if what is stored is damaged.
     public func blob(_ hash: ContentHash) throws -> Data? {
-        try pool.read { db in try Data.fetchOne(db, sql: "SELECT data FROM blob WHERE hash = ?", arguments: [hash]) }
+        let row = try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
+        }
+        guard let row else { return nil }
+        return try BlobCodec.decode(row["data"], encoding: row["encoding"], size: row["size"])
     }
 
     /// Which of `hashes` have no blob here.
@@ -130,10 +134,15 @@ extension Archive {
         }
     }
 
+    /// Stores `bytes` (whose SHA-256 is `hash`) compressed, unless a blob with that hash is stored already.
     static func insertBlob(_ bytes: Data, hash: ContentHash, db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [hash]) != true else {
+            return
+        }
+        let stored = BlobCodec.encode(bytes)
         try db.execute(
-            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data) VALUES (?, ?, 'identity', ?)",
-            arguments: [hash, bytes.count, bytes])
+            sql: "INSERT INTO blob(hash, size, encoding, data) VALUES (?, ?, ?, ?)",
+            arguments: [hash, bytes.count, stored.encoding, stored.data])
     }
 
     /// Inserts a verified record unless present, adding a change-log row when it is new.

@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import GRDB
 import NewsCore
@@ -16,9 +17,9 @@ struct ArchiveFile {
     func verifiedBlobHashes() throws -> Set<String> {
         try queue.read { db in
             var hashes = Set<String>()
-            for row in try Row.fetchAll(db, sql: "SELECT hash, data FROM blob") {
+            for row in try Row.fetchAll(db, sql: "SELECT hash, data, encoding, size FROM blob") {
                 let hash: String = row["hash"]
-                let data: Data = row["data"]
+                let data = try Self.original(row["data"], encoding: row["encoding"], size: row["size"])
                 guard ContentHash(of: data).hex == hash else { throw Mismatch(what: "blob \(hash)") }
                 hashes.insert(hash)
             }
@@ -36,6 +37,17 @@ struct ArchiveFile {
             }
             return ids
         }
+    }
+
+    /// A blob's original bytes, decompressed here with libzstd directly.
+    static func original(_ data: Data, encoding: String, size: Int) throws -> Data {
+        guard encoding == "zstd" else { return data }
+        var output = Data(count: size)
+        let written = output.withUnsafeMutableBytes { out in
+            data.withUnsafeBytes { ZSTD_decompress(out.baseAddress, size, $0.baseAddress, $0.count) }
+        }
+        guard ZSTD_isError(written) == 0, written == size else { throw Mismatch(what: "zstd frame") }
+        return output
     }
 
     func count(_ table: String) throws -> Int {
