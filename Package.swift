@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "CZstd", "newsd", "newsctl",
+                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "Sync", "CZstd", "newsd", "newsctl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],

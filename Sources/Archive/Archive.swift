@@ -107,6 +107,11 @@ extension Archive {
         }
     }
 
+    /// Records a node (this one, at start) so that its captures can be verified.
+    public func register(_ node: NodeRecord) throws {
+        _ = try pool.write { db in try Self.insert(.node(node), db: db) }
+    }
+
     /// Whether a capture of `url` with exactly these bytes is archived.
     public func hasCapture(url: String, blobHash: ContentHash) throws -> Bool {
         try pool.read { db in
@@ -149,12 +154,19 @@ extension Archive {
     static func insert(_ item: ArchiveItem, db: Database) throws -> Bool {
         guard item.isIntact else { throw IntegrityError("\(item.kind) \(item.id) does not match its content") }
         switch item {
+        case .node(let record): try record.insert(db, onConflict: .ignore)
         case .article(let record): try record.insert(db, onConflict: .ignore)
         case .capture(let record):
             guard
                 try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash])
                     == true
             else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
+            guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
+                throw IntegrityError("capture \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
+            }
+            guard record.isSigned(by: node) else {
+                throw IntegrityError("capture \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
+            }
             try record.insert(db, onConflict: .ignore)
         case .text(let record): try record.insert(db, onConflict: .ignore)
         case .extraction(let record): try record.insert(db, onConflict: .ignore)
@@ -201,6 +213,7 @@ extension Archive {
                 let key: ContentHash = row["key"]
                 let item: ArchiveItem? =
                     switch row["kind"] as String {
+                    case "node": try NodeRecord.fetchOne(db, key: key).map(ArchiveItem.node)
                     case "article": try ArticleRecord.fetchOne(db, key: key).map(ArchiveItem.article)
                     case "capture": try CaptureRecord.fetchOne(db, key: key).map(ArchiveItem.capture)
                     case "text": try TextRecord.fetchOne(db, key: key).map(ArchiveItem.text)

@@ -20,6 +20,7 @@ enum Schema {
                     ) WITHOUT ROWID;
 
                     -- Synced, content-addressed records. Column names are the records' canonical field names.
+                    CREATE TABLE node(id TEXT PRIMARY KEY NOT NULL, publicKey TEXT NOT NULL) WITHOUT ROWID;
                     CREATE TABLE article(id TEXT PRIMARY KEY NOT NULL, url TEXT NOT NULL) WITHOUT ROWID;
                     CREATE INDEX article_url ON article(url);
                     CREATE TABLE capture(
@@ -34,7 +35,8 @@ enum Schema {
                         lastModified TEXT,
                         blobHash TEXT NOT NULL,
                         size INTEGER NOT NULL,
-                        nodeID TEXT NOT NULL
+                        nodeID TEXT NOT NULL,
+                        signature TEXT
                     ) WITHOUT ROWID;
                     CREATE INDEX capture_article ON capture(articleID);
                     CREATE INDEX capture_url ON capture(url, blobHash);
@@ -126,6 +128,10 @@ extension ContentHash: DatabaseValueConvertible {
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> ContentHash? {
         String.fromDatabaseValue(dbValue).flatMap(ContentHash.init(hex:))
     }
+}
+
+extension NodeRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "node"
 }
 
 extension ArticleRecord: FetchableRecord, PersistableRecord {

@@ -48,6 +48,7 @@ public final class Daemon: Sendable {
         do {
             archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
             try archive.declareFeeds(config.feeds)
+            try archive.register(identity.key.record)
         } catch {
             throw DaemonError("cannot open archive in \(directory.path): \(error)")
         }
@@ -56,7 +57,7 @@ public final class Daemon: Sendable {
             options: FetcherOptions(
                 maxConnections: config.maxConnections, maxPerHost: config.maxPerHost, politeness: config.politeness))
         poller = Poller(
-            archive: archive, fetcher: fetcher, nodeID: identity.nodeID,
+            archive: archive, fetcher: fetcher, key: identity.key,
             settings: .init(
                 schedule: PollSchedule(pollInterval: config.pollInterval, maxInterval: config.maxPollInterval),
                 limits: config.limits,

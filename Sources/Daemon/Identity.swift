@@ -1,12 +1,12 @@
-import Crypto
 public import Foundation
-import NewsCore
+public import NewsCore
 
 /// This node's Ed25519 key pair, kept in `node.key` (mode 0600) in the data directory.
 ///
 /// The node id is the SHA-256 of the raw public key, in hex.
 public struct NodeIdentity: Sendable {
-    let privateKey: Curve25519.Signing.PrivateKey
+    /// The key that signs this node's captures.
+    public let key: NodeKey
     /// SHA-256 of the public key, in hex.
     public let nodeID: String
 
@@ -14,22 +14,22 @@ public struct NodeIdentity: Sendable {
     public init(directory: URL) throws {
         let file = directory.appendingPathComponent("node.key")
         if let existing = try? Data(contentsOf: file) {
-            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: existing) else {
+            guard let loaded = try? NodeKey(rawRepresentation: existing) else {
                 throw DaemonError("\(file.path) is not an Ed25519 private key; move it away to create a new identity")
             }
-            privateKey = key
+            key = loaded
         } else {
-            privateKey = Curve25519.Signing.PrivateKey()
+            key = NodeKey()
             let temporary = directory.appendingPathComponent("node.key.tmp")
             guard
                 FileManager.default.createFile(
-                    atPath: temporary.path, contents: privateKey.rawRepresentation, attributes: [.posixPermissions: 0o600])
+                    atPath: temporary.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600])
             else { throw DaemonError("cannot write \(temporary.path)") }
             guard rename(temporary.path, file.path) == 0 else {
                 throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))")
             }
         }
-        nodeID = ContentHash(of: privateKey.publicKey.rawRepresentation).hex
+        nodeID = key.record.id.hex
     }
 }
 

@@ -15,7 +15,7 @@ import Synchronization
 final class Poller: Sendable {
     private let archive: Archive
     private let fetcher: Fetcher
-    private let nodeID: String
+    private let key: NodeKey
     private let logger: Logger
     private let events: EventHub
     private let settings: Mutex<Settings>
@@ -28,10 +28,10 @@ final class Poller: Sendable {
         var proxy: String?
     }
 
-    init(archive: Archive, fetcher: Fetcher, nodeID: String, settings: Settings, events: EventHub, logger: Logger) {
+    init(archive: Archive, fetcher: Fetcher, key: NodeKey, settings: Settings, events: EventHub, logger: Logger) {
         self.archive = archive
         self.fetcher = fetcher
-        self.nodeID = nodeID
+        self.key = key
         self.settings = Mutex(settings)
         self.events = events
         self.logger = logger
@@ -145,7 +145,7 @@ final class Poller: Sendable {
         // What the feed said, and when, is evidence too: the document is captured like a page,
         // once per distinct bytes (a poll that failed further on does not capture it again).
         if try !archive.hasCapture(url: feed.location, blobHash: hash) {
-            let document = capture(of: response, requested: location, article: nil)
+            let document = try capture(of: response, requested: location, article: nil)
             try archive.store(Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil))
         }
         let parsed: ParsedFeed
@@ -182,13 +182,14 @@ final class Poller: Sendable {
         return record
     }
 
-    /// The capture record of a response this node just received.
-    private func capture(of response: FetchResponse, requested url: URL, article: ArticleRecord?) -> CaptureRecord {
-        CaptureRecord(
-            articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
-            fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
-            etag: response.header("etag"), lastModified: response.header("last-modified"),
-            blobHash: ContentHash(of: response.body), size: response.body.count, nodeID: nodeID)
+    /// The capture record of a response this node just received, signed by this node.
+    private func capture(of response: FetchResponse, requested url: URL, article: ArticleRecord?) throws -> CaptureRecord {
+        try key.sign(
+            CaptureRecord(
+                articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
+                fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
+                etag: response.header("etag"), lastModified: response.header("last-modified"),
+                blobHash: ContentHash(of: response.body), size: response.body.count, nodeID: key.record.id.hex))
     }
 
     /// Fetches, cleans and stores one article unless this archive already holds it.
@@ -201,7 +202,7 @@ final class Poller: Sendable {
         let response = try await fetcher.fetch(request)
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
-        let capture = capture(of: response, requested: link, article: article)
+        let capture = try capture(of: response, requested: link, article: article)
         let extracted = Extractor.extract(response.body, url: response.finalURL)
         var text: TextRecord?
         var extraction: ExtractionRecord?

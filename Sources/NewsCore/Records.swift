@@ -4,10 +4,12 @@ public import Foundation
 public protocol ContentAddressed: Codable, Sendable, Equatable {
     /// The identity this record claims; checked against `computedID` before anything is stored.
     var id: ContentHash { get }
+    /// The identity its content gives it.
+    var computedID: ContentHash { get }
 }
 
 extension ContentAddressed {
-    /// Whether `id` is the hash of this record's canonical encoding.
+    /// Whether `id` is the identity the record's content gives it.
     public var isIntact: Bool { id == computedID }
 
     /// SHA-256 of the canonical encoding of every field but `id` (and a signature, where there is one).
@@ -111,6 +113,8 @@ public struct CaptureRecord: ContentAddressed, Hashable {
     public var size: Int
     /// The node that made the capture.
     public var nodeID: String
+    /// That node's Ed25519 signature over the canonical encoding (without `id` and `signature`), in hex.
+    public var signature: String?
 
     public init(
         articleID: ContentHash?, url: String, finalURL: String, fetchedAt: String, status: Int, contentType: String?,
@@ -130,6 +134,9 @@ public struct CaptureRecord: ContentAddressed, Hashable {
         self.nodeID = nodeID
         self.id = computedID
     }
+
+    /// The bytes a node signs: the canonical encoding without `id` and `signature` (whose SHA-256 is `id`).
+    public var signedBytes: Data { Canonical.encode(self, omitting: ["id", "signature"]) }
 }
 
 /// A cleaned article: the text an extractor made of a page, with its metadata.
@@ -171,8 +178,23 @@ public struct ExtractionRecord: ContentAddressed, Hashable {
     }
 }
 
+/// A node: its Ed25519 public key. Its id, the node id, is the SHA-256 of the raw 32-byte key.
+public struct NodeRecord: ContentAddressed, Hashable {
+    public var id: ContentHash
+    /// The raw public key, in hex.
+    public var publicKey: String
+
+    public init(publicKey: Data) {
+        self.publicKey = publicKey.hexString
+        self.id = ContentHash(of: publicKey)
+    }
+
+    public var computedID: ContentHash { ContentHash(of: Data(hex: publicKey) ?? Data()) }
+}
+
 /// Any record that the change log carries, tagged with its kind on the wire: `{"kind":"capture","record":{…}}`.
 public enum ArchiveItem: Sendable, Equatable, Codable {
+    case node(NodeRecord)
     case article(ArticleRecord)
     case capture(CaptureRecord)
     case text(TextRecord)
@@ -181,6 +203,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     /// The kind's name in the change log and on the wire.
     public var kind: String {
         switch self {
+        case .node: "node"
         case .article: "article"
         case .capture: "capture"
         case .text: "text"
@@ -191,6 +214,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     /// The record's claimed id.
     public var id: ContentHash {
         switch self {
+        case .node(let record): record.id
         case .article(let record): record.id
         case .capture(let record): record.id
         case .text(let record): record.id
@@ -201,6 +225,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     /// Whether the id matches the record's content.
     public var isIntact: Bool {
         switch self {
+        case .node(let record): record.isIntact
         case .article(let record): record.isIntact
         case .capture(let record): record.isIntact
         case .text(let record): record.isIntact
@@ -213,6 +238,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(String.self, forKey: .kind) {
+        case "node": self = .node(try container.decode(NodeRecord.self, forKey: .record))
         case "article": self = .article(try container.decode(ArticleRecord.self, forKey: .record))
         case "capture": self = .capture(try container.decode(CaptureRecord.self, forKey: .record))
         case "text": self = .text(try container.decode(TextRecord.self, forKey: .record))
@@ -226,6 +252,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
         switch self {
+        case .node(let record): try container.encode(record, forKey: .record)
         case .article(let record): try container.encode(record, forKey: .record)
         case .capture(let record): try container.encode(record, forKey: .record)
         case .text(let record): try container.encode(record, forKey: .record)

@@ -4,19 +4,27 @@ import GRDB
 import NewsCore
 import Testing
 
+/// The node whose captures these tests store.
+private let key = NodeKey()
+
+/// A new archive that knows `key`'s node.
 private func temporaryArchive() throws -> (Archive, String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-archive-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let path = directory.appendingPathComponent("archive.sqlite").path
-    return (try Archive(path: path), path)
+    let archive = try Archive(path: path)
+    try archive.register(key.record)
+    return (archive, path)
 }
 
-private func sampleIngest(url: String = "https://news.example/a", page: String = "<p>hello</p>") -> Ingest {
+private func sampleIngest(url: String = "https://news.example/a", page: String = "<p>hello</p>") throws -> Ingest {
     let raw = Data(page.utf8)
     let article = ArticleRecord(url: url)
-    let capture = CaptureRecord(
-        articleID: article.id, url: url, finalURL: url, fetchedAt: "2026-11-22T01:00:00.000Z", status: 200,
-        contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count, nodeID: "node-a")
+    let capture = try key.sign(
+        CaptureRecord(
+            articleID: article.id, url: url, finalURL: url, fetchedAt: "2026-11-22T01:00:00.000Z", status: 200,
+            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count,
+            nodeID: key.record.id.hex))
     let text = TextRecord(title: "A", byline: nil, published: nil, language: "en", body: "hello")
     let extraction = ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "test/1")
     return Ingest(feed: nil, article: article, capture: capture, raw: raw, text: text, extraction: extraction)
@@ -33,12 +41,12 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
 
     @Test func storingIsIdempotentAndLogsEachRecordOnce() throws {
         let (archive, path) = try temporaryArchive()
-        let ingest = sampleIngest()
+        let ingest = try sampleIngest()
         #expect(try archive.store(ingest) == 4)
         #expect(try archive.store(ingest) == 0)
         let changes = try archive.changes(since: 0, limit: 100)
-        #expect(changes.map(\.item.kind) == ["article", "capture", "text", "extraction"])
-        #expect(changes.map(\.seq) == [1, 2, 3, 4])
+        #expect(changes.map(\.item.kind) == ["node", "article", "capture", "text", "extraction"])
+        #expect(changes.map(\.seq) == [1, 2, 3, 4, 5])
         try archive.close()
         // The file itself holds the bytes under their SHA-256.
         let db = try DatabaseQueue(path: path)
@@ -49,7 +57,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
 
     @Test func bytesThatDoNotMatchTheCaptureAreRefused() throws {
         let (archive, _) = try temporaryArchive()
-        var ingest = sampleIngest()
+        var ingest = try sampleIngest()
         ingest.raw = Data("tampered".utf8)
         #expect(throws: IntegrityError.self) { try archive.store(ingest) }
         #expect(try archive.counts().blobs == 0)
@@ -58,8 +66,8 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
 
     @Test func applyRefusesTheWholeBatchAndKeepsTheCursor() throws {
         let (archive, _) = try temporaryArchive()
-        let good = sampleIngest()
-        var forged = sampleIngest(url: "https://news.example/b")
+        let good = try sampleIngest()
+        var forged = try sampleIngest(url: "https://news.example/b")
         forged.text?.body = "altered after hashing"
         let items: [ArchiveItem] = [.article(forged.article!), .text(forged.text!)]
         #expect(throws: IntegrityError.self) {
@@ -71,13 +79,51 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         }
         #expect(try archive.cursor(peer: "peer").cursor == 0)
         #expect(try archive.counts().articles == 0)
-        #expect(try archive.lastSequence() == 0)
+        #expect(try archive.lastSequence() == 1, "only the node record")
         try archive.apply(
             [.article(good.article!), .capture(good.capture)], blobs: [good.raw], from: "peer", url: "http://127.0.0.1:1",
             epoch: "e",
             cursor: 2)
         #expect(try archive.cursor(peer: "peer") == PeerCursor(epoch: "e", cursor: 2))
         #expect(try archive.counts().captures == 1)
+    }
+
+    @Test func capturesMustBeSignedByAKnownNode() throws {
+        let (archive, _) = try temporaryArchive()
+        let good = try sampleIngest()
+        #expect(good.capture.isSigned(by: key.record))
+        var unsigned = good
+        unsigned.capture.signature = nil
+        #expect(throws: IntegrityError.self) { try archive.store(unsigned) }
+        var forged = good
+        forged.capture = try NodeKey().sign(good.capture)
+        #expect(throws: IntegrityError.self) { try archive.store(forged) }
+        let stranger = NodeKey()
+        var unknown = good
+        unknown.capture.nodeID = stranger.record.id.hex
+        unknown.capture.id = unknown.capture.computedID
+        unknown.capture = try stranger.sign(unknown.capture)
+        #expect(throws: IntegrityError.self) { try archive.store(unknown) }
+        #expect(try archive.counts().captures == 0)
+        // Once the stranger's node record is known, its signed capture is accepted.
+        try archive.register(stranger.record)
+        #expect(try archive.store(unknown) > 0)
+        #expect(NodeRecord(publicKey: Data(hex: stranger.record.publicKey)!).id == stranger.record.id)
+    }
+
+    @Test func largePagesAreStoredCompressedAndReadBackExactly() throws {
+        let (archive, path) = try temporaryArchive()
+        let page =
+            "<html><body>" + String(repeating: "<p>The same paragraph, again and again.</p>", count: 2000) + "</body></html>"
+        let ingest = try sampleIngest(page: page)
+        try archive.store(ingest)
+        #expect(try archive.blob(ingest.capture.blobHash) == Data(page.utf8))
+        try archive.close()
+        let db = try DatabaseQueue(path: path)
+        let row = try #require(
+            try db.read { try Row.fetchOne($0, sql: "SELECT encoding, length(data) AS stored, size FROM blob") })
+        #expect(row["encoding"] as String == "zstd")
+        #expect((row["stored"] as Int) * 20 < (row["size"] as Int))
     }
 
     @Test func aNewDatabaseHasANewEpoch() throws {

@@ -1,7 +1,9 @@
+import Archive
 import Foundation
 import Hummingbird
 import NewsCore
 import NewsdTesting
+import Sync
 import Testing
 
 @Suite struct SyncTests {
@@ -28,7 +30,9 @@ import Testing
         let cursor = peers.first?.cursor
         let again = try await b.sync()
         #expect(again.first?.cursor == cursor)
-        #expect(try fileB.count("change") == fileA.count("change"))
+        // B logs all A logged, and its own node record.
+        #expect(try fileB.count("change") == fileA.count("change") + 1)
+        #expect(try fileB.count("node") == 2)
 
         try await b.stop()
         try await a.stop()
@@ -43,12 +47,9 @@ import Testing
             articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z", status: 200,
             contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: honest), size: honest.count,
             nodeID: "liar")
-        let page = """
-            {"nodeID":"liar","epoch":"e1","last":2,"more":false,"changes":[
-            {"seq":1,"item":\(String(decoding: try JSONEncoder().encode(ArchiveItemBox.article(article)), as: UTF8.self))},
-            {"seq":2,"item":\(String(decoding: try JSONEncoder().encode(ArchiveItemBox.capture(capture)), as: UTF8.self))}]}
-            """
-        liar.serve("/v1/changes", body: page, headers: [.contentType: "application/json"])
+        let changes = [Change(seq: 1, item: .article(article)), Change(seq: 2, item: .capture(capture))]
+        let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 2, more: false, changes: changes))
+        liar.serve("/v1/changes", bytes: page, headers: [.contentType: "application/json"])
         liar.serve("/v1/blobs/\(capture.blobHash.hex)", body: "<p>what someone wants it to say</p>")
 
         let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""))])
@@ -60,15 +61,12 @@ import Testing
         #expect(try file.count("blob") == 0)
         #expect(try file.count("capture") == 0)
         #expect(try file.count("article") == 0)
-        #expect(try file.count("change") == 0)
+        #expect(try file.count("change") == 1, "only B's own node record")
 
         try await b.stop()
         await liar.stop()
     }
 }
-
-/// The wire form of one record, built here the way a peer would.
-private typealias ArchiveItemBox = ArchiveItem
 
 @Suite struct ScheduledSyncTests {
     @Test func aNodePullsOnItsIntervalWithoutBeingAsked() async throws {
@@ -76,17 +74,50 @@ private typealias ArchiveItemBox = ArchiveItem
         Fixture.serveSite(on: server, pages: 2)
         let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
         let b = try await TestNode.start(peers: [a.asPeer("a")], syncInterval: 0.2)
-        // Subscribe before A has anything, so the pull that brings A's articles cannot be missed.
-        async let arrived = b.event { event in
-            if case .synced(let peer) = event { return peer.cursor > 0 }
+        _ = try await a.poll()
+        let target = try await a.status().counts.lastSequence
+        // Later pulls still report the cursor, so a pull finished before this subscription is not missed.
+        let arrived = try await b.event { event in
+            if case .synced(let peer) = event { return peer.cursor >= target }
             return false
         }
-        _ = try await a.poll()
-        guard case .synced(let peer) = try await arrived else { Issue.record("not a sync event"); return }
+        guard case .synced(let peer) = arrived else { Issue.record("not a sync event"); return }
         #expect(peer.lastResult == "ok")
         #expect(try ArchiveFile(path: b.archivePath).verifiedTextIDs() == ArchiveFile(path: a.archivePath).verifiedTextIDs())
         try await b.stop()
         try await a.stop()
         await server.stop()
+    }
+}
+
+@Suite struct ForgedCaptureTests {
+    @Test func aCaptureWithAForgedSignatureIsRefusedWithItsWholeBatch() async throws {
+        let liar = try await TestHTTPServer.start()
+        let page = Data("<p>what the page said</p>".utf8)
+        let claimed = NodeKey()
+        let article = ArticleRecord(url: "https://news.example/story")
+        let capture = CaptureRecord(
+            articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z", status: 200,
+            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page), size: page.count,
+            nodeID: claimed.record.id.hex)
+        // Signed by another key than the node it names.
+        let forged = try NodeKey().sign(capture)
+        let items: [ArchiveItem] = [.node(claimed.record), .article(article), .capture(forged)]
+        let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
+        let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
+        liar.serve("/v1/changes", bytes: body, headers: [.contentType: "application/json"])
+        liar.serve("/v1/blobs/\(capture.blobHash.hex)", bytes: page)
+
+        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""))])
+        let peers = try await b.sync()
+        #expect(peers.first?.lastResult == "error")
+        #expect(peers.first?.lastError?.contains("valid signature") == true)
+        #expect(peers.first?.cursor == 0)
+        let file = try ArchiveFile(path: b.archivePath)
+        #expect(try file.count("capture") == 0)
+        #expect(try file.count("blob") == 0)
+        #expect(try file.count("node") == 1, "the liar's node record went with the batch")
+        try await b.stop()
+        await liar.stop()
     }
 }

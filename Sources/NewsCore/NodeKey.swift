@@ -1,0 +1,38 @@
+import Crypto
+public import Foundation
+
+/// A node's Ed25519 private key: it signs the node's captures.
+public struct NodeKey: Sendable {
+    private let key: Curve25519.Signing.PrivateKey
+
+    /// A new random key.
+    public init() { key = Curve25519.Signing.PrivateKey() }
+
+    /// The key whose raw 32 bytes are `rawRepresentation`.
+    public init(rawRepresentation: Data) throws {
+        key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+    }
+
+    /// The raw private key, for the key file.
+    public var rawRepresentation: Data { key.rawRepresentation }
+
+    /// This node's public record; its id is the node id.
+    public var record: NodeRecord { NodeRecord(publicKey: key.publicKey.rawRepresentation) }
+
+    /// `capture`, signed by this node.
+    public func sign(_ capture: CaptureRecord) throws -> CaptureRecord {
+        var signed = capture
+        signed.signature = try key.signature(for: capture.signedBytes).hexString
+        return signed
+    }
+}
+
+extension CaptureRecord {
+    /// Whether `signature` is `node`'s signature over this capture, and `node` is the capturing node.
+    public func isSigned(by node: NodeRecord) -> Bool {
+        guard node.id.hex == nodeID, node.isIntact, let signature, let signatureBytes = Data(hex: signature),
+            let keyBytes = Data(hex: node.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { return false }
+        return key.isValidSignature(signatureBytes, for: signedBytes)
+    }
+}
