@@ -19,6 +19,7 @@ extension Daemon {
         }
         router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
+        router.post("/v1/verify") { _, _ in self.verify() }
         router.post("/v1/feeds") { request, context in
             let feed = try await request.decode(as: FeedConfig.self, context: context)
             return try await JSONBody(self.addFeed(feed))
@@ -99,6 +100,34 @@ extension Daemon {
             throw HTTPError(.internalServerError, message: "the new feed could not be polled")
         }
         return status
+    }
+}
+
+extension Daemon {
+    /// Verifies the archive on a thread of its own (it reads everything), streaming progress and then the
+    /// report as JSON lines.
+    fileprivate func verify() -> Response {
+        let (events, continuation) = AsyncStream<VerifyEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let archive = self.archive
+        Thread {
+            do {
+                let report = try archive.verify { done, total in continuation.yield(VerifyEvent(done: done, total: total)) }
+                continuation.yield(VerifyEvent(report: report))
+            } catch {
+                continuation.yield(VerifyEvent(error: "\(error)"))
+            }
+            continuation.finish()
+        }.start()
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                for await event in events {
+                    var line = try JSONCoding.encoder().encode(event)
+                    line.append(0x0A)
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+                try await writer.finish(nil)
+            })
     }
 }
 

@@ -95,6 +95,7 @@ public final class Daemon: Sendable {
         defer { hub.finish() }
         try await group.run()
         try archive.close()
+        lock.release()
         logger.info("stopped")
     }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import NewsCore
+import Synchronization
 
 /// This node's Ed25519 key pair, kept in `node.key` (mode 0600) in the data directory.
 ///
@@ -42,20 +43,28 @@ public struct DaemonError: Error, CustomStringConvertible {
 
 /// An exclusive lock on the data directory, so that two daemons never share an archive or a socket.
 final class DirectoryLock: Sendable {
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32?>
 
     init(directory: URL) throws {
         let path = directory.appendingPathComponent("newsd.lock").path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
+        let file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard file >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(file, LOCK_EX | LOCK_NB) == 0 else {
+            close(file)
             throw DaemonError("another newsd is already running with data directory \(directory.path)")
+        }
+        descriptor = Mutex(file)
+    }
+
+    /// Lets another daemon use the directory.
+    func release() {
+        descriptor.withLock { file in
+            guard let open = file else { return }
+            flock(open, LOCK_UN)
+            close(open)
+            file = nil
         }
     }
 
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-    }
+    deinit { release() }
 }

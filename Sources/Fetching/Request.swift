@@ -21,6 +21,8 @@ public struct FetchRequest: Sendable {
     public var proxy: String?
     /// Overrides the fetcher's User-Agent for this request.
     public var userAgent: String?
+    /// Called with each piece of the body as it arrives (on the fetch thread: keep it short).
+    public var onData: (@Sendable (Data) -> Void)?
 
     public init(
         url: URL, method: String = "GET", headers: [(name: String, value: String)] = [], body: Data? = nil,

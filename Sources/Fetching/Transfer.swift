@@ -113,6 +113,7 @@ final class Transfer: @unchecked Sendable {
             return 0
         }
         data.withMemoryRebound(to: UInt8.self, capacity: length) { body.append($0, count: length) }
+        if let onData = request.onData { onData(body.suffix(length)) }
         return length
     }
 

@@ -133,3 +133,47 @@ public enum JSONCoding {
         return decoder
     }
 }
+
+/// One line of `POST /v1/verify`'s answer: progress, then the report (or an error).
+public struct VerifyEvent: Codable, Sendable {
+    public var done: Int?
+    public var total: Int?
+    public var report: VerifyReport?
+    public var error: String?
+
+    public init(done: Int? = nil, total: Int? = nil, report: VerifyReport? = nil, error: String? = nil) {
+        self.done = done
+        self.total = total
+        self.report = report
+        self.error = error
+    }
+}
+
+/// What `verify` found.
+public struct VerifyReport: Codable, Sendable, Equatable {
+    /// One thing that is not as it should be.
+    public struct Problem: Codable, Sendable, Equatable {
+        /// `blob`, `node`, `article`, `capture`, `text`, `extraction` or `database`.
+        public var kind: String
+        public var id: String
+        public var message: String
+
+        public init(kind: String, id: String, message: String) {
+            self.kind = kind
+            self.id = id
+            self.message = message
+        }
+    }
+
+    public var blobs = 0
+    public var records = 0
+    public var signatures = 0
+    /// What SQLite's `PRAGMA integrity_check` said: `ok`, or its first complaints.
+    public var integrity = "ok"
+    public var problems: [Problem] = []
+
+    public init() {}
+
+    /// Whether everything checked out.
+    public var isClean: Bool { problems.isEmpty && integrity == "ok" }
+}

@@ -10,7 +10,7 @@ struct Newsctl: AsyncParsableCommand {
         commandName: "newsctl",
         abstract: "Controls a running newsd.",
         version: newsdVersion,
-        subcommands: [Status.self, Poll.self, Sync.self, Feeds.self])
+        subcommands: [Status.self, Poll.self, Sync.self, Feeds.self, Verify.self])
 }
 
 /// Where to find the daemon: `--socket`, `$NEWSD_SOCKET`, the socket named by `--config`, or the defaults.
@@ -51,12 +51,15 @@ struct Connection: ParsableArguments {
     }
 
     /// Sends a request to the daemon; any answer but 2xx becomes the daemon's one-line error.
-    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> FetchResponse {
+    func send(
+        _ method: String, _ path: String, body: Data? = nil, onData: (@Sendable (Data) -> Void)? = nil
+    ) async throws -> FetchResponse {
         let socket = try socketPath()
-        let request = FetchRequest(
+        var request = FetchRequest(
             url: URL(string: "http://newsd\(path)")!, method: method,
             headers: body == nil ? [] : [("Content-Type", "application/json")],
             body: body, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600, lowSpeedBytes: 0), unixSocket: socket)
+        request.onData = onData
         let response: FetchResponse
         do {
             response = try await Fetcher(userAgent: "newsctl/\(newsdVersion)").fetch(request)

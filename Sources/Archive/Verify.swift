@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+public import NewsCore
+
+extension Archive {
+    /// Re-hashes every blob, recomputes every record's id, checks every capture's signature and blob, and
+    /// runs SQLite's integrity check. `progress` is told how many of how many items are done.
+    public func verify(progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> VerifyReport {
+        try pool.read { db in
+            var report = VerifyReport()
+            let tables = ["node", "article", "capture", "text", "extraction"]
+            var total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob") ?? 0
+            for table in tables { total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+            var done = 0
+            func step() {
+                done += 1
+                if done % 256 == 0 || done == total { progress(done, total) }
+            }
+            func problem(_ kind: String, _ id: String, _ message: String) {
+                report.problems.append(.init(kind: kind, id: id, message: message))
+            }
+
+            let blobs = try Row.fetchCursor(db, sql: "SELECT hash, size, encoding, data FROM blob")
+            while let row = try blobs.next() {
+                let hash: String = row["hash"]
+                do {
+                    let bytes = try BlobCodec.decode(row["data"], encoding: row["encoding"], size: row["size"])
+                    let actual = ContentHash(of: bytes)
+                    if actual.hex != hash { problem("blob", hash, "bytes hash to \(actual)") }
+                } catch {
+                    problem("blob", hash, "\(error)")
+                }
+                report.blobs += 1
+                step()
+            }
+
+            func check<Record: ContentAddressed & FetchableRecord & TableRecord>(
+                _ type: Record.Type, _ kind: String, _ extra: (Record) throws -> Void
+            ) throws {
+                let records = try Record.fetchCursor(db)
+                while let record = try records.next() {
+                    if !record.isIntact { problem(kind, record.id.hex, "content hashes to \(record.computedID)") }
+                    try extra(record)
+                    report.records += 1
+                    step()
+                }
+            }
+            var nodes: [String: NodeRecord] = [:]
+            try check(NodeRecord.self, "node") { nodes[$0.id.hex] = $0 }
+            try check(ArticleRecord.self, "article") { _ in }
+            try check(CaptureRecord.self, "capture") { capture in
+                if let node = nodes[capture.nodeID] {
+                    if capture.isSigned(by: node) {
+                        report.signatures += 1
+                    } else {
+                        problem("capture", capture.id.hex, "signature does not verify")
+                    }
+                } else {
+                    problem("capture", capture.id.hex, "capturing node \(capture.nodeID.prefix(16)) is not known")
+                }
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [capture.blobHash])
+                    != true
+                {
+                    problem("capture", capture.id.hex, "blob \(capture.blobHash) is missing")
+                }
+            }
+            try check(TextRecord.self, "text") { _ in }
+            try check(ExtractionRecord.self, "extraction") { _ in }
+
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
+            report.integrity = integrity == ["ok"] ? "ok" : integrity.joined(separator: "; ")
+            return report
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Fetching
+import Foundation
+import NewsCore
+import Synchronization
+
+extension Newsctl {
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-hashes every blob and record, checks every signature and SQLite's integrity.",
+            discussion: "Exits 0 when everything checks out, 1 when anything does not (each problem is listed with its id).")
+
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await report {
+                let bar = ProgressBar(enabled: !connection.json && isatty(STDERR_FILENO) == 1)
+                let lines = LineSplitter { line in
+                    if let event = try? JSONCoding.decoder().decode(VerifyEvent.self, from: line), let done = event.done,
+                        let total = event.total
+                    {
+                        bar.show(done, of: total)
+                    }
+                }
+                let response = try await connection.send("POST", "/v1/verify", onData: lines.feed)
+                bar.clear()
+                let events = response.body.split(separator: 0x0A).compactMap {
+                    try? JSONCoding.decoder().decode(VerifyEvent.self, from: Data($0))
+                }
+                if let error = events.compactMap(\.error).first { throw CLIError("verify failed: \(error)") }
+                guard let result = events.compactMap(\.report).last else { throw CLIError("newsd sent no verification report") }
+                try connection.output(result, human: Self.render)
+                if !result.isClean { throw ExitCode(1) }
+            }
+        }
+
+        static func render(_ report: VerifyReport) -> String {
+            var out = "checked \(report.blobs) blobs, \(report.records) records, \(report.signatures) signatures; "
+            out += "SQLite integrity: \(report.integrity)\n"
+            if report.problems.isEmpty { return out + (report.isClean ? "everything checks out\n" : "") }
+            out += "\(report.problems.count) problems:\n"
+            for problem in report.problems { out += "  \(problem.kind) \(problem.id): \(problem.message)\n" }
+            return out
+        }
+    }
+}
+
+/// Cuts a byte stream into lines and hands each complete one on.
+final class LineSplitter: Sendable {
+    private let pending = Mutex(Data())
+    private let handle: @Sendable (Data) -> Void
+
+    init(_ handle: @escaping @Sendable (Data) -> Void) { self.handle = handle }
+
+    @Sendable func feed(_ chunk: Data) {
+        let lines = pending.withLock { buffer -> [Data] in
+            buffer.append(chunk)
+            var lines: [Data] = []
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                lines.append(buffer[buffer.startIndex..<newline])
+                buffer.removeSubrange(buffer.startIndex...newline)
+            }
+            return lines
+        }
+        lines.forEach(handle)
+    }
+}
+
+/// A one-line progress bar on stderr, for terminals only.
+final class ProgressBar: Sendable {
+    private let enabled: Bool
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ done: Int, of total: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30
+        let filled = min(width, done * width / total)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

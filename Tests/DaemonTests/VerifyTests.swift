@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// `newsctl verify`, run as the real binary, on a clean archive and on one tampered with behind its back.
+@Suite struct VerifyTests {
+    @Test func verifyPassesACleanArchiveAndNamesEveryTamperedItem() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 3)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        let clean = try await runCommand(newsctl, ["verify", "--json", "--socket", node.config.controlSocket.path])
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let report = try JSONCoding.decoder().decode(VerifyReport.self, from: Data(clean.stdout.utf8))
+        #expect(report.isClean)
+        #expect(report.blobs == 4)
+        #expect(report.signatures == 4, "three pages and the feed document, each signed")
+        #expect(report.records == 1 + 3 + 4 + 3 + 3, "node, articles, captures, texts, extractions")
+        try await node.stop(removingData: false)
+
+        // Behind the daemon's back: one byte of one stored blob flipped, one signature altered, one text edited.
+        let queue = try DatabaseQueue(path: node.archivePath)
+        let (blob, capture, text) = try await queue.write { db -> (String, String, String) in
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT hash, data FROM blob ORDER BY hash LIMIT 1"))
+            var data: Data = row["data"]
+            data[data.count / 2] ^= 0x01
+            try db.execute(sql: "UPDATE blob SET data = ? WHERE hash = ?", arguments: [data, row["hash"] as String])
+            let capture = try #require(try String.fetchOne(db, sql: "SELECT id FROM capture ORDER BY id LIMIT 1"))
+            let signature = try #require(
+                try String.fetchOne(db, sql: "SELECT signature FROM capture WHERE id = ?", arguments: [capture]))
+            let altered = (signature.first == "0" ? "1" : "0") + signature.dropFirst()
+            try db.execute(sql: "UPDATE capture SET signature = ? WHERE id = ?", arguments: [altered, capture])
+            let text = try #require(try String.fetchOne(db, sql: "SELECT id FROM text ORDER BY id LIMIT 1"))
+            try db.execute(sql: "UPDATE text SET body = body || ' (edited)' WHERE id = ?", arguments: [text])
+            return (row["hash"], capture, text)
+        }
+        try queue.close()
+
+        let restarted = try await TestNode.start(directory: node.directory)
+        let tampered = try await runCommand(newsctl, ["verify", "--socket", restarted.config.controlSocket.path])
+        #expect(tampered.status == 1)
+        #expect(tampered.stdout.contains("3 problems"))
+        #expect(tampered.stdout.contains("blob \(blob):"))
+        #expect(tampered.stdout.contains("capture \(capture): signature does not verify"))
+        #expect(tampered.stdout.contains("text \(text): content hashes to"))
+        try await restarted.stop()
+        await server.stop()
+    }
+}
