@@ -172,6 +172,11 @@ extension Archive {
         case .extraction(let record): try record.insert(db, onConflict: .ignore)
         }
         guard db.changesCount > 0 else { return false }
+        if case .text(let text) = item {
+            try db.execute(
+                sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
+                arguments: [text.title ?? "", text.body, text.id])
+        }
         try db.execute(sql: "INSERT OR IGNORE INTO change(kind, key) VALUES (?, ?)", arguments: [item.kind, item.id])
         return true
     }

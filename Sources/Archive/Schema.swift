@@ -56,6 +56,9 @@ enum Schema {
                     ) WITHOUT ROWID;
                     CREATE INDEX extraction_capture ON extraction(captureID);
 
+                    -- Full-text index of texts (title and body), filled as texts are inserted.
+                    CREATE VIRTUAL TABLE text_search USING fts5(title, body, textID UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+
                     -- Everything inserted, in order: what peers read to get deltas.
                     CREATE TABLE change(
                         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -20,6 +20,14 @@ extension Daemon {
         router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
+        router.post("/v1/search") { request, context in
+            let query = try await request.decode(as: SearchQuery.self, context: context)
+            do {
+                return try JSONBody(self.archive.search(query))
+            } catch let error as SearchError {
+                throw HTTPError(.badRequest, message: error.description)
+            }
+        }
         router.post("/v1/feeds") { request, context in
             let feed = try await request.decode(as: FeedConfig.self, context: context)
             return try await JSONBody(self.addFeed(feed))

@@ -1,0 +1,39 @@
+public import Foundation
+
+/// A full-text query and its filters.
+public struct SearchQuery: Codable, Sendable, Equatable {
+    /// FTS5 syntax: words, `"a phrase"`, `prefix*`, `AND`/`OR`/`NOT`, `title:word`.
+    public var text: String
+    /// Only articles that came through the feed with this URL.
+    public var feed: String?
+    /// Only texts captured at or after / before this time.
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int
+
+    public init(text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 20) {
+        self.text = text
+        self.feed = feed
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// One search result: an article's text, where it was captured, and the matching passage.
+public struct SearchHit: Codable, Sendable, Equatable {
+    public var articleURL: String
+    public var title: String?
+    /// The passage around the match, matched terms in `[` `]`.
+    public var snippet: String
+    public var textID: String
+    public var capturedAt: String
+
+    public init(articleURL: String, title: String?, snippet: String, textID: String, capturedAt: String) {
+        self.articleURL = articleURL
+        self.title = title
+        self.snippet = snippet
+        self.textID = textID
+        self.capturedAt = capturedAt
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import NewsCore
+
+extension Newsctl {
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Searches the archive's texts (title and body).",
+            discussion: """
+                QUERY is FTS5 syntax: words (all must match), "a phrase", prefix*, OR, NOT, title:word.
+                Dates are YYYY-MM-DD or full ISO 8601 times (UTC).
+                """)
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "What to look for.")
+        var query: String
+
+        @Option(help: "Only articles that came through this feed (its URL).")
+        var feed: String?
+
+        @Option(help: "Only texts captured on or after this date.")
+        var since: String?
+
+        @Option(help: "Only texts captured before this date.")
+        var until: String?
+
+        @Option(help: "At most this many results.")
+        var limit = 20
+
+        func run() async throws {
+            try await report {
+                let request = SearchQuery(
+                    text: query, feed: feed, since: try since.map(Self.date), until: try until.map(Self.date), limit: limit)
+                let hits = try await connection.call(
+                    "POST", "/v1/search", body: try JSONCoding.encoder().encode(request), as: [SearchHit].self)
+                try connection.output(hits) { hits in
+                    guard !hits.isEmpty else { return "no matches\n" }
+                    return hits.map {
+                        "\($0.title ?? "(untitled)")\n  \($0.articleURL)  captured \($0.capturedAt)\n  \($0.snippet)\n"
+                    }
+                    .joined(separator: "\n")
+                }
+            }
+        }
+
+        static func date(_ text: String) throws -> Date {
+            let full = text.count == 10 ? text + "T00:00:00Z" : text
+            guard let date = try? Date.ISO8601FormatStyle().parse(full) else {
+                throw CLIError("\(text) is not a date (YYYY-MM-DD)")
+            }
+            return date
+        }
+    }
+}
