@@ -176,6 +176,7 @@ extension Archive {
             try db.execute(
                 sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
                 arguments: [text.title ?? "", text.body, text.id])
+            try Self.assignStory(text, db: db)
         }
         try db.execute(sql: "INSERT OR IGNORE INTO change(kind, key) VALUES (?, ?)", arguments: [item.kind, item.id])
         return true

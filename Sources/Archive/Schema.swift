@@ -59,6 +59,15 @@ enum Schema {
                     -- Full-text index of texts (title and body), filled as texts are inserted.
                     CREATE VIRTUAL TABLE text_search USING fts5(title, body, textID UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
 
+                    -- Stories: each text's MinHash fingerprint, its LSH buckets, and the story it belongs to.
+                    -- Derived from the texts, the same on every node; never synced.
+                    CREATE TABLE text_fingerprint(
+                        textID TEXT PRIMARY KEY NOT NULL, shingles INTEGER NOT NULL, minhash BLOB NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE text_bucket(bucket INTEGER NOT NULL, textID TEXT NOT NULL, PRIMARY KEY(bucket, textID)) WITHOUT ROWID;
+                    CREATE TABLE story_member(textID TEXT PRIMARY KEY NOT NULL, storyID TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX story_member_story ON story_member(storyID);
+
                     -- Everything inserted, in order: what peers read to get deltas.
                     CREATE TABLE change(
                         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -20,6 +20,11 @@ extension Daemon {
         router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
+        router.get("/v1/stories") { request, _ in
+            let minimum = request.uri.queryParameters.get("min", as: Int.self) ?? 2
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            return try JSONBody(self.archive.stories(minimumMembers: max(1, minimum), limit: max(1, min(limit, 10_000))))
+        }
         router.post("/v1/search") { request, context in
             let query = try await request.decode(as: SearchQuery.self, context: context)
             do {

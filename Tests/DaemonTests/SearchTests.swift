@@ -50,3 +50,40 @@ import Testing
         await server.stop()
     }
 }
+
+/// `newsctl stories`, run as the real binary.
+@Suite struct StoriesCommandTests {
+    @Test func copiesOfAReportOnTwoSitesAreOneStory() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        let report = [
+            "Heavy rain cut the only road into the valley on Friday, leaving three villages without fresh supplies.",
+            "Engineers said the water would take at least four days to recede and that the bridge would stay closed.",
+            "Residents said bread and fuel were already running short in the upper villages by Friday evening.",
+        ]
+        server.serve("/wire/floods.html", body: Fixture.page("Floods cut valley road", paragraphs: report))
+        server.serve(
+            "/local/floods-copy.html",
+            body: Fixture.page("Valley road cut by floods", paragraphs: report + ["Reporting by staff."]))
+        server.serve(
+            "/local/market.html",
+            body: Fixture.page("Market reopens", paragraphs: ["Traders returned to the market on the river road."]))
+        server.serve("/wire.xml", body: Fixture.rss([(id: "w", link: "/wire/floods.html")]))
+        server.serve(
+            "/local.xml", body: Fixture.rss([(id: "c", link: "/local/floods-copy.html"), (id: "m", link: "/local/market.html")]))
+        let node = try await TestNode.start(feeds: [server.url("/wire.xml"), server.url("/local.xml")])
+        _ = try await node.poll()
+        let result = try await runCommand(newsctl, ["stories", "--json", "--socket", node.config.controlSocket.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let stories = try JSONCoding.decoder().decode([Story].self, from: Data(result.stdout.utf8))
+        #expect(stories.count == 1)
+        #expect(
+            Set(stories.first?.members.compactMap(\.articleURL) ?? []) == [
+                server.url("/wire/floods.html").absoluteString, server.url("/local/floods-copy.html").absoluteString,
+            ])
+        let all = try await runCommand(newsctl, ["stories", "--all", "--json", "--socket", node.config.controlSocket.path])
+        #expect(try JSONCoding.decoder().decode([Story].self, from: Data(all.stdout.utf8)).count == 2)
+        try await node.stop()
+        await server.stop()
+    }
+}

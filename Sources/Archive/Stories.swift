@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+public import NewsCore
+
+extension Archive {
+    /// Texts whose estimated Jaccard similarity (word 4-shingles) reaches this are one story.
+    static let storyThreshold = 0.1
+
+    /// Files `text` into a story: the story of every earlier text it is similar to (merging them if
+    /// several), or a new one. A story's id is the smallest text id in it, so every node that holds the
+    /// same texts names the same stories, whatever order they arrived in. Work per text depends on how
+    /// many texts share its LSH buckets, not on the size of the archive.
+    static func assignStory(_ text: TextRecord, db: Database) throws {
+        let fingerprint = MinHash(text: text.body)
+        var stories = Set<String>()
+        if fingerprint.shingles >= 8 {
+            let bands = fingerprint.bands
+            let placeholders = Array(repeating: "?", count: bands.count).joined(separator: ",")
+            let candidates = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT f.textID, f.shingles, f.minhash FROM text_bucket b JOIN text_fingerprint f ON f.textID = b.textID
+                    WHERE b.bucket IN (\(placeholders))
+                    """, arguments: StatementArguments(bands))
+            for row in candidates {
+                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
+                guard fingerprint.similarity(to: other) >= storyThreshold else { continue }
+                if let story = try String.fetchOne(
+                    db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [row["textID"] as String])
+                {
+                    stories.insert(story)
+                }
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)",
+                arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
+            for band in Set(bands) {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO text_bucket(bucket, textID) VALUES (?, ?)", arguments: [band, text.id])
+            }
+        }
+        let story = (stories + [text.id.hex]).min()!
+        for merged in stories where merged != story {
+            try db.execute(sql: "UPDATE story_member SET storyID = ? WHERE storyID = ?", arguments: [story, merged])
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO story_member(textID, storyID) VALUES (?, ?)", arguments: [text.id, story])
+    }
+
+    private static func pack(_ values: [UInt32]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    private static func unpack(_ data: Data) -> [UInt32] {
+        stride(from: 0, to: data.count - 3, by: 4).map { offset in
+            data[data.startIndex + offset..<data.startIndex + offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        }
+    }
+
+    /// The story of each text in `texts` (by text id).
+    public func stories(of texts: [ContentHash]) throws -> [ContentHash: String] {
+        try pool.read { db in
+            var result: [ContentHash: String] = [:]
+            for text in texts {
+                result[text] = try String.fetchOne(
+                    db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [text])
+            }
+            return result
+        }
+    }
+
+    /// Stories with at least `minimumMembers` texts, largest first, each with its members' articles.
+    public func stories(minimumMembers: Int = 2, limit: Int = 100) throws -> [Story] {
+        try pool.read { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT storyID FROM story_member GROUP BY storyID HAVING COUNT(*) >= ? ORDER BY COUNT(*) DESC, storyID LIMIT ?
+                    """, arguments: [minimumMembers, limit])
+            return try ids.map { id in
+                let members = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT text.id AS textID, text.title AS title, MIN(capture.fetchedAt) AS capturedAt,
+                               (SELECT article.url FROM extraction JOIN capture c ON c.id = extraction.captureID
+                                JOIN article ON article.id = c.articleID WHERE extraction.textID = text.id LIMIT 1) AS url
+                        FROM story_member JOIN text ON text.id = story_member.textID
+                        LEFT JOIN extraction ON extraction.textID = text.id
+                        LEFT JOIN capture ON capture.id = extraction.captureID
+                        WHERE story_member.storyID = ? GROUP BY text.id ORDER BY capturedAt, text.id
+                        """, arguments: [id]
+                ).map { row in
+                    let url: String? = row["url"]
+                    return Story.Member(
+                        textID: row["textID"], title: row["title"], articleURL: url,
+                        source: url.flatMap { URL(string: $0)?.host }, capturedAt: row["capturedAt"])
+                }
+                return Story(id: id, members: members)
+            }
+        }
+    }
+}

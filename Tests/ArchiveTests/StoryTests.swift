@@ -1,0 +1,100 @@
+import Archive
+import Foundation
+import NewsCore
+import Testing
+
+private let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+private let fixtures = here.appendingPathComponent("Fixtures/stories")
+/// The project's evaluation material, beside the repository; absent on some machines.
+private let seeds = here.appendingPathComponent("../../../shared/seeds").standardizedFileURL
+
+/// Stores each file of `directory` named in `groups` as an article's text (in `order`), and returns the
+/// pairwise precision and recall of the stories the archive formed against `groups`.
+private func clusterQuality(_ directory: URL, groups: [[String]], reversed: Bool = false) throws -> (
+    precision: Double, recall: Double, stories: [String: String]
+) {
+    let key = NodeKey()
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-stories-\(UUID().uuidString).sqlite").path
+    let archive = try Archive(path: path)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try archive.register(key.record)
+    var texts: [String: ContentHash] = [:]
+    let names = groups.flatMap { $0 }
+    for name in reversed ? names.reversed() : names {
+        let raw = try Data(contentsOf: directory.appendingPathComponent(name))
+        let article = ArticleRecord(url: "https://fixture.example/\(name)")
+        let capture = try key.sign(
+            CaptureRecord(
+                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
+                status: 200,
+                contentType: "text/plain", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count,
+                nodeID: key.record.id.hex))
+        let text = TextRecord(
+            title: name, byline: nil, published: nil, language: "en", body: String(decoding: raw, as: UTF8.self))
+        texts[name] = text.id
+        try archive.store(
+            Ingest(
+                feed: nil, article: article, capture: capture, raw: raw, text: text,
+                extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "fixture")))
+    }
+    let storyOf = try archive.stories(of: Array(texts.values))
+    let story = texts.mapValues { storyOf[$0] ?? "" }
+    var truePairs = 0
+    var predictedPairs = 0
+    var agreeing = 0
+    for (first, second) in pairs(names.count) {
+        let same = groups.contains { $0.contains(names[first]) && $0.contains(names[second]) }
+        let together = story[names[first]] == story[names[second]]
+        if same { truePairs += 1 }
+        if together { predictedPairs += 1 }
+        if same && together { agreeing += 1 }
+    }
+    try archive.close()
+    let precision = predictedPairs == 0 ? 1 : Double(agreeing) / Double(predictedPairs)
+    let recall = truePairs == 0 ? 1 : Double(agreeing) / Double(truePairs)
+    return (precision, recall, story)
+}
+
+private func pairs(_ count: Int) -> [(Int, Int)] {
+    (0..<count).flatMap { first in ((first + 1)..<count).map { (first, $0) } }
+}
+
+@Suite struct StoryTests {
+    let groups = [
+        ["a1-report.txt", "a2-syndicated.txt", "a3-update.txt"], ["b1-other-flood.txt"], ["c1-talks.txt", "c2-rewrite.txt"],
+    ]
+
+    @Test func copiesRewritesAndUpdatesFormOneStoryAndTheSameTopicDoesNot() throws {
+        let result = try clusterQuality(fixtures, groups: groups)
+        print("stories on the project's fixtures: precision \(result.precision), recall \(result.recall)")
+        #expect(result.precision == 1)
+        #expect(result.recall == 1)
+    }
+
+    @Test func storiesDoNotDependOnArrivalOrder() throws {
+        let forward = try clusterQuality(fixtures, groups: groups)
+        let backward = try clusterQuality(fixtures, groups: groups, reversed: true)
+        #expect(forward.stories == backward.stories)
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: seeds.path), "../shared/seeds is not here"))
+    func theSeedArticles() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: seeds.path).filter { $0.hasSuffix(".txt") }.sorted()
+        let story = names.filter { ["000", "001", "002"].contains($0.prefix(3)) }
+        let others = names.filter { ["003", "004"].contains($0.prefix(3)) }.map { [$0] }
+        let result = try clusterQuality(seeds, groups: [story] + others)
+        print("stories on the seeds: precision \(result.precision), recall \(result.recall)")
+        #expect(result.precision == 1)
+        #expect(result.recall == 1)
+    }
+
+    @Test func similarityEstimatesJaccard() {
+        let text = (0..<400).map { "word\($0)" }.joined(separator: " ")
+        let half = (200..<600).map { "word\($0)" }.joined(separator: " ")
+        let same = MinHash(text: text)
+        #expect(same.similarity(to: MinHash(text: text)) == 1)
+        // 197 of the 597 distinct 4-shingles are shared: Jaccard 0.33.
+        #expect(abs(same.similarity(to: MinHash(text: half)) - 0.33) < 0.12)
+        #expect(MinHash(text: "too short").shingles == 0)
+    }
+}
