@@ -35,8 +35,8 @@ public final class Archive: Sendable {
 
 /// Everything one fetch produced, stored together or not at all: an article page with its text, or a feed document.
 public struct Ingest: Sendable {
-    /// The feed that linked the article, and the entry's id in it.
-    public var feed: (url: String, entryID: String)?
+    /// The feed that linked the article, the entry's id in it, and the entry's version (see ``EntryState``).
+    public var feed: (url: String, entryID: String, version: String)?
     /// The article, absent for a feed document.
     public var article: ArticleRecord?
     public var capture: CaptureRecord
@@ -46,7 +46,8 @@ public struct Ingest: Sendable {
     public var extraction: ExtractionRecord?
 
     public init(
-        feed: (url: String, entryID: String)?, article: ArticleRecord?, capture: CaptureRecord, raw: Data, text: TextRecord?,
+        feed: (url: String, entryID: String, version: String)?, article: ArticleRecord?, capture: CaptureRecord, raw: Data,
+        text: TextRecord?,
         extraction: ExtractionRecord?
     ) {
         self.feed = feed
@@ -56,6 +57,16 @@ public struct Ingest: Sendable {
         self.text = text
         self.extraction = extraction
     }
+}
+
+/// What the archive holds of an article a feed entry links to.
+public enum EntryState: Sendable, Equatable {
+    /// Not archived yet: fetch it.
+    case new
+    /// Archived, and the entry has not changed since.
+    case current
+    /// Archived, but the entry changed: fetch again, conditionally on the last capture.
+    case changed(last: CaptureRecord)
 }
 
 /// A record or blob that cannot be stored because it does not match its hash or lacks what it refers to.
@@ -82,29 +93,52 @@ extension Archive {
             try Self.insertBlob(ingest.raw, hash: blobHash, db: db)
             let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
             if let feed = ingest.feed, let article = ingest.article {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID)
-                        SELECT id, ?, ? FROM feed WHERE url = ?
-                        """, arguments: [article.id, feed.entryID, feed.url])
+                try Self.link(article: article.id, feedURL: feed.url, entryID: feed.entryID, version: feed.version, db: db)
             }
             return added
         }
     }
 
-    /// Records that `articleURL` appeared in a feed, when the article is already archived. Returns whether it is.
-    public func linkExisting(articleURL: String, feedURL: String, entryID: String) throws -> Bool {
+    /// What the archive holds of an article a feed entry links to, and so whether to fetch it.
+    ///
+    /// When the article is archived, the entry is linked to the feed (one article, several feeds). An
+    /// entry whose version (a digest of its dates, title and content) differs from the one recorded
+    /// means the article may have changed: it is fetched again, conditionally on its last capture.
+    public func entryState(articleURL: String, feedURL: String, entryID: String, version: String) throws -> EntryState {
         let articleID = ArticleRecord(url: articleURL).id
         return try pool.write { db in
             guard
-                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM capture WHERE articleID = ?)", arguments: [articleID])
-                    == true
-            else { return false }
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO feed_entry(feedID, articleID, entryID) SELECT id, ?, ? FROM feed WHERE url = ?",
-                arguments: [articleID, entryID, feedURL])
-            return true
+                let last = try CaptureRecord.fetchOne(
+                    db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt DESC LIMIT 1", arguments: [articleID])
+            else { return .new }
+            let recorded = try String.fetchOne(
+                db,
+                sql:
+                    "SELECT version FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID WHERE feed.url = ? AND articleID = ?",
+                arguments: [feedURL, articleID])
+            if recorded == nil {
+                // First seen through this feed: linked, and current as of now.
+                try Self.link(article: articleID, feedURL: feedURL, entryID: entryID, version: version, db: db)
+                return .current
+            }
+            return recorded == version ? .current : .changed(last: last)
         }
+    }
+
+    /// Records that the entry of `feedURL` linking to `articleURL` is now at `version`.
+    public func entryIsCurrent(articleURL: String, feedURL: String, entryID: String, version: String) throws {
+        try pool.write { db in
+            try Self.link(
+                article: ArticleRecord(url: articleURL).id, feedURL: feedURL, entryID: entryID, version: version, db: db)
+        }
+    }
+
+    static func link(article: ContentHash, feedURL: String, entryID: String, version: String, db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO feed_entry(feedID, articleID, entryID, version) SELECT id, ?, ?, ? FROM feed WHERE url = ?
+                ON CONFLICT(feedID, articleID) DO UPDATE SET entryID = excluded.entryID, version = excluded.version
+                """, arguments: [article, entryID, version, feedURL])
     }
 
     /// Records a node (this one, at start) so that its captures can be verified.

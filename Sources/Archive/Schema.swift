@@ -115,6 +115,7 @@ enum Schema {
                         feedID INTEGER NOT NULL REFERENCES feed(id) ON DELETE CASCADE,
                         articleID TEXT NOT NULL,
                         entryID TEXT NOT NULL,
+                        version TEXT,
                         PRIMARY KEY(feedID, articleID)
                     ) WITHOUT ROWID;
                     CREATE INDEX feed_entry_article ON feed_entry(articleID);

@@ -20,6 +20,16 @@ extension Daemon {
         router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
+        router.get("/v1/article") { request, _ in
+            guard let reference = request.uri.queryParameters.get("ref") else {
+                throw HTTPError(.badRequest, message: "ref is required")
+            }
+            do {
+                return try JSONBody(self.archive.article(reference))
+            } catch let error as ArticleLookupError {
+                throw HTTPError(.notFound, message: error.description)
+            }
+        }
         router.get("/v1/stories") { request, _ in
             let minimum = request.uri.queryParameters.get("min", as: Int.self) ?? 2
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100

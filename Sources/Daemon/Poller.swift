@@ -158,7 +158,7 @@ final class Poller: Sendable {
         for entry in parsed.entries {
             guard let link = entry.link else { continue }
             do {
-                try await archiveArticle(link, entryID: entry.id, feed: feed, feedIsLocal: location.isFileURL, settings: settings)
+                try await archiveArticle(entry, link: link, feed: feed, feedIsLocal: location.isFileURL, settings: settings)
             } catch {
                 failures.append("\(link.absoluteString): \(error)")
             }
@@ -192,14 +192,30 @@ final class Poller: Sendable {
                 blobHash: ContentHash(of: response.body), size: response.body.count, nodeID: key.record.id.hex))
     }
 
-    /// Fetches, cleans and stores one article unless this archive already holds it.
-    private func archiveArticle(_ link: URL, entryID: String, feed: Feed, feedIsLocal: Bool, settings: Settings) async throws {
-        if try archive.linkExisting(articleURL: link.absoluteString, feedURL: feed.url, entryID: entryID) { return }
+    /// Fetches, cleans and stores one article unless this archive holds it as the entry now describes it.
+    ///
+    /// An entry that changed (see ``Archive/entryState(articleURL:feedURL:entryID:version:)``) has its
+    /// article fetched again, conditionally: a page that changed becomes a new capture, and a new version
+    /// if its cleaned text changed too; nothing is overwritten.
+    private func archiveArticle(_ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, settings: Settings) async throws {
+        let version = Self.version(of: entry)
+        let state = try archive.entryState(
+            articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
+        let membership = (url: feed.url, entryID: entry.id, version: version)
         // Only a feed the user configured as a local file may link to local files.
-        let request = FetchRequest(
+        var request = FetchRequest(
             url: link, limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
             userAgent: feed.settings.userAgent)
+        switch state {
+        case .current: return
+        case .new: break
+        case .changed(let last): request.addValidators(etag: last.etag, lastModified: last.lastModified)
+        }
         let response = try await fetcher.fetch(request)
+        if case .changed(let last) = state, response.status == 304 || ContentHash(of: response.body) == last.blobHash {
+            return try archive.entryIsCurrent(
+                articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
+        }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
         let capture = try capture(of: response, requested: link, article: article)
@@ -214,9 +230,16 @@ final class Poller: Sendable {
             extraction = ExtractionRecord(captureID: capture.id, textID: record.id, extractor: Extractor.version)
         }
         try archive.store(
-            Ingest(
-                feed: (feed.url, entryID), article: article, capture: capture, raw: response.body, text: text,
-                extraction: extraction))
+            Ingest(feed: membership, article: article, capture: capture, raw: response.body, text: text, extraction: extraction))
+    }
+
+    /// A digest of what an entry says about its article: when it changes, the article may have.
+    static func version(of entry: FeedEntry) -> String {
+        let parts = [
+            entry.updated.map(Canonical.timestamp), entry.published.map(Canonical.timestamp), entry.title, entry.summary,
+            entry.content,
+        ]
+        return String(ContentHash(ofText: parts.map { $0 ?? "" }.joined(separator: "\u{1F}")).hex.prefix(32))
     }
 }
 

@@ -10,7 +10,9 @@ struct Newsctl: AsyncParsableCommand {
         commandName: "newsctl",
         abstract: "Controls a running newsd.",
         version: newsdVersion,
-        subcommands: [Status.self, Poll.self, Sync.self, Feeds.self, Search.self, Stories.self, Verify.self])
+        subcommands: [
+            Status.self, Poll.self, Sync.self, Feeds.self, Search.self, Show.self, Diff.self, Stories.self, Verify.self,
+        ])
 }
 
 /// Where to find the daemon: `--socket`, `$NEWSD_SOCKET`, the socket named by `--config`, or the defaults.

@@ -1,0 +1,151 @@
+/// An article with its provenance: every capture of it and every version of its text.
+public struct ArticleDetail: Codable, Sendable, Equatable {
+    /// One capture: when, what answered, and who captured it.
+    public struct Capture: Codable, Sendable, Equatable {
+        public var id: String
+        public var fetchedAt: String
+        public var status: Int
+        public var finalURL: String
+        public var blobHash: String
+        public var size: Int
+        public var nodeID: String
+
+        public init(id: String, fetchedAt: String, status: Int, finalURL: String, blobHash: String, size: Int, nodeID: String) {
+            self.id = id
+            self.fetchedAt = fetchedAt
+            self.status = status
+            self.finalURL = finalURL
+            self.blobHash = blobHash
+            self.size = size
+            self.nodeID = nodeID
+        }
+    }
+
+    /// One version of the cleaned text, first seen in the capture made at `firstSeen`.
+    public struct Version: Codable, Sendable, Equatable {
+        public var textID: String
+        public var firstSeen: String
+        public var extractor: String
+        public var title: String?
+        public var byline: String?
+        public var published: String?
+        public var language: String?
+        public var body: String
+
+        public init(
+            textID: String, firstSeen: String, extractor: String, title: String?, byline: String?, published: String?,
+            language: String?,
+            body: String
+        ) {
+            self.textID = textID
+            self.firstSeen = firstSeen
+            self.extractor = extractor
+            self.title = title
+            self.byline = byline
+            self.published = published
+            self.language = language
+            self.body = body
+        }
+    }
+
+    public var id: String
+    public var url: String
+    /// The story the latest version belongs to.
+    public var story: String?
+    /// URLs of the feeds that linked it.
+    public var feeds: [String]
+    /// Oldest first.
+    public var captures: [Capture]
+    /// Oldest first; the last is the current text.
+    public var versions: [Version]
+
+    public init(id: String, url: String, story: String?, feeds: [String], captures: [Capture], versions: [Version]) {
+        self.id = id
+        self.url = url
+        self.story = story
+        self.feeds = feeds
+        self.captures = captures
+        self.versions = versions
+    }
+}
+
+/// A word-level difference between two texts.
+public enum WordDiff {
+    /// One run of words: kept, removed or added.
+    public enum Change: Equatable, Sendable {
+        case same(String)
+        case removed(String)
+        case added(String)
+    }
+
+    /// The changes that turn `old` into `new`, words compared exactly, runs merged.
+    public static func changes(from old: String, to new: String) -> [Change] {
+        let a = old.split(whereSeparator: \.isWhitespace).map(String.init)
+        let b = new.split(whereSeparator: \.isWhitespace).map(String.init)
+        // Common prefix and suffix first: edits are usually local, and that keeps the table small.
+        var prefix = 0
+        while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < a.count - prefix, suffix < b.count - prefix, a[a.count - 1 - suffix] == b[b.count - 1 - suffix] {
+            suffix += 1
+        }
+        let x = Array(a[prefix..<(a.count - suffix)])
+        let y = Array(b[prefix..<(b.count - suffix)])
+        var middle: [Change] = []
+        if x.count * y.count > 16_000_000 {
+            middle = x.map { .removed($0) } + y.map { .added($0) }
+        } else {
+            // Longest common subsequence, lengths from the end.
+            let columns = y.count + 1
+            var table = [Int32](repeating: 0, count: (x.count + 1) * columns)
+            for i in stride(from: x.count - 1, through: 0, by: -1) {
+                for j in stride(from: y.count - 1, through: 0, by: -1) {
+                    table[i * columns + j] =
+                        x[i] == y[j]
+                        ? table[(i + 1) * columns + j + 1] + 1 : max(table[(i + 1) * columns + j], table[i * columns + j + 1])
+                }
+            }
+            var i = 0
+            var j = 0
+            while i < x.count || j < y.count {
+                if i < x.count, j < y.count, x[i] == y[j] {
+                    middle.append(.same(x[i]))
+                    i += 1
+                    j += 1
+                } else if i < x.count, j == y.count || table[(i + 1) * columns + j] >= table[i * columns + j + 1] {
+                    middle.append(.removed(x[i]))
+                    i += 1
+                } else {
+                    middle.append(.added(y[j]))
+                    j += 1
+                }
+            }
+        }
+        let words = a[..<prefix].map { Change.same($0) } + middle + a[(a.count - suffix)...].map { Change.same($0) }
+        return merge(words)
+    }
+
+    private static func merge(_ words: [Change]) -> [Change] {
+        var out: [Change] = []
+        for word in words {
+            switch (out.last, word) {
+            case (.same(let run)?, .same(let next)): out[out.count - 1] = .same(run + " " + next)
+            case (.removed(let run)?, .removed(let next)): out[out.count - 1] = .removed(run + " " + next)
+            case (.added(let run)?, .added(let next)): out[out.count - 1] = .added(run + " " + next)
+            default: out.append(word)
+            }
+        }
+        return out
+    }
+
+    /// The changes as text: removals as `[-…-]`, additions as `{+…+}`.
+    public static func render(_ changes: [Change]) -> String {
+        changes.map { change in
+            switch change {
+            case .same(let text): text
+            case .removed(let text): "[-\(text)-]"
+            case .added(let text): "{+\(text)+}"
+            }
+        }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import NewsCore
+
+extension Newsctl {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shows an article's current text with its metadata and provenance.",
+            discussion: "ARTICLE is the article's URL or the first 8 or more hex digits of its id.")
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "The article's URL or id.")
+        var article: String
+
+        @Flag(help: "List every version of the text instead.")
+        var versions = false
+
+        func run() async throws {
+            try await report {
+                let detail = try await fetchArticle(article, connection)
+                try connection.output(detail) { versions ? Self.versions($0) : Self.render($0) }
+            }
+        }
+
+        static func render(_ detail: ArticleDetail) -> String {
+            var out = "\(detail.url)\n"
+            if let current = detail.versions.last {
+                out += "\(current.title ?? "(untitled)")\n"
+                let meta = [current.byline, current.published.map { "published \($0)" }, current.language].compactMap { $0 }
+                if !meta.isEmpty { out += meta.joined(separator: " · ") + "\n" }
+            }
+            out += "article \(detail.id)\n"
+            if let story = detail.story { out += "story   \(story.prefix(12))\n" }
+            for feed in detail.feeds { out += "feed    \(feed)\n" }
+            out += "\(detail.captures.count) captures, \(detail.versions.count) versions of the text\n"
+            for capture in detail.captures {
+                out +=
+                    "  \(capture.fetchedAt)  HTTP \(capture.status)  \(capture.size) bytes  sha256 \(capture.blobHash.prefix(16))…"
+                out += "  by node \(capture.nodeID.prefix(12))\n"
+            }
+            if let current = detail.versions.last { out += "\n\(current.body)\n" }
+            return out
+        }
+
+        static func versions(_ detail: ArticleDetail) -> String {
+            var out = "\(detail.url)\n"
+            for (number, version) in detail.versions.enumerated() {
+                out +=
+                    "  \(number + 1)  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")\n"
+            }
+            return out
+        }
+    }
+
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shows what changed between two versions of an article's text, word by word.",
+            discussion:
+                "Versions are numbered from 1 (the oldest), as `newsctl show --versions` lists them; by default the last two.")
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "The article's URL or id.")
+        var article: String
+
+        @Argument(help: "The older version.")
+        var from: Int?
+
+        @Argument(help: "The newer version.")
+        var to: Int?
+
+        func run() async throws {
+            try await report {
+                let detail = try await fetchArticle(article, connection)
+                let count = detail.versions.count
+                guard count >= 1 else { throw CLIError("\(article) has no text") }
+                let newer = to ?? count
+                let older = from ?? max(1, newer - 1)
+                guard (1...count).contains(older), (1...count).contains(newer) else {
+                    throw CLIError("versions are numbered 1 to \(count)")
+                }
+                let a = detail.versions[older - 1]
+                let b = detail.versions[newer - 1]
+                let changes = WordDiff.changes(from: "\(a.title ?? "")\n\(a.body)", to: "\(b.title ?? "")\n\(b.body)")
+                struct Output: Encodable {
+                    var from: Int
+                    var to: Int
+                    var diff: String
+                }
+                let rendered = WordDiff.render(changes)
+                try connection.output(Output(from: older, to: newer, diff: rendered)) { output in
+                    "version \(output.from) (\(a.firstSeen)) → version \(output.to) (\(b.firstSeen))\n\(output.diff)\n"
+                }
+            }
+        }
+    }
+}
+
+private func fetchArticle(_ reference: String, _ connection: Connection) async throws -> ArticleDetail {
+    let query = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
+    return try await connection.call("GET", "/v1/article?ref=\(query)", as: ArticleDetail.self)
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// An article edited after it was archived: a new capture and a new version, the old kept.
+@Suite struct VersionTests {
+    @Test func anEditedArticleGetsANewVersionAndShowAndDiffTellWhatChanged() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        func publish(_ version: Int, headline: String, paragraphs: [String]) {
+            let feed = """
+                <rss version="2.0"><channel><title>Edits</title><item><title>\(headline)</title><link>/story.html</link>
+                <guid>story</guid><pubDate>Sun, 22 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>
+                """
+            server.serve("/feed.xml", body: feed, headers: [.eTag: "\"feed-\(version)\""])
+            server.serve(
+                "/story.html", body: Fixture.page(headline, paragraphs: paragraphs), headers: [.eTag: "\"page-\(version)\""])
+        }
+        publish(
+            1, headline: "Four killed in shelling", paragraphs: ["Four people were killed when shells hit the market on Sunday."])
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        // The same entry, re-polled with nothing changed: no refetch of the page.
+        _ = try await node.poll()
+        #expect(server.hitCount("/story.html") == 1)
+
+        publish(
+            2, headline: "Six killed in shelling", paragraphs: ["Six people were killed when shells hit the market on Sunday."])
+        _ = try await node.poll()
+        #expect(server.hitCount("/story.html") == 2)
+
+        let socket = node.config.controlSocket.path
+        let url = server.url("/story.html").absoluteString
+        let show = try await runCommand(newsctl, ["show", url, "--json", "--socket", socket])
+        #expect(show.status == 0, "\(show.stderr)")
+        let detail = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8))
+        #expect(detail.captures.count == 2)
+        #expect(detail.versions.map(\.title) == ["Four killed in shelling", "Six killed in shelling"])
+        #expect(detail.feeds == [server.url("/feed.xml").absoluteString])
+
+        let human = try await runCommand(newsctl, ["show", String(detail.id.prefix(10)), "--socket", socket])
+        #expect(human.stdout.contains("2 captures, 2 versions of the text"))
+        #expect(human.stdout.contains("Six people were killed"))
+
+        let diff = try await runCommand(newsctl, ["diff", url, "--socket", socket])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        #expect(diff.stdout.contains("[-Four-] {+Six+} killed in shelling"))
+        #expect(diff.stdout.contains("[-Four-] {+Six+} people were killed"))
+
+        let missing = try await runCommand(newsctl, ["show", "https://nowhere.example/x", "--socket", socket])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "newsctl: no article https://nowhere.example/x\n")
+        try await node.stop()
+        await server.stop()
+    }
+
+    @Test func wordDiff() {
+        let changes = WordDiff.changes(from: "the rebels took the town", to: "the opposition fighters took the old town")
+        #expect(WordDiff.render(changes) == "the [-rebels-] {+opposition fighters+} took the {+old+} town")
+        #expect(WordDiff.changes(from: "same", to: "same") == [.same("same")])
+        #expect(WordDiff.render(WordDiff.changes(from: "", to: "new text")) == "{+new text+}")
+    }
+}
