@@ -287,17 +287,26 @@ extension Archive {
     public func apply(_ items: [ArchiveItem], blobs: [Data], from peer: String, url: String, epoch: String, cursor: Int64) throws
         -> Int
     {
-        for item in items where !item.isIntact {
-            throw IntegrityError("\(item.kind) \(item.id) from \(peer) does not match its content")
-        }
-        return try pool.write { db in
-            for bytes in blobs { try Self.insertBlob(bytes, hash: ContentHash(of: bytes), db: db) }
-            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
+        try commit(items, blobs: blobs) { db in
             try db.execute(
                 sql: """
                     INSERT INTO peer(name, url, epoch, cursor) VALUES (?, ?, ?, ?)
                     ON CONFLICT(name) DO UPDATE SET url = excluded.url, epoch = excluded.epoch, cursor = excluded.cursor
                     """, arguments: [peer, url, epoch, cursor])
+        }
+    }
+
+    /// Stores records and blobs that came from elsewhere (a peer, an import) in one transaction, after
+    /// checking every record against its hash; `also` runs in the same transaction. Returns how many
+    /// records were new.
+    func commit(_ items: [ArchiveItem], blobs: [Data], also: (Database) throws -> Void = { _ in }) throws -> Int {
+        if let bad = items.first(where: { !$0.isIntact }) {
+            throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
+        }
+        return try pool.write { db in
+            for bytes in blobs { try Self.insertBlob(bytes, hash: ContentHash(of: bytes), db: db) }
+            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
+            try also(db)
             return added
         }
     }

@@ -20,6 +20,8 @@ extension Daemon {
         router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
+        router.get("/v1/export") { _, _ in self.export() }
+        router.post("/v1/import") { request, _ in try await JSONBody(self.importLines(request.body)) }
         router.get("/v1/article") { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
                 throw HTTPError(.badRequest, message: "ref is required")
@@ -152,6 +154,78 @@ extension Daemon {
                 try await writer.finish(nil)
             })
     }
+}
+
+extension Daemon {
+    /// The whole archive as JSON Lines, streamed page by page.
+    fileprivate func export() -> Response {
+        let archive = self.archive
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.withoutEscapingSlashes]
+                var after: Int64 = 0
+                while true {
+                    let page = try archive.exportPage(after: after)
+                    guard !page.lines.isEmpty else { break }
+                    var buffer = Data()
+                    for line in page.lines {
+                        buffer.append(try encoder.encode(line))
+                        buffer.append(0x0A)
+                    }
+                    try await writer.write(ByteBuffer(bytes: buffer))
+                    after = page.last
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Reads JSON Lines from `body` and imports them in batches, each verified and committed whole.
+    fileprivate func importLines(_ body: RequestBody) async throws -> ImportResult {
+        var result = ImportResult(lines: 0, added: 0)
+        var pending = Data()
+        var batch: [ExportLine] = []
+        var batchBytes = 0
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            do {
+                result.added += try archive.importLines(batch)
+            } catch {
+                throw HTTPError(.unprocessableContent, message: "batch ending at line \(result.lines): \(error)")
+            }
+            batch.removeAll()
+            batchBytes = 0
+        }
+        func take(_ line: Data) throws {
+            guard !line.isEmpty else { return }
+            result.lines += 1
+            do {
+                batch.append(try JSONDecoder().decode(ExportLine.self, from: line))
+            } catch {
+                throw HTTPError(.unprocessableContent, message: "line \(result.lines) is not an export line: \(error)")
+            }
+            batchBytes += line.count
+            if batch.count >= 500 || batchBytes >= 64 << 20 { try flush() }
+        }
+        for try await buffer in body {
+            pending.append(contentsOf: buffer.readableBytesView)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                try take(pending[pending.startIndex..<newline])
+                pending.removeSubrange(pending.startIndex...newline)
+            }
+            guard pending.count <= 256 << 20 else { throw HTTPError(.contentTooLarge, message: "a line longer than 256 MiB") }
+        }
+        try take(pending)
+        try flush()
+        return result
+    }
+}
+
+/// What an import did.
+struct ImportResult: Codable, Sendable {
+    var lines: Int
+    var added: Int
 }
 
 /// What an OPML import did.

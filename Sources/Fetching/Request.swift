@@ -21,7 +21,8 @@ public struct FetchRequest: Sendable {
     public var proxy: String?
     /// Overrides the fetcher's User-Agent for this request.
     public var userAgent: String?
-    /// Called with each piece of the body as it arrives (on the fetch thread: keep it short).
+    /// Called with each piece of the body as it arrives (on the fetch thread: keep it short). When it is
+    /// set, the body is handed over piece by piece and not kept: the response's `body` stays empty.
     public var onData: (@Sendable (Data) -> Void)?
 
     public init(

@@ -9,6 +9,7 @@ final class Transfer: @unchecked Sendable {
     let userAgent: String
     private let continuation: CheckedContinuation<Result<FetchResponse, FetchError>, Never>
     private var body = Data()
+    private var received = 0
     private var headers: [String: String] = [:]
     private var statuses: [Int] = []
     private var overflowed = false
@@ -108,12 +109,18 @@ final class Transfer: @unchecked Sendable {
 
     /// Appends body bytes, refusing (and so aborting the transfer) past the size cap.
     private func receive(_ data: UnsafeMutablePointer<CChar>, _ length: Int) -> Int {
-        if body.count + length > request.limits.maxBodyBytes {
+        if received + length > request.limits.maxBodyBytes {
             overflowed = true
             return 0
         }
-        data.withMemoryRebound(to: UInt8.self, capacity: length) { body.append($0, count: length) }
-        if let onData = request.onData { onData(body.suffix(length)) }
+        received += length
+        data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+            if let onData = request.onData {
+                onData(Data(bytes: bytes, count: length))
+            } else {
+                body.append(bytes, count: length)
+            }
+        }
         return length
     }
 

@@ -15,18 +15,18 @@ extension Newsctl {
         func run() async throws {
             try await report {
                 let bar = ProgressBar(enabled: !connection.json && isatty(STDERR_FILENO) == 1)
+                let received = Mutex<[VerifyEvent]>([])
                 let lines = LineSplitter { line in
-                    if let event = try? JSONCoding.decoder().decode(VerifyEvent.self, from: line), let done = event.done,
-                        let total = event.total
-                    {
+                    guard let event = try? JSONCoding.decoder().decode(VerifyEvent.self, from: line) else { return }
+                    if let done = event.done, let total = event.total {
                         bar.show(done, of: total)
+                    } else {
+                        received.withLock { $0.append(event) }
                     }
                 }
-                let response = try await connection.send("POST", "/v1/verify", onData: lines.feed)
+                _ = try await connection.send("POST", "/v1/verify", onData: lines.feed)
                 bar.clear()
-                let events = response.body.split(separator: 0x0A).compactMap {
-                    try? JSONCoding.decoder().decode(VerifyEvent.self, from: Data($0))
-                }
+                let events = received.withLock { $0 }
                 if let error = events.compactMap(\.error).first { throw CLIError("verify failed: \(error)") }
                 guard let result = events.compactMap(\.report).last else { throw CLIError("newsd sent no verification report") }
                 try connection.output(result, human: Self.render)

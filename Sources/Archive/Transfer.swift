@@ -1,0 +1,71 @@
+public import Foundation
+import GRDB
+public import NewsCore
+
+/// One line of a JSON Lines export: a record (`{"kind":"capture","record":{…}}`) or a blob
+/// (`{"kind":"blob","hash":"…","data":"base64…"}`), in change-log order, each blob before the first
+/// capture that needs it.
+public enum ExportLine: Codable, Sendable, Equatable {
+    case record(ArchiveItem)
+    case blob(hash: ContentHash, data: Data)
+
+    private enum CodingKeys: String, CodingKey { case kind, hash, data }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if try container.decode(String.self, forKey: .kind) == "blob" {
+            self = .blob(
+                hash: try container.decode(ContentHash.self, forKey: .hash), data: try container.decode(Data.self, forKey: .data))
+        } else {
+            self = .record(try ArchiveItem(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .record(let item):
+            try item.encode(to: encoder)
+        case .blob(let hash, let data):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("blob", forKey: .kind)
+            try container.encode(hash, forKey: .hash)
+            try container.encode(data, forKey: .data)
+        }
+    }
+}
+
+extension Archive {
+    /// The export lines for the change log after `sequence`, at most `limit` records (and their blobs),
+    /// with the sequence to continue after; an empty page means the end.
+    public func exportPage(after sequence: Int64, limit: Int = 500) throws -> (lines: [ExportLine], last: Int64) {
+        let changes = try changes(since: sequence, limit: limit)
+        var lines: [ExportLine] = []
+        var emitted = Set<ContentHash>()
+        for change in changes {
+            if case .capture(let capture) = change.item, emitted.insert(capture.blobHash).inserted,
+                let bytes = try blob(capture.blobHash)
+            {
+                lines.append(.blob(hash: capture.blobHash, data: bytes))
+            }
+            lines.append(.record(change.item))
+        }
+        return (lines, changes.last?.seq ?? sequence)
+    }
+
+    /// Imports export lines in one transaction: every blob and record is checked against its hash, and
+    /// nothing of the batch is stored if one does not match. Returns how many records were new.
+    public func importLines(_ lines: [ExportLine]) throws -> Int {
+        var items: [ArchiveItem] = []
+        var blobs: [Data] = []
+        for line in lines {
+            switch line {
+            case .record(let item): items.append(item)
+            case .blob(let hash, let data):
+                let actual = ContentHash(of: data)
+                guard actual == hash else { throw IntegrityError("blob \(hash) hashes to \(actual)") }
+                blobs.append(data)
+            }
+        }
+        return try commit(items, blobs: blobs)
+    }
+}
