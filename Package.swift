@@ -51,7 +51,11 @@ let package = Package(
         .target(name: "Fetching", dependencies: ["NewsCore", "CCurl"], swiftSettings: strict),
         .target(
             name: "Archive",
-            dependencies: ["NewsCore", "CZstd", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "NewsCore", "CZstd",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .target(

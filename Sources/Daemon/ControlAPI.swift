@@ -21,6 +21,9 @@ extension Daemon {
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
         router.get("/v1/export") { _, _ in self.export() }
+        router.post("/v1/export/warc") { request, context in
+            self.exportWARC(try await request.decode(as: CaptureSelection.self, context: context))
+        }
         router.post("/v1/import") { request, _ in try await JSONBody(self.importLines(request.body)) }
         router.get("/v1/article") { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
@@ -176,6 +179,27 @@ extension Daemon {
                     }
                     try await writer.write(ByteBuffer(bytes: buffer))
                     after = page.last
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// The selected captures as WARC 1.1, streamed page by page.
+    fileprivate func exportWARC(_ selection: CaptureSelection) -> Response {
+        let archive = self.archive
+        return Response(
+            status: .ok, headers: [.contentType: "application/warc"],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(bytes: WARCWriter.header(software: "newsd/\(newsdVersion)", date: Date())))
+                var after = ""
+                while true {
+                    let captures = try archive.captures(selection, after: after)
+                    guard let last = captures.last else { break }
+                    for capture in captures {
+                        guard let body = try archive.blob(capture.blobHash) else { continue }
+                        try await writer.write(ByteBuffer(bytes: WARCWriter.records(for: capture, body: body)))
+                    }
+                    after = last.id.hex
                 }
                 try await writer.finish(nil)
             })

@@ -37,3 +37,21 @@ public struct SearchHit: Codable, Sendable, Equatable {
         self.capturedAt = capturedAt
     }
 }
+
+/// Which captures a WARC export holds.
+public struct CaptureSelection: Codable, Sendable, Equatable {
+    /// Only articles that came through this feed (its URL).
+    public var feed: String?
+    /// Only captures made at or after / before these times.
+    public var since: Date?
+    public var until: Date?
+    /// Only the articles of this story.
+    public var story: String?
+
+    public init(feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil) {
+        self.feed = feed
+        self.since = since
+        self.until = until
+        self.story = story
+    }
+}

@@ -6,20 +6,38 @@ import Synchronization
 extension Newsctl {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Writes the whole archive as JSON Lines: every record and blob, in change-log order.",
-            discussion: "`newsctl import --jsonl` reads it back into any node, losslessly: the same hashes, the same signatures.")
+            abstract: "Writes the archive as JSON Lines (everything, losslessly) or as WARC 1.1 (captures of articles).",
+            discussion: """
+                `newsctl import --jsonl` reads a JSON Lines export back into any node: the same hashes, the same signatures.
+                A WARC export holds a request and a response record per capture, selectable by feed, date and story.
+                """)
 
         @OptionGroup var connection: Connection
 
-        @Flag(help: "JSON Lines (the only format so far).")
+        @Flag(help: "JSON Lines: every record and blob, in change-log order.")
         var jsonl = false
+
+        @Flag(help: "WARC 1.1: request and response records of article captures.")
+        var warc = false
+
+        @Option(help: "WARC: only articles of this feed (its URL).")
+        var feed: String?
+
+        @Option(help: "WARC: only captures made on or after this date (YYYY-MM-DD).")
+        var since: String?
+
+        @Option(help: "WARC: only captures made before this date.")
+        var until: String?
+
+        @Option(help: "WARC: only articles of this story (its id, or the start of it).")
+        var story: String?
 
         @Argument(help: "The file to write; standard output when left out.")
         var file: String?
 
         func run() async throws {
             try await report {
-                guard jsonl else { throw CLIError("say which format: --jsonl") }
+                guard jsonl != warc else { throw CLIError("say which format: --jsonl or --warc") }
                 let output: FileHandle
                 if let file {
                     guard FileManager.default.createFile(atPath: file, contents: nil),
@@ -32,12 +50,20 @@ extension Newsctl {
                     output = FileHandle.standardOutput
                 }
                 let failure = Mutex<String?>(nil)
-                _ = try await connection.send("GET", "/v1/export") { chunk in
+                let write: @Sendable (Data) -> Void = { chunk in
                     do {
                         try output.write(contentsOf: chunk)
                     } catch {
                         failure.withLock { $0 = $0 ?? "\(error)" }
                     }
+                }
+                if warc {
+                    let selection = CaptureSelection(
+                        feed: feed, since: try since.map(Search.date), until: try until.map(Search.date), story: story)
+                    _ = try await connection.send(
+                        "POST", "/v1/export/warc", body: try JSONCoding.encoder().encode(selection), onData: write)
+                } else {
+                    _ = try await connection.send("GET", "/v1/export", onData: write)
                 }
                 try output.synchronize()
                 if let error = failure.withLock({ $0 }) { throw CLIError("writing the export failed: \(error)") }

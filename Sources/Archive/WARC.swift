@@ -1,0 +1,146 @@
+import Crypto
+public import Foundation
+import GRDB
+public import NewsCore
+
+/// Writes captures as WARC 1.1 records: for each HTTP capture a `request` and a `response` (the
+/// response rebuilt from the stored status, headers and body), for a `file://` capture a `resource`.
+/// `WARC-Payload-Digest` is the capture's SHA-256, `WARC-Block-Digest` that of the whole block.
+public enum WARCWriter {
+    /// The `warcinfo` record that opens a file.
+    public static func header(software: String, date: Date) -> Data {
+        let fields =
+            "software: \(software)\r\nformat: WARC File Format 1.1\r\nconformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n"
+        return record(
+            type: "warcinfo", uri: nil, date: Canonical.timestamp(date), contentType: "application/warc-fields",
+            block: Data(fields.utf8),
+            extra: [])
+    }
+
+    /// The records of one capture whose raw body is `body`.
+    public static func records(for capture: CaptureRecord, body: Data) -> Data {
+        let date = capture.fetchedAt
+        let payloadDigest = "sha256:" + base32(Data(hex: capture.blobHash.hex) ?? Data())
+        guard let url = URL(string: capture.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
+        else {
+            return record(
+                type: "resource", uri: capture.url, date: date, contentType: capture.contentType ?? "application/octet-stream",
+                block: body,
+                extra: [("WARC-Payload-Digest", payloadDigest)])
+        }
+        var head = "HTTP/1.1 \(capture.status) \(reason(capture.status))\r\n"
+        if let type = capture.contentType { head += "Content-Type: \(type)\r\n" }
+        if let etag = capture.etag { head += "ETag: \(etag)\r\n" }
+        if let modified = capture.lastModified { head += "Last-Modified: \(modified)\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        let responseID = recordID(capture.id.hex + "/response")
+        let response = record(
+            type: "response", uri: capture.finalURL, date: date, contentType: "application/http;msgtype=response",
+            block: Data(head.utf8) + body,
+            extra: [
+                ("WARC-Record-ID", responseID), ("WARC-Payload-Digest", payloadDigest),
+                ("WARC-Concurrent-To", recordID(capture.id.hex + "/request")),
+            ])
+        let target = URL(string: capture.finalURL) ?? url
+        var path = target.path.isEmpty ? "/" : target.path
+        if let query = target.query { path += "?" + query }
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(target.host ?? "")\r\n\r\n"
+        return record(
+            type: "request", uri: capture.finalURL, date: date, contentType: "application/http;msgtype=request",
+            block: Data(request.utf8),
+            extra: [("WARC-Record-ID", recordID(capture.id.hex + "/request")), ("WARC-Concurrent-To", responseID)]) + response
+    }
+
+    private static func record(
+        type: String, uri: String?, date: String, contentType: String, block: Data, extra: [(String, String)]
+    ) -> Data {
+        var fields: [(String, String)] = [("WARC-Type", type)]
+        if !extra.contains(where: { $0.0 == "WARC-Record-ID" }) {
+            fields.append(("WARC-Record-ID", recordID(ContentHash(of: block).hex + type + (uri ?? ""))))
+        }
+        fields.append(("WARC-Date", date))
+        if let uri { fields.append(("WARC-Target-URI", uri)) }
+        fields += extra
+        fields.append(("WARC-Block-Digest", "sha256:" + base32(Data(SHA256.hash(data: block)))))
+        fields.append(("Content-Type", contentType))
+        fields.append(("Content-Length", String(block.count)))
+        let head = "WARC/1.1\r\n" + fields.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+        return Data(head.utf8) + block + Data("\r\n\r\n".utf8)
+    }
+
+    /// A stable `urn:uuid:` made from `seed`, so the same capture always gets the same record id.
+    private static func recordID(_ seed: String) -> String {
+        let bytes = Array(ContentHash(ofText: seed).hex.utf8.prefix(32))
+        let hex = String(decoding: bytes, as: UTF8.self)
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), "5" + hex.dropFirst(13).prefix(3), "8" + hex.dropFirst(17).prefix(3),
+            hex.dropFirst(20).prefix(12),
+        ]
+        return "<urn:uuid:\(parts.joined(separator: "-"))>"
+    }
+
+    private static func base32(_ data: Data) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var out = ""
+        var buffer = 0
+        var bits = 0
+        for byte in data {
+            buffer = buffer << 8 | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[(buffer >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[(buffer << (5 - bits)) & 31]) }
+        while out.count % 8 != 0 { out.append("=") }
+        return out
+    }
+
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 203: "Non-Authoritative Information"
+        default: "Status"
+        }
+    }
+}
+
+extension Archive {
+    /// The captures of article pages that `selection` picks, after the capture id `after`, in id order.
+    public func captures(_ selection: CaptureSelection, after: String = "", limit: Int = 200) throws -> [CaptureRecord] {
+        var conditions = ["capture.id > ?", "capture.articleID IS NOT NULL"]
+        var arguments: [any DatabaseValueConvertible] = [after]
+        if let feed = selection.feed {
+            conditions.append(
+                """
+                EXISTS (SELECT 1 FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID
+                        WHERE feed_entry.articleID = capture.articleID AND (feed.url = ? OR feed.location = ?))
+                """)
+            arguments += [feed, feed]
+        }
+        if let since = selection.since {
+            conditions.append("capture.fetchedAt >= ?")
+            arguments.append(Canonical.timestamp(since))
+        }
+        if let until = selection.until {
+            conditions.append("capture.fetchedAt < ?")
+            arguments.append(Canonical.timestamp(until))
+        }
+        if let story = selection.story {
+            conditions.append(
+                """
+                capture.articleID IN (SELECT c.articleID FROM story_member m JOIN extraction e ON e.textID = m.textID
+                                      JOIN capture c ON c.id = e.captureID WHERE m.storyID LIKE ? || '%')
+                """)
+            arguments.append(story)
+        }
+        arguments.append(limit)
+        return try pool.read { db in
+            try CaptureRecord.fetchAll(
+                db,
+                sql: "SELECT capture.* FROM capture WHERE \(conditions.joined(separator: " AND ")) ORDER BY capture.id LIMIT ?",
+                arguments: StatementArguments(arguments))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// Python with warcio, which scripts/test installs into .build-venv.
+private let warcioPython: URL? = {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+        .standardizedFileURL
+    let python = repository.appendingPathComponent(".build-venv/bin/python")
+    return FileManager.default.isExecutableFile(atPath: python.path) ? python : nil
+}()
+
+/// Reads every record with warcio, recomputes each payload's SHA-256, and prints what it found as JSON.
+private let checker = """
+    import base64, hashlib, json, sys
+    from warcio.archiveiterator import ArchiveIterator
+    types, checked, bad = {}, 0, []
+    with open(sys.argv[1], 'rb') as stream:
+        for record in ArchiveIterator(stream):
+            types[record.rec_type] = types.get(record.rec_type, 0) + 1
+            digest = record.rec_headers.get_header('WARC-Payload-Digest')
+            if digest:
+                payload = record.content_stream().read()
+                algorithm, value = digest.split(':', 1)
+                if base64.b32encode(hashlib.sha256(payload).digest()).decode() != value:
+                    bad.append(record.rec_headers.get_header('WARC-Target-URI'))
+                checked += 1
+    print(json.dumps({"types": types, "checked": checked, "bad": bad}))
+    """
+
+@Suite struct WARCTests {
+    @Test(.enabled(if: warcioPython != nil, "warcio is installed by scripts/test"))
+    func warcExportPassesWarcioAndEveryPayloadDigestMatches() async throws {
+        let python = try #require(warcioPython)
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 3)
+        server.serve("/other.xml", body: Fixture.rss([(id: "x", link: "/x.html")]))
+        server.serve("/x.html", body: Fixture.page("Other", paragraphs: ["Another page entirely."]))
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml"), server.url("/other.xml")])
+        _ = try await node.poll()
+        let socket = node.config.controlSocket.path
+        let file = node.directory.appendingPathComponent("all.warc")
+        let export = try await runCommand(newsctl, ["export", "--warc", file.path, "--socket", socket])
+        #expect(export.status == 0, "\(export.stderr)")
+
+        let check = try await runCommand(python, ["-m", "warcio.cli", "check", "-v", file.path])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(!check.stdout.contains("failed"), "\(check.stdout)")
+
+        struct Checked: Decodable {
+            var types: [String: Int]
+            var checked: Int
+            var bad: [String]
+        }
+        let result = try await runCommand(python, ["-c", checker, file.path])
+        let all = try JSONDecoder().decode(Checked.self, from: Data(result.stdout.utf8))
+        #expect(all.types == ["warcinfo": 1, "request": 4, "response": 4])
+        #expect(all.checked == 4)
+        #expect(all.bad.isEmpty)
+
+        let selected = node.directory.appendingPathComponent("one-feed.warc")
+        _ = try await runCommand(
+            newsctl, ["export", "--warc", selected.path, "--feed", server.url("/other.xml").absoluteString, "--socket", socket])
+        let one = try JSONDecoder().decode(
+            Checked.self, from: Data(try await runCommand(python, ["-c", checker, selected.path]).stdout.utf8))
+        #expect(one.types["response"] == 1)
+        let future = node.directory.appendingPathComponent("none.warc")
+        _ = try await runCommand(newsctl, ["export", "--warc", future.path, "--since", "2999-01-01", "--socket", socket])
+        let none = try JSONDecoder().decode(
+            Checked.self, from: Data(try await runCommand(python, ["-c", checker, future.path]).stdout.utf8))
+        #expect(none.types == ["warcinfo": 1])
+        try await node.stop()
+        await server.stop()
+    }
+}
