@@ -98,7 +98,8 @@ let package = Package(
         .executableTarget(
             name: "newsd-bench",
             dependencies: [
-                "Feeds", "Fetching", "NewsCore", "NewsdTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "bench/NewsdBench", swiftSettings: strict),
         .target(

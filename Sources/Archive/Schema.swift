@@ -130,6 +130,8 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('epoch', ?)", arguments: [UUID().uuidString.lowercased()])
+            // Rank search results by bm25 with the title weighted five times the body.
+            try db.execute(sql: "INSERT INTO text_search(text_search, rank) VALUES ('rank', 'bm25(5.0, 1.0)')")
         }
         return migrator
     }

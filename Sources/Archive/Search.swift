@@ -11,49 +11,68 @@ extension Archive {
     /// The texts matching `query`, best first, one hit per text.
     public func search(_ query: SearchQuery) throws -> [SearchHit] {
         var conditions: [String] = []
-        var arguments: [any DatabaseValueConvertible] = [query.text]
+        var filters: [any DatabaseValueConvertible] = []
         if let feed = query.feed {
             conditions.append(
                 """
                 EXISTS (SELECT 1 FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID
                         WHERE feed_entry.articleID = article.id AND (feed.url = ? OR feed.location = ?))
                 """)
-            arguments += [feed, feed]
+            filters += [feed, feed]
         }
         if let since = query.since {
             conditions.append("capture.fetchedAt >= ?")
-            arguments.append(Canonical.timestamp(since))
+            filters.append(Canonical.timestamp(since))
         }
         if let until = query.until {
             conditions.append("capture.fetchedAt < ?")
-            arguments.append(Canonical.timestamp(until))
+            filters.append(Canonical.timestamp(until))
         }
-        arguments.append(max(1, min(query.limit, 500)))
-        // Ranking and snippets come from FTS5 in a subquery (its functions do not mix with GROUP BY);
-        // the join then finds each text's article and first capture.
-        let sql = """
-            WITH hits AS MATERIALIZED (
-                SELECT textID, snippet(text_search, 1, '[', ']', '…', 16) AS snippet, bm25(text_search, 5.0, 1.0) AS rank
-                FROM text_search WHERE text_search MATCH ?
-            )
-            SELECT article.url AS url, text.title AS title, hits.textID AS textID, MIN(capture.fetchedAt) AS capturedAt,
-                   hits.snippet AS snippet, hits.rank AS rank
-            FROM hits
-            JOIN text ON text.id = hits.textID
+        let limit = max(1, min(query.limit, 500))
+        // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are
+        // joined to their articles and filtered, page by page, and only the hits get snippets.
+        let page = limit * 4
+        let details = """
+            SELECT article.url AS url, text.title AS title, text.id AS textID, MIN(capture.fetchedAt) AS capturedAt
+            FROM text
             JOIN extraction ON extraction.textID = text.id
             JOIN capture ON capture.id = extraction.captureID
             JOIN article ON article.id = capture.articleID
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            GROUP BY hits.textID
-            ORDER BY rank
-            LIMIT ?
+            WHERE text.id = ? \(conditions.map { "AND " + $0 }.joined(separator: " "))
+            GROUP BY text.id
             """
         do {
             return try pool.read { db in
-                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                var hits: [(rowid: Int64, row: Row)] = []
+                var offset = 0
+                while hits.count < limit {
+                    let candidates = try Row.fetchAll(
+                        db, sql: "SELECT rowid, textID FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
+                        arguments: [query.text, page, offset])
+                    for candidate in candidates where hits.count < limit {
+                        let textID: String = candidate["textID"]
+                        if let row = try Row.fetchOne(db, sql: details, arguments: StatementArguments([textID] + filters)) {
+                            hits.append((candidate["rowid"], row))
+                        }
+                    }
+                    guard candidates.count == page else { break }
+                    offset += page
+                }
+                guard !hits.isEmpty else { return [] }
+                let marks = Array(repeating: "?", count: hits.count).joined(separator: ",")
+                let snippets = try Dictionary(
+                    Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT rowid, snippet(text_search, 1, '[', ']', '…', 16) AS snippet FROM text_search
+                            WHERE text_search MATCH ? AND rowid IN (\(marks))
+                            """, arguments: StatementArguments([query.text] + hits.map(\.rowid))
+                    ).map { ($0["rowid"] as Int64, $0["snippet"] as String) }, uniquingKeysWith: { first, _ in first })
+                return hits.map { hit in
                     SearchHit(
-                        articleURL: row["url"], title: row["title"], snippet: row["snippet"], textID: row["textID"],
-                        capturedAt: row["capturedAt"])
+                        articleURL: hit.row["url"], title: hit.row["title"], snippet: snippets[hit.rowid] ?? "",
+                        textID: hit.row["textID"],
+                        capturedAt: hit.row["capturedAt"])
                 }
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {

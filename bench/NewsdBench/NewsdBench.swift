@@ -13,11 +13,15 @@ struct NewsdBench {
         let arguments = Array(CommandLine.arguments.dropFirst())
         switch arguments.first {
         case "parse": try parse(output: arguments.dropFirst().first)
+        case "ingest":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench ingest PAGES_DIR [ARTICLES]") }
+            try await ingest(
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000)
         case "poll":
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
                 newsd: URL(fileURLWithPath: arguments[1]), feeds: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
-        default: fail("usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS]")
+        default: fail("usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | ingest PAGES_DIR [ARTICLES]")
         }
     }
 

@@ -1,0 +1,131 @@
+import Archive
+import Extraction
+import Foundation
+import NewsCore
+import NewsdTesting
+
+extension NewsdBench {
+    /// Real pages, repeated with a variation each so that no two are the same bytes, stored as the poller
+    /// stores them: the storage stages alone, then end to end with extraction on both cores; then search.
+    static func ingest(pages directory: URL, count: Int) async throws {
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "html" }.sorted { $0.path < $1.path }
+        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
+        let pages = try files.map { try Data(contentsOf: $0) }
+        func page(_ index: Int) -> Data { pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8) }
+        let key = NodeKey()
+        let clock = ContinuousClock()
+
+        // Stage costs, measured alone on one core over one pass of the pages.
+        var hashing = Duration.zero
+        var extracting = Duration.zero
+        var signing = Duration.zero
+        var rawBytes = 0
+        for index in 0..<pages.count {
+            let bytes = page(index)
+            rawBytes += bytes.count
+            var start = clock.now
+            let hash = ContentHash(of: bytes)
+            hashing += clock.now - start
+            start = clock.now
+            _ = Extractor.extract(bytes)
+            extracting += clock.now - start
+            start = clock.now
+            _ = try key.sign(capture(for: index, bytes: bytes, hash: hash, key: key))
+            signing += clock.now - start
+        }
+        let perPage = { (duration: Duration) in (duration / .microseconds(1)) / Double(pages.count) }
+        emit([
+            "bench": "ingest-stages", "pages": pages.count, "mean_page_bytes": rawBytes / pages.count,
+            "sha256_us": perPage(hashing).rounded(), "extract_us": perPage(extracting).rounded(),
+            "sign_us": perPage(signing).rounded(),
+        ])
+
+        // Storage alone: hash, sign, compress, insert (one transaction per article, as the poller does).
+        let storageDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: storageDirectory) }
+        let storage = try Archive(path: storageDirectory.appendingPathComponent("archive.sqlite").path)
+        try storage.register(key.record)
+        let storageCount = min(count, 20000)
+        var start = clock.now
+        for index in 0..<storageCount {
+            let bytes = page(index)
+            let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
+            try storage.store(
+                Ingest(
+                    feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes, text: nil, extraction: nil)
+            )
+        }
+        let storageSeconds = (clock.now - start) / .seconds(1)
+        try storage.close()
+        let storedBytes =
+            try FileManager.default.attributesOfItem(atPath: storageDirectory.appendingPathComponent("archive.sqlite").path)[
+                .size]
+            as? Int ?? 0
+        emit([
+            "bench": "ingest-storage", "articles": storageCount,
+            "articles_per_s": (Double(storageCount) / storageSeconds).rounded(),
+            "raw_bytes_per_article": rawBytes / pages.count, "stored_bytes_per_article": storedBytes / storageCount,
+        ])
+
+        // End to end: extraction on both cores, storage (with texts, search index, stories) as it comes.
+        let fullDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: fullDirectory) }
+        let archive = try Archive(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(key.record)
+        start = clock.now
+        let workers = 2
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for index in stride(from: worker, to: count, by: workers) {
+                        let bytes = page(index)
+                        let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
+                        let extracted = Extractor.extract(bytes)
+                        let text = TextRecord(
+                            title: extracted.title, byline: extracted.byline, published: extracted.published,
+                            language: extracted.language,
+                            body: extracted.body + "\n\n(\(index))")
+                        try archive.store(
+                            Ingest(
+                                feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes, text: text,
+                                extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: Extractor.version)
+                            ))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let fullSeconds = (clock.now - start) / .seconds(1)
+        emit([
+            "bench": "ingest-end-to-end", "articles": count, "cores": workers,
+            "articles_per_s": (Double(count) / fullSeconds).rounded(),
+        ])
+
+        // Search latency over what was just stored.
+        let words = [
+            "government", "police", "said", "city", "water", "president", "\"last year\"", "market", "report*", "health",
+        ]
+        var latencies: [Double] = []
+        for round in 0..<200 {
+            let query = SearchQuery(text: words[round % words.count], limit: 20)
+            let began = clock.now
+            _ = try archive.search(query)
+            latencies.append((clock.now - began) / .milliseconds(1))
+        }
+        latencies.sort()
+        emit([
+            "bench": "search", "articles": count, "queries": latencies.count,
+            "median_ms": (latencies[latencies.count / 2] * 100).rounded() / 100,
+            "p99_ms": (latencies[latencies.count * 99 / 100] * 100).rounded() / 100,
+        ])
+        try archive.close()
+    }
+
+    private static func capture(for index: Int, bytes: Data, hash: ContentHash, key: NodeKey) -> CaptureRecord {
+        let url = "https://bench.example/article/\(index)"
+        return CaptureRecord(
+            articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
+            contentType: "text/html", etag: nil, lastModified: nil, blobHash: hash, size: bytes.count, nodeID: key.record.id.hex)
+    }
+}
