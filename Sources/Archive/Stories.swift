@@ -5,6 +5,8 @@ public import NewsCore
 extension Archive {
     /// Texts whose estimated Jaccard similarity (word 4-shingles) reaches this are one story.
     static let storyThreshold = 0.1
+    /// Texts kept per LSH bucket.
+    static let bucketCapacity = 16
 
     /// Files `text` into a story: the story of every earlier text it is similar to (merging them if
     /// several), or a new one. A story's id is the smallest text id in it, so every node that holds the
@@ -34,9 +36,14 @@ extension Archive {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)",
                 arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
+            // A bucket holds at most `bucketCapacity` texts: enough to find the story of any near-copy,
+            // while a story with thousands of copies does not make every new copy compare with all of them.
             for band in Set(bands) {
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO text_bucket(bucket, textID) VALUES (?, ?)", arguments: [band, text.id])
+                    sql: """
+                        INSERT OR IGNORE INTO text_bucket(bucket, textID)
+                        SELECT ?, ? WHERE (SELECT COUNT(*) FROM text_bucket WHERE bucket = ?) < ?
+                        """, arguments: [band, text.id, band, Self.bucketCapacity])
             }
         }
         let story = (stories + [text.id.hex]).min()!

@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import GRDB
 import NewsCore
 import Testing
 
@@ -86,6 +87,29 @@ private func pairs(_ count: Int) -> [(Int, Int)] {
         print("stories on the seeds: precision \(result.precision), recall \(result.recall)")
         #expect(result.precision == 1)
         #expect(result.recall == 1)
+    }
+
+    @Test func manyCopiesStayOneStoryWithBoundedBuckets() throws {
+        let key = NodeKey()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-copies-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let archive = try Archive(path: path)
+        try archive.register(key.record)
+        let base = try String(contentsOf: fixtures.appendingPathComponent("a1-report.txt"), encoding: .utf8)
+        var ids: [ContentHash] = []
+        for copy in 0..<40 {
+            let text = TextRecord(title: nil, byline: nil, published: nil, language: nil, body: base + "\nCopy \(copy).")
+            ids.append(text.id)
+            try archive.apply(
+                [.text(text)], blobs: [], from: "copies", url: "http://127.0.0.1:1", epoch: "e", cursor: Int64(copy))
+        }
+        #expect(Set(try archive.stories(of: ids).values).count == 1)
+        try archive.close()
+        let db = try DatabaseQueue(path: path)
+        let fullest = try db.read {
+            try Int.fetchOne($0, sql: "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM text_bucket GROUP BY bucket)")
+        }
+        #expect(fullest == 16)
     }
 
     @Test func similarityEstimatesJaccard() {
