@@ -8,26 +8,33 @@ public struct SearchError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Archive {
-    /// The texts matching `query`, best first, one hit per text.
-    public func search(_ query: SearchQuery) throws -> [SearchHit] {
+    /// SQL conditions (and their arguments) on `capture` rows: article from `feed` (its URL or current
+    /// location), captured at or after `since` and before `until`.
+    static func captureFilters(feed: String?, since: Date?, until: Date?) -> ([String], [any DatabaseValueConvertible]) {
         var conditions: [String] = []
-        var filters: [any DatabaseValueConvertible] = []
-        if let feed = query.feed {
+        var arguments: [any DatabaseValueConvertible] = []
+        if let feed {
             conditions.append(
                 """
                 EXISTS (SELECT 1 FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID
-                        WHERE feed_entry.articleID = article.id AND (feed.url = ? OR feed.location = ?))
+                        WHERE feed_entry.articleID = capture.articleID AND (feed.url = ? OR feed.location = ?))
                 """)
-            filters += [feed, feed]
+            arguments += [feed, feed]
         }
-        if let since = query.since {
+        if let since {
             conditions.append("capture.fetchedAt >= ?")
-            filters.append(Canonical.timestamp(since))
+            arguments.append(Canonical.timestamp(since))
         }
-        if let until = query.until {
+        if let until {
             conditions.append("capture.fetchedAt < ?")
-            filters.append(Canonical.timestamp(until))
+            arguments.append(Canonical.timestamp(until))
         }
+        return (conditions, arguments)
+    }
+
+    /// The texts matching `query`, best first, one hit per text.
+    public func search(_ query: SearchQuery) throws -> [SearchHit] {
+        let (conditions, filters) = Self.captureFilters(feed: query.feed, since: query.since, until: query.until)
         let limit = max(1, min(query.limit, 500))
         // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are
         // joined to their articles and filtered, page by page, and only the hits get snippets.

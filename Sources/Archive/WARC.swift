@@ -109,24 +109,9 @@ public enum WARCWriter {
 extension Archive {
     /// The captures of article pages that `selection` picks, after the capture id `after`, in id order.
     public func captures(_ selection: CaptureSelection, after: String = "", limit: Int = 200) throws -> [CaptureRecord] {
-        var conditions = ["capture.id > ?", "capture.articleID IS NOT NULL"]
-        var arguments: [any DatabaseValueConvertible] = [after]
-        if let feed = selection.feed {
-            conditions.append(
-                """
-                EXISTS (SELECT 1 FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID
-                        WHERE feed_entry.articleID = capture.articleID AND (feed.url = ? OR feed.location = ?))
-                """)
-            arguments += [feed, feed]
-        }
-        if let since = selection.since {
-            conditions.append("capture.fetchedAt >= ?")
-            arguments.append(Canonical.timestamp(since))
-        }
-        if let until = selection.until {
-            conditions.append("capture.fetchedAt < ?")
-            arguments.append(Canonical.timestamp(until))
-        }
+        let (filters, filterArguments) = Self.captureFilters(feed: selection.feed, since: selection.since, until: selection.until)
+        var conditions = ["capture.id > ?", "capture.articleID IS NOT NULL"] + filters
+        var arguments: [any DatabaseValueConvertible] = [after] + filterArguments
         if let story = selection.story {
             conditions.append(
                 """
