@@ -30,6 +30,7 @@ public final class Daemon: Sendable {
     private let syncTrigger = Trigger()
     private let readiness = Readiness()
     private let hub = EventHub()
+    private let notifier = SystemdNotifier()
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
@@ -84,8 +85,10 @@ public final class Daemon: Sendable {
         logger.info(
             "starting",
             metadata: ["node": "\(identity.nodeID)", "data": "\(config.dataDirectory.path)", "version": "\(newsdVersion)"])
+        let notifier = self.notifier
         let announce = Task {
             let port = await ready()
+            notifier.send("READY=1\nSTATUS=\((try? self.summary()) ?? "serving")\nMAINPID=\(getpid())")
             let host = config.listen.flatMap(HostPort.init)?.host ?? ""
             logger.info(
                 "ready",
@@ -93,7 +96,16 @@ public final class Daemon: Sendable {
         }
         defer { announce.cancel() }
         defer { hub.finish() }
+        let watchdog = Task {
+            guard let interval = notifier.watchdogInterval else { return }
+            while !Task.isCancelled {
+                notifier.send("WATCHDOG=1")
+                try? await Task.sleep(for: interval)
+            }
+        }
+        defer { watchdog.cancel() }
         try await group.run()
+        notifier.send("STOPPING=1")
         try archive.close()
         lock.release()
         logger.info("stopped")
@@ -110,6 +122,13 @@ public final class Daemon: Sendable {
     /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any.
     public func ready() async -> Int? {
         await readiness.wait()
+    }
+
+    /// One line for systemd's status: what the archive holds and how the feeds are doing.
+    func summary() throws -> String {
+        let counts = try archive.counts()
+        let failing = try archive.feedStatuses().filter { $0.lastResult == "error" }.count
+        return "\(counts.feeds) feeds (\(failing) failing), \(counts.articles) articles, \(counts.captures) captures"
     }
 
     /// What `newsctl status` shows.
@@ -157,7 +176,10 @@ public final class Daemon: Sendable {
 
     fileprivate func pollDueFeeds() async throws -> Date {
         let (due, _) = try poller.due(at: Date())
-        if !due.isEmpty { _ = await poller.poll(due) }
+        if !due.isEmpty {
+            _ = await poller.poll(due)
+            notifier.send("STATUS=\((try? summary()) ?? "polling")")
+        }
         return try poller.due(at: Date()).next
     }
 

@@ -60,11 +60,12 @@ public final class ChildProcess: Sendable {
     private let exit: AsyncStream<Int32>
     private let log = Mutex<[String]>([])
 
-    /// Starts `executable` with `arguments`.
-    public init(_ executable: URL, _ arguments: [String]) throws {
+    /// Starts `executable` with `arguments`, and `environment` added to this process's.
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         let err = Pipe()
