@@ -105,7 +105,7 @@ extension Daemon {
         let response: FetchResponse
         do {
             response = try await fetcher.fetch(
-                FetchRequest(url: feed.url, limits: config.limits, proxy: feed.proxy ?? config.proxy))
+                FetchRequest(url: feed.url, limits: current.limits, proxy: feed.proxy ?? current.proxy))
         } catch {
             throw HTTPError(.badGateway, message: "\(feed.url.absoluteString) is unreachable: \(error)")
         }

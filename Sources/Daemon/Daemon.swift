@@ -7,6 +7,7 @@ public import NewsCore
 import ServiceLifecycle
 import Sync
 import Synchronization
+import UnixSignals
 
 /// A running newsd: archive, poller, syncer, control API and sync server.
 ///
@@ -15,8 +16,9 @@ import Synchronization
 /// try await daemon.run()
 /// ```
 public final class Daemon: Sendable {
-    /// The configuration the daemon was started with.
+    /// The configuration the daemon was started with; `current` has what a reload changed since.
     public let config: NewsdConfig
+    private let live: Mutex<NewsdConfig>
     /// This node's identity.
     public let identity: NodeIdentity
     let archive: Archive
@@ -36,6 +38,7 @@ public final class Daemon: Sendable {
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
     public init(config: NewsdConfig, logger: Logger) throws {
         self.config = config
+        self.live = Mutex(config)
         self.logger = logger
         let directory = config.dataDirectory
         do {
@@ -59,21 +62,49 @@ public final class Daemon: Sendable {
                 maxConnections: config.maxConnections, maxPerHost: config.maxPerHost, politeness: config.politeness))
         poller = Poller(
             archive: archive, fetcher: fetcher, key: identity.key,
-            settings: .init(
-                schedule: PollSchedule(pollInterval: config.pollInterval, maxInterval: config.maxPollInterval),
-                limits: config.limits,
-                proxy: config.proxy),
+            settings: Self.pollSettings(config),
             events: hub, logger: logger)
         syncer = Syncer(
             archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, logger: logger)
     }
 
+    private static func pollSettings(_ config: NewsdConfig) -> Poller.Settings {
+        .init(
+            schedule: PollSchedule(pollInterval: config.pollInterval, maxInterval: config.maxPollInterval), limits: config.limits,
+            proxy: config.proxy)
+    }
+
+    /// The configuration in force: the one started with, or the last one reloaded.
+    public var current: NewsdConfig { live.withLock { $0 } }
+
+    /// Applies a new configuration: feeds and peers added or removed, schedule, limits and proxy. The data
+    /// directory, control socket and listen address stay as started (a restart applies them).
+    public func reload(_ new: NewsdConfig) throws {
+        if new.dataDirectory != config.dataDirectory || new.controlSocket != config.controlSocket || new.listen != config.listen {
+            logger.warning("data_dir, control_socket and listen changes apply at the next restart")
+        }
+        try archive.declareFeeds(new.feeds)
+        poller.update(Self.pollSettings(new))
+        live.withLock { $0 = new }
+        let syncer = self.syncer
+        Task {
+            await syncer.update(peers: new.peers)
+            self.syncTrigger.fire()
+        }
+        pollTrigger.fire()
+        logger.info("configuration reloaded", metadata: ["feeds": "\(new.feeds.count)", "peers": "\(new.peers.count)"])
+    }
+
     /// Runs until `shutdown()` or, with `handleSignals`, until SIGTERM or SIGINT; in-flight work is drained first.
+    /// With `reloader`, SIGHUP reloads the configuration through it; one that fails is logged and the old kept.
     ///
     /// With `scheduled` false, feeds are polled and peers pulled only when the control API asks
     /// (`newsctl poll`, `newsctl sync`): for metered links, and for tests that drive every step.
-    public func run(handleSignals: Bool = true, scheduled: Bool = true) async throws {
+    public func run(
+        handleSignals: Bool = true, scheduled: Bool = true, reloader: (@Sendable () throws -> NewsdConfig)? = nil
+    ) async throws {
         var services: [any Service] = [controlServer()]
+        if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         let group = ServiceGroup(
@@ -142,7 +173,7 @@ public final class Daemon: Sendable {
             uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
-            peers: try archive.peerStatuses(config.peers))
+            peers: try archive.peerStatuses(current.peers))
     }
 
     private func controlServer() -> some Service {
@@ -191,12 +222,38 @@ public final class Daemon: Sendable {
     }
 
     fileprivate func syncPeers() async -> Date {
-        if !config.peers.isEmpty { _ = await syncer.syncAll() }
-        return Date().addingTimeInterval(config.peers.compactMap(\.interval).min() ?? config.syncInterval)
+        let settings = current
+        if !settings.peers.isEmpty { _ = await syncer.syncAll() }
+        return Date().addingTimeInterval(settings.peers.compactMap(\.interval).min() ?? settings.syncInterval)
     }
 
     fileprivate func waitForSync(until date: Date) async {
         await syncTrigger.wait(upTo: .seconds(max(0, date.timeIntervalSinceNow)))
+    }
+}
+
+/// Reloads the configuration on SIGHUP.
+private struct HangupReloader: Service {
+    let daemon: Daemon
+    let load: @Sendable () throws -> NewsdConfig
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                do {
+                    try daemon.reload(try load())
+                } catch {
+                    daemon.logFailedReload(error)
+                }
+            }
+        }
+    }
+}
+
+extension Daemon {
+    fileprivate func logFailedReload(_ error: any Error) {
+        logger.error("configuration not reloaded, the old one stays: \(error)")
     }
 }
 

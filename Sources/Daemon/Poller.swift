@@ -37,6 +37,9 @@ final class Poller: Sendable {
         self.logger = logger
     }
 
+    /// Replaces the schedule, limits and proxy (a reloaded configuration).
+    func update(_ settings: Settings) { self.settings.withLock { $0 = settings } }
+
     /// The feeds due at `date`, and when the next one after them is due.
     func due(at date: Date) throws -> (feeds: [Feed], next: Date) {
         var due: [Feed] = []

@@ -22,6 +22,9 @@ actor Syncer {
         self.logger = logger
     }
 
+    /// Replaces the peers (a reloaded configuration).
+    func update(peers: [PeerConfig]) { self.peers = peers }
+
     /// Pulls from every peer now (joining pulls already under way) and returns their states.
     func syncAll() async -> [PeerStatus] {
         let tasks = peers.map { peer in

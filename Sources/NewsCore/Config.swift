@@ -245,7 +245,8 @@ private func keyPath(_ path: [any CodingKey]) -> String {
 private func describe(_ error: DecodingError) -> (key: String, message: String) {
     switch error {
     case .typeMismatch(let type, let context):
-        return (keyPath(context.codingPath), "expected \(type)")
+        let expected = type == Double.self ? "a number" : type == String.self ? "a string" : "\(type)"
+        return (keyPath(context.codingPath), "expected \(expected)")
     case .valueNotFound(let type, let context):
         return (keyPath(context.codingPath), "missing \(type) value")
     case .keyNotFound(let key, let context):

@@ -27,19 +27,25 @@ struct Newsd: AsyncParsableCommand {
     @Flag(name: .long, help: "Checks the configuration and exits.")
     var checkConfig = false
 
-    func run() async throws {
-        var settings: NewsdConfig
-        do {
-            settings = try NewsdConfig.load(path: config)
-        } catch {
-            FileHandle.standardError.write(Data("newsd: \(error.description)\n".utf8))
-            throw ExitCode(2)
-        }
+    /// The configuration file with the command line's overrides applied.
+    private static func load(path: String, dataDir: String?, controlSocket: String?) throws(ConfigError) -> NewsdConfig {
+        var settings = try NewsdConfig.load(path: path)
         if let dataDir {
             settings.dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL
             if controlSocket == nil { settings.controlSocket = settings.dataDirectory.appendingPathComponent("newsd.sock") }
         }
         if let controlSocket { settings.controlSocket = URL(fileURLWithPath: controlSocket).standardizedFileURL }
+        return settings
+    }
+
+    func run() async throws {
+        let settings: NewsdConfig
+        do {
+            settings = try Self.load(path: config, dataDir: dataDir, controlSocket: controlSocket)
+        } catch {
+            FileHandle.standardError.write(Data("newsd: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
         if checkConfig {
             print("\(config): ok (\(settings.feeds.count) feeds, \(settings.peers.count) peers)")
             return
@@ -47,9 +53,12 @@ struct Newsd: AsyncParsableCommand {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { _ in JournalLogHandler(level: level) }
         let logger = Logger(label: "newsd")
+        let (path, dataDir, controlSocket) = (config, dataDir, controlSocket)
         do {
             let daemon = try Daemon(config: settings, logger: logger)
-            try await daemon.run(scheduled: !manual)
+            try await daemon.run(scheduled: !manual) {
+                try Self.load(path: path, dataDir: dataDir, controlSocket: controlSocket)
+            }
         } catch let error as DaemonError {
             logger.critical("\(error.description)")
             throw ExitCode(1)

@@ -104,3 +104,50 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(typo.stderr.contains("\(config.path):1: key pol_interval: unknown key"))
     }
 }
+
+/// SIGHUP, sent to the real `newsd`.
+@Suite struct ReloadTests {
+    @Test func sighupAddsAndRemovesFeedsAndABadConfigKeepsTheOldOne() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        let first = fixtures.appendingPathComponent("site/feed.xml").path
+        let second = fixtures.appendingPathComponent("../../FeedsTests/Fixtures/atom.xml").standardizedFileURL.path
+        func write(_ feeds: [String], extra: String = "") throws {
+            let body = feeds.map { "[[feed]]\nurl = \"\($0)\"\n" }.joined()
+            try "data_dir = \"data\"\nlisten = \"\"\n\(extra)\(body)".write(to: config, atomically: true, encoding: .utf8)
+        }
+        func feeds() async throws -> [String] {
+            let socket = directory.appendingPathComponent("data/newsd.sock").path
+            let result = try await runCommand(newsctl, ["feeds", "list", "--json", "--socket", socket])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try JSONCoding.decoder().decode([FeedStatus].self, from: Data(result.stdout.utf8)).map {
+                URL(string: $0.url)!.path
+            }
+        }
+        try write([first])
+        let daemon = try ChildProcess(newsd, ["--config", config.path, "--manual"])
+        #expect(await daemon.waitForLine(containing: "ready") != nil)
+        #expect(try await feeds() == [first])
+
+        try write([first, second])
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
+        #expect(try await feeds() == [first, second])
+
+        try write([first], extra: "poll_interval = \"often\"\n")
+        daemon.signal(SIGHUP)
+        let refused = await daemon.waitForLine(containing: "configuration not reloaded")
+        #expect(refused?.contains("newsd.toml:3: key poll_interval") == true, "\(refused ?? "")")
+        #expect(try await feeds() == [first, second])
+
+        try write([second])
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
+        #expect(try await feeds() == [second])
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+}
