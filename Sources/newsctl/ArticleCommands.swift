@@ -98,6 +98,5 @@ extension Newsctl {
 }
 
 private func fetchArticle(_ reference: String, _ connection: Connection) async throws -> ArticleDetail {
-    let query = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
-    return try await connection.call("GET", "/v1/article?ref=\(query)", as: ArticleDetail.self)
+    try await connection.call("GET", "/v1/article?ref=\(queryValue(reference))", as: ArticleDetail.self)
 }

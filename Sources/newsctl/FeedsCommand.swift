@@ -70,8 +70,7 @@ extension Newsctl.Feeds {
 
         func run() async throws {
             try await report {
-                let query = url.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? url
-                _ = try await connection.send("DELETE", "/v1/feeds?url=\(query)")
+                _ = try await connection.send("DELETE", "/v1/feeds?url=\(queryValue(url))")
                 try connection.output(["removed": url]) { "removed \($0["removed"] ?? "")\n" }
             }
         }

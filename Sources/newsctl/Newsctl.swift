@@ -99,6 +99,11 @@ struct Connection: ParsableArguments {
     }
 }
 
+/// `value` encoded for a URL query: everything but letters and digits percent-escaped.
+func queryValue(_ value: String) -> String {
+    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+}
+
 /// A failure reported to the user in one line, with exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
@@ -130,7 +135,7 @@ extension Newsctl {
 
         func run() async throws {
             try await report {
-                let query = feed.map { "?feed=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+                let query = feed.map { "?feed=" + queryValue($0) } ?? ""
                 let feeds = try await connection.call("POST", "/v1/poll" + query, as: [FeedStatus].self)
                 try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
             }
