@@ -103,3 +103,41 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(bad.stderr.contains("not a feed"))
     }
 }
+
+/// `newsctl config check` and `newsctl peers list`, run as the real binary.
+@Suite struct ConfigAndPeersCommandTests {
+    @Test func configCheckNeedsNoDaemonAndNamesTheLine() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("newsd.toml")
+        try "listen = \"127.0.0.1:9\"\n[[peer]]\nname = \"b\"\nurl = \"http://127.0.0.1:9\"\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        let good = try await runCommand(newsctl, ["config", "check", file.path])
+        #expect(good.status == 0)
+        #expect(good.stdout.hasPrefix("\(file.path): ok, 0 feeds, 1 peers"))
+        try "poll_interval = -5\n".write(to: file, atomically: true, encoding: .utf8)
+        let bad = try await runCommand(newsctl, ["config", "check", file.path])
+        #expect(bad.status == 1)
+        #expect(bad.stderr == "newsctl: \(file.path):1: key poll_interval: must be a positive number of seconds\n")
+    }
+
+    @Test func peersListShowsEachPeersSyncState() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let a = try await TestNode.start()
+        let b = try await TestNode.start(peers: [
+            a.asPeer("a"), PeerConfig(name: "gone", url: URL(string: "http://127.0.0.1:9")!),
+        ])
+        _ = try await b.sync()
+        let result = try await runCommand(newsctl, ["peers", "list", "--json", "--socket", b.config.controlSocket.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let peers = try JSONCoding.decoder().decode([PeerStatus].self, from: Data(result.stdout.utf8))
+        #expect(peers.map(\.name) == ["a", "gone"])
+        #expect(peers[0].lastResult == "ok")
+        #expect(peers[0].cursor > 0)
+        #expect(peers[1].lastResult == "error")
+        #expect(peers[1].lastError?.contains("unreachable") == true)
+        try await b.stop()
+        try await a.stop()
+    }
+}
