@@ -11,6 +11,16 @@ extension Daemon {
     func controlRoutes() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/v1/status") { _, _ in try JSONBody(self.status()) }
+        router.get("/metrics") { _, _ -> Response in
+            let counts = try self.archive.counts()
+            let text = self.metrics.render(gauges: [
+                "newsd_archive_blob_bytes": Double(counts.blobBytes), "newsd_archive_articles": Double(counts.articles),
+                "newsd_archive_captures": Double(counts.captures),
+            ])
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         router.post("/v1/poll") { request, _ in
             let feed = request.uri.queryParameters.get("feed")
             let polled = try await self.poller.pollNow(only: feed)

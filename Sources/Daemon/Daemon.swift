@@ -33,6 +33,7 @@ public final class Daemon: Sendable {
     private let readiness = Readiness()
     private let hub = EventHub()
     private let notifier = SystemdNotifier()
+    let metrics = Metrics()
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
@@ -63,9 +64,10 @@ public final class Daemon: Sendable {
         poller = Poller(
             archive: archive, fetcher: fetcher, key: identity.key,
             settings: Self.pollSettings(config),
-            events: hub, logger: logger)
+            events: hub, metrics: metrics, logger: logger)
         syncer = Syncer(
-            archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, logger: logger)
+            archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, metrics: metrics,
+            logger: logger)
     }
 
     private static func pollSettings(_ config: NewsdConfig) -> Poller.Settings {

@@ -18,6 +18,7 @@ final class Poller: Sendable {
     private let key: NodeKey
     private let logger: Logger
     private let events: EventHub
+    private let metrics: Metrics
     private let settings: Mutex<Settings>
     private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
 
@@ -28,12 +29,15 @@ final class Poller: Sendable {
         var proxy: String?
     }
 
-    init(archive: Archive, fetcher: Fetcher, key: NodeKey, settings: Settings, events: EventHub, logger: Logger) {
+    init(
+        archive: Archive, fetcher: Fetcher, key: NodeKey, settings: Settings, events: EventHub, metrics: Metrics, logger: Logger
+    ) {
         self.archive = archive
         self.fetcher = fetcher
         self.key = key
         self.settings = Mutex(settings)
         self.events = events
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -88,6 +92,7 @@ final class Poller: Sendable {
         }
         do {
             try archive.recordPoll(feed: feed.id, record)
+            metrics.count("newsd_polls_total", ["result": record.result.name])
             let status = try archive.feedStatuses(only: feed.id).first
             if case .error(let message) = record.result {
                 logger.warning("poll failed", metadata: ["feed": "\(feed.url)", "error": "\(message)"])
@@ -116,7 +121,7 @@ final class Poller: Sendable {
             limits: settings.limits, allowFiles: location.isFileURL, proxy: feed.settings.proxy ?? settings.proxy,
             userAgent: feed.settings.userAgent)
         request.addValidators(etag: feed.etag, lastModified: feed.lastModified)
-        let response = try await fetcher.fetch(request)
+        let response = try await fetch(request)
         let movedTo = response.permanentlyMovedTo.flatMap {
             $0.absoluteString == feed.location ? nil : ($0.absoluteString, response.redirects.last ?? 301)
         }
@@ -214,7 +219,7 @@ final class Poller: Sendable {
         case .new: break
         case .changed(let last): request.addValidators(etag: last.etag, lastModified: last.lastModified)
         }
-        let response = try await fetcher.fetch(request)
+        let response = try await fetch(request)
         if case .changed(let last) = state, response.status == 304 || ContentHash(of: response.body) == last.blobHash {
             return try archive.entryIsCurrent(
                 articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
@@ -222,7 +227,9 @@ final class Poller: Sendable {
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
         let capture = try capture(of: response, requested: link, article: article)
+        let start = ContinuousClock.now
         let extracted = Extractor.extract(response.body, url: response.finalURL)
+        metrics.observe("newsd_extraction_seconds", seconds: (ContinuousClock.now - start) / .seconds(1))
         var text: TextRecord?
         var extraction: ExtractionRecord?
         if !extracted.paragraphs.isEmpty {
@@ -234,6 +241,16 @@ final class Poller: Sendable {
         }
         try archive.store(
             Ingest(feed: membership, article: article, capture: capture, raw: response.body, text: text, extraction: extraction))
+        metrics.count("newsd_articles_stored_total")
+    }
+
+    /// Fetches through the shared fetcher, counting time and bytes.
+    private func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
+        let start = ContinuousClock.now
+        defer { metrics.observe("newsd_fetch_seconds", seconds: (ContinuousClock.now - start) / .seconds(1)) }
+        let response = try await fetcher.fetch(request)
+        metrics.count("newsd_fetched_bytes_total", by: Double(response.body.count))
+        return response
     }
 
     /// A digest of what an entry says about its article: when it changes, the article may have.

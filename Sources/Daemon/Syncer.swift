@@ -11,14 +11,19 @@ actor Syncer {
     private let puller: Puller
     private let logger: Logger
     private let events: EventHub
+    private let metrics: Metrics
     private(set) var peers: [PeerConfig]
     private var inFlight: [String: Task<Void, Never>] = [:]
 
-    init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, peers: [PeerConfig], events: EventHub, logger: Logger) {
+    init(
+        archive: Archive, fetcher: Fetcher, limits: FetchLimits, peers: [PeerConfig], events: EventHub, metrics: Metrics,
+        logger: Logger
+    ) {
         self.archive = archive
         self.puller = Puller(archive: archive, fetcher: fetcher, limits: limits)
         self.peers = peers
         self.events = events
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -45,6 +50,7 @@ actor Syncer {
         var failure: String?
         do {
             let summary = try await puller.pull(peer)
+            metrics.count("newsd_sync_records_total", ["peer": peer.name], by: Double(summary.added))
             logger.info(
                 "synced",
                 metadata: [
@@ -56,6 +62,7 @@ actor Syncer {
             logger.warning("sync failed", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
         }
         do {
+            metrics.count("newsd_sync_rounds_total", ["peer": peer.name, "result": failure == nil ? "ok" : "error"])
             try archive.recordSync(peer: peer.name, url: peer.url.absoluteString, at: started, error: failure)
             if let status = try archive.peerStatuses([peer]).first { events.publish(.synced(status)) }
         } catch {

@@ -1,0 +1,52 @@
+import Fetching
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// `/metrics` on the control socket, scraped as Prometheus would.
+@Suite struct MetricsTests {
+    private func scrape(_ node: TestNode) async throws -> [String: Double] {
+        let response = try await Fetcher().fetch(
+            FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: node.config.controlSocket.path))
+        #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
+        var samples: [String: Double] = [:]
+        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                Issue.record("not a sample: \(line)")
+                continue
+            }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    @Test func countersMoveWithPollsFetchesStoresAndSyncs() async throws {
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await a.poll()
+        let first = try await scrape(a)
+        #expect(first["newsd_polls_total{result=\"ok\"}"] == 1)
+        #expect(first["newsd_articles_stored_total"] == 2)
+        #expect(first["newsd_fetch_seconds_count"] == 3)
+        #expect((first["newsd_fetched_bytes_total"] ?? 0) > 0)
+        #expect(first["newsd_extraction_seconds_count"] == 2)
+        #expect(first["newsd_archive_articles"] == 2)
+        #expect((first["newsd_archive_blob_bytes"] ?? 0) > 0)
+
+        _ = try await a.poll()
+        let second = try await scrape(a)
+        #expect(second["newsd_polls_total{result=\"not-modified\"}"] == 1)
+        #expect(second["newsd_fetch_seconds_count"] == 4)
+
+        let b = try await TestNode.start(peers: [a.asPeer("a")])
+        _ = try await b.sync()
+        let synced = try await scrape(b)
+        #expect(synced["newsd_sync_rounds_total{peer=\"a\",result=\"ok\"}"] == 1)
+        #expect((synced["newsd_sync_records_total{peer=\"a\"}"] ?? 0) > 0)
+        try await b.stop()
+        try await a.stop()
+        await server.stop()
+    }
+}
