@@ -10,7 +10,7 @@ import NewsCore
 extension Daemon {
     func controlRoutes() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/v1/status") { _, _ in try JSONBody(self.status()) }
+        router.get("/v1/status") { _, _ in try await JSONBody(self.status()) }
         router.get("/metrics") { _, _ -> Response in
             let counts = try self.archive.counts()
             let text = self.metrics.render(gauges: [

@@ -165,7 +165,7 @@ public final class Daemon: Sendable {
     }
 
     /// What `newsctl status` shows.
-    func status() throws -> StatusReport {
+    func status() async throws -> StatusReport {
         let directory = config.dataDirectory
         let files =
             (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
@@ -175,7 +175,17 @@ public final class Daemon: Sendable {
             uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
-            peers: try archive.peerStatuses(current.peers))
+            peers: try archive.peerStatuses(current.peers), activity: await activity())
+    }
+
+    /// What the daemon is doing now, in a few words.
+    private func activity() async -> String {
+        let polling = poller.polling
+        let syncing = await syncer.syncing
+        var parts: [String] = []
+        if polling > 0 { parts.append("polling \(polling) feed\(polling == 1 ? "" : "s")") }
+        if !syncing.isEmpty { parts.append("pulling from \(syncing.joined(separator: ", "))") }
+        return parts.isEmpty ? "idle" : parts.joined(separator: ", ")
     }
 
     private func controlServer() -> some Service {

@@ -41,6 +41,9 @@ final class Poller: Sendable {
         self.logger = logger
     }
 
+    /// How many feeds are being polled right now.
+    var polling: Int { inFlight.withLock { $0.count } }
+
     /// Replaces the schedule, limits and proxy (a reloaded configuration).
     func update(_ settings: Settings) { self.settings.withLock { $0 = settings } }
 

@@ -27,6 +27,9 @@ actor Syncer {
         self.logger = logger
     }
 
+    /// The peers being pulled from right now.
+    var syncing: [String] { inFlight.keys.sorted() }
+
     /// Replaces the peers (a reloaded configuration).
     func update(peers: [PeerConfig]) { self.peers = peers }
 

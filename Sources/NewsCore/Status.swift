@@ -13,10 +13,12 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var counts: ArchiveCounts
     public var feeds: [FeedStatus]
     public var peers: [PeerStatus]
+    /// What the daemon is doing now: `idle`, or the polls and pulls under way.
+    public var activity: String
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
-        dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus]
+        dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus], activity: String = "idle"
     ) {
         self.version = version
         self.nodeID = nodeID
@@ -28,6 +30,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         self.counts = counts
         self.feeds = feeds
         self.peers = peers
+        self.activity = activity
     }
 }
 

@@ -7,7 +7,7 @@ enum StatusText {
         let now = Date()
         let counts = status.counts
         var out = """
-            newsd \(status.version)  pid \(status.pid)  up \(duration(status.uptimeSeconds))
+            newsd \(status.version)  pid \(status.pid)  up \(duration(status.uptimeSeconds))  \(status.activity)
             node     \(status.nodeID.prefix(16))…
             data     \(status.dataDirectory)  (\(bytes(status.dataBytes)))
             archive  \(counts.feeds) feeds, \(counts.articles) articles, \(counts.captures) captures, \(counts.texts) texts, \

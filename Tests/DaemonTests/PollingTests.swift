@@ -83,3 +83,27 @@ import Testing
         await server.stop()
     }
 }
+
+@Suite struct ActivityTests {
+    @Test func statusSaysWhatTheDaemonIsDoing() async throws {
+        let server = try await TestHTTPServer.start()
+        let (arrived, arrival) = AsyncStream<Void>.makeStream()
+        let (released, release) = AsyncStream<Void>.makeStream()
+        let body = Fixture.rss([])
+        server.route("/held.xml") { _ in
+            arrival.yield()
+            for await _ in released { break }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let node = try await TestNode.start(feeds: [server.url("/held.xml")])
+        #expect(try await node.status().activity == "idle")
+        let poll = Task { try await node.poll() }
+        for await _ in arrived { break }
+        #expect(try await node.status().activity == "polling 1 feed")
+        release.yield()
+        _ = try await poll.value
+        #expect(try await node.status().activity == "idle")
+        try await node.stop()
+        await server.stop()
+    }
+}
