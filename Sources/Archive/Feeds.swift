@@ -89,14 +89,12 @@ public struct PollRecord: Sendable {
     /// A permanent redirect to a new location, and its status.
     public var movedTo: (location: String, status: Int)?
 
-    public init(at: Date, result: PollResult, next: Date, title: String? = nil, warnings: Int = 0, movedTo: (String, Int)? = nil)
-    {
+    public init(at: Date, result: PollResult, next: Date, title: String? = nil, warnings: Int = 0) {
         self.at = at
         self.result = result
         self.next = next
         self.title = title
         self.warnings = warnings
-        self.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
     }
 }
 
@@ -217,10 +215,10 @@ extension Archive {
                 return FeedStatus(
                     url: url, location: location == url ? nil : location, title: row["title"] ?? row["feedTitle"],
                     category: row["category"], origin: row["origin"],
-                    lastPollAt: (row["lastPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    lastPollAt: row.date("lastPollAt"),
                     lastResult: row["lastResult"],
                     lastError: row["lastError"], errorCount: row["errorCount"], warnings: row["warnings"],
-                    nextPollAt: (row["nextPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)), articles: row["articles"])
+                    nextPollAt: row.date("nextPollAt"), articles: row["articles"])
             }
         }
     }
@@ -256,7 +254,7 @@ extension Archive {
                     proxy: row["proxy"],
                     userAgent: row["userAgent"], headers: headers ?? [:]),
                 etag: row["etag"], lastModified: row["lastModified"], lastHash: row["lastHash"], errorCount: row["errorCount"],
-                nextPollAt: (row["nextPollAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                nextPollAt: row.date("nextPollAt"),
                 hints: FeedHints(
                     ttl: row["ttl"],
                     skipHours: ((row["skipHours"] as String?) ?? "").split(separator: ",").compactMap { Int($0) },

@@ -10,7 +10,7 @@ extension Archive {
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM peer WHERE name = ?", arguments: [peer.name])
                 return PeerStatus(
                     name: peer.name, url: peer.url.absoluteString,
-                    lastSyncAt: (row?["lastSyncAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    lastSyncAt: row?.date("lastSyncAt"),
                     lastResult: row?["lastResult"],
                     lastError: row?["lastError"], cursor: row?["cursor"] ?? 0)
             }
@@ -30,5 +30,12 @@ extension Archive {
                 blobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob") ?? 0,
                 lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
         }
+    }
+}
+
+extension Row {
+    /// A time stored as seconds since 1970 in `column`.
+    func date(_ column: String) -> Date? {
+        (self[column] as Double?).map(Date.init(timeIntervalSince1970:))
     }
 }

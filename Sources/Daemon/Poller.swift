@@ -125,15 +125,22 @@ final class Poller: Sendable {
             userAgent: feed.settings.userAgent)
         request.addValidators(etag: feed.etag, lastModified: feed.lastModified)
         let response = try await fetch(request)
-        let movedTo = response.permanentlyMovedTo.flatMap {
-            $0.absoluteString == feed.location ? nil : ($0.absoluteString, response.redirects.last ?? 301)
+        var record = try await process(response, of: feed, from: location, settings: settings, started: started)
+        if let moved = response.permanentlyMovedTo, moved.absoluteString != feed.location {
+            record.movedTo = (moved.absoluteString, response.redirects.last ?? 301)
         }
+        return record
+    }
+
+    /// What a feed's response means: not modified, a failure to retry later, or a new document whose
+    /// articles are archived.
+    private func process(
+        _ response: FetchResponse, of feed: Feed, from location: URL, settings: Settings, started: Date
+    ) async throws -> PollRecord {
         func unchanged() -> PollRecord {
-            var record = PollRecord(
+            PollRecord(
                 at: started, result: .notModified,
                 next: settings.schedule.next(after: Date(), feed: feed, responseHeaders: response.headers))
-            record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
-            return record
         }
         switch response.status {
         case 304:
@@ -144,11 +151,9 @@ final class Poller: Sendable {
         case 200: break
         case 429, 503:
             let wait = PollSchedule.retryAfter(response.header("retry-after"), now: Date())
-            var record = failure(
+            return failure(
                 feed, message: "HTTP \(response.status)" + (wait.map { ", retry after \(Int($0)) s" } ?? ""), retryAfter: wait,
                 settings: settings, at: started)
-            record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
-            return record
         default: throw PollFailure("HTTP \(response.status)")
         }
         let hash = ContentHash(of: response.body)
@@ -184,13 +189,11 @@ final class Poller: Sendable {
                 entryDates: parsed.entries.compactMap { $0.published ?? $0.updated }))
         var updated = feed
         updated.hints = hints
-        var record = PollRecord(
+        return PollRecord(
             at: started,
             result: .ok(etag: response.header("etag"), lastModified: response.header("last-modified"), hash: hash, hints: hints),
             next: settings.schedule.next(after: Date(), feed: updated, responseHeaders: response.headers), title: parsed.title,
             warnings: parsed.warnings)
-        record.movedTo = movedTo.map { (location: $0.0, status: $0.1) }
-        return record
     }
 
     /// The capture record of a response this node just received, signed by this node.
