@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "newsctl",
             dependencies: [
-                "NewsCore", "Fetching", "Feeds",
+                "NewsCore", "Fetching", "Feeds", "Extraction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -39,9 +39,7 @@ private let page = """
         #expect(article.canonicalURL == "https://site.example/floods")
         #expect(
             article.paragraphs == [
-                "Floods cut the valley road",
                 "Heavy rain cut the only road into the valley on Friday, leaving three villages without supplies.",
-                "The road near the bridge.",
                 "Engineers said the water would take days to recede.",
                 "Two bridges closed",
                 "One school used as a shelter",

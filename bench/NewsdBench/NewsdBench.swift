@@ -21,7 +21,17 @@ struct NewsdBench {
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
                 newsd: URL(fileURLWithPath: arguments[1]), feeds: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
-        default: fail("usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | ingest PAGES_DIR [ARTICLES]")
+        case "extract":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench extract PAGES_DIR [PREDICTIONS_JSON]") }
+            try extract(pages: URL(fileURLWithPath: arguments[1]), predictions: arguments.count > 2 ? arguments[2] : nil)
+        case "extract-memory":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench extract-memory PAGES_DIR [MB]") }
+            try extractMemory(
+                pages: URL(fileURLWithPath: arguments[1]), megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5)
+        default:
+            fail(
+                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
+                    + " | extract-memory PAGES_DIR [MB]")
         }
     }
 

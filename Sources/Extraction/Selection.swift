@@ -1,0 +1,390 @@
+/// Chooses the main text of a parsed page: paragraphs are scored and their scores given to their ancestors, the best
+/// ancestor and its like siblings are the article, and boilerplate inside it is cleaned away. The scoring follows
+/// Mozilla Readability, on flat arrays instead of a live DOM; a host's learnt template removes blocks before scoring.
+struct Selection {
+    private let document: HTMLDocument
+    private let template: Set<UInt64>
+    private let title: String?
+    private var groups: [Group] = []
+
+    /// The runs of one paragraph: `firstRun..<endRun`, all inside `block`.
+    private struct Group {
+        var firstRun: Int
+        var endRun: Int
+        var block: Int
+        var fingerprint: UInt64
+        var letters: Int32
+    }
+
+    /// Text and element counts of a subtree, leaving out what a pass excludes.
+    private struct Stats {
+        var letters: Int32 = 0
+        var linkLetters: Int32 = 0
+        var commas: Int32 = 0
+        var paragraphs: Int32 = 0
+        var images: Int32 = 0
+        var listItems: Int32 = 0
+        var inputs: Int32 = 0
+        var embeds: Int32 = 0
+        var topHeadings: Int32 = 0
+
+        var linkDensity: Double { letters == 0 ? 0 : Double(linkLetters) / Double(letters) }
+
+        static func += (lhs: inout Stats, rhs: Stats) {
+            lhs.letters += rhs.letters
+            lhs.linkLetters += rhs.linkLetters
+            lhs.commas += rhs.commas
+            lhs.paragraphs += rhs.paragraphs
+            lhs.images += rhs.images
+            lhs.listItems += rhs.listItems
+            lhs.inputs += rhs.inputs
+            lhs.embeds += rhs.embeds
+            lhs.topHeadings += rhs.topHeadings
+        }
+    }
+
+    /// What a pass may do; each retry gives up one of them, as Readability does when too little text is left.
+    private struct Pass {
+        var stripUnlikely = true
+        var weightClasses = true
+        var cleanConditionally = true
+    }
+
+    init(_ document: HTMLDocument, template: Set<UInt64>, title: String?) {
+        self.document = document
+        self.template = template
+        self.title = title.map(normalise)
+        groupRuns()
+    }
+
+    /// Fingerprints of every paragraph of the page that has a letter in it.
+    func fingerprints() -> [UInt64] { groups.filter { $0.letters > 0 }.map(\.fingerprint) }
+
+    /// The article's paragraphs: the first pass that keeps enough text wins, else the longest.
+    mutating func paragraphs() -> [String] {
+        let passes = [
+            Pass(), Pass(stripUnlikely: false), Pass(stripUnlikely: false, weightClasses: false),
+            Pass(stripUnlikely: false, weightClasses: false, cleanConditionally: false),
+        ]
+        var best: [String] = []
+        var bestLength = -1
+        for pass in passes {
+            let paragraphs = run(pass)
+            let length = paragraphs.reduce(0) { $0 + $1.count }
+            if length >= 500 { return paragraphs }
+            if length > bestLength {
+                best = paragraphs
+                bestLength = length
+            }
+        }
+        return best
+    }
+
+    private mutating func groupRuns() {
+        let runs = document.runs
+        var index = 0
+        while index < runs.count {
+            let first = index
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            var letters: Int32 = 0
+            var pendingSpace = false
+            var started = false
+            while index < runs.count, runs[index].paragraph == runs[first].paragraph {
+                letters += runs[index].letters
+                for byte in document.bytes(runs[index]) {
+                    if byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0C {
+                        pendingSpace = started
+                        continue
+                    }
+                    if pendingSpace { hash = (hash ^ 0x20) &* 0x100_0000_01b3 }
+                    pendingSpace = false
+                    started = true
+                    hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                }
+                index += 1
+            }
+            groups.append(
+                Group(
+                    firstRun: first, endRun: index, block: Int(runs[first].block), fingerprint: hash, letters: letters))
+        }
+    }
+
+    // MARK: - One pass
+
+    private func run(_ pass: Pass) -> [String] {
+        let nodes = document.nodes
+        let runs = document.runs
+        let count = nodes.count
+
+        // Elements left out of this pass, inherited by their subtrees.
+        var excluded = [Bool](repeating: false, count: count)
+        for index in 1..<count {
+            let node = nodes[index]
+            if excluded[Int(node.parent)] {
+                excluded[index] = true
+                continue
+            }
+            switch node.tag {
+            case .nav, .aside, .footer, .menu: excluded[index] = true
+            case .body, .article, .main, .a, .html: break
+            default:
+                excluded[index] =
+                    node.flags.contains(.landmark)
+                    || (pass.stripUnlikely && node.flags.contains(.unlikely) && !node.flags.contains(.articleBody))
+            }
+        }
+        var runIncluded = [Bool](repeating: false, count: runs.count)
+        for group in groups where !template.contains(group.fingerprint) {
+            for index in group.firstRun..<group.endRun where !excluded[Int(runs[index].owner)] {
+                runIncluded[index] = true
+            }
+        }
+
+        // Subtree statistics: runs to their owners, then children into parents (children come after parents).
+        var stats = [Stats](repeating: Stats(), count: count)
+        for (index, run) in runs.enumerated() where runIncluded[index] {
+            stats[Int(run.owner)].letters += run.letters
+            stats[Int(run.owner)].commas += Int32(run.commas)
+            if run.inLink { stats[Int(run.owner)].linkLetters += run.letters }
+        }
+        for index in stride(from: count - 1, through: 1, by: -1) where !excluded[index] {
+            switch nodes[index].tag {
+            case .p: stats[index].paragraphs += 1
+            case .img: stats[index].images += 1
+            case .li: stats[index].listItems += 1
+            case .input: stats[index].inputs += 1
+            case .embed, .object, .iframe, .video, .audio: stats[index].embeds += 1
+            case .h1: stats[index].topHeadings += 1
+            default: break
+            }
+            stats[Int(nodes[index].parent)] += stats[index]
+        }
+
+        // Paragraph scores, given to up to five ancestors.
+        var scores = [Double](repeating: 0, count: count)
+        var scored = [Bool](repeating: false, count: count)
+        func initialise(_ index: Int) {
+            guard !scored[index] else { return }
+            scored[index] = true
+            var score: Double
+            switch nodes[index].tag {
+            case .div, .article, .main, .section: score = 5
+            case .pre, .td, .blockquote: score = 3
+            case .address, .ol, .ul, .dl, .dd, .dt, .li, .form: score = -3
+            case .h1, .h2, .h3, .h4, .h5, .h6, .th: score = -5
+            default: score = 0
+            }
+            if pass.weightClasses { score += Double(nodes[index].classWeight) }
+            if nodes[index].flags.contains(.articleBody) { score += 25 }
+            scores[index] = score
+        }
+        for group in groups {
+            let block = group.block
+            guard block > 0, !excluded[block], isScorable(nodes[block].tag) else { continue }
+            var letters: Int32 = 0
+            var commas: Int32 = 0
+            for index in group.firstRun..<group.endRun where runIncluded[index] {
+                letters += runs[index].letters
+                commas += Int32(runs[index].commas)
+            }
+            guard letters >= 25 else { continue }
+            let score = 1 + Double(commas) + Double(min(letters / 100, 3))
+            var ancestor = Int(nodes[block].parent)
+            var level = 0
+            while ancestor > 0, level < 5 {
+                initialise(ancestor)
+                scores[ancestor] += score / (level == 0 ? 1 : level == 1 ? 2 : Double(level * 3))
+                ancestor = Int(nodes[ancestor].parent)
+                level += 1
+            }
+        }
+        var top = 0
+        for index in 1..<count where scored[index] {
+            scores[index] *= 1 - stats[index].linkDensity
+            if top == 0 || scores[index] > scores[top] { top = index }
+        }
+        guard top > 0 else { return texts(of: [bodyIndex()], excluded: excluded, runIncluded: runIncluded) }
+
+        // Climb while an ancestor scores as well as the best, then past ancestors that only wrap it.
+        let threshold = scores[top] / 3
+        var lastScore = scores[top]
+        var ancestor = Int(nodes[top].parent)
+        while ancestor > 0, nodes[ancestor].tag != .body {
+            if scored[ancestor] {
+                if scores[ancestor] < threshold { break }
+                if scores[ancestor] > lastScore {
+                    top = ancestor
+                    break
+                }
+                lastScore = scores[ancestor]
+            }
+            ancestor = Int(nodes[ancestor].parent)
+        }
+        while nodes[top].parent > 0, nodes[Int(nodes[top].parent)].tag != .body,
+            children(of: Int(nodes[top].parent), excluded: excluded).count == 1
+        {
+            top = Int(nodes[top].parent)
+        }
+
+        // The best element and those of its siblings that look like more of the same article.
+        var roots: [Int] = []
+        let siblingThreshold = max(10, scores[top] * 0.2)
+        let parent = Int(nodes[top].parent)
+        for sibling in parent > 0 ? children(of: parent, excluded: excluded) : [top] {
+            if sibling == top {
+                roots.append(sibling)
+                continue
+            }
+            // A second article on the page stays out of the first.
+            if nodes[sibling].tag == .article || stats[sibling].topHeadings > 0 { continue }
+            var bonus = 0.0
+            if nodes[sibling].classHash != 0, nodes[sibling].classHash == nodes[top].classHash { bonus = scores[top] * 0.2 }
+            if scored[sibling], scores[sibling] + bonus >= siblingThreshold {
+                roots.append(sibling)
+            } else if nodes[sibling].tag == .p {
+                let density = stats[sibling].linkDensity
+                let letters = stats[sibling].letters
+                if letters > 80, density < 0.25 {
+                    roots.append(sibling)
+                } else if letters > 0, letters <= 80, density == 0, endsSentence(sibling) {
+                    roots.append(sibling)
+                }
+            }
+        }
+
+        // Clean inside the article: what is excluded, forms and share bars, headings that repeat the title,
+        // and containers that look like lists of links, image galleries or widgets.
+        var removed = excluded
+        for root in roots {
+            for index in root..<Int(nodes[root].end) {
+                if removed[index] { continue }
+                if index != root, removed[Int(nodes[index].parent)] {
+                    removed[index] = true
+                    continue
+                }
+                let node = nodes[index]
+                let stat = stats[index]
+                switch node.tag {
+                case .fieldset, .footer, .aside, .nav, .figcaption, .caption:
+                    removed[index] = index != root
+                case .h1:
+                    removed[index] = true
+                case .h2 where pass.weightClasses && node.classWeight < 0, .h3 where pass.weightClasses && node.classWeight < 0:
+                    removed[index] = true
+                default:
+                    if node.flags.contains(.share), stat.letters < 500 { removed[index] = true }
+                }
+                if node.tag.isHeading, !removed[index], let title, headingText(index) == title { removed[index] = true }
+                if !removed[index], pass.cleanConditionally, index != root || roots.count > 1 {
+                    removed[index] = shouldClean(index, stat: stat, score: scored[index] ? scores[index] : 0, pass: pass)
+                }
+            }
+        }
+        return texts(of: roots, excluded: removed, runIncluded: runIncluded)
+    }
+
+    private func isScorable(_ tag: Tag) -> Bool {
+        switch tag {
+        case .p, .td, .pre, .div, .section, .blockquote, .h2, .h3, .h4, .h5, .h6, .article, .main, .center, .other: true
+        default: false
+        }
+    }
+
+    /// Readability's conditional cleaning: a container with few commas is dropped when its images, list items,
+    /// inputs, links or embeds outweigh its paragraphs.
+    private func shouldClean(_ index: Int, stat: Stats, score: Double, pass: Pass) -> Bool {
+        let node = document.nodes[index]
+        switch node.tag {
+        case .div, .section, .ul, .ol, .table, .form, .header, .dl, .figure: break
+        default: return false
+        }
+        let weight = pass.weightClasses ? Double(node.classWeight) : 0
+        if weight + score < 0 { return true }
+        let isList = node.tag == .ul || node.tag == .ol || node.tag == .dl
+        if isList, stat.linkDensity > 0.5 { return true }
+        guard stat.commas < 10 else { return false }
+        let paragraphs = Double(stat.paragraphs)
+        let images = Double(stat.images)
+        let inFigure = node.tag == .figure || hasAncestor(index, .figure)
+        let density = stat.linkDensity
+        if images > 1, paragraphs / images < 0.5, !inFigure { return true }
+        if !isList, Double(stat.listItems - 100) > paragraphs { return true }
+        if Double(stat.inputs) > (paragraphs / 3).rounded(.down) { return true }
+        if !isList, stat.letters < 25, images == 0 || images > 2, !inFigure { return true }
+        if !isList, weight < 25, density > 0.2 { return true }
+        if weight >= 25, density > 0.5 { return true }
+        if (stat.embeds == 1 && stat.letters < 75) || stat.embeds > 1 { return true }
+        return false
+    }
+
+    // MARK: - Tree helpers
+
+    private func bodyIndex() -> Int {
+        document.nodes.firstIndex { $0.tag == .body } ?? 0
+    }
+
+    private func children(of index: Int, excluded: [Bool]) -> [Int] {
+        var result: [Int] = []
+        var child = index + 1
+        let end = Int(document.nodes[index].end)
+        while child < end {
+            if !excluded[child] { result.append(child) }
+            child = Int(document.nodes[child].end)
+        }
+        return result
+    }
+
+    private func hasAncestor(_ index: Int, _ tag: Tag) -> Bool {
+        var ancestor = Int(document.nodes[index].parent)
+        while ancestor > 0 {
+            if document.nodes[ancestor].tag == tag { return true }
+            ancestor = Int(document.nodes[ancestor].parent)
+        }
+        return false
+    }
+
+    private func endsSentence(_ index: Int) -> Bool {
+        let node = document.nodes[index]
+        for run in document.runs[Int(node.firstRun)..<Int(node.endRun)].reversed() {
+            if let last = document.bytes(run).last(where: { $0 > 0x20 }) {
+                return last == UInt8(ascii: ".") || last == UInt8(ascii: "!") || last == UInt8(ascii: "?")
+            }
+        }
+        return false
+    }
+
+    private func headingText(_ index: Int) -> String {
+        let node = document.nodes[index]
+        var bytes: [UInt8] = []
+        for run in document.runs[Int(node.firstRun)..<Int(node.endRun)] { bytes += document.bytes(run) }
+        return normalise(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The paragraphs under `roots`, leaving out excluded elements and template blocks; a paragraph repeated back to
+    /// back is kept once.
+    private func texts(of roots: [Int], excluded: [Bool], runIncluded: [Bool]) -> [String] {
+        var paragraphs: [String] = []
+        var bytes: [UInt8] = []
+        var paragraph: Int32 = -1
+        func flush() {
+            guard !bytes.isEmpty else { return }
+            let text = normalise(String(decoding: bytes, as: UTF8.self))
+            bytes.removeAll(keepingCapacity: true)
+            if !text.isEmpty, paragraphs.last != text { paragraphs.append(text) }
+        }
+        for root in roots {
+            let node = document.nodes[root]
+            for index in Int(node.firstRun)..<Int(node.endRun) where runIncluded[index] {
+                let run = document.runs[index]
+                guard !excluded[Int(run.owner)] else { continue }
+                if run.paragraph != paragraph {
+                    flush()
+                    paragraph = run.paragraph
+                }
+                bytes += document.bytes(run)
+            }
+            flush()
+        }
+        return paragraphs
+    }
+}
