@@ -47,7 +47,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Feeds", dependencies: ["NewsCore", "CLibXML2"], swiftSettings: strict),
-        .target(name: "Extraction", dependencies: ["NewsCore", "CLibXML2"], swiftSettings: strict),
+        .target(name: "Extraction", dependencies: ["NewsCore"], swiftSettings: strict),
         .target(name: "Fetching", dependencies: ["NewsCore", "CCurl"], swiftSettings: strict),
         .target(
             name: "Archive",

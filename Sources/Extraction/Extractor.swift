@@ -53,7 +53,7 @@ public enum Extractor {
         let truncated = html.count > maximumBytes
         let document = html.prefix(maximumBytes).withUnsafeBytes { HTMLDocument.parse($0, http: encoding) }
         let metadata = Metadata(document, url: url)
-        var selection = Selection(document, template: template, title: metadata.title)
+        var selection = Selection(document, template: template, title: metadata.title, byline: metadata.byline)
         var article = ExtractedArticle(paragraphs: selection.paragraphs())
         article.title = metadata.title
         article.byline = metadata.byline
@@ -72,33 +72,43 @@ public enum Extractor {
     }
 
     /// The fingerprint of a block of text, as ``ExtractedArticle/blocks`` holds them: FNV-1a of its normalised UTF-8.
-    public static func fingerprint(_ paragraph: String) -> UInt64 {
+    public static func fingerprint(_ paragraph: String) -> UInt64 { fingerprint(paragraph.utf8) }
+
+    static func fingerprint(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in paragraph.utf8 {
+        for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return hash
     }
 }
 
-/// Unicode NFC, soft hyphens and zero-width characters removed, whitespace collapsed to single spaces.
+/// Unicode NFC, soft hyphens, zero-width and control characters removed, whitespace collapsed to single spaces.
 func normalise(_ text: String) -> String {
     var out = ""
     out.unicodeScalars.reserveCapacity(text.utf8.count)
     var pendingSpace = false
     let ascii = text.utf8.allSatisfy { $0 < 0x80 }
     for scalar in (ascii ? text : text.precomposedStringWithCanonicalMapping).unicodeScalars {
-        switch scalar.value {
-        case 0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF:
+        let value = scalar.value
+        let isSpace: Bool
+        if value < 0x80 {
+            isSpace = value == 0x20 || (value >= 0x09 && value <= 0x0D)
+            // Other control characters are never text (and NUL does not survive a round trip through C strings).
+            if !isSpace, value < 0x20 || value == 0x7F { continue }
+        } else if value < 0xA0 {
             continue
-        default:
-            if scalar.properties.isWhitespace {
-                pendingSpace = !out.isEmpty
-            } else {
-                if pendingSpace { out.unicodeScalars.append(" ") }
-                pendingSpace = false
-                out.unicodeScalars.append(scalar)
-            }
+        } else if value == 0x00AD || value == 0x200B || value == 0x200C || value == 0x200D || value == 0x2060 || value == 0xFEFF {
+            continue
+        } else {
+            isSpace = scalar.properties.isWhitespace
+        }
+        if isSpace {
+            pendingSpace = !out.isEmpty
+        } else {
+            if pendingSpace { out.unicodeScalars.append(" ") }
+            pendingSpace = false
+            out.unicodeScalars.append(scalar)
         }
     }
     return out

@@ -1,4 +1,3 @@
-import CLibXML2
 import Foundation
 
 /// The element kinds the extractor tells apart; every other element is `other`.
@@ -6,22 +5,78 @@ enum Tag: UInt8 {
     case other, html, head, body, title, meta, link, script, style, noscript, template, svg, math, iframe, object, embed
     case canvas, form, button, input, select, textarea, nav, header, footer, aside, menu, main, article, section, div
     case p, br, hr, h1, h2, h3, h4, h5, h6, ul, ol, li, dl, dt, dd, blockquote, pre, table, tr, td, th, caption
-    case figure, figcaption, img, a, time, address, center, details, video, audio, fieldset, dialog
+    case figure, figcaption, img, a, time, address, center, details, video, audio, fieldset, dialog, area, base, col
+    case source, track, wbr, param, label, option
 
-    static let byName: [String: Tag] = {
-        var names: [String: Tag] = [:]
-        for raw in UInt8(1)...Tag.dialog.rawValue {
+    /// Names packed into a `UInt64` (up to eight lowercase bytes), sorted for binary search.
+    private static let keys: [(UInt64, Tag)] = {
+        var keys: [(UInt64, Tag)] = []
+        for raw in UInt8(1)...Tag.option.rawValue {
             let tag = Tag(rawValue: raw)!
-            names["\(tag)"] = tag
+            let name = Array("\(tag)".utf8)
+            if name.count <= 8 { keys.append((pack(name[...]), tag)) }
         }
-        return names
+        return keys.sorted { $0.0 < $1.0 }
     }()
+
+    private static func pack(_ name: some Collection<UInt8>) -> UInt64 {
+        var key: UInt64 = 0
+        for byte in name { key = key << 8 | UInt64(byte | 0x20) }
+        return key
+    }
+
+    /// The tag a name stands for, case-insensitively.
+    static func named(_ name: UnsafeBufferPointer<UInt8>) -> Tag {
+        if name.count > 8 {
+            if name.count == 10 {
+                let lower = name.map { $0 | 0x20 }
+                if lower.elementsEqual("blockquote".utf8) { return .blockquote }
+                if lower.elementsEqual("figcaption".utf8) { return .figcaption }
+            }
+            return .other
+        }
+        let key = pack(name)
+        var low = 0
+        var high = keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if keys[middle].0 < key { low = middle + 1 } else { high = middle }
+        }
+        return low < keys.count && keys[low].0 == key ? keys[low].1 : .other
+    }
+
+    /// For elements whose content is raw text up to their end tag, that end tag's name.
+    var rawTextEnd: [UInt8]? {
+        switch self {
+        case .script, .style, .noscript, .textarea, .title, .iframe: Array("\(self)".utf8)
+        default: nil
+        }
+    }
+
+    /// Elements that never have content.
+    var isVoid: Bool {
+        switch self {
+        case .br, .hr, .img, .input, .meta, .link, .area, .base, .col, .embed, .source, .track, .wbr, .param: true
+        default: false
+        }
+    }
+
+    /// Elements whose start closes an open `<p>`.
+    var closesParagraph: Bool {
+        switch self {
+        case .address, .article, .aside, .blockquote, .center, .details, .dialog, .div, .dl, .fieldset, .figcaption, .figure,
+            .footer, .form, .h1, .h2, .h3, .h4, .h5, .h6, .header, .hr, .main, .menu, .nav, .ol, .p, .pre, .section, .table,
+            .ul, .li, .dd, .dt:
+            true
+        default: false
+        }
+    }
 
     /// Elements that start and end a paragraph of text.
     var isBlock: Bool {
         switch self {
         case .p, .div, .section, .article, .main, .h1, .h2, .h3, .h4, .h5, .h6, .li, .ul, .ol, .blockquote, .pre, .table, .tr,
-            .td, .th, .dd, .dt, .dl, .figcaption, .figure, .hr, .address, .center, .header, .footer, .nav, .aside, .caption,
+            .dd, .dt, .dl, .figcaption, .figure, .hr, .address, .center, .header, .footer, .nav, .aside, .caption,
             .details, .form, .fieldset, .body, .menu, .dialog:
             true
         default: false
@@ -32,7 +87,7 @@ enum Tag: UInt8 {
     var isSkipped: Bool {
         switch self {
         case .script, .style, .noscript, .template, .svg, .math, .iframe, .object, .embed, .canvas, .select, .textarea, .button,
-            .head, .title, .video, .audio, .dialog:
+            .head, .title, .video, .audio, .dialog, .option:
             true
         default: false
         }
@@ -103,6 +158,9 @@ final class HTMLDocument {
     var firstTime: String?
     var publishedTime: String?
 
+    /// Deeper elements are read as part of the element at this depth, which bounds every walk up the tree.
+    static let maximumDepth = 512
+
     private var open: [Int32] = []
     private var blocks: [Int32] = []
     private var paragraph: Int32 = 0
@@ -112,190 +170,108 @@ final class HTMLDocument {
 
     private enum Capture { case none, title, jsonLD }
 
-    /// Parses `html` with libxml2's HTML parser in SAX mode, in the encoding ``HTMLEncoding`` finds for it;
-    /// `http` is the charset HTTP declared.
+    /// Parses `html`, decoded from the encoding ``HTMLEncoding`` finds for it; `http` is the charset HTTP declared.
     static func parse(_ html: UnsafeRawBufferPointer, http: String?) -> HTMLDocument {
         let label = HTMLEncoding.sniff(html, http: http)
-        if label == "UTF-8" { return HTMLDocument(parsing: html, decoder: nil) }
-        if label != "windows-1252", let decoder = xmlFindCharEncodingHandler(label) {
-            return HTMLDocument(parsing: html, decoder: decoder)
-        }
-        return HTMLEncoding.windows1252ToUTF8(html).withUnsafeBytes { HTMLDocument(parsing: $0, decoder: nil) }
+        if label == "UTF-8" { return HTMLDocument(utf8: html.bindMemory(to: UInt8.self)) }
+        let utf8 = label == "windows-1252" ? HTMLEncoding.windows1252ToUTF8(html) : HTMLEncoding.convert(html, from: label)
+        return utf8.withUnsafeBufferPointer { HTMLDocument(utf8: $0) }
     }
 
-    /// Parses `html`, decoded by `decoder` (UTF-8 when `nil`); libxml2 is told to ignore what the page declares.
-    private init(parsing html: UnsafeRawBufferPointer, decoder: xmlCharEncodingHandlerPtr?) {
-        // Errors are not printed (libxml2's handler is per thread); a page is parsed as far as it goes.
-        xmlSetStructuredErrorFunc(nil) { _, _ in }
+    private init(utf8 html: UnsafeBufferPointer<UInt8>) {
         nodes.reserveCapacity(html.count / 64)
         runs.reserveCapacity(html.count / 128)
         text.reserveCapacity(html.count / 4)
-        nodes.append(
-            Node(tag: .other, flags: [], classWeight: 0, parent: -1, end: 0, firstRun: 0, endRun: 0, classHash: 0))
+        nodes.append(Node(tag: .other, flags: [], classWeight: 0, parent: -1, end: 0, firstRun: 0, endRun: 0, classHash: 0))
         open.append(0)
         blocks.append(0)
-        guard let base = html.baseAddress, html.count > 0,
-            let context = htmlCreateMemoryParserCtxt(base.assumingMemoryBound(to: CChar.self), Int32(html.count))
-        else {
-            if let decoder { xmlCharEncCloseFunc(decoder) }
-            finish()
-            return
-        }
-        defer {
-            if let document = context.pointee.myDoc { xmlFreeDoc(document) }
-            htmlFreeParserCtxt(context)
-        }
-        if let sax = context.pointee.sax {
-            sax.pointee.startDocument = nil
-            sax.pointee.endDocument = nil
-            sax.pointee.internalSubset = nil
-            sax.pointee.externalSubset = nil
-            sax.pointee.comment = nil
-            sax.pointee.processingInstruction = nil
-            sax.pointee.startElementNs = nil
-            sax.pointee.endElementNs = nil
-            sax.pointee.warning = nil
-            sax.pointee.error = nil
-            sax.pointee.startElement = { context, name, attributes in
-                guard let context, let name else { return }
-                let parser = context.assumingMemoryBound(to: xmlParserCtxt.self)
-                HTMLDocument.from(parser).start(name, attributes)
-            }
-            sax.pointee.endElement = { context, name in
-                guard let context, let name else { return }
-                let parser = context.assumingMemoryBound(to: xmlParserCtxt.self)
-                HTMLDocument.from(parser).end(name)
-            }
-            let characters: charactersSAXFunc = { context, bytes, count in
-                guard let context, let bytes, count > 0 else { return }
-                let parser = context.assumingMemoryBound(to: xmlParserCtxt.self)
-                HTMLDocument.from(parser).characters(UnsafeBufferPointer(start: bytes, count: Int(count)))
-            }
-            sax.pointee.characters = characters
-            sax.pointee.cdataBlock = characters
-            sax.pointee.ignorableWhitespace = characters
-        }
-        let options = Int32(
-            HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue | HTML_PARSE_NONET.rawValue
-                | HTML_PARSE_IGNORE_ENC.rawValue)
-        htmlCtxtUseOptions(context, options)
-        if let decoder {
-            xmlSwitchToEncoding(context, decoder)
-        } else {
-            context.pointee.charset = Int32(XML_CHAR_ENCODING_UTF8.rawValue)
-        }
-        withExtendedLifetime(self) {
-            // The SAX callbacks receive the parser context; `_private` leads back here.
-            context.pointee._private = Unmanaged.passUnretained(self).toOpaque()
-            context.pointee.userData = UnsafeMutableRawPointer(context)
-            htmlParseDocument(context)
-        }
-        finish()
-    }
-
-    private static func from(_ parser: UnsafeMutablePointer<xmlParserCtxt>) -> HTMLDocument {
-        Unmanaged<HTMLDocument>.fromOpaque(parser.pointee._private).takeUnretainedValue()
-    }
-
-    private func finish() {
+        var tokenizer = HTMLTokenizer(html)
+        tokenizer.run(start: start, end: end, text: characters)
         while open.count > 1 { close() }
         nodes[0].end = Int32(nodes.count)
         nodes[0].endRun = Int32(runs.count)
     }
 
-    private func start(_ name: UnsafePointer<xmlChar>, _ attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
-        let tag = Tag.byName[String(cString: name)] ?? .other
+    // MARK: - Tree building
+
+    private func start(_ tag: Tag, _ attributes: Attributes) {
+        impliedEnds(before: tag)
+        guard open.count < HTMLDocument.maximumDepth || tag.isVoid else { return }
         var flags: NodeFlags = []
         var classWeight: Int8 = 0
         var classHash = 0
-        var attribute: [String: String] = [:]
-        if let attributes {
-            var index = 0
-            while let key = attributes[index] {
-                let value = attributes[index + 1].map { String(cString: $0) } ?? ""
-                attribute[String(cString: key).lowercased()] = value
-                index += 2
-            }
-        }
-        if !attribute.isEmpty {
-            var names = Array((attribute["class"] ?? "").utf8) + [0x20] + Array((attribute["id"] ?? "").utf8)
-            if names.count > 1 {
-                for index in names.indices where names[index] >= 0x41 && names[index] <= 0x5A { names[index] |= 0x20 }
-                classWeight = Patterns.weight(names)
-                if Patterns.isUnlikely(names) { flags.insert(.unlikely) }
-                if Patterns.isShare(names) { flags.insert(.share) }
-                classHash = attribute["class"]?.hashValue ?? 0
-            }
-            if attribute["hidden"] != nil || attribute["aria-hidden"] == "true" { flags.insert(.hidden) }
-            if let style = attribute["style"]?.lowercased().replacingOccurrences(of: " ", with: ""),
-                style.contains("display:none") || style.contains("visibility:hidden")
-            {
-                flags.insert(.hidden)
-            }
-            switch attribute["role"]?.lowercased() {
-            case "navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alert":
-                flags.insert(.landmark)
-            default: break
-            }
-            if let property = attribute["itemprop"]?.lowercased(), property == "articlebody" || property == "text" {
-                flags.insert(.articleBody)
-            }
-            if tag == .a, attribute["href"] != nil { flags.insert(.link) }
-            collectHead(tag, attribute)
+        if !attributes.isEmpty {
+            (flags, classWeight, classHash) = classify(tag, attributes)
+            collectHead(tag, attributes)
         }
         switch tag {
-        case .title where skipDepth == 0 && titleText.isEmpty: capture = .title
-        case .script where attribute["type"]?.lowercased().contains("ld+json") == true:
-            jsonLD.append([])
-            capture = .jsonLD
+        case .title where titleText.isEmpty: capture = .title
+        case .script:
+            if let type = attributes["type"], type.lowercased().contains("ld+json") {
+                jsonLD.append([])
+                capture = .jsonLD
+            }
         default: break
         }
-        let skipped = tag.isSkipped || flags.contains(.hidden)
-        if skipped || skipDepth > 0 { skipDepth += 1 }
+        if tag.isSkipped || flags.contains(.hidden) || skipDepth > 0 { skipDepth += 1 }
         if flags.contains(.link) { linkDepth += 1 }
-        if tag == .br {
-            paragraph += 1
-        }
+        if tag == .br { paragraph += 1 }
         let index = Int32(nodes.count)
         nodes.append(
             Node(
                 tag: tag, flags: flags, classWeight: classWeight, parent: open.last!, end: index + 1,
                 firstRun: Int32(runs.count), endRun: Int32(runs.count), classHash: classHash))
         open.append(index)
+        // Cells of a table row stay one paragraph, their texts apart.
+        if tag == .td || tag == .th, skipDepth == 0 { [UInt8(0x20)].withUnsafeBufferPointer { append($0) } }
         if tag.isBlock {
             paragraph += 1
             blocks.append(index)
         }
+        if tag.isVoid { close() }
     }
 
-    private func collectHead(_ tag: Tag, _ attribute: [String: String]) {
+    /// The end tags HTML lets authors leave out: a block closes an open `<p>`, a list item the previous one, a cell
+    /// or row the previous cell or row, a heading an open heading, a link an open link.
+    private func impliedEnds(before tag: Tag) {
+        func closeOpen(_ isTarget: (Tag) -> Bool, stoppingAt isBoundary: (Tag) -> Bool) {
+            for position in stride(from: open.count - 1, to: max(0, open.count - 64), by: -1) {
+                let current = nodes[Int(open[position])].tag
+                if isTarget(current) {
+                    while open.count > position { close() }
+                    return
+                }
+                if isBoundary(current) { return }
+            }
+        }
+        func isTableScope(_ tag: Tag) -> Bool { tag == .table || tag == .td || tag == .th || tag == .html }
+        if tag.closesParagraph {
+            closeOpen({ $0 == .p }, stoppingAt: { isTableScope($0) || $0 == .caption || $0 == .button || $0 == .object })
+        }
         switch tag {
-        case .meta:
-            guard let content = attribute["content"], !content.isEmpty else { return }
-            for key in ["property", "name", "itemprop", "http-equiv"] {
-                if let name = attribute[key]?.lowercased(), metas[name] == nil { metas[name] = content }
-            }
-        case .link:
-            if canonicalLink == nil, attribute["rel"]?.lowercased() == "canonical" { canonicalLink = attribute["href"] }
-        case .html:
-            if language == nil { language = attribute["lang"] ?? attribute["xml:lang"] }
-        case .time:
-            guard let datetime = attribute["datetime"], !datetime.isEmpty else { return }
-            if firstTime == nil { firstTime = datetime }
-            if publishedTime == nil,
-                attribute["itemprop"]?.lowercased() == "datepublished" || attribute["pubdate"] != nil
-            {
-                publishedTime = datetime
-            }
+        case .li: closeOpen({ $0 == .li }, stoppingAt: { isTableScope($0) || $0 == .ul || $0 == .ol || $0 == .menu })
+        case .dd, .dt: closeOpen({ $0 == .dd || $0 == .dt }, stoppingAt: { isTableScope($0) || $0 == .dl })
+        case .tr: closeOpen({ $0 == .tr }, stoppingAt: { $0 == .table })
+        case .td, .th: closeOpen({ $0 == .td || $0 == .th }, stoppingAt: { $0 == .tr || $0 == .table })
+        case .h1, .h2, .h3, .h4, .h5, .h6:
+            if let top = open.last, nodes[Int(top)].tag.isHeading { close() }
+        case .a: closeOpen({ $0 == .a }, stoppingAt: { isTableScope($0) || $0 == .button })
+        case .option: closeOpen({ $0 == .option }, stoppingAt: { $0 == .select })
         default: break
         }
     }
 
-    private func end(_ name: UnsafePointer<xmlChar>) {
-        let tag = Tag.byName[String(cString: name)] ?? .other
-        // Close up to the innermost open element of this kind; an end tag with nothing to close is ignored.
-        guard let position = open.lastIndex(where: { nodes[Int($0)].tag == tag }), position > 0 else { return }
-        while open.count > position { close() }
+    private func end(_ tag: Tag) {
+        if tag == .br {
+            paragraph += 1
+            return
+        }
+        // Close up to the innermost open element of this kind nearby; an end tag with nothing to close is ignored.
+        for position in stride(from: open.count - 1, to: max(0, open.count - 256), by: -1)
+        where nodes[Int(open[position])].tag == tag {
+            while open.count > position { close() }
+            return
+        }
     }
 
     private func close() {
@@ -305,7 +281,7 @@ final class HTMLDocument {
         nodes[index].endRun = Int32(runs.count)
         if skipDepth > 0 {
             skipDepth -= 1
-            if capture != .none, tag == .title || tag == .script { capture = .none }
+            if skipDepth == 0 || tag == .title || tag == .script { capture = .none }
         }
         if nodes[index].flags.contains(.link) { linkDepth -= 1 }
         if tag.isBlock {
@@ -314,7 +290,68 @@ final class HTMLDocument {
         }
     }
 
-    private func characters(_ bytes: UnsafeBufferPointer<xmlChar>) {
+    // MARK: - Attributes
+
+    private func classify(_ tag: Tag, _ attributes: Attributes) -> (NodeFlags, Int8, Int) {
+        var flags: NodeFlags = []
+        var classWeight: Int8 = 0
+        var classHash = 0
+        let className = attributes.raw("class")
+        let id = attributes.raw("id")
+        if className != nil || id != nil {
+            var names: [UInt8] = []
+            names.reserveCapacity((className?.count ?? 0) + (id?.count ?? 0) + 1)
+            if let className { names += className }
+            names.append(0x20)
+            if let id { names += id }
+            for index in names.indices where names[index] >= 0x41 && names[index] <= 0x5A { names[index] |= 0x20 }
+            (classWeight, flags) = Patterns.classify(names)
+            if let className { classHash = Int(truncatingIfNeeded: Extractor.fingerprint(className)) }
+        }
+        if attributes.raw("hidden") != nil || attributes["aria-hidden"] == "true" { flags.insert(.hidden) }
+        if let style = attributes["style"]?.lowercased().replacingOccurrences(of: " ", with: ""),
+            style.contains("display:none") || style.contains("visibility:hidden")
+        {
+            flags.insert(.hidden)
+        }
+        if let role = attributes["role"]?.lowercased() {
+            switch role {
+            case "navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "dialog", "alert":
+                flags.insert(.landmark)
+            default: break
+            }
+        }
+        if let property = attributes["itemprop"]?.lowercased(), property == "articlebody" || property == "text" {
+            flags.insert(.articleBody)
+        }
+        if tag == .a, attributes.raw("href") != nil { flags.insert(.link) }
+        return (flags, classWeight, classHash)
+    }
+
+    private func collectHead(_ tag: Tag, _ attributes: Attributes) {
+        switch tag {
+        case .meta:
+            guard let content = attributes["content"], !content.isEmpty else { return }
+            for name in [attributes["property"], attributes["name"], attributes["itemprop"], attributes["http-equiv"]] {
+                if let name = name?.lowercased(), metas[name] == nil { metas[name] = content }
+            }
+        case .link:
+            if canonicalLink == nil, attributes["rel"]?.lowercased() == "canonical" { canonicalLink = attributes["href"] }
+        case .html:
+            if language == nil { language = attributes["lang"] ?? attributes["xml:lang"] }
+        case .time:
+            guard let datetime = attributes["datetime"], !datetime.isEmpty else { return }
+            if firstTime == nil { firstTime = datetime }
+            if publishedTime == nil, attributes["itemprop"]?.lowercased() == "datepublished" || attributes.raw("pubdate") != nil {
+                publishedTime = datetime
+            }
+        default: break
+        }
+    }
+
+    // MARK: - Text
+
+    private func characters(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard skipDepth == 0 else {
             switch capture {
             case .title: titleText.append(contentsOf: bytes)
@@ -323,6 +360,10 @@ final class HTMLDocument {
             }
             return
         }
+        append(bytes)
+    }
+
+    private func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         var letters: Int32 = 0
         var commas: Int16 = 0
         for byte in bytes {
@@ -361,9 +402,9 @@ enum Patterns {
         "gdpr", "header", "legends", "menu", "related", "remark", "replies", "rss", "shoutbox", "sidebar", "skyscraper",
         "social", "sponsor", "supplemental", "ad-break", "agegate", "pagination", "pager", "popup", "yom-remote", "newsletter",
         "cookie", "consent", "subscribe", "promo", "most-read", "mostread", "popular", "recommend", "outbrain", "taboola",
-        "signup", "paywall", "nav",
+        "signup", "paywall", "nav", "tooltip", "popover", "hovercard", "rollover",
     ]
-    static let maybe = ["and", "article", "body", "column", "content", "main", "shadow", "story", "text"]
+    static let maybe = ["and", "article", "body", "column", "content", "main", "shadow", "story", "text", "embed", "tweet"]
     static let positive = [
         "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post", "text", "blog", "story",
     ]
@@ -373,42 +414,50 @@ enum Patterns {
         "tags", "tool", "widget", "byline", "author", "caption", "credit", "newsletter", "subscribe", "recirc",
     ]
 
-    private static func bytes(_ words: [String]) -> [[UInt8]] { words.map { Array($0.utf8) } }
-    private static let unlikelyBytes = bytes(unlikely)
-    private static let maybeBytes = bytes(maybe)
-    private static let positiveBytes = bytes(positive)
-    private static let negativeBytes = bytes(negative)
-    private static let shareBytes = bytes(["share", "sharing"])
+    private struct Word {
+        var bytes: [UInt8]
+        var kind: UInt8
+    }
+    private static let unlikelyKind: UInt8 = 1
+    private static let maybeKind: UInt8 = 2
+    private static let positiveKind: UInt8 = 4
+    private static let negativeKind: UInt8 = 8
+    private static let shareKind: UInt8 = 16
 
-    /// Whether any of `words` occurs in `names` (lowercased class and id).
-    private static func any(_ words: [[UInt8]], in names: [UInt8]) -> Bool {
-        names.withUnsafeBufferPointer { haystack in
-            words.contains { word in
-                guard let first = word.first, word.count <= haystack.count else { return false }
-                var start = 0
-                while start + word.count <= haystack.count {
-                    if haystack[start] == first {
-                        var offset = 1
-                        while offset < word.count, haystack[start + offset] == word[offset] { offset += 1 }
-                        if offset == word.count { return true }
-                    }
-                    start += 1
-                }
-                return false
+    /// Every word, indexed by its first byte, so a scan tries only the words that can start at each position.
+    private static let index: [[Word]] = {
+        var index = [[Word]](repeating: [], count: 256)
+        let lists: [([String], UInt8)] = [
+            (unlikely, unlikelyKind), (maybe, maybeKind), (positive, positiveKind), (negative, negativeKind),
+            (["share", "sharing"], shareKind),
+        ]
+        for (words, kind) in lists {
+            for word in words {
+                let bytes = Array(word.utf8)
+                index[Int(bytes[0])].append(Word(bytes: bytes, kind: kind))
             }
         }
-    }
+        return index
+    }()
 
-    static func isUnlikely(_ names: [UInt8]) -> Bool {
-        any(unlikelyBytes, in: names) && !any(maybeBytes, in: names)
-    }
-
-    static func isShare(_ names: [UInt8]) -> Bool { any(shareBytes, in: names) }
-
-    static func weight(_ names: [UInt8]) -> Int8 {
+    /// The class weight and flags that lowercased class and id `names` give an element.
+    static func classify(_ names: [UInt8]) -> (Int8, NodeFlags) {
+        var kinds: UInt8 = 0
+        names.withUnsafeBufferPointer { names in
+            for start in names.indices {
+                for word in index[Int(names[start])] where kinds & word.kind == 0 && start + word.bytes.count <= names.count {
+                    var offset = 1
+                    while offset < word.bytes.count, names[start + offset] == word.bytes[offset] { offset += 1 }
+                    if offset == word.bytes.count { kinds |= word.kind }
+                }
+            }
+        }
         var weight: Int8 = 0
-        if any(negativeBytes, in: names) { weight -= 25 }
-        if any(positiveBytes, in: names) { weight += 25 }
-        return weight
+        if kinds & negativeKind != 0 { weight -= 25 }
+        if kinds & positiveKind != 0 { weight += 25 }
+        var flags: NodeFlags = []
+        if kinds & unlikelyKind != 0, kinds & maybeKind == 0 { flags.insert(.unlikely) }
+        if kinds & shareKind != 0 { flags.insert(.share) }
+        return (weight, flags)
     }
 }

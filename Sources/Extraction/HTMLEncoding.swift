@@ -17,8 +17,9 @@ enum HTMLEncoding {
         case nil:
             return validUTF8 ? "UTF-8" : "windows-1252"
         case "utf-8", "utf8", "unicode-1-1-utf-8", "utf-16", "utf-16le", "utf-16be":
-            // A page that reached us as bytes and declares UTF-16 in a meta tag is really ASCII-compatible.
-            return validUTF8 ? "UTF-8" : "windows-1252"
+            // A page that reached us as bytes and declares UTF-16 in a meta tag is really ASCII-compatible; a stray
+            // invalid byte in a page that says UTF-8 becomes U+FFFD.
+            return "UTF-8"
         case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii", "windows-1252", "cp1252":
             return validUTF8 && bytes.contains(where: { $0 >= 0x80 }) ? "UTF-8" : "windows-1252"
         case let other?:
@@ -75,4 +76,45 @@ enum HTMLEncoding {
         0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E,
         0x0178,
     ]
+
+    /// `bytes` in the encoding `label` converted to UTF-8 by iconv; a byte it cannot convert becomes U+FFFD, and an
+    /// encoding iconv does not know is read as windows-1252.
+    static func convert(_ bytes: UnsafeRawBufferPointer, from label: String) -> [UInt8] {
+        let converter = iconv_open("UTF-8", label)
+        guard let converter, converter != iconv_t(bitPattern: -1) else { return windows1252ToUTF8(bytes) }
+        defer { iconv_close(converter) }
+        var out = [UInt8](repeating: 0, count: bytes.count * 2 + 16)
+        var written = 0
+        guard let base = bytes.baseAddress else { return [] }
+        var input = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self))
+        var inputLeft = bytes.count
+        while inputLeft > 0 {
+            var outputLeft = out.count - written
+            let result = out.withUnsafeMutableBytes { buffer -> Int in
+                var output: UnsafeMutablePointer<CChar>? = buffer.baseAddress!.advanced(by: written)
+                    .assumingMemoryBound(to: CChar.self)
+                var source: UnsafeMutablePointer<CChar>? = input
+                let result = iconv(converter, &source, &inputLeft, &output, &outputLeft)
+                input = source!
+                return result
+            }
+            written = out.count - outputLeft
+            guard result == -1 else { break }
+            switch errno {
+            case E2BIG:
+                out += [UInt8](repeating: 0, count: out.count)
+            case EILSEQ:
+                // An invalid sequence: one replacement character, and on past the byte.
+                if out.count - written < 3 { out += [UInt8](repeating: 0, count: 16) }
+                out.replaceSubrange(written..<(written + 3), with: [0xEF, 0xBF, 0xBD])
+                written += 3
+                input += 1
+                inputLeft -= 1
+            default:
+                inputLeft = 0
+            }
+        }
+        out.removeSubrange(written...)
+        return out
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Chooses the main text of a parsed page: paragraphs are scored and their scores given to their ancestors, the best
 /// ancestor and its like siblings are the article, and boilerplate inside it is cleaned away. The scoring follows
 /// Mozilla Readability, on flat arrays instead of a live DOM; a host's learnt template removes blocks before scoring.
@@ -5,6 +7,7 @@ struct Selection {
     private let document: HTMLDocument
     private let template: Set<UInt64>
     private let title: String?
+    private let byline: String?
     private var groups: [Group] = []
 
     /// The runs of one paragraph: `firstRun..<endRun`, all inside `block`.
@@ -27,6 +30,7 @@ struct Selection {
         var inputs: Int32 = 0
         var embeds: Int32 = 0
         var topHeadings: Int32 = 0
+        var articles: Int32 = 0
 
         var linkDensity: Double { letters == 0 ? 0 : Double(linkLetters) / Double(letters) }
 
@@ -40,6 +44,7 @@ struct Selection {
             lhs.inputs += rhs.inputs
             lhs.embeds += rhs.embeds
             lhs.topHeadings += rhs.topHeadings
+            lhs.articles += rhs.articles
         }
     }
 
@@ -50,10 +55,11 @@ struct Selection {
         var cleanConditionally = true
     }
 
-    init(_ document: HTMLDocument, template: Set<UInt64>, title: String?) {
+    init(_ document: HTMLDocument, template: Set<UInt64>, title: String?, byline: String?) {
         self.document = document
         self.template = template
         self.title = title.map(normalise)
+        self.byline = byline.map(normalise)
         groupRuns()
     }
 
@@ -155,6 +161,7 @@ struct Selection {
             case .input: stats[index].inputs += 1
             case .embed, .object, .iframe, .video, .audio: stats[index].embeds += 1
             case .h1: stats[index].topHeadings += 1
+            case .article: stats[index].articles += 1
             default: break
             }
             stats[Int(nodes[index].parent)] += stats[index]
@@ -226,6 +233,15 @@ struct Selection {
             top = Int(nodes[top].parent)
         }
 
+        // A page that carries two articles: the larger one, not both.
+        if stats[top].articles - (nodes[top].tag == .article ? 1 : 0) >= 2 {
+            var largest = top
+            for index in (top + 1)..<Int(nodes[top].end) where nodes[index].tag == .article && !excluded[index] {
+                if largest == top || stats[index].letters > stats[largest].letters { largest = index }
+            }
+            top = largest
+        }
+
         // The best element and those of its siblings that look like more of the same article.
         var roots: [Int] = []
         let siblingThreshold = max(10, scores[top] * 0.2)
@@ -285,7 +301,7 @@ struct Selection {
 
     private func isScorable(_ tag: Tag) -> Bool {
         switch tag {
-        case .p, .td, .pre, .div, .section, .blockquote, .h2, .h3, .h4, .h5, .h6, .article, .main, .center, .other: true
+        case .p, .tr, .td, .pre, .div, .section, .blockquote, .h2, .h3, .h4, .h5, .h6, .article, .main, .center, .other: true
         default: false
         }
     }
@@ -360,17 +376,25 @@ struct Selection {
         return normalise(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// The paragraphs under `roots`, leaving out excluded elements and template blocks; a paragraph repeated back to
-    /// back is kept once.
+    /// The paragraphs under `roots`, leaving out excluded elements, template blocks and lone links or words; a
+    /// paragraph repeated back to back is kept once.
     private func texts(of roots: [Int], excluded: [Bool], runIncluded: [Bool]) -> [String] {
         var paragraphs: [String] = []
         var bytes: [UInt8] = []
+        var letters: Int32 = 0
+        var linkLetters: Int32 = 0
         var paragraph: Int32 = -1
         func flush() {
-            guard !bytes.isEmpty else { return }
+            defer {
+                bytes.removeAll(keepingCapacity: true)
+                letters = 0
+                linkLetters = 0
+            }
+            // A paragraph that is all link is a pointer elsewhere ("Read more", related stories).
+            guard letters > 0, Double(linkLetters) < Double(letters) * 0.8 else { return }
             let text = normalise(String(decoding: bytes, as: UTF8.self))
-            bytes.removeAll(keepingCapacity: true)
-            if !text.isEmpty, paragraphs.last != text { paragraphs.append(text) }
+            guard !text.isEmpty, paragraphs.last != text, !isChrome(text) else { return }
+            paragraphs.append(text)
         }
         for root in roots {
             let node = document.nodes[root]
@@ -382,9 +406,20 @@ struct Selection {
                     paragraph = run.paragraph
                 }
                 bytes += document.bytes(run)
+                letters += run.letters
+                if run.inLink { linkLetters += run.letters }
             }
             flush()
         }
         return paragraphs
+    }
+
+    /// A lone word without punctuation ("Advertisement", "Comments") or a short line naming the author.
+    private func isChrome(_ text: String) -> Bool {
+        if !text.contains(" "), let last = text.unicodeScalars.last, CharacterSet.letters.contains(last) { return true }
+        guard text.count < 100 else { return false }
+        if text.hasPrefix("By ") || text.hasPrefix("by ") || text.hasPrefix("BY ") { return true }
+        if let byline, byline.count > 3, text.count < byline.count + 40, text.contains(byline) { return true }
+        return false
     }
 }
