@@ -97,6 +97,8 @@ let package = Package(
         .executableTarget(
             name: "feed-fuzzer", dependencies: ["Feeds"], path: "fuzz/FeedFuzzer", swiftSettings: strict),
         .executableTarget(
+            name: "extract-fuzzer", dependencies: ["Extraction"], path: "fuzz/ExtractFuzzer", swiftSettings: strict),
+        .executableTarget(
             name: "newsd-bench",
             dependencies: [
                 "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction",

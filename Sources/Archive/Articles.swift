@@ -8,20 +8,26 @@ public struct ArticleLookupError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Archive {
+    /// The one article whose URL is `reference`, or whose id starts with it (8 hex digits at least).
+    static func lookup(_ reference: String, db: Database) throws -> ArticleRecord {
+        var articles = try ArticleRecord.fetchAll(db, sql: "SELECT * FROM article WHERE url = ?", arguments: [reference])
+        if articles.isEmpty, reference.count >= 8,
+            ContentHash(hex: reference.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil
+        {
+            articles = try ArticleRecord.fetchAll(
+                db, sql: "SELECT * FROM article WHERE id >= ? AND id < ? LIMIT 2",
+                arguments: [reference.lowercased(), reference.lowercased() + "g"])
+        }
+        guard let article = articles.first else { throw ArticleLookupError(description: "no article \(reference)") }
+        guard articles.count == 1 else { throw ArticleLookupError(description: "\(reference) names more than one article") }
+        return article
+    }
+
     /// The article whose URL is `reference`, or whose id starts with it (8 hex digits at least), with all
     /// its captures and versions.
     public func article(_ reference: String) throws -> ArticleDetail {
         try pool.read { db in
-            var articles = try ArticleRecord.fetchAll(db, sql: "SELECT * FROM article WHERE url = ?", arguments: [reference])
-            if articles.isEmpty, reference.count >= 8,
-                ContentHash(hex: reference.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil
-            {
-                articles = try ArticleRecord.fetchAll(
-                    db, sql: "SELECT * FROM article WHERE id >= ? AND id < ? LIMIT 2",
-                    arguments: [reference.lowercased(), reference.lowercased() + "g"])
-            }
-            guard let article = articles.first else { throw ArticleLookupError(description: "no article \(reference)") }
-            guard articles.count == 1 else { throw ArticleLookupError(description: "\(reference) names more than one article") }
+            let article = try Self.lookup(reference, db: db)
             let captures = try CaptureRecord.fetchAll(
                 db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt, id", arguments: [article.id])
             var versions: [ArticleDetail.Version] = []
@@ -29,8 +35,12 @@ extension Archive {
             for capture in captures {
                 let rows = try Row.fetchAll(
                     db,
-                    sql:
-                        "SELECT text.*, extraction.extractor FROM extraction JOIN text ON text.id = extraction.textID WHERE captureID = ?",
+                    // In the order they were stored: a re-extraction's text comes after the texts it was made beside.
+                    sql: """
+                        SELECT text.*, extraction.extractor FROM extraction JOIN text ON text.id = extraction.textID
+                        LEFT JOIN change ON change.kind = 'extraction' AND change.key = extraction.id
+                        WHERE captureID = ? ORDER BY change.seq
+                        """,
                     arguments: [capture.id])
                 for row in rows {
                     let text = try TextRecord(row: row)

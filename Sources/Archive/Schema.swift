@@ -133,6 +133,22 @@ enum Schema {
             // Rank search results by bm25 with the title weighted five times the body.
             try db.execute(sql: "INSERT INTO text_search(text_search, rank) VALUES ('rank', 'bm25(5.0, 1.0)')")
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    -- What extractors after newsd-extract/1 also take from a page.
+                    ALTER TABLE text ADD COLUMN modified TEXT;
+                    ALTER TABLE text ADD COLUMN canonicalURL TEXT;
+                    ALTER TABLE text ADD COLUMN imageURL TEXT;
+                    -- Each host's template: fingerprints of text blocks and on how many of its articles they appeared.
+                    CREATE TABLE host_block(
+                        host TEXT NOT NULL,
+                        hash INTEGER NOT NULL,
+                        pages INTEGER NOT NULL,
+                        PRIMARY KEY(host, hash)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

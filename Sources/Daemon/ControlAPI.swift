@@ -45,6 +45,17 @@ extension Daemon {
                 throw HTTPError(.notFound, message: error.description)
             }
         }
+        router.post("/v1/reextract") { request, _ in
+            let article = request.uri.queryParameters.get("article")
+            guard article != nil || request.uri.queryParameters.get("all") == "1" else {
+                throw HTTPError(.badRequest, message: "name an article, or all=1")
+            }
+            do {
+                return try await JSONBody(self.reextract(article: article))
+            } catch let error as ArticleLookupError {
+                throw HTTPError(.notFound, message: error.description)
+            }
+        }
         router.get("/v1/stories") { request, _ in
             let minimum = request.uri.queryParameters.get("min", as: Int.self) ?? 2
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100

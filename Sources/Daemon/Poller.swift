@@ -19,6 +19,7 @@ final class Poller: Sendable {
     private let logger: Logger
     private let events: EventHub
     private let metrics: Metrics
+    private let cleaner: Cleaner
     private let settings: Mutex<Settings>
     private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
 
@@ -38,6 +39,7 @@ final class Poller: Sendable {
         self.settings = Mutex(settings)
         self.events = events
         self.metrics = metrics
+        self.cleaner = Cleaner(archive: archive, metrics: metrics)
         self.logger = logger
     }
 
@@ -233,20 +235,13 @@ final class Poller: Sendable {
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
         let capture = try capture(of: response, requested: link, article: article)
-        let start = ContinuousClock.now
-        let extracted = Extractor.extract(response.body, url: response.finalURL)
-        metrics.observe("newsd_extraction_seconds", seconds: (ContinuousClock.now - start) / .seconds(1))
-        var text: TextRecord?
-        var extraction: ExtractionRecord?
-        if !extracted.paragraphs.isEmpty {
-            let record = TextRecord(
-                title: extracted.title, byline: extracted.byline, published: extracted.published, language: extracted.language,
-                body: extracted.body)
-            text = record
-            extraction = ExtractionRecord(captureID: capture.id, textID: record.id, extractor: Extractor.version)
-        }
+        let cleaned = cleaner.clean(response.body, capture: capture)
+        let records = cleaned.records(capture: capture.id)
         try archive.store(
-            Ingest(feed: membership, article: article, capture: capture, raw: response.body, text: text, extraction: extraction))
+            Ingest(
+                feed: membership, article: article, capture: capture, raw: response.body, text: records?.text,
+                extraction: records?.extraction))
+        if case .new = state { try cleaner.learn(from: cleaned, capture: capture) }
         metrics.count("newsd_articles_stored_total")
     }
 

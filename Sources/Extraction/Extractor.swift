@@ -1,4 +1,5 @@
 public import Foundation
+public import NewsCore
 
 /// The cleaned form of a page: its main text and what the page says about itself.
 public struct ExtractedArticle: Sendable, Equatable, Codable {
@@ -30,6 +31,18 @@ public struct ExtractedArticle: Sendable, Equatable, Codable {
     init(paragraphs: [String], note: String? = nil) {
         self.paragraphs = paragraphs
         self.note = note
+    }
+}
+
+extension ExtractedArticle {
+    /// The text record of this article and the record saying which extractor made it of `capture`; `nil` when the
+    /// page gave no text.
+    public func records(capture: ContentHash) -> (text: TextRecord, extraction: ExtractionRecord)? {
+        guard !paragraphs.isEmpty else { return nil }
+        let text = TextRecord(
+            title: title, byline: byline, published: published, language: language, body: body, modified: modified,
+            canonicalURL: canonicalURL, imageURL: imageURL)
+        return (text, ExtractionRecord(captureID: capture, textID: text.id, extractor: Extractor.version))
     }
 }
 
@@ -69,6 +82,18 @@ public enum Extractor {
             article.note = "the page was cut to its first \(maximumBytes >> 20) MiB"
         }
         return article
+    }
+
+    /// The `charset` parameter of an HTTP `Content-Type`, if it has one.
+    public static func charset(ofContentType contentType: String?) -> String? {
+        guard let contentType else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" else { continue }
+            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"'")).lowercased()
+            return value.isEmpty ? nil : value
+        }
+        return nil
     }
 
     /// The fingerprint of a block of text, as ``ExtractedArticle/blocks`` holds them: FNV-1a of its normalised UTF-8.

@@ -149,3 +149,25 @@ public enum WordDiff {
         }.joined(separator: " ")
     }
 }
+
+/// What `reextract` did: the current extractor run over stored pages, new texts stored beside the old.
+public struct ReextractReport: Codable, Sendable, Equatable {
+    /// The extractor that ran, e.g. `newsd-extract/2`.
+    public var extractor: String
+    /// Captures it ran over (those it had not cleaned before).
+    public var captures: Int
+    /// Captures whose text differs from every text stored before: a new text each.
+    public var newTexts: Int
+    /// Captures whose text came out the same as one already stored.
+    public var sameTexts: Int
+    /// Captures in which it found no text.
+    public var noText: Int
+
+    public init(extractor: String, captures: Int, newTexts: Int = 0, sameTexts: Int = 0, noText: Int = 0) {
+        self.extractor = extractor
+        self.captures = captures
+        self.newTexts = newTexts
+        self.sameTexts = sameTexts
+        self.noText = noText
+    }
+}

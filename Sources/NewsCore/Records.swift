@@ -149,14 +149,26 @@ public struct TextRecord: ContentAddressed, Hashable {
     public var language: String?
     /// The main text, paragraphs separated by blank lines.
     public var body: String
+    /// The date of the last change as the page states it.
+    public var modified: String?
+    /// The URL the page names as its canonical one.
+    public var canonicalURL: String?
+    /// The lead image the page names.
+    public var imageURL: String?
 
-    public init(title: String?, byline: String?, published: String?, language: String?, body: String) {
+    public init(
+        title: String?, byline: String?, published: String?, language: String?, body: String, modified: String? = nil,
+        canonicalURL: String? = nil, imageURL: String? = nil
+    ) {
         self.id = ContentHash(ofText: body)
         self.title = title
         self.byline = byline
         self.published = published
         self.language = language
         self.body = body
+        self.modified = modified
+        self.canonicalURL = canonicalURL
+        self.imageURL = imageURL
         self.id = computedID
     }
 }

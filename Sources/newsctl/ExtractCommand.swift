@@ -50,3 +50,42 @@ extension Newsctl {
         }
     }
 }
+
+extension Newsctl {
+    struct Reextract: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-runs the current extractor over stored pages; new texts are stored beside the old ones.",
+            discussion: """
+                With --all, pages the current extractor has already cleaned are skipped, so running it twice does \
+                nothing the second time; an ARTICLE's pages are all cleaned again (what the archive has learnt of \
+                its site's template since may change the text). ARTICLE is the article's URL or the first 8 or more \
+                hex digits of its id.
+                """)
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "The article whose pages to clean again.")
+        var article: String?
+
+        @Flag(help: "Clean every stored page again.")
+        var all = false
+
+        func validate() throws {
+            guard (article != nil) != all else { throw ValidationError("name an ARTICLE or give --all, not both") }
+        }
+
+        func run() async throws {
+            try await report {
+                let query = article.map { "article=\(queryValue($0))" } ?? "all=1"
+                let result = try await connection.call("POST", "/v1/reextract?\(query)", as: ReextractReport.self)
+                try connection.output(result) { report in
+                    """
+                    \(report.extractor): \(report.captures) pages cleaned again, \(report.newTexts) new texts, \
+                    \(report.sameTexts) unchanged, \(report.noText) without text
+
+                    """
+                }
+            }
+        }
+    }
+}

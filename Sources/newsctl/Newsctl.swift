@@ -12,7 +12,7 @@ struct Newsctl: AsyncParsableCommand {
         version: newsdVersion,
         subcommands: [
             Status.self, Poll.self, Sync.self, Feeds.self, Search.self, Show.self, Diff.self, Stories.self, Verify.self,
-            Export.self, Import.self, Peers.self, Config.self, Extract.self,
+            Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
         ])
 }
 

@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+public import NewsCore
+
+extension Archive {
+    /// A block seen on this many articles of one host is part of the host's template.
+    public static let templateThreshold = 3
+
+    /// Past this many blocks of one host, those seen only once are forgotten: article text rarely repeats, a
+    /// template does at once, so the table stays small whatever the archive's size.
+    static let templateCapacity = 4000
+
+    /// Fingerprints of the text blocks seen on at least ``templateThreshold`` articles of `host`.
+    public func template(host: String) throws -> Set<UInt64> {
+        try pool.read { db in
+            let hashes = try Int64.fetchAll(
+                db, sql: "SELECT hash FROM host_block WHERE host = ? AND pages >= ?",
+                arguments: [host, Self.templateThreshold])
+            return Set(hashes.map { UInt64(bitPattern: $0) })
+        }
+    }
+
+    /// Counts the blocks of one more article of `host`.
+    public func learnTemplate(host: String, blocks: some Sequence<UInt64>) throws {
+        let distinct = Set(blocks)
+        guard !host.isEmpty, !distinct.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO host_block(host, hash, pages) VALUES (?, ?, 1)
+                    ON CONFLICT(host, hash) DO UPDATE SET pages = pages + 1
+                    """)
+            for block in distinct { try statement.execute(arguments: [host, Int64(bitPattern: block)]) }
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM host_block WHERE host = ?", arguments: [host]) ?? 0
+            if count > Self.templateCapacity {
+                try db.execute(sql: "DELETE FROM host_block WHERE host = ? AND pages = 1", arguments: [host])
+            }
+        }
+    }
+
+    /// Ids of the captures to clean again, oldest first: every capture of the article `reference`, or, when it is
+    /// `nil`, every capture no text by `extractor` was made of.
+    public func capturesToClean(by extractor: String, article reference: String?) throws -> [ContentHash] {
+        try pool.read { db in
+            if let reference {
+                let article = try Self.lookup(reference, db: db)
+                return try ContentHash.fetchAll(
+                    db, sql: "SELECT id FROM capture WHERE articleID = ? ORDER BY fetchedAt, id", arguments: [article.id])
+            }
+            return try ContentHash.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM capture WHERE articleID IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM extraction WHERE captureID = capture.id AND extractor = ?)
+                    ORDER BY fetchedAt, id
+                    """,
+                arguments: [extractor])
+        }
+    }
+
+    /// The capture record `id`, if stored.
+    public func capture(_ id: ContentHash) throws -> CaptureRecord? {
+        try pool.read { db in try CaptureRecord.fetchOne(db, key: id) }
+    }
+
+    /// Stores a text made of a stored capture beside the texts already made of it; returns how many records were new.
+    @discardableResult
+    public func addText(_ text: TextRecord, extraction: ExtractionRecord) throws -> Int {
+        try commit([.text(text), .extraction(extraction)], blobs: [])
+    }
+}

@@ -1,0 +1,30 @@
+import Archive
+import Extraction
+import Foundation
+import NewsCore
+
+/// Cleans captured pages with the current extractor, leaving out what the archive has learnt is the template of
+/// the page's host, and teaches the archive each new article's blocks.
+struct Cleaner: Sendable {
+    let archive: Archive
+    let metrics: Metrics
+
+    /// The cleaned article of a capture whose page is `raw`.
+    func clean(_ raw: Data, capture: CaptureRecord) -> ExtractedArticle {
+        let url = URL(string: capture.finalURL)
+        let template = (try? archive.template(host: Self.host(of: capture))) ?? []
+        let start = ContinuousClock.now
+        defer { metrics.observe("newsd_extraction_seconds", seconds: (ContinuousClock.now - start) / .seconds(1)) }
+        return Extractor.extract(
+            raw, url: url, encoding: Extractor.charset(ofContentType: capture.contentType), template: template)
+    }
+
+    /// Counts the blocks of a newly archived article toward its host's template.
+    func learn(from article: ExtractedArticle, capture: CaptureRecord) throws {
+        try archive.learnTemplate(host: Self.host(of: capture), blocks: article.blocks)
+    }
+
+    private static func host(of capture: CaptureRecord) -> String {
+        URL(string: capture.finalURL)?.host?.lowercased() ?? ""
+    }
+}

@@ -1,0 +1,127 @@
+import Archive
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// A page of the Deraa Today fixture site: its masthead and copyright lines sit in the same container as the article,
+/// with no class or tag that tells them apart; only seeing them on every page of the site does.
+private func deraaPage(_ number: Int) -> String {
+    let paragraphs = (1...4).map { paragraph in
+        "<p>Report \(number), paragraph \(paragraph): government forces and opposition fighters exchanged fire in the "
+            + "old city on day \(number), residents said, as talks on a ceasefire stalled for the \(paragraph)th time.</p>"
+    }
+    return """
+        <html><head><title>Report \(number)</title></head><body><div id="page">
+        <p>Deraa Today, news from the south of Syria, every day, in Arabic and in English, since 2011.</p>
+        <h1>Report \(number)</h1>\(paragraphs.joined())
+        <p>Copyright Deraa Today, 2021. All rights reserved, reproduction in whole or in part is forbidden.</p>
+        </div></body></html>
+        """
+}
+
+@Suite struct CleaningTests {
+    @Test func theArchiveLearnsASitesTemplateAndLeavesItOut() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        func publish(_ count: Int) {
+            for number in 1...count { server.serve("/r/\(number).html", body: deraaPage(number)) }
+            server.serve(
+                "/feed.xml", body: Fixture.rss((1...count).map { (id: "r\($0)", link: "/r/\($0).html") }),
+                headers: [.eTag: "\"\(count)\""])
+        }
+        publish(3)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        let socket = node.config.controlSocket.path
+        _ = try await node.poll()
+        func text(_ number: Int) async throws -> String {
+            let show = try await runCommand(
+                newsctl, ["show", server.url("/r/\(number).html").absoluteString, "--json", "--socket", socket])
+            #expect(show.status == 0, "\(show.stderr)")
+            return try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8)).versions.last?.body ?? ""
+        }
+        // The first pages of a site: nothing learnt yet, so the masthead is taken for text.
+        #expect(try await text(1).contains("Deraa Today, news from the south"))
+
+        // Three pages seen: the fourth is cleaned with the template, the article kept whole.
+        publish(4)
+        _ = try await node.poll()
+        let fourth = try await text(4)
+        #expect(!fourth.contains("Deraa Today, news from the south"))
+        #expect(!fourth.contains("All rights reserved"))
+        #expect(fourth.contains("Report 4, paragraph 1") && fourth.contains("Report 4, paragraph 4"))
+
+        // Cleaning an early article again applies what was learnt since; the old text stays beside the new.
+        let again = try await runCommand(
+            newsctl, ["reextract", server.url("/r/1.html").absoluteString, "--json", "--socket", socket])
+        #expect(again.status == 0, "\(again.stderr)")
+        let report = try JSONCoding.decoder().decode(ReextractReport.self, from: Data(again.stdout.utf8))
+        #expect(report.captures == 1 && report.newTexts == 1)
+        #expect(!(try await text(1)).contains("Deraa Today, news from the south"))
+        try await node.stop()
+        await server.stop()
+    }
+
+    @Test func reextractAddsTextsBesideThoseOfAnOlderExtractor() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        // An archive whose texts an older extractor made, chrome and all.
+        let directory = try temporaryDirectory()
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        let key = NodeKey()
+        try archive.register(key.record)
+        var urls: [String] = []
+        for number in 1...3 {
+            let url = "https://deraa.example/r/\(number).html"
+            urls.append(url)
+            let raw = Data(deraaPage(number).utf8)
+            let article = ArticleRecord(url: url)
+            let capture = try key.sign(
+                CaptureRecord(
+                    articleID: article.id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
+                    contentType: "text/html; charset=utf-8", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw),
+                    size: raw.count, nodeID: key.record.id.hex))
+            let old = TextRecord(
+                title: "Report \(number)", byline: nil, published: nil, language: nil, body: "Home World About Report \(number)")
+            try archive.store(
+                Ingest(
+                    feed: nil, article: article, capture: capture, raw: raw, text: old,
+                    extraction: ExtractionRecord(captureID: capture.id, textID: old.id, extractor: "newsd-extract/1")))
+        }
+        try archive.close()
+
+        let node = try await TestNode.start(directory: directory)
+        let socket = node.config.controlSocket.path
+        func reextractAll() async throws -> ReextractReport {
+            let result = try await runCommand(newsctl, ["reextract", "--all", "--json", "--socket", socket])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try JSONCoding.decoder().decode(ReextractReport.self, from: Data(result.stdout.utf8))
+        }
+        let first = try await reextractAll()
+        #expect(first.extractor == "newsd-extract/2")
+        #expect(first.captures == 3 && first.newTexts == 3 && first.noText == 0)
+        // Everything is cleaned by this extractor now: a second run has nothing to do.
+        #expect(try await reextractAll().captures == 0)
+
+        let show = try await runCommand(newsctl, ["show", urls[0], "--json", "--socket", socket])
+        let detail = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8))
+        #expect(detail.versions.map(\.extractor) == ["newsd-extract/1", "newsd-extract/2"])
+        #expect(detail.versions.last?.body.contains("Report 1, paragraph 1") == true)
+        // The run learnt the site's template from the three pages: cleaning one again now leaves the masthead out.
+        let one = try await runCommand(newsctl, ["reextract", urls[0], "--json", "--socket", socket])
+        #expect(one.status == 0, "\(one.stderr)")
+        let cleaned = try await runCommand(newsctl, ["show", urls[0], "--json", "--socket", socket])
+        let current = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(cleaned.stdout.utf8))
+        #expect(current.versions.last?.body.hasPrefix("Report 1, paragraph 1") == true)
+
+        let human = try await runCommand(newsctl, ["reextract", "--all", "--socket", socket])
+        #expect(human.stdout == "newsd-extract/2: 0 pages cleaned again, 0 new texts, 0 unchanged, 0 without text\n")
+        let unknown = try await runCommand(newsctl, ["reextract", "https://nowhere.example/x", "--socket", socket])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "newsctl: no article https://nowhere.example/x\n")
+        let both = try await runCommand(newsctl, ["reextract", urls[0], "--all", "--socket", socket])
+        #expect(both.status != 0)
+        let verify = try await runCommand(newsctl, ["verify", "--socket", socket])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        try await node.stop()
+    }
+}

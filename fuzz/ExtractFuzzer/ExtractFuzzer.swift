@@ -1,0 +1,49 @@
+import Extraction
+import Foundation
+
+// Built with `-D FUZZING -sanitize=fuzzer` (see fuzz/run), this is a libFuzzer target for the article extractor.
+// Built normally, it replays inputs given as files, to reproduce a crash.
+
+private let base = URL(string: "https://fuzz.example/a/story.html")!
+
+/// Extracts `data` as served with no charset and as served with a wrong one, and checks what must always hold.
+private func extractAll(_ data: Data) {
+    for charset in [nil, "shift_jis"] {
+        let article = Extractor.extract(data, url: base, encoding: charset)
+        for paragraph in article.paragraphs {
+            precondition(!paragraph.isEmpty, "an empty paragraph")
+            precondition(paragraph == paragraph.trimmingCharacters(in: .whitespacesAndNewlines), "untrimmed paragraph")
+            precondition(!paragraph.unicodeScalars.contains { $0.value < 0x20 }, "a control character in the text")
+        }
+        precondition(!article.paragraphs.isEmpty || article.note != nil, "no text and no reason")
+    }
+}
+
+#if FUZZING
+    @_silgen_name("LLVMFuzzerRunDriver")
+    private func runFuzzer(
+        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
+
+    /// SwiftPM links an executable's entry point under this name; it hands control to libFuzzer.
+    @_cdecl("extract_fuzzer_main")
+    public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        var count = argc
+        var arguments = argv
+        return runFuzzer(&count, &arguments) { bytes, size in
+            extractAll(bytes.map { Data(bytes: $0, count: size) } ?? Data())
+            return 0
+        }
+    }
+#else
+    @main
+    struct ExtractFuzzerReplay {
+        static func main() throws {
+            for path in CommandLine.arguments.dropFirst() {
+                extractAll(try Data(contentsOf: URL(fileURLWithPath: path)))
+                print("ok \(path)")
+            }
+        }
+    }
+#endif
