@@ -19,8 +19,8 @@ public struct CommandResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `executable` with `arguments` to completion.
-public func runCommand(_ executable: URL, _ arguments: [String]) async throws -> CommandResult {
+/// Runs `executable` with `arguments` to completion, with `input` on its standard input.
+public func runCommand(_ executable: URL, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -28,10 +28,18 @@ public func runCommand(_ executable: URL, _ arguments: [String]) async throws ->
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
+    let stdin = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
     let finished = AsyncStream<Int32>.makeStream()
     process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
     try process.run()
+    if let input {
+        let writer = stdin.fileHandleForWriting
+        Thread {
+            try? writer.write(contentsOf: input)
+            try? writer.close()
+        }.start()
+    }
     // Read both pipes to the end before waiting, so a full pipe cannot stall the child.
     async let stdout = readToEnd(out.fileHandleForReading)
     async let stderr = readToEnd(err.fileHandleForReading)

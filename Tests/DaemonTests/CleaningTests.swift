@@ -124,4 +124,38 @@ private func deraaPage(_ number: Int) -> String {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         try await node.stop()
     }
+
+    @Test func newsctlExtractCleansAPageWithoutADaemon() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let page = Data(deraaPage(7).utf8)
+        let fromStdin = try await runCommand(newsctl, ["extract"], input: page)
+        #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+        #expect(fromStdin.stdout.hasPrefix("Deraa Today, news from the south"))
+        #expect(fromStdin.stdout.contains("Report 7, paragraph 4"))
+
+        let file = try temporaryDirectory().appendingPathComponent("page.html")
+        try page.write(to: file)
+        let json = try await runCommand(newsctl, ["extract", file.path, "--url", "https://deraa.example/r/7.html", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        struct Output: Decodable {
+            var extractor: String
+            var article: ExtractedParagraphs
+        }
+        struct ExtractedParagraphs: Decodable {
+            var title: String?
+            var paragraphs: [String]
+        }
+        let output = try JSONDecoder().decode(Output.self, from: Data(json.stdout.utf8))
+        #expect(output.extractor == "newsd-extract/2")
+        #expect(output.article.title == "Report 7")
+        #expect(output.article.paragraphs.count == 6)
+
+        let empty = try await runCommand(newsctl, ["extract"], input: Data("<html><body><img src=x></body></html>".utf8))
+        #expect(empty.status == 2)
+        #expect(empty.stdout.isEmpty)
+        #expect(empty.stderr == "newsctl: the page has no text\n")
+        let missing = try await runCommand(newsctl, ["extract", "/nonexistent/page.html"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "newsctl: cannot read /nonexistent/page.html\n")
+    }
 }
