@@ -60,22 +60,15 @@ enum HTMLEncoding {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 8)
         for byte in bytes {
-            let scalar: UInt32 = byte >= 0x80 && byte < 0xA0 ? c1[Int(byte - 0x80)] : UInt32(byte)
-            switch scalar {
-            case 0..<0x80: out.append(UInt8(scalar))
-            case 0x80..<0x800: out += [UInt8(0xC0 | (scalar >> 6)), UInt8(0x80 | (scalar & 0x3F))]
-            default:
-                out += [UInt8(0xE0 | (scalar >> 12)), UInt8(0x80 | ((scalar >> 6) & 0x3F)), UInt8(0x80 | (scalar & 0x3F))]
+            if byte < 0x80 {
+                out.append(byte)
+            } else {
+                let scalar = byte < 0xA0 ? CharacterReferences.windows1252[Int(byte - 0x80)] : UInt32(byte)
+                CharacterReferences.append(scalar, to: &out)
             }
         }
         return out
     }
-
-    private static let c1: [UInt32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E,
-        0x0178,
-    ]
 
     /// `bytes` in the encoding `label` converted to UTF-8 by iconv; a byte it cannot convert becomes U+FFFD, and an
     /// encoding iconv does not know is read as windows-1252.
