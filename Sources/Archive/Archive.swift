@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
 public import NewsCore
+import Synchronization
 
 /// The local archive: one SQLite file in WAL mode.
 ///
@@ -10,6 +11,8 @@ public import NewsCore
 /// ```
 public final class Archive: Sendable {
     let pool: DatabasePool
+    /// Node records by id, once read: every capture stored is checked against its node's key.
+    private let knownNodes = Mutex<[String: NodeRecord]>([:])
     /// This database's epoch: a new one whenever the database is created anew, so peers know to start over.
     public let epoch: String
 
@@ -59,6 +62,27 @@ public struct Ingest: Sendable {
     }
 }
 
+/// An ``Ingest`` checked, with the work that needs no lock done: see ``Archive/prepare(_:)``.
+public struct PreparedIngest: Sendable {
+    let items: [ArchiveItem]
+    let feed: (url: String, entryID: String, version: String)?
+    let blobHash: ContentHash
+    let size: Int
+    let stored: (data: Data, encoding: String)
+    let fingerprint: MinHash?
+}
+
+extension Ingest {
+    /// The records of the ingest, in the order they are stored: article, capture, text, extraction.
+    var items: [ArchiveItem] {
+        var items: [ArchiveItem] = article.map { [.article($0)] } ?? []
+        items.append(.capture(capture))
+        if let text { items.append(.text(text)) }
+        if let extraction { items.append(.extraction(extraction)) }
+        return items
+    }
+}
+
 /// What the archive holds of an article a feed entry links to.
 public enum EntryState: Sendable, Equatable {
     /// Not archived yet: fetch it.
@@ -80,22 +104,68 @@ extension Archive {
     /// Stores an ingest in one transaction; returns how many records were new.
     @discardableResult
     public func store(_ ingest: Ingest) throws -> Int {
+        try store([prepare(ingest)])
+    }
+
+    /// Does the work of storing an ingest that needs no lock, on the caller's thread: checks the page against its
+    /// hash and every record against its id and the capture's signature, compresses the page, and fingerprints the
+    /// text for stories.
+    public func prepare(_ ingest: Ingest) throws -> PreparedIngest {
         let blobHash = ContentHash(of: ingest.raw)
         guard blobHash == ingest.capture.blobHash else {
             throw IntegrityError(
                 "capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
         }
-        var items: [ArchiveItem] = ingest.article.map { [.article($0)] } ?? []
-        items.append(.capture(ingest.capture))
-        if let text = ingest.text { items.append(.text(text)) }
-        if let extraction = ingest.extraction { items.append(.extraction(extraction)) }
-        return try pool.write { db in
-            try Self.insertBlob(ingest.raw, hash: blobHash, db: db)
-            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
-            if let feed = ingest.feed, let article = ingest.article {
-                try Self.link(article: article.id, feedURL: feed.url, entryID: feed.entryID, version: feed.version, db: db)
+        let items = ingest.items
+        if let bad = items.first(where: { !$0.isIntact }) {
+            throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
+        }
+        try checkSignature(of: ingest.capture)
+        return PreparedIngest(
+            items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.count, stored: BlobCodec.encode(ingest.raw),
+            fingerprint: ingest.text.map { MinHash(text: $0.body) })
+    }
+
+    /// Throws unless `capture` carries a valid signature of a node this archive knows.
+    private func checkSignature(of capture: CaptureRecord) throws {
+        let node =
+            try knownNodes.withLock { $0[capture.nodeID] }
+            ?? pool.read { db in
+                try NodeRecord.fetchOne(db, key: ContentHash(hex: capture.nodeID))
             }
-            return added
+        guard let node else {
+            throw IntegrityError("capture \(capture.id) is by node \(capture.nodeID.prefix(16)), which is not known here")
+        }
+        knownNodes.withLock { $0[capture.nodeID] = node }
+        guard capture.isSigned(by: node) else {
+            throw IntegrityError("capture \(capture.id) does not carry a valid signature of node \(capture.nodeID.prefix(16))")
+        }
+    }
+
+    /// Stores prepared ingests in one transaction (one commit, one sync to disk for all); returns how many records
+    /// were new. If one of them is refused, none is stored.
+    @discardableResult
+    public func store(_ batch: [PreparedIngest]) throws -> Int {
+        try storeEach(batch).reduce(0, +)
+    }
+
+    /// Stores prepared ingests in one transaction; returns how many records of each were new.
+    func storeEach(_ batch: [PreparedIngest]) throws -> [Int] {
+        try pool.write { db in
+            var counts: [Int] = []
+            for prepared in batch {
+                var added = 0
+                try Self.insertBlob(prepared.stored, hash: prepared.blobHash, size: prepared.size, db: db)
+                for item in prepared.items
+                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint, verified: true) {
+                    added += 1
+                }
+                if let feed = prepared.feed, case .article(let article) = prepared.items.first {
+                    try Self.link(article: article.id, feedURL: feed.url, entryID: feed.entryID, version: feed.version, db: db)
+                }
+                counts.append(added)
+            }
+            return counts
         }
     }
 
@@ -173,20 +243,17 @@ extension Archive {
         }
     }
 
-    /// Stores `bytes` (whose SHA-256 is `hash`) compressed, unless a blob with that hash is stored already.
-    static func insertBlob(_ bytes: Data, hash: ContentHash, db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [hash]) != true else {
-            return
-        }
-        let stored = BlobCodec.encode(bytes)
+    /// Stores a blob of `size` bytes (whose SHA-256 is `hash`) in its stored form, unless it is stored already.
+    static func insertBlob(_ stored: (data: Data, encoding: String), hash: ContentHash, size: Int, db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO blob(hash, size, encoding, data) VALUES (?, ?, ?, ?)",
-            arguments: [hash, bytes.count, stored.encoding, stored.data])
+            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data) VALUES (?, ?, ?, ?)",
+            arguments: [hash, size, stored.encoding, stored.data])
     }
 
     /// Inserts a verified record unless present, adding a change-log row when it is new.
-    static func insert(_ item: ArchiveItem, db: Database) throws -> Bool {
-        guard item.isIntact else { throw IntegrityError("\(item.kind) \(item.id) does not match its content") }
+    /// `verified`: ``prepare(_:)`` has checked the record's id and signature already.
+    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, verified: Bool = false) throws -> Bool {
+        guard verified || item.isIntact else { throw IntegrityError("\(item.kind) \(item.id) does not match its content") }
         switch item {
         case .node(let record): try record.insert(db, onConflict: .ignore)
         case .article(let record): try record.insert(db, onConflict: .ignore)
@@ -198,7 +265,7 @@ extension Archive {
             guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
                 throw IntegrityError("capture \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
             }
-            guard record.isSigned(by: node) else {
+            guard verified || record.isSigned(by: node) else {
                 throw IntegrityError("capture \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
             }
             try record.insert(db, onConflict: .ignore)
@@ -210,7 +277,7 @@ extension Archive {
             try db.execute(
                 sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
                 arguments: [text.title ?? "", text.body, text.id])
-            try Self.assignStory(text, db: db)
+            try Self.assignStory(text, fingerprint: fingerprint ?? MinHash(text: text.body), db: db)
         }
         try db.execute(sql: "INSERT OR IGNORE INTO change(kind, key) VALUES (?, ?)", arguments: [item.kind, item.id])
         return true
@@ -304,7 +371,9 @@ extension Archive {
             throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
         }
         return try pool.write { db in
-            for bytes in blobs { try Self.insertBlob(bytes, hash: ContentHash(of: bytes), db: db) }
+            for bytes in blobs {
+                try Self.insertBlob(BlobCodec.encode(bytes), hash: ContentHash(of: bytes), size: bytes.count, db: db)
+            }
             let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
             try also(db)
             return added

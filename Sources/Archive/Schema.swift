@@ -149,6 +149,38 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3") { db in
+            // Blobs and texts are large rows: in WITHOUT ROWID tables their payloads sat in the key B-tree, where
+            // inserts at random hash positions rebalanced pages full of them. Rowid tables append them, and the hash
+            // becomes a small unique index.
+            try db.execute(
+                sql: """
+                    CREATE TABLE blob_v3(
+                        hash TEXT PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        encoding TEXT NOT NULL,
+                        data BLOB NOT NULL
+                    );
+                    INSERT INTO blob_v3(hash, size, encoding, data) SELECT hash, size, encoding, data FROM blob;
+                    DROP TABLE blob;
+                    ALTER TABLE blob_v3 RENAME TO blob;
+                    CREATE TABLE text_v3(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        title TEXT,
+                        byline TEXT,
+                        published TEXT,
+                        language TEXT,
+                        body TEXT NOT NULL,
+                        modified TEXT,
+                        canonicalURL TEXT,
+                        imageURL TEXT
+                    );
+                    INSERT INTO text_v3 SELECT id, title, byline, published, language, body, modified, canonicalURL, imageURL
+                        FROM text;
+                    DROP TABLE text;
+                    ALTER TABLE text_v3 RENAME TO text;
+                    """)
+        }
         return migrator
     }
 }

@@ -12,45 +12,46 @@ extension Archive {
     /// several), or a new one. A story's id is the smallest text id in it, so every node that holds the
     /// same texts names the same stories, whatever order they arrived in. Work per text depends on how
     /// many texts share its LSH buckets, not on the size of the archive.
-    static func assignStory(_ text: TextRecord, db: Database) throws {
-        let fingerprint = MinHash(text: text.body)
+    static func assignStory(_ text: TextRecord, fingerprint: MinHash, db: Database) throws {
         var stories = Set<String>()
         if fingerprint.shingles >= 8 {
-            let bands = fingerprint.bands
+            let bands = Array(Set(fingerprint.bands))
             let placeholders = Array(repeating: "?", count: bands.count).joined(separator: ",")
-            let candidates = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT f.textID, f.shingles, f.minhash FROM text_bucket b JOIN text_fingerprint f ON f.textID = b.textID
-                    WHERE b.bucket IN (\(placeholders))
-                    """, arguments: StatementArguments(bands))
-            for row in candidates {
-                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
-                guard fingerprint.similarity(to: other) >= storyThreshold else { continue }
-                if let story = try String.fetchOne(
-                    db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [row["textID"] as String])
-                {
-                    stories.insert(story)
-                }
+            // Who shares a bucket, and how full each bucket is, in one query over the small bucket index.
+            var members: [Int64: Int] = [:]
+            var candidates = Set<String>()
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT bucket, textID FROM text_bucket WHERE bucket IN (\(placeholders))",
+                arguments: StatementArguments(bands))
+            while let row = try rows.next() {
+                members[row[0], default: 0] += 1
+                candidates.insert(row[1])
             }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)",
-                arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
+            let fingerprintOf = try db.cachedStatement(sql: "SELECT shingles, minhash FROM text_fingerprint WHERE textID = ?")
+            let storyOf = try db.cachedStatement(sql: "SELECT storyID FROM story_member WHERE textID = ?")
+            for candidate in candidates {
+                guard let row = try Row.fetchOne(fingerprintOf, arguments: [candidate]) else { continue }
+                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
+                guard fingerprint.similarity(to: other) >= storyThreshold,
+                    let story = try String.fetchOne(storyOf, arguments: [candidate])
+                else { continue }
+                stories.insert(story)
+            }
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
+                .execute(arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
             // A bucket holds at most `bucketCapacity` texts: enough to find the story of any near-copy,
             // while a story with thousands of copies does not make every new copy compare with all of them.
-            for band in Set(bands) {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO text_bucket(bucket, textID)
-                        SELECT ?, ? WHERE (SELECT COUNT(*) FROM text_bucket WHERE bucket = ?) < ?
-                        """, arguments: [band, text.id, band, Self.bucketCapacity])
+            let join = try db.cachedStatement(sql: "INSERT OR IGNORE INTO text_bucket(bucket, textID) VALUES (?, ?)")
+            for band in bands where members[band, default: 0] < Self.bucketCapacity {
+                try join.execute(arguments: [band, text.id])
             }
         }
         let story = (stories + [text.id.hex]).min()!
         for merged in stories where merged != story {
             try db.execute(sql: "UPDATE story_member SET storyID = ? WHERE storyID = ?", arguments: [story, merged])
         }
-        try db.execute(sql: "INSERT OR REPLACE INTO story_member(textID, storyID) VALUES (?, ?)", arguments: [text.id, story])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO story_member(textID, storyID) VALUES (?, ?)")
+            .execute(arguments: [text.id, story])
     }
 
     private static func pack(_ values: [UInt32]) -> Data {
@@ -60,8 +61,10 @@ extension Archive {
     }
 
     private static func unpack(_ data: Data) -> [UInt32] {
-        stride(from: 0, to: data.count - 3, by: 4).map { offset in
-            data[data.startIndex + offset..<data.startIndex + offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        data.withUnsafeBytes { bytes in
+            stride(from: 0, to: bytes.count - 3, by: 4).map {
+                UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0, as: UInt32.self))
+            }
         }
     }
 

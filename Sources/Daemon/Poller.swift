@@ -20,6 +20,8 @@ final class Poller: Sendable {
     private let events: EventHub
     private let metrics: Metrics
     private let cleaner: Cleaner
+    /// Articles fetched at once are written in shared transactions.
+    private let commits: GroupCommit
     private let settings: Mutex<Settings>
     private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
 
@@ -40,6 +42,7 @@ final class Poller: Sendable {
         self.events = events
         self.metrics = metrics
         self.cleaner = Cleaner(archive: archive, metrics: metrics)
+        self.commits = GroupCommit(archive: archive)
         self.logger = logger
     }
 
@@ -164,7 +167,9 @@ final class Poller: Sendable {
         // once per distinct bytes (a poll that failed further on does not capture it again).
         if try !archive.hasCapture(url: feed.location, blobHash: hash) {
             let document = try capture(of: response, requested: location, article: nil)
-            try archive.store(Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil))
+            _ = try await commits.store(
+                archive.prepare(
+                    Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil)))
         }
         let parsed: ParsedFeed
         do {
@@ -237,10 +242,11 @@ final class Poller: Sendable {
         let capture = try capture(of: response, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
         let records = cleaned.records(capture: capture.id)
-        try archive.store(
-            Ingest(
-                feed: membership, article: article, capture: capture, raw: response.body, text: records?.text,
-                extraction: records?.extraction))
+        _ = try await commits.store(
+            archive.prepare(
+                Ingest(
+                    feed: membership, article: article, capture: capture, raw: response.body, text: records?.text,
+                    extraction: records?.extraction)))
         if case .new = state { try cleaner.learn(from: cleaned, capture: capture) }
         metrics.count("newsd_articles_stored_total")
     }
