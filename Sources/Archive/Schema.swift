@@ -181,6 +181,14 @@ enum Schema {
                     ALTER TABLE text_v3 RENAME TO text;
                     """)
         }
+        migrator.registerMigration("v4") { db in
+            // Peers added with `newsctl peers add`, beside those the config names; every peer has a node id.
+            try db.execute(
+                sql: """
+                    ALTER TABLE peer ADD COLUMN nodeID TEXT;
+                    ALTER TABLE peer ADD COLUMN added INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

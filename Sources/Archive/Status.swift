@@ -9,7 +9,7 @@ extension Archive {
             try peers.map { peer in
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM peer WHERE name = ?", arguments: [peer.name])
                 return PeerStatus(
-                    name: peer.name, url: peer.url.absoluteString,
+                    name: peer.name, url: peer.url.absoluteString, node: peer.node,
                     lastSyncAt: row?.date("lastSyncAt"),
                     lastResult: row?["lastResult"],
                     lastError: row?["lastError"], cursor: row?["cursor"] ?? 0)
@@ -29,6 +29,37 @@ extension Archive {
                 blobs: try count("SELECT COUNT(*) FROM blob"),
                 blobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob") ?? 0,
                 lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
+        }
+    }
+}
+
+extension Archive {
+    /// The peers added at run time (`newsctl peers add`), by name.
+    public func addedPeers() throws -> [PeerConfig] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, url, nodeID FROM peer WHERE added ORDER BY name").compactMap { row in
+                guard let url = URL(string: row["url"]) else { return nil }
+                return PeerConfig(name: row["name"], url: url, node: row["nodeID"])
+            }
+        }
+    }
+
+    /// Adds (or changes) a peer at run time.
+    public func addPeer(_ peer: PeerConfig) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO peer(name, url, nodeID, added) VALUES (?, ?, ?, 1)
+                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, nodeID = excluded.nodeID, added = 1
+                    """, arguments: [peer.name, peer.url.absoluteString, peer.node])
+        }
+    }
+
+    /// Removes a peer added at run time; returns whether there was one. Its sync state goes with it.
+    public func removeAddedPeer(named name: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM peer WHERE name = ? AND added", arguments: [name])
+            return db.changesCount > 0
         }
     }
 }

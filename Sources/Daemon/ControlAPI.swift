@@ -84,6 +84,23 @@ extension Daemon {
             }
             return Response(status: .noContent)
         }
+        router.post("/v1/peers") { request, context in
+            let peer = try await request.decode(as: PeerConfig.self, context: context)
+            return try JSONBody(self.addPeer(peer))
+        }
+        router.delete("/v1/peers") { request, _ -> Response in
+            guard let name = request.uri.queryParameters.get("name") else {
+                throw HTTPError(.badRequest, message: "name is required")
+            }
+            if self.current.peers.contains(where: { $0.name == name }) {
+                throw HTTPError(.conflict, message: "\(name) is declared in the configuration file: remove it there")
+            }
+            guard try self.archive.removeAddedPeer(named: name) else {
+                throw HTTPError(.notFound, message: "no peer \(name)")
+            }
+            try self.applyPeers()
+            return Response(status: .noContent)
+        }
         router.get("/v1/feeds/opml") { _, _ -> Response in
             let feeds = try self.archive.activeFeeds().map { feed in
                 var settings = feed.settings
@@ -112,6 +129,24 @@ extension Daemon {
     }
 
     /// Checks that `feed` answers with a feed, adds it, and polls it once.
+    /// Adds a peer at run time: it may sync with this node from now on, and this node pulls from it.
+    private func addPeer(_ peer: PeerConfig) throws -> PeerStatus {
+        guard ["http", "https"].contains(peer.url.scheme?.lowercased() ?? ""), peer.url.host != nil else {
+            throw HTTPError(.badRequest, message: "\(peer.url) is not an http or https URL")
+        }
+        guard let node = peer.node?.lowercased(), ContentHash(hex: node) != nil else {
+            throw HTTPError(.badRequest, message: "a peer needs its node id: 64 hex digits, as `newsctl status` there shows it")
+        }
+        guard node != identity.nodeID else { throw HTTPError(.badRequest, message: "that is this node's own id") }
+        guard !peer.name.isEmpty, !current.peers.contains(where: { $0.name == peer.name }) else {
+            throw HTTPError(.conflict, message: "a peer named \(peer.name) is declared in the configuration file")
+        }
+        let added = PeerConfig(name: peer.name, url: peer.url, node: node)
+        try archive.addPeer(added)
+        try applyPeers()
+        return try archive.peerStatuses([added])[0]
+    }
+
     private func addFeed(_ requested: FeedConfig) async throws -> FeedStatus {
         var feed = requested
         feed.url = feed.url.standardized

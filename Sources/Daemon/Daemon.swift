@@ -26,6 +26,8 @@ public final class Daemon: Sendable {
     let fetcher: Fetcher
     let poller: Poller
     let syncer: Syncer
+    /// Who may sync with this node: the peers' node ids.
+    let gate: SyncGate
     private let logger: Logger
     private let startedAt = Date()
     private let pollTrigger = Trigger()
@@ -65,9 +67,28 @@ public final class Daemon: Sendable {
             archive: archive, fetcher: fetcher, key: identity.key,
             settings: Self.pollSettings(config),
             events: hub, metrics: metrics, logger: logger)
+        let peers = try Self.peers(config, archive: archive)
         syncer = Syncer(
-            archive: archive, fetcher: fetcher, limits: config.limits, peers: config.peers, events: hub, metrics: metrics,
-            logger: logger)
+            archive: archive, fetcher: fetcher, limits: config.limits, key: identity.key, peers: peers, events: hub,
+            metrics: metrics, logger: logger)
+        gate = SyncGate(key: identity.key, allowed: Set(peers.compactMap(\.node)))
+    }
+
+    /// The peers of `config` and those added at run time (the config's win a name both use).
+    private static func peers(_ config: NewsdConfig, archive: Archive) throws -> [PeerConfig] {
+        let declared = Set(config.peers.map(\.name))
+        return config.peers + (try archive.addedPeers()).filter { !declared.contains($0.name) }
+    }
+
+    /// Gives the syncer and the sync server's gate the peers now in force, and syncs.
+    func applyPeers() throws {
+        let peers = try Self.peers(current, archive: archive)
+        gate.allow(Set(peers.compactMap(\.node)))
+        let syncer = self.syncer
+        Task {
+            await syncer.update(peers: peers)
+            self.syncTrigger.fire()
+        }
     }
 
     private static func pollSettings(_ config: NewsdConfig) -> Poller.Settings {
@@ -88,11 +109,7 @@ public final class Daemon: Sendable {
         try archive.declareFeeds(new.feeds)
         poller.update(Self.pollSettings(new))
         live.withLock { $0 = new }
-        let syncer = self.syncer
-        Task {
-            await syncer.update(peers: new.peers)
-            self.syncTrigger.fire()
-        }
+        try applyPeers()
         pollTrigger.fire()
         logger.info("configuration reloaded", metadata: ["feeds": "\(new.feeds.count)", "peers": "\(new.peers.count)"])
     }
@@ -175,7 +192,7 @@ public final class Daemon: Sendable {
             uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
-            peers: try archive.peerStatuses(current.peers), activity: await activity())
+            peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity())
     }
 
     /// What the daemon is doing now, in a few words.
@@ -204,7 +221,7 @@ public final class Daemon: Sendable {
         guard let listen = config.listen else { return nil }
         guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
         let router = Router()
-        SyncRoutes.add(to: router, archive: archive, nodeID: identity.nodeID)
+        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID)
         let readiness = readiness
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),

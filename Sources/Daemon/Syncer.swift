@@ -16,11 +16,11 @@ actor Syncer {
     private var inFlight: [String: Task<Void, Never>] = [:]
 
     init(
-        archive: Archive, fetcher: Fetcher, limits: FetchLimits, peers: [PeerConfig], events: EventHub, metrics: Metrics,
-        logger: Logger
+        archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, peers: [PeerConfig], events: EventHub,
+        metrics: Metrics, logger: Logger
     ) {
         self.archive = archive
-        self.puller = Puller(archive: archive, fetcher: fetcher, limits: limits)
+        self.puller = Puller(archive: archive, fetcher: fetcher, limits: limits, key: key)
         self.peers = peers
         self.events = events
         self.metrics = metrics

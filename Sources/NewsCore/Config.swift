@@ -107,12 +107,15 @@ public struct PeerConfig: Sendable, Equatable, Codable {
     public var name: String
     /// The peer's sync base URL, e.g. `http://10.0.0.2:8470`.
     public var url: URL
+    /// The peer's node id (SHA-256 of its public key, hex): only a peer with one may sync, in either direction.
+    public var node: String?
     /// Seconds between pulls, overriding the global `sync_interval`.
     public var interval: Double?
 
-    public init(name: String, url: URL, interval: Double? = nil) {
+    public init(name: String, url: URL, node: String? = nil, interval: Double? = nil) {
         self.name = name
         self.url = url
+        self.node = node
         self.interval = interval
     }
 }
@@ -315,6 +318,7 @@ private struct RawConfig: Decodable {
     struct Peer: Decodable {
         var name: String
         var url: String
+        var node: String?
         var interval: Number?
     }
 
@@ -421,9 +425,14 @@ private struct RawConfig: Decodable {
             guard !peer.name.isEmpty, !peers.contains(where: { $0.name == peer.name }) else {
                 throw fail("\(key).name", "must be non-empty and unique")
             }
+            let node = peer.node?.lowercased()
+            if let node, ContentHash(hex: node) == nil {
+                throw fail("\(key).node", "\"\(node)\" is not a node id (64 hex digits, as `newsctl status` shows it)")
+            }
             peers.append(
                 PeerConfig(
-                    name: peer.name, url: url, interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
+                    name: peer.name, url: url, node: node,
+                    interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
         }
 
         let poll = try positive(pollInterval, "poll_interval", default: 900)

@@ -19,6 +19,9 @@ public struct NodeKey: Sendable {
     /// This node's public record; its id is the node id.
     public var record: NodeRecord { NodeRecord(publicKey: key.publicKey.rawRepresentation) }
 
+    /// This node's Ed25519 signature over `message`.
+    public func signature(for message: Data) throws -> Data { try key.signature(for: message) }
+
     /// `capture`, signed by this node.
     public func sign(_ capture: CaptureRecord) throws -> CaptureRecord {
         var signed = capture
@@ -34,5 +37,15 @@ extension CaptureRecord {
             let keyBytes = Data(hex: node.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
         else { return false }
         return key.isValidSignature(signatureBytes, for: signedBytes)
+    }
+}
+
+extension NodeRecord {
+    /// Whether `signature` is this node's Ed25519 signature over `message`.
+    public func isValidSignature(_ signature: Data, for message: Data) -> Bool {
+        guard isIntact, let keyBytes = Data(hex: publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { return false }
+        return key.isValidSignature(signature, for: message)
     }
 }

@@ -101,6 +101,8 @@ public struct FeedStatus: Codable, Sendable, Equatable {
 public struct PeerStatus: Codable, Sendable, Equatable {
     public var name: String
     public var url: String
+    /// The peer's node id, without which it cannot sync.
+    public var node: String?
     public var lastSyncAt: Date?
     /// `ok` or `error`; `nil` before the first sync.
     public var lastResult: String?
@@ -108,9 +110,12 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     /// The peer's change-log sequence this node has stored everything up to.
     public var cursor: Int64
 
-    public init(name: String, url: String, lastSyncAt: Date?, lastResult: String?, lastError: String?, cursor: Int64) {
+    public init(
+        name: String, url: String, node: String? = nil, lastSyncAt: Date?, lastResult: String?, lastError: String?, cursor: Int64
+    ) {
         self.name = name
         self.url = url
+        self.node = node
         self.lastSyncAt = lastSyncAt
         self.lastResult = lastResult
         self.lastError = lastError

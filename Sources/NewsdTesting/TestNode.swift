@@ -78,10 +78,22 @@ public final class TestNode: Sendable {
     }
 
     /// A peer entry naming this node, for another node's configuration.
-    public func asPeer(_ name: String) -> PeerConfig { PeerConfig(name: name, url: syncURL) }
+    public func asPeer(_ name: String) -> PeerConfig { PeerConfig(name: name, url: syncURL, node: nodeID) }
 
     /// The path of the node's SQLite archive.
     public var archivePath: String { directory.appendingPathComponent("archive.sqlite").path }
+
+    /// Lets `other` sync with this node (as `newsctl peers add` does), naming it `name` here.
+    public func allow(_ other: TestNode, as name: String) async throws {
+        let body = try JSONCoding.encoder().encode(other.asPeer(name))
+        let response = try await Fetcher().fetch(
+            FetchRequest(
+                url: URL(string: "http://newsd/v1/peers")!, method: "POST", headers: [("Content-Type", "application/json")],
+                body: body, limits: FetchLimits(totalTimeout: 30, lowSpeedBytes: 0), unixSocket: config.controlSocket.path))
+        guard response.status == 200 else {
+            throw DaemonError("allowing \(name) failed: \(String(decoding: response.body, as: UTF8.self))")
+        }
+    }
 
     /// Asks the daemon, through its control socket, to poll every feed now; returns the feeds' states.
     public func poll() async throws -> [FeedStatus] { try await control("POST", "/v1/poll") }

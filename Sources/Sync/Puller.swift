@@ -19,13 +19,17 @@ public enum PullError: Error, CustomStringConvertible {
     case unreachable(String)
     /// The peer answered with an error status.
     case refused(status: Int, body: String)
+    /// The peer is not configured with its node id, or another node answered.
+    case unauthenticated(String)
     /// The peer sent something that is not what it claims to be.
     case corrupt(String)
 
     public var description: String {
         switch self {
         case .unreachable(let message): "peer unreachable: \(message)"
+        case .refused(403, _): "peer answered 403: it does not know this node (add this node's id there)"
         case .refused(let status, let body): "peer answered \(status): \(body.prefix(200))"
+        case .unauthenticated(let message): "peer not authenticated: \(message)"
         case .corrupt(let message): "peer sent bad data: \(message)"
         }
     }
@@ -39,11 +43,14 @@ public struct Puller: Sendable {
     let archive: Archive
     let fetcher: Fetcher
     let limits: FetchLimits
+    /// This node's key: every request is signed with it.
+    let key: NodeKey
 
-    public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits) {
+    public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey) {
         self.archive = archive
         self.fetcher = fetcher
         self.limits = limits
+        self.key = key
     }
 
     /// Pulls everything new from `peer`.
@@ -117,6 +124,9 @@ public struct Puller: Sendable {
     }
 
     private func request(_ peer: PeerConfig, path: String, query: String?) async throws -> FetchResponse {
+        guard let node = peer.node else {
+            throw PullError.unauthenticated("peer \(peer.name) has no node id (set `node` in its [[peer]] entry)")
+        }
         guard var components = URLComponents(url: peer.url, resolvingAgainstBaseURL: false) else {
             throw PullError.unreachable("bad peer URL \(peer.url)")
         }
@@ -125,14 +135,22 @@ public struct Puller: Sendable {
         guard let url = components.url else { throw PullError.unreachable("bad peer URL \(peer.url)") }
         var limits = limits
         limits.maxBodyBytes = max(limits.maxBodyBytes, SyncLimits.maxPageBytes)
+        let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
+        let headers = try SyncAuth.requestHeaders(method: "GET", target: target, body: Data(), key: key, to: node)
         let response: FetchResponse
         do {
-            response = try await fetcher.fetch(FetchRequest(url: url, limits: limits))
+            response = try await fetcher.fetch(FetchRequest(url: url, headers: headers, limits: limits))
         } catch {
             throw PullError.unreachable(error.description)
         }
         guard response.status == 200 else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
+        }
+        if let problem = SyncAuth.problem(
+            withAnswer: response.status, header: { response.header($0) }, body: response.body, nonce: headers.last!.1,
+            from: node)
+        {
+            throw PullError.unauthenticated(problem)
         }
         return response
     }

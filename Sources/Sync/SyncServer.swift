@@ -1,16 +1,20 @@
 public import Archive
-import Foundation
+public import Foundation
 public import Hummingbird
 import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
-    /// Adds `/v1/info`, `/v1/changes` and `/v1/blobs/{hash}` to `router`.
-    public static func add(to router: Router<BasicRequestContext>, archive: Archive, nodeID: String) {
-        router.get("/v1/info") { _, _ -> Response in
-            try json(NodeInfo(nodeID: nodeID, epoch: archive.epoch, lastSeq: try archive.lastSequence(), version: newsdVersion))
+    /// Adds `/v1/info`, `/v1/changes` and `/v1/blobs/{hash}` to `router`, behind `gate`: only signed requests of
+    /// allowed nodes reach them, and every answer is signed.
+    public static func add(to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String) {
+        let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
+        routes.get("/v1/info") { request, _ -> Response in
+            try json(
+                NodeInfo(nodeID: nodeID, epoch: archive.epoch, lastSeq: try archive.lastSequence(), version: newsdVersion),
+                answering: request, gate: gate)
         }
-        router.get("/v1/changes") { request, _ -> Response in
+        routes.get("/v1/changes") { request, _ -> Response in
             let query = request.uri.queryParameters
             guard let since = query.get("since", as: Int64.self), since >= 0 else {
                 throw HTTPError(.badRequest, message: "since must be a non-negative integer")
@@ -22,22 +26,26 @@ public enum SyncRoutes {
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
-                    changes: page))
+                    changes: page), answering: request, gate: gate)
         }
-        router.get("/v1/blobs/:hash") { _, context -> Response in
+        routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
                 throw HTTPError(.badRequest, message: "not a SHA-256 hex digest")
             }
             guard let bytes = try archive.blob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
-            return Response(
-                status: .ok, headers: [.contentType: "application/octet-stream"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
         }
     }
 
-    static func json(_ value: some Encodable) throws -> Response {
-        let data = try WireJSON.encoder.encode(value)
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {
+        signedAnswer(try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate)
+    }
+
+    /// A 200 answer with `data`, signed for the request it answers.
+    public static func signedAnswer(_ data: Data, type: String, answering request: Request, gate: SyncGate) -> Response {
+        let nonce = FieldName(SyncAuth.Header.nonce).flatMap { request.headers[$0] } ?? ""
+        var headers = gate.answerHeaders(status: 200, body: data, nonce: nonce)
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

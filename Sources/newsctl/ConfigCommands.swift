@@ -49,8 +49,56 @@ extension Newsctl {
 
     struct Peers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Lists the peers with their last sync, last error and cursor.", subcommands: [List.self],
+            abstract: "Lists, adds and removes the nodes this one syncs with.", subcommands: [List.self, Add.self, Remove.self],
             defaultSubcommand: List.self)
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Lets a node sync with this one, and pulls from it.",
+                discussion: """
+                    Both nodes must add each other: each lets in only the node ids it knows. A node's id is in the \
+                    first lines of `newsctl status` there.
+                    """)
+
+            @OptionGroup var connection: Connection
+
+            @Argument(help: "The peer's sync URL, e.g. http://10.0.0.2:8470.")
+            var url: String
+
+            @Option(help: "The peer's node id (64 hex digits).")
+            var node: String
+
+            @Option(help: "A short name for the peer (default: its host and port).")
+            var name: String?
+
+            func run() async throws {
+                try await report {
+                    guard let peerURL = URL(string: url), let host = peerURL.host else { throw CLIError("\(url) is not a URL") }
+                    let peer = PeerConfig(
+                        name: name ?? host + (peerURL.port.map { ":\($0)" } ?? ""), url: peerURL, node: node)
+                    let body = try JSONCoding.encoder().encode(peer)
+                    let added = try await connection.call("POST", "/v1/peers", body: body, as: PeerStatus.self)
+                    try connection.output(added) { "added peer \($0.name) (\($0.url), node \($0.node?.prefix(16) ?? "")…)\n" }
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Stops syncing with a peer added with `peers add`; what came from it stays.")
+
+            @OptionGroup var connection: Connection
+
+            @Argument(help: "The peer's name, as `newsctl peers list` shows it.")
+            var name: String
+
+            func run() async throws {
+                try await report {
+                    _ = try await connection.send("DELETE", "/v1/peers?name=\(queryValue(name))")
+                    if !connection.json { print("removed peer \(name)") }
+                }
+            }
+        }
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Lists the peers with their sync state.")

@@ -126,8 +126,9 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let newsctl = try #require(builtExecutable("newsctl"))
         let a = try await TestNode.start()
         let b = try await TestNode.start(peers: [
-            a.asPeer("a"), PeerConfig(name: "gone", url: URL(string: "http://127.0.0.1:9")!),
+            a.asPeer("a"), PeerConfig(name: "gone", url: URL(string: "http://127.0.0.1:9")!, node: NodeKey().record.id.hex),
         ])
+        try await a.allow(b, as: "b")
         _ = try await b.sync()
         let result = try await runCommand(newsctl, ["peers", "list", "--json", "--socket", b.config.controlSocket.path])
         #expect(result.status == 0, "\(result.stderr)")

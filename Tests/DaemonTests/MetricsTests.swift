@@ -41,6 +41,7 @@ import Testing
         #expect(second["newsd_fetch_seconds_count"] == 4)
 
         let b = try await TestNode.start(peers: [a.asPeer("a")])
+        try await a.allow(b, as: "b")
         _ = try await b.sync()
         let synced = try await scrape(b)
         #expect(synced["newsd_sync_rounds_total{peer=\"a\",result=\"ok\"}"] == 1)

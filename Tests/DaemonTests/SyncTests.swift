@@ -13,6 +13,7 @@ import Testing
         let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
         _ = try await a.poll()
         let b = try await TestNode.start(peers: [a.asPeer("a")])
+        try await a.allow(b, as: "b")
 
         let peers = try await b.sync()
         #expect(peers.map(\.lastResult) == ["ok"])
@@ -41,6 +42,7 @@ import Testing
 
     @Test func aBlobThatDoesNotMatchItsHashIsRefusedAndNothingIsStored() async throws {
         let liar = try await TestHTTPServer.start()
+        let liarKey = NodeKey()
         let honest = Data("<p>what the page really said</p>".utf8)
         let article = ArticleRecord(url: "https://news.example/story")
         let capture = CaptureRecord(
@@ -49,10 +51,11 @@ import Testing
             nodeID: "liar")
         let changes = [Change(seq: 1, item: .article(article)), Change(seq: 2, item: .capture(capture))]
         let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 2, more: false, changes: changes))
-        liar.serve("/v1/changes", bytes: page, headers: [.contentType: "application/json"])
-        liar.serve("/v1/blobs/\(capture.blobHash.hex)", body: "<p>what someone wants it to say</p>")
+        liar.serveSigned("/v1/changes", bytes: page, key: liarKey)
+        liar.serveSigned(
+            "/v1/blobs/\(capture.blobHash.hex)", bytes: Data("<p>what someone wants it to say</p>".utf8), key: liarKey)
 
-        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""))])
+        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
         let peers = try await b.sync()
         #expect(peers.first?.lastResult == "error")
         #expect(peers.first?.lastError?.contains("hashing to") == true)
@@ -74,6 +77,7 @@ import Testing
         Fixture.serveSite(on: server, pages: 2)
         let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
         let b = try await TestNode.start(peers: [a.asPeer("a")], syncInterval: 0.2)
+        try await a.allow(b, as: "b")
         _ = try await a.poll()
         let target = try await a.status().counts.lastSequence
         // Later pulls still report the cursor, so a pull finished before this subscription is not missed.
@@ -93,6 +97,7 @@ import Testing
 @Suite struct ForgedCaptureTests {
     @Test func aCaptureWithAForgedSignatureIsRefusedWithItsWholeBatch() async throws {
         let liar = try await TestHTTPServer.start()
+        let liarKey = NodeKey()
         let page = Data("<p>what the page said</p>".utf8)
         let claimed = NodeKey()
         let article = ArticleRecord(url: "https://news.example/story")
@@ -105,10 +110,10 @@ import Testing
         let items: [ArchiveItem] = [.node(claimed.record), .article(article), .capture(forged)]
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
-        liar.serve("/v1/changes", bytes: body, headers: [.contentType: "application/json"])
-        liar.serve("/v1/blobs/\(capture.blobHash.hex)", bytes: page)
+        liar.serveSigned("/v1/changes", bytes: body, key: liarKey)
+        liar.serveSigned("/v1/blobs/\(capture.blobHash.hex)", bytes: page, key: liarKey)
 
-        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""))])
+        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
         let peers = try await b.sync()
         #expect(peers.first?.lastResult == "error")
         #expect(peers.first?.lastError?.contains("valid signature") == true)
@@ -119,5 +124,16 @@ import Testing
         #expect(try file.count("node") == 1, "the liar's node record went with the batch")
         try await b.stop()
         await liar.stop()
+    }
+}
+
+extension TestHTTPServer {
+    /// Answers `path` with `bytes`, signed with `key` as a node's sync server signs its answers: a peer that is
+    /// allowed, and lies.
+    func serveSigned(_ path: String, bytes: Data, key: NodeKey) {
+        let gate = SyncGate(key: key, allowed: [])
+        route(path) { request in
+            SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
+        }
     }
 }

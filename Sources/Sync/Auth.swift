@@ -1,0 +1,159 @@
+public import Foundation
+public import Hummingbird
+public import NewsCore
+import Synchronization
+
+/// How sync requests and their answers are signed with the nodes' Ed25519 keys (docs/PROTOCOL.md, "Authentication").
+///
+/// A request carries the sender's node id and public key, the time, a random nonce and a signature over the method,
+/// the request target, the SHA-256 of the body, the time, the nonce and the receiving node's id: it cannot be replayed,
+/// moved to another path, or taken to another node. An answer carries the responder's key and a signature over its
+/// status, the request's nonce and the SHA-256 of its body, so the requester knows which node answered.
+public enum SyncAuth {
+    /// Requests whose time is further than this from the receiver's clock are refused.
+    public static let maximumSkew: TimeInterval = 300
+
+    /// The header names, lowercase.
+    public enum Header {
+        public static let node = "x-newsd-node"
+        public static let key = "x-newsd-key"
+        public static let time = "x-newsd-time"
+        public static let nonce = "x-newsd-nonce"
+        public static let signature = "x-newsd-signature"
+    }
+
+    static func requestMessage(
+        method: String, target: String, bodyHash: String, time: String, nonce: String, to node: String
+    ) -> Data {
+        Data("newsd-sync-request/1\n\(method)\n\(target)\n\(bodyHash)\n\(time)\n\(nonce)\n\(node)".utf8)
+    }
+
+    static func responseMessage(status: Int, nonce: String, bodyHash: String) -> Data {
+        Data("newsd-sync-response/1\n\(status)\n\(nonce)\n\(bodyHash)".utf8)
+    }
+
+    /// The headers that sign a request from `key`'s node to the node `peer`; the nonce is the last header's value.
+    public static func requestHeaders(
+        method: String, target: String, body: Data, key: NodeKey, to peer: String, now: Date = Date()
+    ) throws -> [(String, String)] {
+        let time = String(Int(now.timeIntervalSince1970))
+        let nonce = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).hexString
+        let message = requestMessage(
+            method: method, target: target, bodyHash: ContentHash(of: body).hex, time: time, nonce: nonce, to: peer)
+        return [
+            (Header.node, key.record.id.hex), (Header.key, key.record.publicKey), (Header.time, time),
+            (Header.signature, try key.signature(for: message).hexString), (Header.nonce, nonce),
+        ]
+    }
+
+    /// Why an answer is not the signed answer of `peer` to the request with `nonce`, or `nil` when it is.
+    public static func problem(
+        withAnswer status: Int, header: (String) -> String?, body: Data, nonce: String, from peer: String
+    ) -> String? {
+        guard let keyHex = header(Header.key), let keyBytes = Data(hex: keyHex) else { return "the answer is not signed" }
+        let node = NodeRecord(publicKey: keyBytes)
+        guard node.id.hex == peer else { return "the answer comes from node \(node.id.hex.prefix(16)), not \(peer.prefix(16))" }
+        guard let signature = header(Header.signature).flatMap({ Data(hex: $0) }),
+            node.isValidSignature(
+                signature, for: responseMessage(status: status, nonce: nonce, bodyHash: ContentHash(of: body).hex))
+        else { return "the answer's signature is not valid" }
+        return nil
+    }
+}
+
+/// A header name (HTTPTypes' `HTTPField.Name`, reached through what Hummingbird exports).
+typealias FieldName = HTTPFields.Element.Name
+
+/// Why the sync server refused a request.
+public enum SyncRefusal: Error, Equatable {
+    /// The sender is not a node this one syncs with (or did not say who it is): 403, and nothing else.
+    case forbidden
+    /// The sender is allowed, but the request is not validly signed, is stale, or was seen before: 401.
+    case unauthorized(String)
+}
+
+/// The sync server's door: which nodes may sync with this one, and which requests it has seen.
+public final class SyncGate: Sendable {
+    private let key: NodeKey
+    private let allowed: Mutex<Set<String>>
+    /// Nonces seen within the allowed clock skew, with when they were seen.
+    private let seen = Mutex<[String: Date]>([:])
+
+    /// A gate for the node with `key` that lets in the nodes `allowed` (ids in hex).
+    public init(key: NodeKey, allowed: Set<String>) {
+        self.key = key
+        self.allowed = Mutex(allowed)
+    }
+
+    /// Replaces the nodes let in (a reload, a peer added).
+    public func allow(_ nodes: Set<String>) { allowed.withLock { $0 = nodes } }
+
+    /// Checks a request; returns the id of the node that sent it.
+    public func check(
+        method: String, target: String, header: (String) -> String?, body: Data, now: Date = Date()
+    ) throws(SyncRefusal) -> String {
+        guard let node = header(SyncAuth.Header.node)?.lowercased(), allowed.withLock({ $0.contains(node) }) else {
+            throw .forbidden
+        }
+        guard let keyHex = header(SyncAuth.Header.key), let keyBytes = Data(hex: keyHex),
+            NodeRecord(publicKey: keyBytes).id.hex == node
+        else { throw .unauthorized("the key does not belong to node \(node.prefix(16))") }
+        guard let time = header(SyncAuth.Header.time), let seconds = Double(time),
+            abs(now.timeIntervalSince1970 - seconds) <= SyncAuth.maximumSkew
+        else { throw .unauthorized("the request's time is more than \(Int(SyncAuth.maximumSkew)) s from this node's clock") }
+        guard let nonce = header(SyncAuth.Header.nonce), nonce.count >= 16, nonce.count <= 128,
+            let signature = header(SyncAuth.Header.signature).flatMap({ Data(hex: $0) })
+        else { throw .unauthorized("the request is not signed") }
+        let message = SyncAuth.requestMessage(
+            method: method, target: target, bodyHash: ContentHash(of: body).hex, time: time, nonce: nonce,
+            to: key.record.id.hex)
+        guard NodeRecord(publicKey: keyBytes).isValidSignature(signature, for: message) else {
+            throw .unauthorized("the request's signature is not valid")
+        }
+        let fresh = seen.withLock { seen in
+            if seen.count > 10_000 { seen = seen.filter { now.timeIntervalSince($0.value) <= SyncAuth.maximumSkew * 2 } }
+            guard seen["\(node) \(nonce)"] == nil else { return false }
+            seen["\(node) \(nonce)"] = now
+            return true
+        }
+        guard fresh else { throw .unauthorized("the request was seen before") }
+        return node
+    }
+
+    /// The headers that sign an answer with `status` and `body` to the request with `nonce`.
+    public func answerHeaders(status: Int, body: Data, nonce: String) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[FieldName(SyncAuth.Header.key)!] = key.record.publicKey
+        let message = SyncAuth.responseMessage(status: status, nonce: nonce, bodyHash: ContentHash(of: body).hex)
+        fields[FieldName(SyncAuth.Header.signature)!] = (try? key.signature(for: message).hexString) ?? ""
+        return fields
+    }
+}
+
+/// Lets only signed requests of allowed nodes through to the sync routes.
+struct SyncGateMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let gate: SyncGate
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
+        var request = request
+        let body = try await request.collectBody(upTo: SyncLimits.maxRequestBytes)
+        do throws(SyncRefusal) {
+            _ = try gate.check(
+                method: request.method.rawValue, target: request.head.path ?? "",
+                header: { name in FieldName(name).flatMap { request.headers[$0] } },
+                body: Data(buffer: body))
+        } catch {
+            switch error {
+            case .forbidden:
+                return Response(status: .forbidden)
+            case .unauthorized(let reason):
+                return Response(
+                    status: .unauthorized, headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: reason)))
+            }
+        }
+        return try await next(request, context)
+    }
+}
