@@ -72,6 +72,7 @@ public final class Daemon: Sendable {
             archive: archive, fetcher: fetcher, limits: config.limits, key: identity.key, peers: peers, events: hub,
             metrics: metrics, logger: logger)
         gate = SyncGate(key: identity.key, allowed: Set(peers.compactMap(\.node)))
+        gate.onContact { [weak self] node in await self?.contact(from: node) }
     }
 
     /// The peers of `config` and those added at run time (the config's win a name both use).
@@ -252,8 +253,15 @@ public final class Daemon: Sendable {
 
     fileprivate func syncPeers() async -> Date {
         let settings = current
-        if !settings.peers.isEmpty { _ = await syncer.syncAll() }
-        return Date().addingTimeInterval(settings.peers.compactMap(\.interval).min() ?? settings.syncInterval)
+        let peers = await syncer.peers
+        if !peers.isEmpty { _ = await syncer.syncAll(scheduled: true) }
+        let next = Date().addingTimeInterval(peers.compactMap(\.interval).min() ?? settings.syncInterval)
+        return min(next, await syncer.nextRetry ?? next)
+    }
+
+    /// A peer made a signed request: if it had been failing, pull from it now.
+    fileprivate func contact(from node: String) async {
+        if await syncer.peerIsBack(node: node) { syncTrigger.fire() }
     }
 
     fileprivate func waitForSync(until date: Date) async {

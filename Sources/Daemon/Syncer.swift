@@ -14,6 +14,12 @@ actor Syncer {
     private let metrics: Metrics
     private(set) var peers: [PeerConfig]
     private var inFlight: [String: Task<Void, Never>] = [:]
+    /// Peers whose last pulls failed: how many in a row, and when the schedule may try again.
+    private var backoff: [String: (failures: Int, retryAt: Date)] = [:]
+
+    /// The first retry of a failed peer comes after this many seconds, doubling up to `maximumBackoff`.
+    static let firstBackoff: Double = 30
+    static let maximumBackoff: Double = 3600
 
     init(
         archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, peers: [PeerConfig], events: EventHub,
@@ -33,15 +39,28 @@ actor Syncer {
     /// Replaces the peers (a reloaded configuration).
     func update(peers: [PeerConfig]) { self.peers = peers }
 
-    /// Pulls from every peer now (joining pulls already under way) and returns their states.
-    func syncAll() async -> [PeerStatus] {
-        let tasks = peers.map { peer in
+    /// When the schedule may next try a peer that failed, if one did.
+    var nextRetry: Date? { backoff.values.map(\.retryAt).min() }
+
+    /// A peer reached this node: it is back, so it is tried at once whatever its backoff.
+    func peerIsBack(node: String) -> Bool {
+        guard let peer = peers.first(where: { $0.node == node }), backoff[peer.name] != nil else { return false }
+        backoff[peer.name] = nil
+        return true
+    }
+
+    /// Pulls from every peer now (joining pulls already under way) and returns their states; `scheduled` pulls
+    /// leave out peers whose backoff has not run out.
+    func syncAll(scheduled: Bool = false) async -> [PeerStatus] {
+        let now = Date()
+        let due = peers.filter { !scheduled || (backoff[$0.name]?.retryAt ?? now) <= now }
+        let tasks = due.map { peer in
             if let running = inFlight[peer.name] { return running }
             let task = Task { await self.pull(peer) }
             inFlight[peer.name] = task
             return task
         }
-        for (peer, task) in zip(peers, tasks) {
+        for (peer, task) in zip(due, tasks) {
             await task.value
             inFlight[peer.name] = nil
         }
@@ -60,9 +79,15 @@ actor Syncer {
                     "peer": "\(peer.name)", "added": "\(summary.added)", "blobs": "\(summary.blobs)",
                     "cursor": "\(summary.cursor)",
                 ])
+            backoff[peer.name] = nil
         } catch {
             failure = "\(error)"
-            logger.warning("sync failed", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+            let failures = (backoff[peer.name]?.failures ?? 0) + 1
+            // Capped exponential backoff with jitter, so that peers coming back do not all retry at once.
+            let delay = min(Self.firstBackoff * pow(2, Double(failures - 1)), Self.maximumBackoff) * Double.random(in: 0.8...1.2)
+            backoff[peer.name] = (failures, started.addingTimeInterval(delay))
+            logger.warning(
+                "sync failed", metadata: ["peer": "\(peer.name)", "error": "\(error)", "retry_in": "\(Int(delay)) s"])
         }
         do {
             metrics.count("newsd_sync_rounds_total", ["peer": peer.name, "result": failure == nil ? "ok" : "error"])

@@ -78,11 +78,20 @@ public final class SyncGate: Sendable {
     private let allowed: Mutex<Set<String>>
     /// Nonces seen within the allowed clock skew, with when they were seen.
     private let seen = Mutex<[String: Date]>([:])
+    private let contact = Mutex<(@Sendable (String) async -> Void)?>(nil)
 
     /// A gate for the node with `key` that lets in the nodes `allowed` (ids in hex).
     public init(key: NodeKey, allowed: Set<String>) {
         self.key = key
         self.allowed = Mutex(allowed)
+    }
+
+    /// Calls `handler` with the node id of every request let in (a peer that reaches this node is up).
+    public func onContact(_ handler: @escaping @Sendable (String) async -> Void) { contact.withLock { $0 = handler } }
+
+    /// Reports a node let in to the contact handler.
+    func contacted(by node: String) async {
+        if let handler = contact.withLock({ $0 }) { await handler(node) }
     }
 
     /// Replaces the nodes let in (a reload, a peer added).
@@ -139,8 +148,9 @@ struct SyncGateMiddleware: RouterMiddleware {
     {
         var request = request
         let body = try await request.collectBody(upTo: SyncLimits.maxRequestBytes)
+        let node: String
         do throws(SyncRefusal) {
-            _ = try gate.check(
+            node = try gate.check(
                 method: request.method.rawValue, target: request.head.path ?? "",
                 header: { name in FieldName(name).flatMap { request.headers[$0] } },
                 body: Data(buffer: body))
@@ -154,6 +164,7 @@ struct SyncGateMiddleware: RouterMiddleware {
                     body: .init(byteBuffer: ByteBuffer(string: reason)))
             }
         }
+        await gate.contacted(by: node)
         return try await next(request, context)
     }
 }

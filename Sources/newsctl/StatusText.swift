@@ -8,7 +8,7 @@ enum StatusText {
         let counts = status.counts
         var out = """
             newsd \(status.version)  pid \(status.pid)  up \(duration(status.uptimeSeconds))  \(status.activity)
-            node     \(status.nodeID.prefix(16))…
+            node     \(status.nodeID)
             data     \(status.dataDirectory)  (\(bytes(status.dataBytes)))
             archive  \(counts.feeds) feeds, \(counts.articles) articles, \(counts.captures) captures, \(counts.texts) texts, \
             \(counts.blobs) blobs (\(bytes(counts.blobBytes))), change log at \(counts.lastSequence)

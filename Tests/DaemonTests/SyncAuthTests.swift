@@ -3,6 +3,7 @@ import Foundation
 import NewsCore
 import NewsdTesting
 import Sync
+import Synchronization
 import Testing
 
 /// The sync server lets in only signed, fresh, first-seen requests of the nodes it knows.
@@ -126,5 +127,48 @@ import Testing
         try await b.stop()
         try await a.stop()
         await server.stop()
+    }
+}
+
+@Suite struct SyncBackoffTests {
+    @Test func aFailingPeerBacksOffAndIsPulledAtOnceWhenItComesBack() async throws {
+        let a = try await TestNode.start()
+        let c = try await TestNode.start()
+        let b = try await TestNode.start(peers: [a.asPeer("a"), c.asPeer("c")], syncInterval: 0.2)
+        // B may have tried A before A let it in; A reaching B ends any backoff.
+        try await a.allow(b, as: "b")
+        _ = try await a.sync()
+        // C does not know B yet: B's pulls from it fail, and it is not tried again while A is pulled round after round.
+        func rounds(_ count: Int) async throws {
+            let seen = Mutex(0)
+            _ = try await b.event(within: 20) { event in
+                guard case .synced(let peer) = event, peer.name == "a" else { return false }
+                return seen.withLock { seen in
+                    seen += 1
+                    return seen >= count
+                }
+            }
+        }
+        func statusOfC() async throws -> PeerStatus? { try await b.status().peers.first { $0.name == "c" } }
+        try await rounds(2)
+        let failed = try await statusOfC()
+        #expect(failed?.lastResult == "error")
+        #expect(failed?.lastError?.contains("403") == true)
+        try await rounds(3)
+        #expect(try await statusOfC()?.lastSyncAt == failed?.lastSyncAt)
+
+        // C comes back: it lets B in and reaches B itself, and B pulls from it at once, backoff or not.
+        try await c.allow(b, as: "b")
+        let back = Task {
+            try await b.event(within: 29) { event in
+                if case .synced(let peer) = event { return peer.name == "c" && peer.lastResult == "ok" }
+                return false
+            }
+        }
+        _ = try await c.sync()
+        _ = try await back.value
+        try await b.stop()
+        try await c.stop()
+        try await a.stop()
     }
 }

@@ -77,7 +77,9 @@ import Testing
         Fixture.serveSite(on: server, pages: 2)
         let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
         let b = try await TestNode.start(peers: [a.asPeer("a")], syncInterval: 0.2)
+        // B may have tried A before A let it in; A reaching B ends any backoff.
         try await a.allow(b, as: "b")
+        _ = try await a.sync()
         _ = try await a.poll()
         let target = try await a.status().counts.lastSequence
         // Later pulls still report the cursor, so a pull finished before this subscription is not missed.
