@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "newsd-bench",
             dependencies: [
-                "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction",
+                "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction", "Daemon",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "bench/NewsdBench", swiftSettings: strict),

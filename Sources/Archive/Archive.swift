@@ -62,6 +62,37 @@ public struct Ingest: Sendable {
     }
 }
 
+/// A blob in its stored form.
+public struct StoredBlob: Sendable, Equatable {
+    /// SHA-256 of the original bytes.
+    public var hash: ContentHash
+    public var data: Data
+    /// `zstd` or `identity`.
+    public var encoding: String
+    /// The size of the original bytes.
+    public var size: Int
+
+    public init(hash: ContentHash, data: Data, encoding: String, size: Int) {
+        self.hash = hash
+        self.data = data
+        self.encoding = encoding
+        self.size = size
+    }
+
+    /// `bytes` in the form the archive stores them.
+    public init(bytes: Data) {
+        let stored = BlobCodec.encode(bytes)
+        self.init(hash: ContentHash(of: bytes), data: stored.data, encoding: stored.encoding, size: bytes.count)
+    }
+
+    /// Throws unless the stored form decodes to bytes that `hash` names.
+    public func verify() throws {
+        let bytes = try BlobCodec.decode(data, encoding: encoding, size: size)
+        let actual = ContentHash(of: bytes)
+        guard actual == hash else { throw IntegrityError("blob \(hash) arrived with bytes hashing to \(actual)") }
+    }
+}
+
 /// An ``Ingest`` checked, with the work that needs no lock done: see ``Archive/prepare(_:)``.
 public struct PreparedIngest: Sendable {
     let items: [ArchiveItem]
@@ -227,11 +258,18 @@ extension Archive {
 
     /// The raw bytes stored under `hash`, if any; throws if what is stored is damaged.
     public func blob(_ hash: ContentHash) throws -> Data? {
-        let row = try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
+        guard let stored = try storedBlob(hash) else { return nil }
+        return try BlobCodec.decode(stored.data, encoding: stored.encoding, size: stored.size)
+    }
+
+    /// The blob stored under `hash` as it is stored: compressed (`zstd`) or not (`identity`), with its original size.
+    /// Peers are sent this form, so that what crosses the wire is what the disk holds.
+    public func storedBlob(_ hash: ContentHash) throws -> StoredBlob? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash]).map {
+                StoredBlob(hash: hash, data: $0["data"], encoding: $0["encoding"], size: $0["size"])
+            }
         }
-        guard let row else { return nil }
-        return try BlobCodec.decode(row["data"], encoding: row["encoding"], size: row["size"])
     }
 
     /// Which of `hashes` have no blob here.
@@ -351,7 +389,9 @@ extension Archive {
     /// or among `blobs`; otherwise nothing is stored and the cursor does not move.
     /// Returns how many records were new.
     @discardableResult
-    public func apply(_ items: [ArchiveItem], blobs: [Data], from peer: String, url: String, epoch: String, cursor: Int64) throws
+    public func apply(
+        _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64
+    ) throws
         -> Int
     {
         try commit(items, blobs: blobs) { db in
@@ -364,15 +404,15 @@ extension Archive {
     }
 
     /// Stores records and blobs that came from elsewhere (a peer, an import) in one transaction, after
-    /// checking every record against its hash; `also` runs in the same transaction. Returns how many
-    /// records were new.
-    func commit(_ items: [ArchiveItem], blobs: [Data], also: (Database) throws -> Void = { _ in }) throws -> Int {
+    /// checking every record against its hash (blobs were checked on arrival, see ``StoredBlob/verify()``);
+    /// `also` runs in the same transaction. Returns how many records were new.
+    func commit(_ items: [ArchiveItem], blobs: [StoredBlob], also: (Database) throws -> Void = { _ in }) throws -> Int {
         if let bad = items.first(where: { !$0.isIntact }) {
             throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
         }
         return try pool.write { db in
-            for bytes in blobs {
-                try Self.insertBlob(BlobCodec.encode(bytes), hash: ContentHash(of: bytes), size: bytes.count, db: db)
+            for blob in blobs {
+                try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
             }
             let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
             try also(db)

@@ -28,6 +28,7 @@ extension Archive {
                 texts: try count("SELECT COUNT(*) FROM text"),
                 blobs: try count("SELECT COUNT(*) FROM blob"),
                 blobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob") ?? 0,
+                storedBlobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(length(data)), 0) FROM blob") ?? 0,
                 lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
         }
     }

@@ -56,14 +56,14 @@ extension Archive {
     /// nothing of the batch is stored if one does not match. Returns how many records were new.
     public func importLines(_ lines: [ExportLine]) throws -> Int {
         var items: [ArchiveItem] = []
-        var blobs: [Data] = []
+        var blobs: [StoredBlob] = []
         for line in lines {
             switch line {
             case .record(let item): items.append(item)
             case .blob(let hash, let data):
                 let actual = ContentHash(of: data)
                 guard actual == hash else { throw IntegrityError("blob \(hash) hashes to \(actual)") }
-                blobs.append(data)
+                blobs.append(StoredBlob(bytes: data))
             }
         }
         return try commit(items, blobs: blobs)

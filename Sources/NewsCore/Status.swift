@@ -43,16 +43,22 @@ public struct ArchiveCounts: Codable, Sendable, Equatable {
     public var blobs: Int
     /// Bytes of raw content held in blobs (uncompressed).
     public var blobBytes: Int64
+    /// Bytes the blobs take as stored (compressed).
+    public var storedBlobBytes: Int64
     /// The last change-log sequence number.
     public var lastSequence: Int64
 
-    public init(feeds: Int, articles: Int, captures: Int, texts: Int, blobs: Int, blobBytes: Int64, lastSequence: Int64) {
+    public init(
+        feeds: Int, articles: Int, captures: Int, texts: Int, blobs: Int, blobBytes: Int64, storedBlobBytes: Int64 = 0,
+        lastSequence: Int64
+    ) {
         self.feeds = feeds
         self.articles = articles
         self.captures = captures
         self.texts = texts
         self.blobs = blobs
         self.blobBytes = blobBytes
+        self.storedBlobBytes = storedBlobBytes
         self.lastSequence = lastSequence
     }
 }

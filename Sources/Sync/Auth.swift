@@ -20,6 +20,9 @@ public enum SyncAuth {
         public static let time = "x-newsd-time"
         public static let nonce = "x-newsd-nonce"
         public static let signature = "x-newsd-signature"
+        /// On a blob: how its bytes are encoded (`zstd` or `identity`), and the size of the original.
+        public static let encoding = "x-newsd-encoding"
+        public static let size = "x-newsd-size"
     }
 
     static func requestMessage(

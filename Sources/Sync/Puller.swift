@@ -72,23 +72,40 @@ public struct Puller: Sendable {
         }
     }
 
-    /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change.
+    /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change. The blobs a page
+    /// needs are fetched several at a time, so a slow link's round trips overlap.
     private func store(_ page: ChangesPage, from peer: PeerConfig, summary: inout PullSummary) async throws {
         if let bad = page.changes.first(where: { !$0.item.isIntact }) {
             throw PullError.corrupt("\(bad.item.kind) \(bad.item.id) does not match its content")
         }
+        var needed: [ContentHash] = []
+        var seen = Set<ContentHash>()
+        for change in page.changes {
+            if case .capture(let capture) = change.item, seen.insert(capture.blobHash).inserted { needed.append(capture.blobHash) }
+        }
+        let missing = Set(try archive.missingBlobs(needed))
+        var fetched: [ContentHash: StoredBlob] = [:]
         var items: [ArchiveItem] = []
-        var blobs: [Data] = []
+        var blobs: [StoredBlob] = []
         var bytes = 0
-        var fetched = Set<ContentHash>()
+        var next = 0
+        let wanted = needed.filter { missing.contains($0) }
         for (index, change) in page.changes.enumerated() {
-            if case .capture(let capture) = change.item, !fetched.contains(capture.blobHash),
-                try !archive.missingBlobs([capture.blobHash]).isEmpty
+            if case .capture(let capture) = change.item, missing.contains(capture.blobHash), fetched[capture.blobHash] == nil
             {
-                let blob = try await fetchBlob(capture.blobHash, from: peer)
-                fetched.insert(capture.blobHash)
+                // Fetch this blob and the next few the page needs, together.
+                let window = wanted[next..<min(next + Self.blobsInFlight, wanted.count)]
+                next = window.endIndex
+                try await withThrowingTaskGroup(of: (ContentHash, StoredBlob).self) { group in
+                    for hash in window where fetched[hash] == nil {
+                        group.addTask { (hash, try await fetchBlob(hash, from: peer)) }
+                    }
+                    for try await (hash, blob) in group { fetched[hash] = blob }
+                }
+            }
+            if case .capture(let capture) = change.item, let blob = fetched.removeValue(forKey: capture.blobHash) {
                 blobs.append(blob)
-                bytes += blob.count
+                bytes += blob.data.count
             }
             items.append(change.item)
             let isLast = index == page.changes.count - 1
@@ -107,11 +124,24 @@ public struct Puller: Sendable {
         }
     }
 
-    private func fetchBlob(_ hash: ContentHash, from peer: PeerConfig) async throws -> Data {
+    /// Blob requests a puller keeps in flight.
+    static let blobsInFlight = 16
+
+    private func fetchBlob(_ hash: ContentHash, from peer: PeerConfig) async throws -> StoredBlob {
         let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: nil)
-        let actual = ContentHash(of: response.body)
-        guard actual == hash else { throw PullError.corrupt("blob \(hash) arrived with bytes hashing to \(actual)") }
-        return response.body
+        let encoding = response.header(SyncAuth.Header.encoding) ?? "identity"
+        let size = response.header(SyncAuth.Header.size).flatMap(Int.init) ?? response.body.count
+        guard size >= 0, size <= SyncLimits.maxObjectBytes else {
+            throw PullError.corrupt("blob \(hash) claims \(size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
+        }
+        let blob = StoredBlob(hash: hash, data: response.body, encoding: encoding, size: size)
+        do {
+            try blob.verify()
+        } catch {
+            throw PullError.corrupt("\(error)")
+        }
+        // Stored as it came: checked, not compressed again.
+        return blob
     }
 
     private func get<T: Decodable>(_ peer: PeerConfig, path: String, query: String?) async throws -> T {

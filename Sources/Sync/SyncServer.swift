@@ -32,8 +32,12 @@ public enum SyncRoutes {
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
                 throw HTTPError(.badRequest, message: "not a SHA-256 hex digest")
             }
-            guard let bytes = try archive.blob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
-            return signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
+            guard let stored = try archive.storedBlob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
+            // Sent as stored: compressed pages cross the wire compressed.
+            var response = signedAnswer(stored.data, type: "application/octet-stream", answering: request, gate: gate)
+            response.headers[FieldName(SyncAuth.Header.encoding)!] = stored.encoding
+            response.headers[FieldName(SyncAuth.Header.size)!] = String(stored.size)
+            return response
         }
     }
 

@@ -45,6 +45,8 @@ public enum SyncLimits {
     public static let batchBytes = 64 << 20
     /// Largest JSON page a puller accepts.
     public static let maxPageBytes = 64 << 20
+    /// Largest object (a page) a puller accepts.
+    public static let maxObjectBytes = 64 << 20
     /// Largest request body the sync server reads.
     public static let maxRequestBytes = 64 << 20
 }

@@ -71,6 +71,46 @@ import Testing
     }
 }
 
+@Suite struct HostileBlobTests {
+    /// A signed change log naming one capture, whose blob the liar then serves with `headers`.
+    private func lie(blob: Data, headers: HTTPFields) async throws -> (TestNode, TestHTTPServer, PeerStatus?) {
+        let liar = try await TestHTTPServer.start()
+        let key = NodeKey()
+        let page = Data("<p>what the page said</p>".utf8)
+        let article = ArticleRecord(url: "https://news.example/story")
+        let capture = try key.sign(
+            CaptureRecord(
+                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
+                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
+                size: page.count, nodeID: key.record.id.hex))
+        let items: [ArchiveItem] = [.node(key.record), .article(article), .capture(capture)]
+        let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
+        let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
+        liar.serveSigned("/v1/changes", bytes: body, key: key)
+        liar.serveSigned("/v1/blobs/\(capture.blobHash.hex)", bytes: blob, key: key, headers: headers)
+        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: key.record.id.hex)])
+        return (b, liar, try await b.sync().first)
+    }
+
+    @Test func anOversizedOrUndecodableBlobIsRefusedAndNothingIsStored() async throws {
+        let cases: [(HTTPFields, String)] = [
+            ([HTTPFields.Element.Name("x-newsd-size")!: "\(1 << 40)"], "more than the"),
+            ([HTTPFields.Element.Name("x-newsd-encoding")!: "zstd", HTTPFields.Element.Name("x-newsd-size")!: "26"], "compressed blob"),
+            ([HTTPFields.Element.Name("x-newsd-encoding")!: "brotli"], "unknown blob encoding"),
+        ]
+        for (headers, reason) in cases {
+            let (b, liar, peer) = try await lie(blob: Data("<p>what the page said</p>".utf8), headers: headers)
+            #expect(peer?.lastResult == "error")
+            #expect(peer?.lastError?.contains(reason) == true, "\(peer?.lastError ?? "")")
+            let file = try ArchiveFile(path: b.archivePath)
+            #expect(try file.count("blob") == 0)
+            #expect(try file.count("capture") == 0)
+            try await b.stop()
+            await liar.stop()
+        }
+    }
+}
+
 @Suite struct ScheduledSyncTests {
     @Test func aNodePullsOnItsIntervalWithoutBeingAsked() async throws {
         let server = try await TestHTTPServer.start()
@@ -132,10 +172,12 @@ import Testing
 extension TestHTTPServer {
     /// Answers `path` with `bytes`, signed with `key` as a node's sync server signs its answers: a peer that is
     /// allowed, and lies.
-    func serveSigned(_ path: String, bytes: Data, key: NodeKey) {
+    func serveSigned(_ path: String, bytes: Data, key: NodeKey, headers: HTTPFields = [:]) {
         let gate = SyncGate(key: key, allowed: [])
         route(path) { request in
-            SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
+            var response = SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
+            response.headers.append(contentsOf: headers)
+            return response
         }
     }
 }

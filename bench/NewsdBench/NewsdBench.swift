@@ -24,6 +24,11 @@ struct NewsdBench {
         case "extract":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract PAGES_DIR [PREDICTIONS_JSON]") }
             try extract(pages: URL(fileURLWithPath: arguments[1]), predictions: arguments.count > 2 ? arguments[2] : nil)
+        case "sync":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench sync PAGES_DIR [ARTICLES] [RSYNC]") }
+            try await sync(
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 2000 : 2000,
+                rsync: arguments.count > 3 ? arguments[3] : nil)
         case "extract-memory":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract-memory PAGES_DIR [MB]") }
             try extractMemory(

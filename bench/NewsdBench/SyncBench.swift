@@ -1,0 +1,150 @@
+import Archive
+import Daemon
+import Foundation
+import NewsCore
+import NewsdTesting
+
+extension NewsdBench {
+    /// Sync between two real nodes on loopback: an initial sync of `count` articles, a sync with nothing new, and one
+    /// of 1 % new articles; bytes on the wire are the loopback interface's, so headers and TCP are counted too.
+    /// With `rsync`, the same pages as files are moved by `rsync -az` to an rsync daemon on loopback, in the same run.
+    static func sync(pages directory: URL, count: Int, rsync: String?) async throws {
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "html" }.sorted { $0.path < $1.path }
+        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
+        let pages = try files.map { try Data(contentsOf: $0) }
+        func page(_ index: Int) -> Data { pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8) }
+
+        // Node A's archive, filled before it starts, with A's own key.
+        let aDirectory = try temporaryDirectory()
+        let identity = try NodeIdentity(directory: aDirectory)
+        let archivePath = aDirectory.appendingPathComponent("archive.sqlite").path
+        func ingest(_ range: Range<Int>) async throws {
+            let archive = try Archive(path: archivePath)
+            try archive.register(identity.key.record)
+            let commits = GroupCommit(archive: archive)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: 16) {
+                            let bytes = page(index)
+                            let url = "https://bench.example/article/\(index)"
+                            let capture = try identity.key.sign(
+                                CaptureRecord(
+                                    articleID: ArticleRecord(url: url).id, url: url, finalURL: url,
+                                    fetchedAt: Canonical.timestamp(Date()), status: 200, contentType: "text/html", etag: nil,
+                                    lastModified: nil, blobHash: ContentHash(of: bytes), size: bytes.count,
+                                    nodeID: identity.nodeID))
+                            _ = try await commits.store(
+                                archive.prepare(
+                                    Ingest(
+                                        feed: nil, article: ArticleRecord(url: url), capture: capture, raw: bytes, text: nil,
+                                        extraction: nil)))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try archive.close()
+        }
+        func storedBytes() throws -> Int {
+            let archive = try Archive(path: archivePath)
+            defer { try? archive.close() }
+            return Int(try archive.counts().storedBlobBytes)
+        }
+        try await ingest(0..<count)
+        let payload = try storedBytes()
+        let a = try await TestNode.start(directory: aDirectory)
+        let b = try await TestNode.start(peers: [a.asPeer("a")])
+        try await a.allow(b, as: "b")
+
+        func measured(_ body: () async throws -> Void) async throws -> (seconds: Double, bytes: Int) {
+            let before = loopbackBytes()
+            let start = ContinuousClock.now
+            try await body()
+            return ((ContinuousClock.now - start) / .seconds(1), loopbackBytes() - before)
+        }
+        let initial = try await measured {
+            let peers = try await b.sync()
+            guard peers.first?.lastResult == "ok" else { fail("sync failed: \(peers)") }
+        }
+        emit([
+            "bench": "sync-initial", "articles": count, "seconds": (initial.seconds * 100).rounded() / 100,
+            "wire_bytes": initial.bytes, "compressed_payload_bytes": payload,
+            "wire_over_payload": (Double(initial.bytes) / Double(payload) * 1000).rounded() / 1000,
+        ])
+        let idle = try await measured { _ = try await b.sync() }
+        emit(["bench": "sync-nothing-new", "wire_bytes": idle.bytes, "bar_bytes": 2048])
+
+        let more = max(1, count / 100)
+        try await ingest(count..<(count + more))
+        let morePayload = try storedBytes() - payload
+        let incremental = try await measured { _ = try await b.sync() }
+        emit([
+            "bench": "sync-incremental", "articles": more, "wire_bytes": incremental.bytes,
+            "compressed_payload_bytes": morePayload,
+            "wire_over_payload": (Double(incremental.bytes) / Double(morePayload) * 1000).rounded() / 1000,
+        ])
+        try await b.stop()
+        try await a.stop()
+
+        if let rsync {
+            try await rsyncComparison(rsync: rsync, pages: (0..<count).map(page), measured: measured)
+        }
+    }
+
+    /// The same pages as files, moved by `rsync -az` to an rsync daemon on 127.0.0.1.
+    private static func rsyncComparison(
+        rsync: String, pages: [Data], measured: (() async throws -> Void) async throws -> (seconds: Double, bytes: Int)
+    ) async throws {
+        let root = try temporaryDirectory()
+        let source = root.appendingPathComponent("source")
+        let target = root.appendingPathComponent("target")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        for (index, page) in pages.enumerated() { try page.write(to: source.appendingPathComponent("\(index).html")) }
+        let port = 20_000 + Int(getpid() % 20_000)
+        let config = root.appendingPathComponent("rsyncd.conf")
+        try """
+        use chroot = no
+        [bench]
+        path = \(target.path)
+        read only = no
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: rsync)
+        daemon.arguments = ["--daemon", "--no-detach", "--address=127.0.0.1", "--port=\(port)", "--config=\(config.path)"]
+        try daemon.run()
+        defer { daemon.terminate() }
+        // The daemon listens within moments; a bounded number of tries.
+        var copied = (seconds: 0.0, bytes: 0)
+        for _ in 0..<50 {
+            var status: Int32 = -1
+            copied = try await measured {
+                let client = Process()
+                client.executableURL = URL(fileURLWithPath: rsync)
+                client.arguments = ["-az", source.path + "/", "rsync://127.0.0.1:\(port)/bench/"]
+                client.standardError = FileHandle.nullDevice
+                try client.run()
+                client.waitUntilExit()
+                status = client.terminationStatus
+            }
+            if status == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        emit([
+            "bench": "sync-initial", "tool": "rsync -az", "articles": pages.count, "seconds": (copied.seconds * 100).rounded() / 100,
+            "wire_bytes": copied.bytes,
+        ])
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// Bytes received on the loopback interface so far (each byte sent on it is received once).
+    private static func loopbackBytes() -> Int {
+        guard let table = try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8),
+            let line = table.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("lo:") })
+        else { return 0 }
+        let fields = line.split(separator: ":")[1].split(separator: " ")
+        return Int(fields[0]) ?? 0
+    }
+}
