@@ -88,19 +88,25 @@ public struct Puller: Sendable {
         var items: [ArchiveItem] = []
         var blobs: [StoredBlob] = []
         var bytes = 0
-        var next = 0
-        let wanted = needed.filter { missing.contains($0) }
+        var pending = needed.filter { missing.contains($0) }[...]
+        // Blobs that arrived, whether still waiting in `fetched` or already in a batch (two captures may share one).
+        var received = Set<ContentHash>()
         for (index, change) in page.changes.enumerated() {
-            if case .capture(let capture) = change.item, missing.contains(capture.blobHash), fetched[capture.blobHash] == nil
+            if case .capture(let capture) = change.item, missing.contains(capture.blobHash),
+                !received.contains(capture.blobHash)
             {
-                // Fetch this blob and the next few the page needs, together.
-                let window = wanted[next..<min(next + Self.blobsInFlight, wanted.count)]
-                next = window.endIndex
-                try await withThrowingTaskGroup(of: (ContentHash, StoredBlob).self) { group in
-                    for hash in window where fetched[hash] == nil {
-                        group.addTask { (hash, try await fetchBlob(hash, from: peer)) }
+                // This blob and the next ones the page needs, in one request.
+                while fetched[capture.blobHash] == nil {
+                    let asked = Array(pending.prefix(SyncLimits.objectsPerRequest))
+                    let arrived = try await fetchObjects(asked, from: peer)
+                    guard !arrived.isEmpty else {
+                        throw PullError.corrupt("the peer lists blob \(capture.blobHash) but does not send it")
                     }
-                    for try await (hash, blob) in group { fetched[hash] = blob }
+                    for blob in arrived {
+                        fetched[blob.hash] = blob
+                        received.insert(blob.hash)
+                    }
+                    pending.removeFirst(arrived.count)
                 }
             }
             if case .capture(let capture) = change.item, let blob = fetched.removeValue(forKey: capture.blobHash) {
@@ -124,24 +130,35 @@ public struct Puller: Sendable {
         }
     }
 
-    /// Blob requests a puller keeps in flight.
-    static let blobsInFlight = 16
-
-    private func fetchBlob(_ hash: ContentHash, from peer: PeerConfig) async throws -> StoredBlob {
-        let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: nil)
-        let encoding = response.header(SyncAuth.Header.encoding) ?? "identity"
-        let size = response.header(SyncAuth.Header.size).flatMap(Int.init) ?? response.body.count
-        guard size >= 0, size <= SyncLimits.maxObjectBytes else {
-            throw PullError.corrupt("blob \(hash) claims \(size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
+    /// Asks for `hashes` in one `POST /v1/objects`; returns the blobs that came, in order, each checked. The answer
+    /// must hold a prefix of what was asked, in order.
+    private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
+        let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex)))
+        let response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body)
+        var blobs: [StoredBlob] = []
+        var data = response.body[...]
+        while !data.isEmpty {
+            guard let newline = data.firstIndex(of: 0x0A), blobs.count < hashes.count,
+                let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(data[..<newline])),
+                frame.hash == hashes[blobs.count].hex, frame.length >= 0, frame.length <= data.endIndex - newline - 1
+            else { throw PullError.corrupt("a /v1/objects answer that is not the frames asked for") }
+            guard frame.size >= 0, frame.size <= SyncLimits.maxObjectBytes else {
+                throw PullError.corrupt(
+                    "blob \(frame.hash) claims \(frame.size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
+            }
+            let start = newline + 1
+            let blob = StoredBlob(
+                hash: hashes[blobs.count], data: Data(data[start..<(start + frame.length)]), encoding: frame.encoding,
+                size: frame.size)
+            do {
+                try blob.verify()
+            } catch {
+                throw PullError.corrupt("\(error)")
+            }
+            blobs.append(blob)
+            data = data[(start + frame.length)...]
         }
-        let blob = StoredBlob(hash: hash, data: response.body, encoding: encoding, size: size)
-        do {
-            try blob.verify()
-        } catch {
-            throw PullError.corrupt("\(error)")
-        }
-        // Stored as it came: checked, not compressed again.
-        return blob
+        return blobs
     }
 
     private func get<T: Decodable>(_ peer: PeerConfig, path: String, query: String?) async throws -> T {
@@ -153,7 +170,9 @@ public struct Puller: Sendable {
         }
     }
 
-    private func request(_ peer: PeerConfig, path: String, query: String?) async throws -> FetchResponse {
+    private func request(
+        _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data()
+    ) async throws -> FetchResponse {
         guard let node = peer.node else {
             throw PullError.unauthenticated("peer \(peer.name) has no node id (set `node` in its [[peer]] entry)")
         }
@@ -166,10 +185,13 @@ public struct Puller: Sendable {
         var limits = limits
         limits.maxBodyBytes = max(limits.maxBodyBytes, SyncLimits.maxPageBytes)
         let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
-        let headers = try SyncAuth.requestHeaders(method: "GET", target: target, body: Data(), key: key, to: node)
+        let headers = try SyncAuth.requestHeaders(method: method, target: target, body: body, key: key, to: node)
         let response: FetchResponse
         do {
-            response = try await fetcher.fetch(FetchRequest(url: url, headers: headers, limits: limits))
+            response = try await fetcher.fetch(
+                FetchRequest(
+                    url: url, method: method, headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]),
+                    body: method == "GET" ? nil : body, limits: limits))
         } catch {
             throw PullError.unreachable(error.description)
         }

@@ -28,6 +28,16 @@ public enum SyncRoutes {
                     nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
                     changes: page), answering: request, gate: gate)
         }
+        routes.post("/v1/objects") { request, context -> Response in
+            let asked: ObjectsRequest
+            do {
+                asked = try JSONDecoder().decode(ObjectsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+            } catch {
+                throw HTTPError(.badRequest, message: "expected {\"hashes\": [...]}")
+            }
+            return signedAnswer(
+                try objects(asked.hashes, archive: archive), type: "application/x-newsd-objects", answering: request, gate: gate)
+        }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
                 throw HTTPError(.badRequest, message: "not a SHA-256 hex digest")
@@ -39,6 +49,24 @@ public enum SyncRoutes {
             response.headers[FieldName(SyncAuth.Header.size)!] = String(stored.size)
             return response
         }
+    }
+
+    /// The frames of a `POST /v1/objects` answer for `hashes`, up to ``SyncLimits/objectsBytes``.
+    static func objects(_ hashes: [String], archive: Archive) throws -> Data {
+        guard hashes.count <= SyncLimits.objectsPerRequest else {
+            throw HTTPError(.badRequest, message: "at most \(SyncLimits.objectsPerRequest) hashes per request")
+        }
+        var body = Data()
+        for hex in hashes {
+            guard let hash = ContentHash(hex: hex) else { throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest") }
+            guard let stored = try archive.storedBlob(hash) else { continue }
+            let frame = ObjectFrame(hash: hash.hex, encoding: stored.encoding, size: stored.size, length: stored.data.count)
+            body.append(try WireJSON.encoder.encode(frame))
+            body.append(0x0A)
+            body.append(stored.data)
+            if body.count >= SyncLimits.objectsBytes { break }
+        }
+        return body
     }
 
     static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {

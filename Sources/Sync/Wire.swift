@@ -45,6 +45,10 @@ public enum SyncLimits {
     public static let batchBytes = 64 << 20
     /// Largest JSON page a puller accepts.
     public static let maxPageBytes = 64 << 20
+    /// Blobs one `POST /v1/objects` may ask for.
+    public static let objectsPerRequest = 256
+    /// Bytes after which a node stops adding blobs to a `POST /v1/objects` answer.
+    public static let objectsBytes = 16 << 20
     /// Largest object (a page) a puller accepts.
     public static let maxObjectBytes = 64 << 20
     /// Largest request body the sync server reads.
@@ -58,4 +62,33 @@ enum WireJSON {
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
+}
+
+/// `POST /v1/objects`: the blobs named in `hashes`, as stored, in one answer.
+///
+/// The answer is a sequence of frames, one per blob the node has, in the order asked: a line of JSON
+/// (``ObjectFrame``) and then exactly `length` bytes of the blob's stored form. A node stops adding frames once the
+/// answer holds ``SyncLimits/objectsBytes``; the asker asks again for what is missing.
+public struct ObjectsRequest: Codable, Sendable, Equatable {
+    public var hashes: [String]
+
+    public init(hashes: [String]) { self.hashes = hashes }
+}
+
+/// The header of one blob in a `POST /v1/objects` answer.
+public struct ObjectFrame: Codable, Sendable, Equatable {
+    public var hash: String
+    /// `zstd` or `identity`.
+    public var encoding: String
+    /// The size of the original bytes.
+    public var size: Int
+    /// The number of bytes that follow the header line.
+    public var length: Int
+
+    public init(hash: String, encoding: String, size: Int, length: Int) {
+        self.hash = hash
+        self.encoding = encoding
+        self.size = size
+        self.length = length
+    }
 }

@@ -52,8 +52,9 @@ import Testing
         let changes = [Change(seq: 1, item: .article(article)), Change(seq: 2, item: .capture(capture))]
         let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 2, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: page, key: liarKey)
-        liar.serveSigned(
-            "/v1/blobs/\(capture.blobHash.hex)", bytes: Data("<p>what someone wants it to say</p>".utf8), key: liarKey)
+        liar.serveObjects(
+            [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: 35, length: 35)],
+            data: [Data("<p>what someone wants it to say</p>".utf8)], key: liarKey)
 
         let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
         let peers = try await b.sync()
@@ -73,7 +74,7 @@ import Testing
 
 @Suite struct HostileBlobTests {
     /// A signed change log naming one capture, whose blob the liar then serves with `headers`.
-    private func lie(blob: Data, headers: HTTPFields) async throws -> (TestNode, TestHTTPServer, PeerStatus?) {
+    private func lie(blob: Data, frame: (ContentHash) -> ObjectFrame) async throws -> (TestNode, TestHTTPServer, PeerStatus?) {
         let liar = try await TestHTTPServer.start()
         let key = NodeKey()
         let page = Data("<p>what the page said</p>".utf8)
@@ -87,19 +88,22 @@ import Testing
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: body, key: key)
-        liar.serveSigned("/v1/blobs/\(capture.blobHash.hex)", bytes: blob, key: key, headers: headers)
+        liar.serveObjects([frame(capture.blobHash)], data: [blob], key: key)
         let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: key.record.id.hex)])
         return (b, liar, try await b.sync().first)
     }
 
     @Test func anOversizedOrUndecodableBlobIsRefusedAndNothingIsStored() async throws {
-        let cases: [(HTTPFields, String)] = [
-            ([HTTPFields.Element.Name("x-newsd-size")!: "\(1 << 40)"], "more than the"),
-            ([HTTPFields.Element.Name("x-newsd-encoding")!: "zstd", HTTPFields.Element.Name("x-newsd-size")!: "26"], "compressed blob"),
-            ([HTTPFields.Element.Name("x-newsd-encoding")!: "brotli"], "unknown blob encoding"),
+        let blob = Data("<p>what the page said</p>".utf8)
+        let cases: [((ContentHash) -> ObjectFrame, String)] = [
+            ({ ObjectFrame(hash: $0.hex, encoding: "identity", size: 1 << 40, length: blob.count) }, "more than the"),
+            ({ ObjectFrame(hash: $0.hex, encoding: "zstd", size: blob.count, length: blob.count) }, "compressed blob"),
+            ({ ObjectFrame(hash: $0.hex, encoding: "brotli", size: blob.count, length: blob.count) }, "unknown blob encoding"),
+            ({ ObjectFrame(hash: $0.hex, encoding: "identity", size: blob.count, length: 1 << 20) }, "not the frames asked for"),
+            ({ _ in ObjectFrame(hash: ContentHash(of: Data()).hex, encoding: "identity", size: 0, length: 0) }, "not the frames"),
         ]
-        for (headers, reason) in cases {
-            let (b, liar, peer) = try await lie(blob: Data("<p>what the page said</p>".utf8), headers: headers)
+        for (frame, reason) in cases {
+            let (b, liar, peer) = try await lie(blob: blob, frame: frame)
             #expect(peer?.lastResult == "error")
             #expect(peer?.lastError?.contains(reason) == true, "\(peer?.lastError ?? "")")
             let file = try ArchiveFile(path: b.archivePath)
@@ -153,7 +157,9 @@ import Testing
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: body, key: liarKey)
-        liar.serveSigned("/v1/blobs/\(capture.blobHash.hex)", bytes: page, key: liarKey)
+        liar.serveObjects(
+            [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: page.count, length: page.count)], data: [page],
+            key: liarKey)
 
         let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
         let peers = try await b.sync()
@@ -172,12 +178,21 @@ import Testing
 extension TestHTTPServer {
     /// Answers `path` with `bytes`, signed with `key` as a node's sync server signs its answers: a peer that is
     /// allowed, and lies.
-    func serveSigned(_ path: String, bytes: Data, key: NodeKey, headers: HTTPFields = [:]) {
+    func serveSigned(_ path: String, bytes: Data, key: NodeKey) {
         let gate = SyncGate(key: key, allowed: [])
         route(path) { request in
-            var response = SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
-            response.headers.append(contentsOf: headers)
-            return response
+            SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
         }
+    }
+
+    /// Answers `POST /v1/objects` with `frames`, each followed by its `data`, signed with `key`.
+    func serveObjects(_ frames: [ObjectFrame], data: [Data], key: NodeKey) {
+        var body = Data()
+        for (frame, bytes) in zip(frames, data) {
+            body.append(try! JSONEncoder().encode(frame))
+            body.append(0x0A)
+            body.append(bytes)
+        }
+        serveSigned("/v1/objects", bytes: body, key: key)
     }
 }
