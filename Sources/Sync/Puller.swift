@@ -81,7 +81,9 @@ public struct Puller: Sendable {
         var needed: [ContentHash] = []
         var seen = Set<ContentHash>()
         for change in page.changes {
-            if case .capture(let capture) = change.item, seen.insert(capture.blobHash).inserted { needed.append(capture.blobHash) }
+            if case .capture(let capture) = change.item, seen.insert(capture.blobHash).inserted {
+                needed.append(capture.blobHash)
+            }
         }
         let missing = Set(try archive.missingBlobs(needed))
         var fetched: [ContentHash: StoredBlob] = [:]

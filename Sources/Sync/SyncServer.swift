@@ -31,7 +31,8 @@ public enum SyncRoutes {
         routes.post("/v1/objects") { request, context -> Response in
             let asked: ObjectsRequest
             do {
-                asked = try JSONDecoder().decode(ObjectsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+                asked = try JSONDecoder().decode(
+                    ObjectsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
             } catch {
                 throw HTTPError(.badRequest, message: "expected {\"hashes\": [...]}")
             }
@@ -58,7 +59,9 @@ public enum SyncRoutes {
         }
         var body = Data()
         for hex in hashes {
-            guard let hash = ContentHash(hex: hex) else { throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest") }
+            guard let hash = ContentHash(hex: hex) else {
+                throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest")
+            }
             guard let stored = try archive.storedBlob(hash) else { continue }
             let frame = ObjectFrame(hash: hash.hex, encoding: stored.encoding, size: stored.size, length: stored.data.count)
             body.append(try WireJSON.encoder.encode(frame))

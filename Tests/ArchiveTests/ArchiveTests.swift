@@ -81,7 +81,8 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.counts().articles == 0)
         #expect(try archive.lastSequence() == 1, "only the node record")
         try archive.apply(
-            [.article(good.article!), .capture(good.capture)], blobs: [StoredBlob(bytes: good.raw)], from: "peer", url: "http://127.0.0.1:1",
+            [.article(good.article!), .capture(good.capture)], blobs: [StoredBlob(bytes: good.raw)], from: "peer",
+            url: "http://127.0.0.1:1",
             epoch: "e",
             cursor: 2)
         #expect(try archive.cursor(peer: "peer") == PeerCursor(epoch: "e", cursor: 2))

@@ -88,7 +88,7 @@ extension NewsdBench {
         try await b.stop()
         try await a.stop()
 
-        if let rsync {
+        if let rsync, !rsync.isEmpty {
             try await rsyncComparison(rsync: rsync, pages: (0..<count).map(page), measured: measured)
         }
     }
@@ -133,7 +133,8 @@ extension NewsdBench {
             try await Task.sleep(for: .milliseconds(100))
         }
         emit([
-            "bench": "sync-initial", "tool": "rsync -az", "articles": pages.count, "seconds": (copied.seconds * 100).rounded() / 100,
+            "bench": "sync-initial", "tool": "rsync -az", "articles": pages.count,
+            "seconds": (copied.seconds * 100).rounded() / 100,
             "wire_bytes": copied.bytes,
         ])
         try? FileManager.default.removeItem(at: root)
