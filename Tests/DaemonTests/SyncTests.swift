@@ -52,7 +52,7 @@ import Testing
         let changes = [Change(seq: 1, item: .article(article)), Change(seq: 2, item: .capture(capture))]
         let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 2, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: page, key: liarKey)
-        liar.serveObjects(
+        try liar.serveObjects(
             [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: 35, length: 35)],
             data: [Data("<p>what someone wants it to say</p>".utf8)], key: liarKey)
 
@@ -88,7 +88,7 @@ import Testing
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: body, key: key)
-        liar.serveObjects([frame(capture.blobHash)], data: [blob], key: key)
+        try liar.serveObjects([frame(capture.blobHash)], data: [blob], key: key)
         let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: key.record.id.hex)])
         return (b, liar, try await b.sync().first)
     }
@@ -157,7 +157,7 @@ import Testing
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: body, key: liarKey)
-        liar.serveObjects(
+        try liar.serveObjects(
             [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: page.count, length: page.count)], data: [page],
             key: liarKey)
 
@@ -186,10 +186,10 @@ extension TestHTTPServer {
     }
 
     /// Answers `POST /v1/objects` with `frames`, each followed by its `data`, signed with `key`.
-    func serveObjects(_ frames: [ObjectFrame], data: [Data], key: NodeKey) {
+    func serveObjects(_ frames: [ObjectFrame], data: [Data], key: NodeKey) throws {
         var body = Data()
         for (frame, bytes) in zip(frames, data) {
-            body.append(try! JSONEncoder().encode(frame))
+            body.append(try JSONEncoder().encode(frame))
             body.append(0x0A)
             body.append(bytes)
         }
