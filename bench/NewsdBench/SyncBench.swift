@@ -89,24 +89,27 @@ extension NewsdBench {
         try await a.stop()
 
         if let rsync, !rsync.isEmpty {
-            try await rsyncComparison(rsync: rsync, pages: (0..<count).map(page), measured: measured)
+            try await rsyncComparison(rsync: rsync, count: count, page: page, measured: measured)
         }
     }
 
     /// The same pages as files, moved by `rsync -az` to an rsync daemon on 127.0.0.1.
     private static func rsyncComparison(
-        rsync: String, pages: [Data], measured: (() async throws -> Void) async throws -> (seconds: Double, bytes: Int)
+        rsync: String, count: Int, page: (Int) -> Data,
+        measured: (() async throws -> Void) async throws -> (seconds: Double, bytes: Int)
     ) async throws {
         let root = try temporaryDirectory()
         let source = root.appendingPathComponent("source")
         let target = root.appendingPathComponent("target")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        for (index, page) in pages.enumerated() { try page.write(to: source.appendingPathComponent("\(index).html")) }
+        for index in 0..<count { try page(index).write(to: source.appendingPathComponent("\(index).html")) }
         let port = 20_000 + Int(getpid() % 20_000)
         let config = root.appendingPathComponent("rsyncd.conf")
         try """
         use chroot = no
+        uid = \(getuid())
+        gid = \(getgid())
         [bench]
         path = \(target.path)
         read only = no
@@ -116,10 +119,10 @@ extension NewsdBench {
         daemon.arguments = ["--daemon", "--no-detach", "--address=127.0.0.1", "--port=\(port)", "--config=\(config.path)"]
         try daemon.run()
         defer { daemon.terminate() }
-        // The daemon listens within moments; a bounded number of tries.
+        // The daemon listens within moments: a bounded number of tries while the connection is refused (exit 5 or 10).
         var copied = (seconds: 0.0, bytes: 0)
+        var status: Int32 = -1
         for _ in 0..<50 {
-            var status: Int32 = -1
             copied = try await measured {
                 let client = Process()
                 client.executableURL = URL(fileURLWithPath: rsync)
@@ -129,11 +132,12 @@ extension NewsdBench {
                 client.waitUntilExit()
                 status = client.terminationStatus
             }
-            if status == 0 { break }
+            guard status == 5 || status == 10 else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        guard status == 0 else { fail("rsync failed with status \(status)") }
         emit([
-            "bench": "sync-initial", "tool": "rsync -az", "articles": pages.count,
+            "bench": "sync-initial", "tool": "rsync -az", "articles": count,
             "seconds": (copied.seconds * 100).rounded() / 100,
             "wire_bytes": copied.bytes,
         ])
