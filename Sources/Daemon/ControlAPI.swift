@@ -27,7 +27,12 @@ extension Daemon {
             if let feed, polled.isEmpty { throw HTTPError(.notFound, message: "\(feed) is not a feed") }
             return JSONBody(polled)
         }
-        router.post("/v1/sync") { _, _ in JSONBody(await self.syncer.syncAll()) }
+        router.post("/v1/sync") { request, _ in
+            let peer = request.uri.queryParameters.get("peer")
+            let synced = await self.syncer.syncAll(only: peer)
+            if let peer, synced.isEmpty { throw HTTPError(.notFound, message: "\(peer) is not a peer") }
+            return JSONBody(synced)
+        }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
         router.get("/v1/export") { _, _ in self.export() }

@@ -49,11 +49,13 @@ actor Syncer {
         return true
     }
 
-    /// Pulls from every peer now (joining pulls already under way) and returns their states; `scheduled` pulls
-    /// leave out peers whose backoff has not run out.
-    func syncAll(scheduled: Bool = false) async -> [PeerStatus] {
+    /// Pulls from every peer (or the one named) now, joining pulls already under way, and returns their states;
+    /// `scheduled` pulls leave out peers whose backoff has not run out.
+    func syncAll(scheduled: Bool = false, only name: String? = nil) async -> [PeerStatus] {
         let now = Date()
-        let due = peers.filter { !scheduled || (backoff[$0.name]?.retryAt ?? now) <= now }
+        let due = peers.filter { peer in
+            (name == nil || peer.name == name) && (!scheduled || (backoff[peer.name]?.retryAt ?? now) <= now)
+        }
         let tasks = due.map { peer in
             if let running = inFlight[peer.name] { return running }
             let task = Task { await self.pull(peer) }
@@ -64,7 +66,7 @@ actor Syncer {
             await task.value
             inFlight[peer.name] = nil
         }
-        return (try? archive.peerStatuses(peers)) ?? []
+        return (try? archive.peerStatuses(name == nil ? peers : due)) ?? []
     }
 
     private func pull(_ peer: PeerConfig) async {

@@ -143,14 +143,21 @@ extension Newsctl {
     }
 
     struct Sync: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pulls from every peer now and waits for the result.")
+        static let configuration = CommandConfiguration(
+            abstract: "Pulls from every peer, or from one, now and waits for the result.",
+            discussion: "Exit status 1 when a peer could not be synced; its error is in the output.")
 
         @OptionGroup var connection: Connection
 
+        @Argument(help: "The peer's name, as `newsctl peers list` shows it.")
+        var peer: String?
+
         func run() async throws {
             try await report {
-                let peers = try await connection.call("POST", "/v1/sync", as: [PeerStatus].self)
+                let query = peer.map { "?peer=\(queryValue($0))" } ?? ""
+                let peers = try await connection.call("POST", "/v1/sync\(query)", as: [PeerStatus].self)
                 try connection.output(peers) { StatusText.peers($0, now: Date()) }
+                if peers.contains(where: { $0.lastResult == "error" }) { throw ExitCode(1) }
             }
         }
     }

@@ -107,8 +107,13 @@ import Testing
 
         // A adds B: now B pulls everything.
         #expect(try await ctl(a, ["peers", "add", b.syncURL.absoluteString, "--node", b.nodeID, "--name", "b"]).status == 0)
-        synced = try await b.sync()
+        let one = try await ctl(b, ["sync", "a", "--json"])
+        #expect(one.status == 0, "\(one.stdout)\(one.stderr)")
+        synced = try JSONCoding.decoder().decode([PeerStatus].self, from: Data(one.stdout.utf8))
         #expect(synced.map(\.lastResult) == ["ok"])
+        let nobody = try await ctl(b, ["sync", "nobody"])
+        #expect(nobody.status == 1)
+        #expect(nobody.stderr == "newsctl: nobody is not a peer\n")
         #expect(try await b.status().counts.articles == 2)
         let list = try await ctl(b, ["peers", "list", "--json"])
         let peers = try JSONCoding.decoder().decode([PeerStatus].self, from: Data(list.stdout.utf8))
@@ -116,6 +121,8 @@ import Testing
 
         // A removes B: B is a stranger again.
         #expect(try await ctl(a, ["peers", "remove", "b"]).status == 0)
+        let refused = try await ctl(b, ["sync"])
+        #expect(refused.status == 1, "a failed sync is a failed command")
         synced = try await b.sync()
         #expect(synced.first?.lastError?.contains("403") == true)
 
