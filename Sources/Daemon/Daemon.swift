@@ -222,7 +222,10 @@ public final class Daemon: Sendable {
         guard let listen = config.listen else { return nil }
         guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
         let router = Router()
-        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID)
+        let metrics = self.metrics
+        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID) { count in
+            metrics.count("newsd_sync_objects_served_total", by: Double(count))
+        }
         let readiness = readiness
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),

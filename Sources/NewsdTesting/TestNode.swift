@@ -85,7 +85,13 @@ public final class TestNode: Sendable {
 
     /// Lets `other` sync with this node (as `newsctl peers add` does), naming it `name` here.
     public func allow(_ other: TestNode, as name: String) async throws {
-        let body = try JSONCoding.encoder().encode(other.asPeer(name))
+        try await allow(other.asPeer(name))
+    }
+
+    /// Lets the node `peer` names sync with this node, and pulls from it.
+    public func allow(_ peer: PeerConfig) async throws {
+        let name = peer.name
+        let body = try JSONCoding.encoder().encode(peer)
         let response = try await Fetcher().fetch(
             FetchRequest(
                 url: URL(string: "http://newsd/v1/peers")!, method: "POST", headers: [("Content-Type", "application/json")],

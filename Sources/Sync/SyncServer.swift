@@ -5,9 +5,13 @@ import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
-    /// Adds `/v1/info`, `/v1/changes` and `/v1/blobs/{hash}` to `router`, behind `gate`: only signed requests of
-    /// allowed nodes reach them, and every answer is signed.
-    public static func add(to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String) {
+    /// Adds `/v1/info`, `/v1/changes`, `/v1/objects` and `/v1/blobs/{hash}` to `router`, behind `gate`: only signed
+    /// requests of allowed nodes reach them, and every answer is signed. `served` is told how many blobs each
+    /// `/v1/objects` answer carries.
+    public static func add(
+        to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String,
+        served: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
         routes.get("/v1/info") { request, _ -> Response in
             try json(
@@ -36,8 +40,9 @@ public enum SyncRoutes {
             } catch {
                 throw HTTPError(.badRequest, message: "expected {\"hashes\": [...]}")
             }
-            return signedAnswer(
-                try objects(asked.hashes, archive: archive), type: "application/x-newsd-objects", answering: request, gate: gate)
+            let (body, count) = try objects(asked.hashes, archive: archive)
+            served(count)
+            return signedAnswer(body, type: "application/x-newsd-objects", answering: request, gate: gate)
         }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -53,11 +58,12 @@ public enum SyncRoutes {
     }
 
     /// The frames of a `POST /v1/objects` answer for `hashes`, up to ``SyncLimits/objectsBytes``.
-    static func objects(_ hashes: [String], archive: Archive) throws -> Data {
+    static func objects(_ hashes: [String], archive: Archive) throws -> (Data, Int) {
         guard hashes.count <= SyncLimits.objectsPerRequest else {
             throw HTTPError(.badRequest, message: "at most \(SyncLimits.objectsPerRequest) hashes per request")
         }
         var body = Data()
+        var count = 0
         for hex in hashes {
             guard let hash = ContentHash(hex: hex) else {
                 throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest")
@@ -67,9 +73,10 @@ public enum SyncRoutes {
             body.append(try WireJSON.encoder.encode(frame))
             body.append(0x0A)
             body.append(stored.data)
+            count += 1
             if body.count >= SyncLimits.objectsBytes { break }
         }
-        return body
+        return (body, count)
     }
 
     static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {

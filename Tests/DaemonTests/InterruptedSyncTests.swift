@@ -1,0 +1,119 @@
+import Archive
+import Daemon
+import Fetching
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+/// A puller killed with SIGKILL in the middle of a large transfer: the next sync finishes it, nothing is lost, and
+/// only what was in flight is fetched again.
+@Suite struct InterruptedSyncTests {
+    @Test func aPullerKilledAt10_50And90PercentResumesAndLosesNothing() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        // A: 1,200 articles of 48 KB that do not compress, archived before it starts.
+        let total = 1200
+        let aDirectory = try temporaryDirectory()
+        let identity = try NodeIdentity(directory: aDirectory)
+        let archive = try Archive(path: aDirectory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(identity.key.record)
+        var state: UInt64 = 42
+        for index in 0..<total {
+            // Bytes from a xorshift generator: they do not compress.
+            var words = [UInt64](repeating: 0, count: 6000)
+            for word in words.indices {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                words[word] = state
+            }
+            let page = words.withUnsafeBytes { Data($0) }
+            let url = "https://interrupted.example/\(index)"
+            let capture = try identity.key.sign(
+                CaptureRecord(
+                    articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: "2026-11-22T00:00:00.000Z",
+                    status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
+                    size: page.count, nodeID: identity.nodeID))
+            try archive.store(
+                Ingest(feed: nil, article: ArticleRecord(url: url), capture: capture, raw: page, text: nil, extraction: nil))
+        }
+        try archive.close()
+        let a = try await TestNode.start(directory: aDirectory)
+
+        // B: a newsd process of its own, which can be killed.
+        let bDirectory = try temporaryDirectory()
+        let bData = bDirectory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: bData, withIntermediateDirectories: true)
+        let bID = try NodeIdentity(directory: bData).nodeID
+        let config = bDirectory.appendingPathComponent("newsd.toml")
+        try """
+        data_dir = "data"
+        listen = "127.0.0.1:0"
+        [[peer]]
+        name = "a"
+        url = "\(a.syncURL.absoluteString)"
+        node = "\(a.nodeID)"
+        """.write(to: config, atomically: true, encoding: .utf8)
+        try await a.allow(PeerConfig(name: "b", url: URL(string: "http://127.0.0.1:9")!, node: bID))
+        let socket = bData.appendingPathComponent("newsd.sock").path
+
+        func startB() async throws -> ChildProcess {
+            let b = try ChildProcess(newsd, ["--config", config.path, "--manual"])
+            try #require(await b.waitForLine(containing: "ready") != nil, "newsd did not start: \(b.stderrLines)")
+            return b
+        }
+        func captures() async throws -> Int {
+            let status = try await runCommand(newsctl, ["status", "--json", "--socket", socket])
+            guard status.status == 0 else { return 0 }
+            return try JSONCoding.decoder().decode(StatusReport.self, from: Data(status.stdout.utf8)).counts.captures
+        }
+
+        /// Blobs A has served so far, from its metrics.
+        func served() async throws -> Int {
+            let metrics = try await Fetcher().fetch(
+                FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: a.config.controlSocket.path))
+            let line = String(decoding: metrics.body, as: UTF8.self).split(separator: "\n")
+                .first { $0.hasPrefix("newsd_sync_objects_served_total ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map(Int.init) ?? 0
+        }
+
+        var interruptions = 0
+        for percent in [10, 50, 90] {
+            let b = try await startB()
+            let sync = Task { try await runCommand(newsctl, ["sync", "--socket", socket]) }
+            // Watch A serve the transfer (a bounded loop) and kill B once `percent` of it has left A: B is then
+            // receiving or storing a batch.
+            for _ in 0..<5000 {
+                if try await served() >= total * percent / 100 { break }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            b.signal(SIGKILL)
+            _ = await b.waitForExit()
+            _ = try? await sync.value
+            let held = try ArchiveFile(path: bData.appendingPathComponent("archive.sqlite").path).captureIDs().count
+            if held < total { interruptions += 1 }
+        }
+        #expect(interruptions >= 2, "the kills came after the transfer had finished")
+
+        // Started again, B finishes the transfer: all of A, verified.
+        let b = try await startB()
+        let finished = try await runCommand(newsctl, ["sync", "--socket", socket])
+        #expect(finished.status == 0, "\(finished.stdout)\(finished.stderr)")
+        #expect(try await captures() == total)
+        let verify = try await runCommand(newsctl, ["verify", "--socket", socket])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(
+            try ArchiveFile(path: bData.appendingPathComponent("archive.sqlite").path).captureIDs()
+                == ArchiveFile(path: a.archivePath).captureIDs())
+
+        // What A served: everything once, and again at most what each kill interrupted (one request's blobs).
+        let servedInAll = try await served()
+        #expect(servedInAll >= total)
+        #expect(servedInAll <= total + 3 * 256, "served \(servedInAll) blobs for \(total)")
+        b.signal(SIGTERM)
+        _ = await b.waitForExit()
+        try await a.stop()
+        try? FileManager.default.removeItem(at: bDirectory)
+    }
+}
