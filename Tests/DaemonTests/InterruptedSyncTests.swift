@@ -6,6 +6,42 @@ import NewsCore
 import NewsdTesting
 import Testing
 
+/// Archives `count` articles of 48 KB that do not compress in `directory`, as the node whose key is there.
+private func fill(_ directory: URL, articles count: Int) throws {
+    let identity = try NodeIdentity(directory: directory)
+    let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+    try archive.register(identity.key.record)
+    var state: UInt64 = 42
+    for index in 0..<count {
+        // Bytes from a xorshift generator.
+        var words = [UInt64](repeating: 0, count: 6000)
+        for word in words.indices {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            words[word] = state
+        }
+        let page = words.withUnsafeBytes { Data($0) }
+        let url = "https://interrupted.example/\(index)"
+        let capture = try identity.key.sign(
+            CaptureRecord(
+                articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: "2026-11-22T00:00:00.000Z",
+                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
+                size: page.count, nodeID: identity.nodeID))
+        try archive.store(
+            Ingest(feed: nil, article: ArticleRecord(url: url), capture: capture, raw: page, text: nil, extraction: nil))
+    }
+    try archive.close()
+}
+
+/// Blobs the node behind `socket` has served since it started, from its metrics.
+private func served(socket: String) async throws -> Int {
+    let metrics = try await Fetcher().fetch(FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: socket))
+    let line = String(decoding: metrics.body, as: UTF8.self).split(separator: "\n")
+        .first { $0.hasPrefix("newsd_sync_objects_served_total ") }
+    return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map(Int.init) ?? 0
+}
+
 /// A puller killed with SIGKILL in the middle of a large transfer: the next sync finishes it, nothing is lost, and
 /// only what was in flight is fetched again.
 @Suite struct InterruptedSyncTests {
@@ -15,30 +51,7 @@ import Testing
         // A: 1,200 articles of 48 KB that do not compress, archived before it starts.
         let total = 1200
         let aDirectory = try temporaryDirectory()
-        let identity = try NodeIdentity(directory: aDirectory)
-        let archive = try Archive(path: aDirectory.appendingPathComponent("archive.sqlite").path)
-        try archive.register(identity.key.record)
-        var state: UInt64 = 42
-        for index in 0..<total {
-            // Bytes from a xorshift generator: they do not compress.
-            var words = [UInt64](repeating: 0, count: 6000)
-            for word in words.indices {
-                state ^= state << 13
-                state ^= state >> 7
-                state ^= state << 17
-                words[word] = state
-            }
-            let page = words.withUnsafeBytes { Data($0) }
-            let url = "https://interrupted.example/\(index)"
-            let capture = try identity.key.sign(
-                CaptureRecord(
-                    articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                    status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
-                    size: page.count, nodeID: identity.nodeID))
-            try archive.store(
-                Ingest(feed: nil, article: ArticleRecord(url: url), capture: capture, raw: page, text: nil, extraction: nil))
-        }
-        try archive.close()
+        try fill(aDirectory, articles: total)
         let a = try await TestNode.start(directory: aDirectory)
 
         // B: a newsd process of its own, which can be killed.
@@ -69,15 +82,6 @@ import Testing
             return try JSONCoding.decoder().decode(StatusReport.self, from: Data(status.stdout.utf8)).counts.captures
         }
 
-        /// Blobs A has served so far, from its metrics.
-        func served() async throws -> Int {
-            let metrics = try await Fetcher().fetch(
-                FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: a.config.controlSocket.path))
-            let line = String(decoding: metrics.body, as: UTF8.self).split(separator: "\n")
-                .first { $0.hasPrefix("newsd_sync_objects_served_total ") }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map(Int.init) ?? 0
-        }
-
         var interruptions = 0
         for percent in [10, 50, 90] {
             let b = try await startB()
@@ -85,7 +89,7 @@ import Testing
             // Watch A serve the transfer (a bounded loop) and kill B once `percent` of it has left A: B is then
             // receiving or storing a batch.
             for _ in 0..<5000 {
-                if try await served() >= total * percent / 100 { break }
+                if try await served(socket: a.config.controlSocket.path) >= total * percent / 100 { break }
                 try await Task.sleep(for: .milliseconds(1))
             }
             b.signal(SIGKILL)
@@ -108,12 +112,82 @@ import Testing
                 == ArchiveFile(path: a.archivePath).captureIDs())
 
         // What A served: everything once, and again at most what each kill interrupted (one request's blobs).
-        let servedInAll = try await served()
+        let servedInAll = try await served(socket: a.config.controlSocket.path)
         #expect(servedInAll >= total)
         #expect(servedInAll <= total + 3 * 256, "served \(servedInAll) blobs for \(total)")
         b.signal(SIGTERM)
         _ = await b.waitForExit()
         try await a.stop()
         try? FileManager.default.removeItem(at: bDirectory)
+    }
+
+    @Test func aServerKilledAt10_50And90PercentLosesTheSyncButNothingElse() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let total = 1200
+        let aDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: aDirectory) }
+        let aData = aDirectory.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: aData, withIntermediateDirectories: true)
+        try fill(aData, articles: total)
+        let aID = try NodeIdentity(directory: aData).nodeID
+        // B, in this process, pulls from A, a newsd process of its own on a port chosen now.
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(probe)
+        let b = try await TestNode.start(peers: [
+            PeerConfig(name: "a", url: URL(string: "http://127.0.0.1:\(port)")!, node: aID)
+        ])
+        let config = aDirectory.appendingPathComponent("newsd.toml")
+        try """
+        data_dir = "data"
+        listen = "127.0.0.1:\(port)"
+        [[peer]]
+        name = "b"
+        url = "\(b.syncURL.absoluteString)"
+        node = "\(b.nodeID)"
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let socket = aData.appendingPathComponent("newsd.sock").path
+        func startA() async throws -> ChildProcess {
+            let a = try ChildProcess(newsd, ["--config", config.path, "--manual"])
+            try #require(await a.waitForLine(containing: "ready") != nil, "newsd did not start: \(a.stderrLines)")
+            return a
+        }
+        var interruptions = 0
+        for percent in [10, 50, 90] {
+            // A's count starts again with each start: the kill comes at `percent` of what B still lacks.
+            let remaining = total - (try await b.status().counts.captures)
+            let a = try await startA()
+            let sync = Task { try await b.sync() }
+            for _ in 0..<5000 {
+                if try await served(socket: socket) >= remaining * percent / 100 { break }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            a.signal(SIGKILL)
+            _ = await a.waitForExit()
+            let result = try await sync.value
+
+            if result.first?.lastResult == "error" { interruptions += 1 }
+        }
+        #expect(interruptions >= 2, "the kills came after the transfer had finished")
+        // What B stored of the broken transfers is intact, and the next sync completes it.
+        let a = try await startA()
+        let synced = try await b.sync()
+        #expect(synced.first?.lastResult == "ok", "\(synced.first?.lastError ?? "")")
+        #expect(try await b.status().counts.captures == total)
+        let verify = try await runCommand(newsctl, ["verify", "--socket", b.config.controlSocket.path])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        a.signal(SIGTERM)
+        _ = await a.waitForExit()
+        try await b.stop()
     }
 }
