@@ -34,7 +34,14 @@ extension Archive {
 
     /// The texts matching `query`, best first, one hit per text.
     public func search(_ query: SearchQuery) throws -> [SearchHit] {
-        let (conditions, filters) = Self.captureFilters(feed: query.feed, since: query.since, until: query.until)
+        var (conditions, filters) = Self.captureFilters(feed: query.feed, since: query.since, until: query.until)
+        if let story = query.story {
+            guard story.count >= 8, ContentHash(hex: story.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil else {
+                throw SearchError(description: "\(story) is not a story id (8 or more hex digits, as `newsctl stories` shows)")
+            }
+            conditions.append("EXISTS (SELECT 1 FROM story_member WHERE textID = text.id AND storyID >= ? AND storyID < ?)")
+            filters += [story.lowercased(), story.lowercased() + "g"]
+        }
         let limit = max(1, min(query.limit, 500))
         // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are
         // joined to their articles and filtered, page by page, and only the hits get snippets.

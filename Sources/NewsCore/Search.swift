@@ -9,13 +9,18 @@ public struct SearchQuery: Codable, Sendable, Equatable {
     /// Only texts captured at or after / before this time.
     public var since: Date?
     public var until: Date?
+    /// Only texts of this story (its id, or the first 8 or more hex digits of it).
+    public var story: String?
     public var limit: Int
 
-    public init(text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 20) {
+    public init(
+        text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, limit: Int = 20
+    ) {
         self.text = text
         self.feed = feed
         self.since = since
         self.until = until
+        self.story = story
         self.limit = limit
     }
 }

@@ -25,13 +25,17 @@ extension Newsctl {
         @Option(help: "Only texts captured before this date.")
         var until: String?
 
+        @Option(help: "Only texts of this story (its id or 8+ hex digits of it, as `newsctl stories` shows).")
+        var story: String?
+
         @Option(help: "At most this many results.")
         var limit = 20
 
         func run() async throws {
             try await report {
                 let request = SearchQuery(
-                    text: query, feed: feed, since: try since.map(Self.date), until: try until.map(Self.date), limit: limit)
+                    text: query, feed: feed, since: try since.map(Self.date), until: try until.map(Self.date), story: story,
+                    limit: limit)
                 let hits = try await connection.call(
                     "POST", "/v1/search", body: try JSONCoding.encoder().encode(request), as: [SearchHit].self)
                 try connection.output(hits) { hits in

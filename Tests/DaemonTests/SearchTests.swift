@@ -83,6 +83,20 @@ import Testing
             ])
         let all = try await runCommand(newsctl, ["stories", "--all", "--json", "--socket", node.config.controlSocket.path])
         #expect(try JSONCoding.decoder().decode([Story].self, from: Data(all.stdout.utf8)).count == 2)
+
+        // Search within the story: "road" is in all three texts, two of them in the story.
+        let story = try #require(stories.first?.id)
+        let within = try await runCommand(
+            newsctl,
+            ["search", "road", "--story", String(story.prefix(12)), "--json", "--socket", node.config.controlSocket.path])
+        #expect(within.status == 0, "\(within.stderr)")
+        let hits = try JSONCoding.decoder().decode([SearchHit].self, from: Data(within.stdout.utf8))
+        #expect(Set(hits.map(\.articleURL)) == Set(stories.first?.members.compactMap(\.articleURL) ?? []))
+        let everywhere = try await runCommand(newsctl, ["search", "road", "--json", "--socket", node.config.controlSocket.path])
+        #expect(try JSONCoding.decoder().decode([SearchHit].self, from: Data(everywhere.stdout.utf8)).count == 3)
+        let bad = try await runCommand(newsctl, ["search", "road", "--story", "xyz", "--socket", node.config.controlSocket.path])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("is not a story id"))
         try await node.stop()
         await server.stop()
     }
