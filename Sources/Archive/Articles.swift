@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 public import NewsCore
 
@@ -67,6 +67,34 @@ extension Archive {
                         blobHash: $0.blobHash.hex,
                         size: $0.size, nodeID: $0.nodeID)
                 }, versions: versions)
+        }
+    }
+}
+
+extension Archive {
+    /// Articles most recently captured first, optionally only those of `feed` or captured between `since` and
+    /// `until`; at most `limit`.
+    public func articles(feed: String?, since: Date?, until: Date?, limit: Int) throws -> [ArticleSummary] {
+        let (conditions, filters) = Self.captureFilters(feed: feed, since: since, until: until)
+        return try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT article.id, article.url, MIN(capture.fetchedAt) AS first, MAX(capture.fetchedAt) AS last,
+                        COUNT(DISTINCT capture.id) AS captures, COUNT(DISTINCT extraction.textID) AS versions,
+                        (SELECT text.title FROM capture AS latest JOIN extraction AS made ON made.captureID = latest.id
+                            JOIN text ON text.id = made.textID
+                            WHERE latest.articleID = article.id ORDER BY latest.fetchedAt DESC LIMIT 1) AS title
+                    FROM article JOIN capture ON capture.articleID = article.id
+                    LEFT JOIN extraction ON extraction.captureID = capture.id
+                    \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                    GROUP BY article.id ORDER BY last DESC, article.url LIMIT ?
+                    """, arguments: StatementArguments(filters + [max(1, min(limit, 100_000))])
+            ).map { row in
+                ArticleSummary(
+                    id: row["id"], url: row["url"], title: row["title"], firstCaptured: row["first"], lastCaptured: row["last"],
+                    captures: row["captures"], versions: row["versions"])
+            }
         }
     }
 }

@@ -40,6 +40,20 @@ extension Daemon {
             self.exportWARC(try await request.decode(as: CaptureSelection.self, context: context))
         }
         router.post("/v1/import") { request, _ in try await JSONBody(self.importLines(request.body)) }
+        router.get("/v1/articles") { request, _ in
+            let query = request.uri.queryParameters
+            func date(_ key: String) throws -> Date? {
+                guard let text = query.get(key) else { return nil }
+                guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
+                    throw HTTPError(.badRequest, message: "\(key) is not an ISO 8601 time")
+                }
+                return date
+            }
+            return try JSONBody(
+                self.archive.articles(
+                    feed: query.get("feed"), since: try date("since"), until: try date("until"),
+                    limit: query.get("limit", as: Int.self) ?? 50))
+        }
         router.get("/v1/article") { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
                 throw HTTPError(.badRequest, message: "ref is required")

@@ -171,3 +171,27 @@ public struct ReextractReport: Codable, Sendable, Equatable {
         self.noText = noText
     }
 }
+
+/// One line of `newsctl articles list`: an article, its latest title, and how often it was captured and changed.
+public struct ArticleSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var url: String
+    public var title: String?
+    public var firstCaptured: String
+    public var lastCaptured: String
+    public var captures: Int
+    /// Distinct texts made of its captures.
+    public var versions: Int
+
+    public init(
+        id: String, url: String, title: String?, firstCaptured: String, lastCaptured: String, captures: Int, versions: Int
+    ) {
+        self.id = id
+        self.url = url
+        self.title = title
+        self.firstCaptured = firstCaptured
+        self.lastCaptured = lastCaptured
+        self.captures = captures
+        self.versions = versions
+    }
+}

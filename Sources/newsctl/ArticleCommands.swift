@@ -100,3 +100,51 @@ extension Newsctl {
 private func fetchArticle(_ reference: String, _ connection: Connection) async throws -> ArticleDetail {
     try await connection.call("GET", "/v1/article?ref=\(queryValue(reference))", as: ArticleDetail.self)
 }
+
+extension Newsctl {
+    struct Articles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lists, shows and compares archived articles.", subcommands: [List.self, Show.self, Diff.self],
+            defaultSubcommand: List.self)
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Lists articles, most recently captured first.")
+
+            @OptionGroup var connection: Connection
+
+            @Option(help: "Only articles that came through this feed (its URL).")
+            var feed: String?
+
+            @Option(help: "Only articles captured on or after this date (YYYY-MM-DD).")
+            var since: String?
+
+            @Option(help: "Only articles captured before this date (YYYY-MM-DD).")
+            var until: String?
+
+            @Option(help: "At most this many articles.")
+            var limit = 50
+
+            func run() async throws {
+                try await report {
+                    var query = ["limit=\(limit)"]
+                    if let feed { query.append("feed=\(queryValue(feed))") }
+                    for (key, value) in [("since", since), ("until", until)] {
+                        guard let value else { continue }
+                        query.append("\(key)=\(queryValue(Canonical.timestamp(try Search.date(value))))")
+                    }
+                    let articles = try await connection.call(
+                        "GET", "/v1/articles?" + query.joined(separator: "&"), as: [ArticleSummary].self)
+                    try connection.output(articles) { articles in
+                        guard !articles.isEmpty else { return "no articles\n" }
+                        return articles.map { article in
+                            let changes = article.versions > 1 ? ", \(article.versions) versions" : ""
+                            return
+                                "\(article.id.prefix(12))  \(article.lastCaptured.prefix(16))  \(article.title ?? "(untitled)")\n"
+                                + "              \(article.url)  \(article.captures) captures\(changes)\n"
+                        }.joined()
+                    }
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,8 @@ struct Newsctl: AsyncParsableCommand {
         abstract: "Controls a running newsd.",
         version: newsdVersion,
         subcommands: [
-            Status.self, Poll.self, Sync.self, Feeds.self, Search.self, Show.self, Diff.self, Stories.self, Verify.self,
+            Status.self, Poll.self, Sync.self, Feeds.self, Articles.self, Search.self, Show.self, Diff.self, Stories.self,
+            Verify.self,
             Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
         ])
 }

@@ -49,6 +49,20 @@ import Testing
         #expect(diff.stdout.contains("[-Four-] {+Six+} killed in shelling"))
         #expect(diff.stdout.contains("[-Four-] {+Six+} people were killed"))
 
+        // The same through `newsctl articles`: the list, and show and diff under it.
+        let list = try await runCommand(newsctl, ["articles", "list", "--json", "--socket", socket])
+        #expect(list.status == 0, "\(list.stderr)")
+        let articles = try JSONCoding.decoder().decode([ArticleSummary].self, from: Data(list.stdout.utf8))
+        #expect(articles.map(\.url) == [url])
+        #expect(articles.first?.title == "Six killed in shelling")
+        #expect(articles.first?.captures == 2 && articles.first?.versions == 2)
+        let listed = try await runCommand(newsctl, ["articles", "--socket", socket])
+        #expect(listed.stdout.contains("Six killed in shelling") && listed.stdout.contains("2 captures, 2 versions"))
+        let none = try await runCommand(newsctl, ["articles", "list", "--since", "2099-01-01", "--socket", socket])
+        #expect(none.stdout == "no articles\n")
+        #expect(try await runCommand(newsctl, ["articles", "show", url, "--socket", socket]).stdout.contains("Six people"))
+        #expect(try await runCommand(newsctl, ["articles", "diff", url, "--socket", socket]).stdout.contains("{+Six+}"))
+
         let missing = try await runCommand(newsctl, ["show", "https://nowhere.example/x", "--socket", socket])
         #expect(missing.status == 1)
         #expect(missing.stderr == "newsctl: no article https://nowhere.example/x\n")
