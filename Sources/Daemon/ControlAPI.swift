@@ -11,16 +11,7 @@ extension Daemon {
     func controlRoutes() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/v1/status") { _, _ in try await JSONBody(self.status()) }
-        router.get("/metrics") { _, _ -> Response in
-            let counts = try self.archive.counts()
-            let text = self.metrics.render(gauges: [
-                "newsd_archive_blob_bytes": Double(counts.blobBytes), "newsd_archive_articles": Double(counts.articles),
-                "newsd_archive_captures": Double(counts.captures),
-            ])
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
+        router.get("/metrics") { _, _ in try self.metricsResponse() }
         router.post("/v1/poll") { request, _ in
             let feed = request.uri.queryParameters.get("feed")
             let polled = try await self.poller.pollNow(only: feed)
@@ -148,6 +139,17 @@ extension Daemon {
     }
 
     /// Checks that `feed` answers with a feed, adds it, and polls it once.
+    /// The Prometheus text of every counter, histogram and archive gauge.
+    func metricsResponse() throws -> Response {
+        let counts = try archive.counts()
+        let text = metrics.render(gauges: [
+            "newsd_archive_blob_bytes": Double(counts.blobBytes), "newsd_archive_articles": Double(counts.articles),
+            "newsd_archive_captures": Double(counts.captures), "newsd_archive_stored_blob_bytes": Double(counts.storedBlobBytes),
+        ])
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
     /// Adds a peer at run time: it may sync with this node from now on, and this node pulls from it.
     private func addPeer(_ peer: PeerConfig) throws -> PeerStatus {
         guard ["http", "https"].contains(peer.url.scheme?.lowercased() ?? ""), peer.url.host != nil else {

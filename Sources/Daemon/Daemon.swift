@@ -127,6 +127,7 @@ public final class Daemon: Sendable {
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
+        if let server = try metricsServer() { services.append(server) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
@@ -230,6 +231,20 @@ public final class Daemon: Sendable {
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
             onServerRunning: { channel in readiness.syncBound(port: channel.localAddress?.port) }, logger: quietLogger())
+    }
+
+    /// `/metrics` alone over TCP at `metrics_listen`, when it is set.
+    private func metricsServer() throws -> (any Service)? {
+        guard let listen = config.metricsListen else { return nil }
+        guard let address = HostPort(listen) else { throw DaemonError("metrics address \(listen) is not HOST:PORT") }
+        let router = Router()
+        router.get("/metrics") { _, _ in try self.metricsResponse() }
+        let logger = self.logger
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
+            onServerRunning: { channel in
+                logger.info("metrics served", metadata: ["address": "\(address.host):\(channel.localAddress?.port ?? 0)"])
+            }, logger: quietLogger())
     }
 
     private func quietLogger() -> Logger {

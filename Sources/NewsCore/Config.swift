@@ -21,6 +21,8 @@ public struct NewsdConfig: Sendable, Equatable {
     public var controlSocket: URL
     /// `host:port` the peer sync server listens on; `nil` when sync serving is off.
     public var listen: String?
+    /// `host:port` where `/metrics` is also served over TCP, for a Prometheus server; `nil` (the default) for none.
+    public var metricsListen: String?
     /// Seconds between polls of a feed that sets no interval of its own.
     public var pollInterval: Double
     /// The longest interval the adaptive schedule may give a quiet feed.
@@ -325,6 +327,7 @@ private struct RawConfig: Decodable {
     var dataDir: String?
     var controlSocket: String?
     var listen: String?
+    var metricsListen: String?
     var pollInterval: Number?
     var maxPollInterval: Number?
     var syncInterval: Number?
@@ -339,6 +342,7 @@ private struct RawConfig: Decodable {
         case dataDir = "data_dir"
         case controlSocket = "control_socket"
         case listen
+        case metricsListen = "metrics_listen"
         case pollInterval = "poll_interval"
         case maxPollInterval = "max_poll_interval"
         case syncInterval = "sync_interval"
@@ -435,8 +439,11 @@ private struct RawConfig: Decodable {
                     interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
         }
 
+        if let metricsListen, HostPort(metricsListen) == nil {
+            throw fail("metrics_listen", "expected HOST:PORT, got \"\(metricsListen)\"")
+        }
         let poll = try positive(pollInterval, "poll_interval", default: 900)
-        return NewsdConfig(
+        var config = NewsdConfig(
             dataDirectory: dataDirectory,
             controlSocket: socket,
             listen: listenAddress.isEmpty ? nil : listenAddress,
@@ -453,6 +460,8 @@ private struct RawConfig: Decodable {
             feeds: feeds,
             peers: peers
         )
+        config.metricsListen = metricsListen
+        return config
     }
 }
 

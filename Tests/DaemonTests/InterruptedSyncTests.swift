@@ -132,18 +132,7 @@ private func served(socket: String) async throws -> Int {
         try fill(aData, articles: total)
         let aID = try NodeIdentity(directory: aData).nodeID
         // B, in this process, pulls from A, a newsd process of its own on a port chosen now.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
-            }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        close(probe)
+        let port = freePort()
         let b = try await TestNode.start(peers: [
             PeerConfig(name: "a", url: URL(string: "http://127.0.0.1:\(port)")!, node: aID)
         ])

@@ -50,4 +50,27 @@ import Testing
         try await a.stop()
         await server.stop()
     }
+
+    @Test func metricsAreAlsoServedOverTCPWhenAsked() async throws {
+        let port = freePort()
+        let node = try await TestNode.start { $0.metricsListen = "127.0.0.1:\(port)" }
+        // The listener comes up with the daemon; a bounded number of tries while it binds.
+        var response: FetchResponse?
+        for _ in 0..<100 {
+            response = try? await Fetcher().fetch(FetchRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!))
+            if response != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let body = String(decoding: try #require(response).body, as: UTF8.self)
+        #expect(response?.status == 200)
+        #expect(body.contains("newsd_archive_articles 0"))
+        // Only /metrics: the control API stays on the socket.
+        let status = try await Fetcher().fetch(FetchRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/status")!))
+        #expect(status.status == 404)
+        try await node.stop()
+
+        let file = try temporaryDirectory().appendingPathComponent("newsd.toml")
+        try "metrics_listen = \"everywhere\"\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: (any Error).self) { try NewsdConfig.load(path: file.path) }
+    }
 }
