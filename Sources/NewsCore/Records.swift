@@ -4,16 +4,26 @@ public import Foundation
 public protocol ContentAddressed: Codable, Sendable, Equatable {
     /// The identity this record claims; checked against `computedID` before anything is stored.
     var id: ContentHash { get }
-    /// The identity its content gives it.
-    var computedID: ContentHash { get }
+    /// The identity its content gives it, and whether the content can be stored as it is (no string holds a NUL
+    /// character, which SQLite's C strings would cut at).
+    var computedIdentity: (id: ContentHash, storable: Bool) { get }
 }
 
 extension ContentAddressed {
-    /// Whether `id` is the identity the record's content gives it.
-    public var isIntact: Bool { id == computedID }
+    /// Whether `id` is the identity the record's content gives it, and the content can be stored as it is.
+    public var isIntact: Bool {
+        let identity = computedIdentity
+        return identity.storable && id == identity.id
+    }
+
+    /// The identity the record's content gives it.
+    public var computedID: ContentHash { computedIdentity.id }
 
     /// SHA-256 of the canonical encoding of every field but `id` (and a signature, where there is one).
-    public var computedID: ContentHash { ContentHash(of: Canonical.encode(self, omitting: ["id", "signature"])) }
+    public var computedIdentity: (id: ContentHash, storable: Bool) {
+        let encoding = Canonical.encoding(self, omitting: ["id", "signature"])
+        return (ContentHash(of: encoding.data), encoding.storable)
+    }
 }
 
 /// The canonical encoding of a record: a JSON object of its fields, keys sorted by their UTF-8 bytes,
@@ -22,32 +32,41 @@ extension ContentAddressed {
 public enum Canonical {
     /// Encodes the stored properties of `record` canonically, leaving out those named in `omitting`.
     public static func encode(_ record: some Sendable, omitting: Set<String> = []) -> Data {
+        encoding(record, omitting: omitting).data
+    }
+
+    /// The canonical encoding of `record`, and whether it can be stored as it is: `false` when a string holds NUL.
+    static func encoding(_ record: some Sendable, omitting: Set<String>) -> (data: Data, storable: Bool) {
+        var storable = true
         var fields: [(String, String)] = []
         for child in Mirror(reflecting: record).children {
-            guard let label = child.label, !omitting.contains(label), let value = json(child.value) else { continue }
+            guard let label = child.label, !omitting.contains(label), let value = json(child.value, storable: &storable)
+            else { continue }
             fields.append((label, value))
         }
         fields.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
-        let body = fields.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",")
-        return Data(("{" + body + "}").utf8)
+        let body = fields.map { quote($0.0, storable: &storable) + ":" + $0.1 }.joined(separator: ",")
+        return (Data(("{" + body + "}").utf8), storable)
     }
 
-    private static func json(_ value: Any) -> String? {
+    private static func json(_ value: Any, storable: inout Bool) -> String? {
         switch value {
-        case let string as String: return quote(string)
-        case let hash as ContentHash: return quote(hash.hex)
+        case let string as String: return quote(string, storable: &storable)
+        case let hash as ContentHash: return quote(hash.hex, storable: &storable)
         case let int as Int: return String(int)
         case let int as Int64: return String(int)
         default:
             let mirror = Mirror(reflecting: value)
             precondition(mirror.displayStyle == .optional, "records hold only strings, hashes, integers and optionals")
-            return mirror.children.first.flatMap { json($0.value) }
+            guard let wrapped = mirror.children.first else { return nil }
+            return json(wrapped.value, storable: &storable)
         }
     }
 
-    private static func quote(_ string: String) -> String {
+    private static func quote(_ string: String, storable: inout Bool) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
+            if scalar.value == 0 { storable = false }
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -201,7 +220,7 @@ public struct NodeRecord: ContentAddressed, Hashable {
         self.id = ContentHash(of: publicKey)
     }
 
-    public var computedID: ContentHash { ContentHash(of: Data(hex: publicKey) ?? Data()) }
+    public var computedIdentity: (id: ContentHash, storable: Bool) { (ContentHash(of: Data(hex: publicKey) ?? Data()), true) }
 }
 
 /// Any record that the change log carries, tagged with its kind on the wire: `{"kind":"capture","record":{…}}`.

@@ -55,6 +55,18 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(rows[0]["hash"] as String == ContentHash(of: rows[0]["data"] as Data).hex)
     }
 
+    @Test func aRecordHoldingNULIsRefusedAndNothingOfItsIngestIsStored() throws {
+        let (archive, _) = try temporaryArchive()
+        var ingest = try sampleIngest()
+        let text = TextRecord(title: "A", byline: nil, published: nil, language: "en", body: "before\u{0}after")
+        ingest.text = text
+        ingest.extraction = ExtractionRecord(captureID: ingest.capture.id, textID: text.id, extractor: "test/1")
+        #expect(!text.isIntact, "its id matches, but SQLite would cut the body at the NUL")
+        #expect(throws: IntegrityError.self) { try archive.store(ingest) }
+        #expect(try archive.counts().captures == 0)
+        #expect(try archive.counts().texts == 0)
+    }
+
     @Test func bytesThatDoNotMatchTheCaptureAreRefused() throws {
         let (archive, _) = try temporaryArchive()
         var ingest = try sampleIngest()
