@@ -189,6 +189,10 @@ enum Schema {
                     ALTER TABLE peer ADD COLUMN added INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v5") { db in
+            // The peer's last sequence number as last seen: how far behind this node is.
+            try db.execute(sql: "ALTER TABLE peer ADD COLUMN head INTEGER")
+        }
         return migrator
     }
 }

@@ -12,7 +12,8 @@ extension Archive {
                     name: peer.name, url: peer.url.absoluteString, node: peer.node,
                     lastSyncAt: row?.date("lastSyncAt"),
                     lastResult: row?["lastResult"],
-                    lastError: row?["lastError"], cursor: row?["cursor"] ?? 0)
+                    lastError: row?["lastError"], cursor: row?["cursor"] ?? 0,
+                    behind: (row?["head"] as Int64?).map { max(0, $0 - (row?["cursor"] ?? 0)) })
             }
         }
     }
@@ -42,6 +43,15 @@ extension Archive {
                 guard let url = URL(string: row["url"]) else { return nil }
                 return PeerConfig(name: row["name"], url: url, node: row["nodeID"])
             }
+        }
+    }
+
+    /// Records the last sequence number `peer` reported.
+    public func recordHead(peer: String, url: String, _ head: Int64) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO peer(name, url, head) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET head = excluded.head",
+                arguments: [peer, url, head])
         }
     }
 

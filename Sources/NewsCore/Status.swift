@@ -115,10 +115,14 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     public var lastError: String?
     /// The peer's change-log sequence this node has stored everything up to.
     public var cursor: Int64
+    /// Changes the peer had, when last asked, that this node has not pulled yet.
+    public var behind: Int64?
 
     public init(
-        name: String, url: String, node: String? = nil, lastSyncAt: Date?, lastResult: String?, lastError: String?, cursor: Int64
+        name: String, url: String, node: String? = nil, lastSyncAt: Date?, lastResult: String?, lastError: String?, cursor: Int64,
+        behind: Int64? = nil
     ) {
+        self.behind = behind
         self.name = name
         self.url = url
         self.node = node

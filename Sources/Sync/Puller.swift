@@ -65,6 +65,7 @@ public struct Puller: Sendable {
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
                 continue
             }
+            if let head = page.head { try archive.recordHead(peer: peer.name, url: peer.url.absoluteString, head) }
             try await store(page, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last)
             summary.cursor = page.last

@@ -30,7 +30,7 @@ public enum SyncRoutes {
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
-                    changes: page), answering: request, gate: gate)
+                    head: try archive.lastSequence(), changes: page), answering: request, gate: gate)
         }
         routes.post("/v1/objects") { request, context -> Response in
             let asked: ObjectsRequest

@@ -24,13 +24,16 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     public var last: Int64
     /// Whether more changes follow `last`.
     public var more: Bool
+    /// The node's last sequence number, so a puller knows how far behind it is.
+    public var head: Int64?
     public var changes: [Change]
 
-    public init(nodeID: String, epoch: String, last: Int64, more: Bool, changes: [Change]) {
+    public init(nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, changes: [Change]) {
         self.nodeID = nodeID
         self.epoch = epoch
         self.last = last
         self.more = more
+        self.head = head
         self.changes = changes
     }
 }

@@ -45,7 +45,8 @@ enum StatusText {
         for peer in peers {
             let last = peer.lastSyncAt.map { ago($0, now: now) } ?? "never synced"
             out += "  \(marker(peer.lastResult)) \(peer.name)  \(peer.url)\n"
-            out += "      \(peer.lastResult ?? "-"), \(last), cursor \(peer.cursor)\n"
+            out += "      \(peer.lastResult ?? "-"), \(last), cursor \(peer.cursor)"
+            out += peer.behind.map { ", \($0) changes behind\n" } ?? "\n"
             if let error = peer.lastError { out += "      error: \(error)\n" }
         }
         return out

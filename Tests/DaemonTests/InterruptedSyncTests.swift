@@ -152,6 +152,7 @@ private func served(socket: String) async throws -> Int {
             return a
         }
         var interruptions = 0
+        var behind: [Int64] = []
         for percent in [10, 50, 90] {
             // A's count starts again with each start: the kill comes at `percent` of what B still lacks.
             let remaining = total - (try await b.status().counts.captures)
@@ -164,14 +165,19 @@ private func served(socket: String) async throws -> Int {
             a.signal(SIGKILL)
             _ = await a.waitForExit()
             let result = try await sync.value
-
-            if result.first?.lastResult == "error" { interruptions += 1 }
+            if result.first?.lastResult == "error" {
+                interruptions += 1
+                behind.append(try await b.status().peers.first?.behind ?? 0)
+            }
         }
         #expect(interruptions >= 2, "the kills came after the transfer had finished")
+        // After a broken transfer, B knows how far behind it is.
+        #expect(behind.contains { $0 > 0 }, "\(behind)")
         // What B stored of the broken transfers is intact, and the next sync completes it.
         let a = try await startA()
         let synced = try await b.sync()
         #expect(synced.first?.lastResult == "ok", "\(synced.first?.lastError ?? "")")
+        #expect(synced.first?.behind == 0)
         #expect(try await b.status().counts.captures == total)
         let verify = try await runCommand(newsctl, ["verify", "--socket", b.config.controlSocket.path])
         #expect(verify.status == 0, "\(verify.stdout)")

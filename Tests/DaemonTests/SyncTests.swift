@@ -18,6 +18,7 @@ import Testing
         let peers = try await b.sync()
         #expect(peers.map(\.lastResult) == ["ok"])
         #expect(peers.first?.lastError == nil)
+        #expect(peers.first?.behind == 0)
 
         let fileA = try ArchiveFile(path: a.archivePath)
         let fileB = try ArchiveFile(path: b.archivePath)
