@@ -16,7 +16,7 @@ struct Cleaner: Sendable {
         let start = ContinuousClock.now
         defer { metrics.observe("newsd_extraction_seconds", seconds: (ContinuousClock.now - start) / .seconds(1)) }
         return Extractor.extract(
-            raw, url: url, encoding: Extractor.charset(ofContentType: capture.contentType), template: template)
+            raw, url: url, encoding: ContentType.charset(capture.contentType), template: template)
     }
 
     /// Counts the blocks of a newly archived article toward its host's template.

@@ -84,18 +84,6 @@ public enum Extractor {
         return article
     }
 
-    /// The `charset` parameter of an HTTP `Content-Type`, if it has one.
-    public static func charset(ofContentType contentType: String?) -> String? {
-        guard let contentType else { return nil }
-        for parameter in contentType.split(separator: ";").dropFirst() {
-            let parts = parameter.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" else { continue }
-            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"'")).lowercased()
-            return value.isEmpty ? nil : value
-        }
-        return nil
-    }
-
     /// The fingerprint of a block of text, as ``ExtractedArticle/blocks`` holds them: FNV-1a of its normalised UTF-8.
     public static func fingerprint(_ paragraph: String) -> UInt64 { fingerprint(paragraph.utf8) }
 

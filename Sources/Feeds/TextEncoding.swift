@@ -1,4 +1,5 @@
 import Foundation
+import NewsCore
 
 /// Which character encoding to read an XML feed with, when the document alone may not say right.
 enum TextEncoding {
@@ -18,7 +19,7 @@ enum TextEncoding {
             return singleByte.contains(declared) ? "windows-1252" : nil
         }
         let validUTF8 = String(validating: data, as: UTF8.self) != nil
-        if let charset = charset(contentType) {
+        if let charset = ContentType.charset(contentType) {
             if singleByte.contains(charset) || charset == "windows-1252" {
                 return validUTF8 && data.contains(where: { $0 >= 0x80 }) ? "UTF-8" : "windows-1252"
             }
@@ -39,17 +40,5 @@ enum TextEncoding {
         guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
         let value = rest.dropFirst().prefix { $0 != quote }
         return value.isEmpty ? nil : value.lowercased()
-    }
-
-    /// The `charset` parameter of a `Content-Type`, lowercased.
-    static func charset(_ contentType: String?) -> String? {
-        guard let contentType else { return nil }
-        for parameter in contentType.split(separator: ";").dropFirst() {
-            let parts = parameter.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" else { continue }
-            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"'")).lowercased()
-            return value.isEmpty ? nil : value
-        }
-        return nil
     }
 }
