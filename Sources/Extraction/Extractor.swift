@@ -83,16 +83,21 @@ public enum Extractor {
         }
         return article
     }
+}
 
-    /// The fingerprint of a block of text, as ``ExtractedArticle/blocks`` holds them: FNV-1a of its normalised UTF-8.
-    public static func fingerprint(_ paragraph: String) -> UInt64 { fingerprint(paragraph.utf8) }
+/// 64-bit FNV-1a: the fingerprints of text blocks (``ExtractedArticle/blocks``) and of class names.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    static func fingerprint(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return hash
+    mutating func add(_ byte: UInt8) {
+        value = (value ^ UInt64(byte)) &* 0x100_0000_01b3
+    }
+
+    /// The fingerprint of `bytes`.
+    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash = FNV1a()
+        for byte in bytes { hash.add(byte) }
+        return hash.value
     }
 }
 

@@ -306,7 +306,7 @@ final class HTMLDocument {
             if let id { names += id }
             for index in names.indices where names[index] >= 0x41 && names[index] <= 0x5A { names[index] |= 0x20 }
             (classWeight, flags) = Patterns.classify(names)
-            if let className { classHash = Int(truncatingIfNeeded: Extractor.fingerprint(className)) }
+            if let className { classHash = Int(truncatingIfNeeded: FNV1a.hash(className)) }
         }
         if attributes.raw("hidden") != nil || attributes["aria-hidden"] == "true" { flags.insert(.hidden) }
         if let style = attributes["style"]?.lowercased().replacingOccurrences(of: " ", with: ""),

@@ -91,7 +91,8 @@ struct Selection {
         var index = 0
         while index < runs.count {
             let first = index
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            // The block's bytes with white space collapsed, as the text will read.
+            var hash = FNV1a()
             var letters: Int32 = 0
             var pendingSpace = false
             var started = false
@@ -102,16 +103,16 @@ struct Selection {
                         pendingSpace = started
                         continue
                     }
-                    if pendingSpace { hash = (hash ^ 0x20) &* 0x100_0000_01b3 }
+                    if pendingSpace { hash.add(0x20) }
                     pendingSpace = false
                     started = true
-                    hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                    hash.add(byte)
                 }
                 index += 1
             }
             groups.append(
                 Group(
-                    firstRun: first, endRun: index, block: Int(runs[first].block), fingerprint: hash, letters: letters))
+                    firstRun: first, endRun: index, block: Int(runs[first].block), fingerprint: hash.value, letters: letters))
         }
     }
 
