@@ -148,9 +148,7 @@ extension Archive {
                 "capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
         }
         let items = ingest.items
-        if let bad = items.first(where: { !$0.isIntact }) {
-            throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
-        }
+        try Self.requireIntact(items)
         try checkSignature(of: ingest.capture)
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.count, stored: BlobCodec.encode(ingest.raw),
@@ -188,7 +186,7 @@ extension Archive {
                 var added = 0
                 try Self.insertBlob(prepared.stored, hash: prepared.blobHash, size: prepared.size, db: db)
                 for item in prepared.items
-                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint, verified: true) {
+                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint, checked: [.content, .signature]) {
                     added += 1
                 }
                 if let feed = prepared.feed, case .article(let article) = prepared.items.first {
@@ -288,10 +286,27 @@ extension Archive {
             arguments: [hash, size, stored.encoding, stored.data])
     }
 
-    /// Inserts a verified record unless present, adding a change-log row when it is new.
-    /// `verified`: ``prepare(_:)`` has checked the record's id and signature already.
-    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, verified: Bool = false) throws -> Bool {
-        guard verified || item.isIntact else { throw IntegrityError("\(item.kind) \(item.id) does not match its content") }
+    /// What was checked of a record before it reached the writer, so that the writer, which holds the lock, does
+    /// not check it again.
+    struct Checked: OptionSet {
+        let rawValue: Int
+        /// Its id against its content (``ContentAddressed/isIntact``).
+        static let content = Checked(rawValue: 1 << 0)
+        /// A capture's signature against its node's key.
+        static let signature = Checked(rawValue: 1 << 1)
+    }
+
+    /// Throws unless every record's id matches its content.
+    static func requireIntact(_ items: [ArchiveItem]) throws {
+        if let bad = items.first(where: { !$0.isIntact }) {
+            throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
+        }
+    }
+
+    /// Inserts a record unless present, checking what `checked` says was not checked yet, and adds a change-log row
+    /// when it is new.
+    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, checked: Checked = []) throws -> Bool {
+        if !checked.contains(.content) { try requireIntact([item]) }
         switch item {
         case .node(let record): try record.insert(db, onConflict: .ignore)
         case .article(let record): try record.insert(db, onConflict: .ignore)
@@ -303,7 +318,7 @@ extension Archive {
             guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
                 throw IntegrityError("capture \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
             }
-            guard verified || record.isSigned(by: node) else {
+            guard checked.contains(.signature) || record.isSigned(by: node) else {
                 throw IntegrityError("capture \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
             }
             try record.insert(db, onConflict: .ignore)
@@ -407,14 +422,13 @@ extension Archive {
     /// checking every record against its hash (blobs were checked on arrival, see ``StoredBlob/verify()``);
     /// `also` runs in the same transaction. Returns how many records were new.
     func commit(_ items: [ArchiveItem], blobs: [StoredBlob], also: (Database) throws -> Void = { _ in }) throws -> Int {
-        if let bad = items.first(where: { !$0.isIntact }) {
-            throw IntegrityError("\(bad.kind) \(bad.id) does not match its content")
-        }
+        // Ids are checked before taking the lock; signatures need the nodes the batch itself may bring.
+        try Self.requireIntact(items)
         return try pool.write { db in
             for blob in blobs {
                 try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
             }
-            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db) ? 1 : 0) }
+            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db, checked: .content) ? 1 : 0) }
             try also(db)
             return added
         }
