@@ -5,13 +5,12 @@ extension NewsdBench {
     /// Extraction throughput on one core over the pages in `directory` (`ID.html` files), median of five rounds;
     /// with `predictions`, also writes what was extracted in the scorer's format (`{ID: {"articleBody": TEXT}}`).
     static func extract(pages directory: URL, predictions: String?) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".html") }.sorted()
-        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
-        let pages = try files.map { try Data(contentsOf: directory.appendingPathComponent($0)) }
+        let files = try pageFiles(in: directory)
+        let pages = try files.map { try Data(contentsOf: $0) }
         let bytes = pages.reduce(0) { $0 + $1.count }
         var output: [String: [String: String]] = [:]
         for (file, page) in zip(files, pages) {
-            output[String(file.dropLast(5))] = ["articleBody": Extractor.extract(page).body]
+            output[file.deletingPathExtension().lastPathComponent] = ["articleBody": Extractor.extract(page).body]
         }
         var rates: [Double] = []
         for _ in 0..<5 {
@@ -32,12 +31,11 @@ extension NewsdBench {
 
     /// Peak memory of extracting one page of about `megabytes` MB made of the pages in `directory`, in a fresh process.
     static func extractMemory(pages directory: URL, megabytes: Int) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".html") }.sorted()
+        let files = try pageFiles(in: directory)
         var page = Data("<html><body>".utf8)
         var index = 0
-        while page.count < megabytes << 20, !files.isEmpty {
-            let html = try String(
-                decoding: Data(contentsOf: directory.appendingPathComponent(files[index % files.count])), as: UTF8.self)
+        while page.count < megabytes << 20 {
+            let html = try String(decoding: Data(contentsOf: files[index % files.count]), as: UTF8.self)
             // Each page's body becomes one more article on the big page.
             let body = html.range(of: "<body").map { String(html[$0.lowerBound...]) } ?? html
             page.append(Data("<div class=\"part\">\(body)</div>".utf8))

@@ -8,11 +8,8 @@ extension NewsdBench {
     /// Real pages, repeated with a variation each so that no two are the same bytes, stored as the poller
     /// stores them: the storage stages alone, then end to end with extraction on both cores; then search.
     static func ingest(pages directory: URL, count: Int) async throws {
-        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "html" }.sorted { $0.path < $1.path }
-        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
-        let pages = try files.map { try Data(contentsOf: $0) }
-        func page(_ index: Int) -> Data { pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8) }
+        let pages = try pageFiles(in: directory).map { try Data(contentsOf: $0) }
+        @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
         let key = NodeKey()
         let clock = ContinuousClock()
 
@@ -50,22 +47,8 @@ extension NewsdBench {
         try storage.register(key.record)
         let storageCount = min(count, 20000)
         var start = clock.now
-        let storageCommits = GroupCommit(archive: storage)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<inFlight {
-                group.addTask {
-                    for index in stride(from: worker, to: storageCount, by: inFlight) {
-                        let bytes = page(index)
-                        let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
-                        _ = try await storageCommits.store(
-                            storage.prepare(
-                                Ingest(
-                                    feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes,
-                                    text: nil, extraction: nil)))
-                    }
-                }
-            }
-            try await group.waitForAll()
+        try await storeConcurrently(0..<storageCount, into: storage, inFlight: inFlight) { index in
+            try benchIngest(index, bytes: page(index), key: key)
         }
         let storageSeconds = (clock.now - start) / .seconds(1)
         try storage.close()
@@ -85,26 +68,10 @@ extension NewsdBench {
         defer { try? FileManager.default.removeItem(at: fullDirectory) }
         let archive = try Archive(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
         try archive.register(key.record)
-        let commits = GroupCommit(archive: archive)
         start = clock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<inFlight {
-                group.addTask {
-                    for index in stride(from: worker, to: endToEnd, by: inFlight) {
-                        let bytes = page(index)
-                        let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
-                        var extracted = Extractor.extract(bytes)
-                        extracted.paragraphs.append("(\(index))")
-                        let records = extracted.records(capture: capture.id)
-                        _ = try await commits.store(
-                            archive.prepare(
-                                Ingest(
-                                    feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes,
-                                    text: records?.text, extraction: records?.extraction)))
-                    }
-                }
-            }
-            try await group.waitForAll()
+        try await storeConcurrently(0..<endToEnd, into: archive, inFlight: inFlight) { index in
+            let bytes = page(index)
+            return try benchIngest(index, bytes: bytes, key: key, text: Extractor.extract(bytes))
         }
         let fullSeconds = (clock.now - start) / .seconds(1)
         emit([
@@ -115,15 +82,7 @@ extension NewsdBench {
         // The rest of the search corpus, with each page's text extracted once and varied per article.
         let texts = pages.map { Extractor.extract($0) }
         for index in endToEnd..<count {
-            let bytes = page(index)
-            let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
-            var extracted = texts[index % pages.count]
-            extracted.paragraphs.append("(\(index))")
-            let records = extracted.records(capture: capture.id)
-            try archive.store(
-                Ingest(
-                    feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes, text: records?.text,
-                    extraction: records?.extraction))
+            try archive.store(benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count]))
         }
 
         // Search latency over what was just stored.
@@ -146,10 +105,53 @@ extension NewsdBench {
         try archive.close()
     }
 
+    /// The `.html` files of `directory`, in name order; the bench stops if there are none.
+    static func pageFiles(in directory: URL) throws -> [URL] {
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "html" }.sorted { $0.path < $1.path }
+        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
+        return files
+    }
+
+    /// Page `index` of a corpus made of `pages` repeated, each copy varied so that no two are the same bytes.
+    static func variant(of pages: [Data], _ index: Int) -> Data {
+        pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8)
+    }
+
     private static func capture(for index: Int, bytes: Data, hash: ContentHash, key: NodeKey) -> CaptureRecord {
         let url = "https://bench.example/article/\(index)"
         return CaptureRecord(
             articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
             contentType: "text/html", etag: nil, lastModified: nil, blobHash: hash, size: bytes.count, nodeID: key.record.id.hex)
+    }
+
+    /// Article `index` of the bench site with `bytes` as its page, captured and signed by `key`; with `text`, the
+    /// text extracted from it, varied by the index so that no two texts are the same.
+    static func benchIngest(_ index: Int, bytes: Data, key: NodeKey, text: ExtractedArticle? = nil) throws -> Ingest {
+        let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
+        var extracted = text
+        extracted?.paragraphs.append("(\(index))")
+        let records = extracted?.records(capture: capture.id)
+        return Ingest(
+            feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes, text: records?.text,
+            extraction: records?.extraction)
+    }
+
+    /// Stores `ingest(index)` for each index of `range` into `archive` through group commit, `inFlight` at a time, as
+    /// the poller's fetches finishing together do; preparing runs on Swift concurrency's threads (both cores).
+    static func storeConcurrently(
+        _ range: Range<Int>, into archive: Archive, inFlight: Int, _ ingest: @escaping @Sendable (Int) throws -> Ingest
+    ) async throws {
+        let commits = GroupCommit(archive: archive)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<inFlight {
+                group.addTask {
+                    for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: inFlight) {
+                        _ = try await commits.store(archive.prepare(ingest(index)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 }

@@ -9,11 +9,8 @@ extension NewsdBench {
     /// of 1 % new articles; bytes on the wire are the loopback interface's, so headers and TCP are counted too.
     /// With `rsync`, the same pages as files are moved by `rsync -az` to an rsync daemon on loopback, in the same run.
     static func sync(pages directory: URL, count: Int, rsync: String?) async throws {
-        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "html" }.sorted { $0.path < $1.path }
-        guard !files.isEmpty else { fail("no .html pages in \(directory.path)") }
-        let pages = try files.map { try Data(contentsOf: $0) }
-        func page(_ index: Int) -> Data { pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8) }
+        let pages = try pageFiles(in: directory).map { try Data(contentsOf: $0) }
+        @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
 
         // Node A's archive, filled before it starts, with A's own key.
         let aDirectory = try temporaryDirectory()
@@ -22,28 +19,8 @@ extension NewsdBench {
         func ingest(_ range: Range<Int>) async throws {
             let archive = try Archive(path: archivePath)
             try archive.register(identity.key.record)
-            let commits = GroupCommit(archive: archive)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<16 {
-                    group.addTask {
-                        for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: 16) {
-                            let bytes = page(index)
-                            let url = "https://bench.example/article/\(index)"
-                            let capture = try identity.key.sign(
-                                CaptureRecord(
-                                    articleID: ArticleRecord(url: url).id, url: url, finalURL: url,
-                                    fetchedAt: Canonical.timestamp(Date()), status: 200, contentType: "text/html", etag: nil,
-                                    lastModified: nil, blobHash: ContentHash(of: bytes), size: bytes.count,
-                                    nodeID: identity.nodeID))
-                            _ = try await commits.store(
-                                archive.prepare(
-                                    Ingest(
-                                        feed: nil, article: ArticleRecord(url: url), capture: capture, raw: bytes, text: nil,
-                                        extraction: nil)))
-                        }
-                    }
-                }
-                try await group.waitForAll()
+            try await storeConcurrently(range, into: archive, inFlight: 16) { index in
+                try benchIngest(index, bytes: page(index), key: identity.key)
             }
             try archive.close()
         }
