@@ -34,6 +34,13 @@ private func fill(_ directory: URL, articles count: Int) throws {
     try archive.close()
 }
 
+/// Starts `newsd` on `config`, syncing only when asked, and waits until it serves.
+private func startManual(_ newsd: URL, config: URL) async throws -> ChildProcess {
+    let daemon = try ChildProcess(newsd, ["--config", config.path, "--manual"])
+    try #require(await daemon.waitForLine(containing: "ready") != nil, "newsd did not start: \(daemon.stderrLines)")
+    return daemon
+}
+
 /// Blobs the node behind `socket` has served since it started, from its metrics.
 private func served(socket: String) async throws -> Int {
     let metrics = try await Fetcher().fetch(FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: socket))
@@ -71,11 +78,7 @@ private func served(socket: String) async throws -> Int {
         try await a.allow(PeerConfig(name: "b", url: URL(string: "http://127.0.0.1:9")!, node: bID))
         let socket = bData.appendingPathComponent("newsd.sock").path
 
-        func startB() async throws -> ChildProcess {
-            let b = try ChildProcess(newsd, ["--config", config.path, "--manual"])
-            try #require(await b.waitForLine(containing: "ready") != nil, "newsd did not start: \(b.stderrLines)")
-            return b
-        }
+        func startB() async throws -> ChildProcess { try await startManual(newsd, config: config) }
         func captures() async throws -> Int {
             let status = try await runCommand(newsctl, ["status", "--json", "--socket", socket])
             guard status.status == 0 else { return 0 }
@@ -146,11 +149,7 @@ private func served(socket: String) async throws -> Int {
         node = "\(b.nodeID)"
         """.write(to: config, atomically: true, encoding: .utf8)
         let socket = aData.appendingPathComponent("newsd.sock").path
-        func startA() async throws -> ChildProcess {
-            let a = try ChildProcess(newsd, ["--config", config.path, "--manual"])
-            try #require(await a.waitForLine(containing: "ready") != nil, "newsd did not start: \(a.stderrLines)")
-            return a
-        }
+        func startA() async throws -> ChildProcess { try await startManual(newsd, config: config) }
         var interruptions = 0
         var behind: [Int64] = []
         for percent in [10, 50, 90] {
