@@ -398,23 +398,26 @@ extension Archive {
         }
     }
 
-    /// Stores records pulled from `peer` and moves its cursor, in one transaction.
+    /// Stores records pulled from `peer` and moves its cursor (and its `head`, the last sequence number it reported),
+    /// in one transaction.
     ///
     /// Every record must match its hash, every blob its hash, and every capture's blob must be stored here
     /// or among `blobs`; otherwise nothing is stored and the cursor does not move.
     /// Returns how many records were new.
     @discardableResult
     public func apply(
-        _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64
+        _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
+        head: Int64? = nil
     ) throws
         -> Int
     {
         try commit(items, blobs: blobs) { db in
             try db.execute(
                 sql: """
-                    INSERT INTO peer(name, url, epoch, cursor) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, epoch = excluded.epoch, cursor = excluded.cursor
-                    """, arguments: [peer, url, epoch, cursor])
+                    INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, epoch = excluded.epoch, cursor = excluded.cursor,
+                        head = COALESCE(excluded.head, peer.head)
+                    """, arguments: [peer, url, epoch, cursor, head])
         }
     }
 

@@ -46,15 +46,6 @@ extension Archive {
         }
     }
 
-    /// Records the last sequence number `peer` reported.
-    public func recordHead(peer: String, url: String, _ head: Int64) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO peer(name, url, head) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET head = excluded.head",
-                arguments: [peer, url, head])
-        }
-    }
-
     /// Adds (or changes) a peer at run time.
     public func addPeer(_ peer: PeerConfig) throws {
         try pool.write { db in

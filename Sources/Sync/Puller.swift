@@ -65,7 +65,6 @@ public struct Puller: Sendable {
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
                 continue
             }
-            if let head = page.head { try archive.recordHead(peer: peer.name, url: peer.url.absoluteString, head) }
             try await store(page, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last)
             summary.cursor = page.last
@@ -121,7 +120,7 @@ public struct Puller: Sendable {
             if isLast || bytes >= SyncLimits.batchBytes {
                 summary.added += try archive.apply(
                     items, blobs: blobs, from: peer.name, url: peer.url.absoluteString, epoch: page.epoch,
-                    cursor: isLast ? page.last : change.seq)
+                    cursor: isLast ? page.last : change.seq, head: page.head)
                 summary.blobs += blobs.count
                 items.removeAll()
                 blobs.removeAll()
@@ -129,7 +128,9 @@ public struct Puller: Sendable {
             }
         }
         if page.changes.isEmpty {
-            try archive.apply([], blobs: [], from: peer.name, url: peer.url.absoluteString, epoch: page.epoch, cursor: page.last)
+            try archive.apply(
+                [], blobs: [], from: peer.name, url: peer.url.absoluteString, epoch: page.epoch, cursor: page.last,
+                head: page.head)
         }
     }
 
