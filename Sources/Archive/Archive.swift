@@ -296,6 +296,17 @@ extension Archive {
         static let signature = Checked(rawValue: 1 << 1)
     }
 
+    /// Throws unless `record` carries a valid signature of its node, which must be known here.
+    static func requireSignature(_ item: ArchiveItem, _ record: some SignedRecord, db: Database) throws {
+        guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
+            throw IntegrityError("\(item.kind) \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
+        }
+        guard record.isSigned(by: node) else {
+            throw IntegrityError(
+                "\(item.kind) \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
+        }
+    }
+
     /// Throws unless every record's id matches its content.
     static func requireIntact(_ items: [ArchiveItem]) throws {
         if let bad = items.first(where: { !$0.isIntact }) {
@@ -315,17 +326,17 @@ extension Archive {
                 try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash])
                     == true
             else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
-            guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
-                throw IntegrityError("capture \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
-            }
-            guard checked.contains(.signature) || record.isSigned(by: node) else {
-                throw IntegrityError("capture \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
-            }
+            if !checked.contains(.signature) { try requireSignature(item, record, db: db) }
             try record.insert(db, onConflict: .ignore)
         case .text(let record): try record.insert(db, onConflict: .ignore)
         case .extraction(let record): try record.insert(db, onConflict: .ignore)
+        case .annotation(let record):
+            try requireAnnotatable(record, db: db)
+            if !checked.contains(.signature) { try requireSignature(item, record, db: db) }
+            try record.insert(db, onConflict: .ignore)
         }
         guard db.changesCount > 0 else { return false }
+        if case .annotation(let annotation) = item { try Self.merge(annotation, db: db) }
         if case .text(let text) = item {
             try db.execute(
                 sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
@@ -378,6 +389,7 @@ extension Archive {
                     case "capture": try CaptureRecord.fetchOne(db, key: key).map(ArchiveItem.capture)
                     case "text": try TextRecord.fetchOne(db, key: key).map(ArchiveItem.text)
                     case "extraction": try ExtractionRecord.fetchOne(db, key: key).map(ArchiveItem.extraction)
+                    case "annotation": try AnnotationRecord.fetchOne(db, key: key).map(ArchiveItem.annotation)
                     default: nil
                     }
                 return item.map { Change(seq: row["seq"], item: $0) }

@@ -61,6 +61,7 @@ extension Archive {
             }
             return ArticleDetail(
                 id: article.id.hex, url: article.url, story: story, feeds: feeds,
+                annotations: try Self.annotations(of: article.id, db: db),
                 captures: captures.map {
                     ArticleDetail.Capture(
                         id: $0.id.hex, fetchedAt: $0.fetchedAt, status: $0.status, finalURL: $0.finalURL,
@@ -72,10 +73,13 @@ extension Archive {
 }
 
 extension Archive {
-    /// Articles most recently captured first, optionally only those of `feed` or captured between `since` and
-    /// `until`; at most `limit`.
-    public func articles(feed: String?, since: Date?, until: Date?, limit: Int) throws -> [ArticleSummary] {
-        let (conditions, filters) = Self.captureFilters(feed: feed, since: since, until: until)
+    /// Articles most recently captured first, optionally only those of `feed`, captured between `since` and
+    /// `until`, or tagged `tag`; hidden ones only if `includeHidden`; at most `limit`.
+    public func articles(
+        feed: String?, since: Date?, until: Date?, tag: String? = nil, includeHidden: Bool = false, limit: Int
+    ) throws -> [ArticleSummary] {
+        let (conditions, filters) = Self.captureFilters(
+            feed: feed, since: since, until: until, tag: tag, hidden: includeHidden)
         return try pool.read { db in
             try Row.fetchAll(
                 db,

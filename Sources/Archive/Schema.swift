@@ -193,6 +193,36 @@ enum Schema {
             // The peer's last sequence number as last seen: how far behind this node is.
             try db.execute(sql: "ALTER TABLE peer ADD COLUMN head INTEGER")
         }
+        migrator.registerMigration("v6") { db in
+            try db.execute(
+                sql: """
+                    -- Signed changes to articles' tags, notes and visibility, synced like captures.
+                    CREATE TABLE annotation(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        articleID TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT,
+                        time INTEGER NOT NULL,
+                        counter INTEGER NOT NULL,
+                        nodeID TEXT NOT NULL,
+                        signature TEXT
+                    ) WITHOUT ROWID;
+                    CREATE INDEX annotation_article ON annotation(articleID, key);
+                    CREATE INDEX annotation_clock ON annotation(time, counter);
+                    -- Each (article, key)'s winning change, last writer wins: derived from the changes, never synced.
+                    CREATE TABLE annotation_state(
+                        articleID TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT,
+                        time INTEGER NOT NULL,
+                        counter INTEGER NOT NULL,
+                        nodeID TEXT NOT NULL,
+                        changeID TEXT NOT NULL,
+                        PRIMARY KEY(articleID, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX annotation_state_key ON annotation_state(key, articleID) WHERE value IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }
@@ -223,4 +253,8 @@ extension TextRecord: FetchableRecord, PersistableRecord {
 
 extension ExtractionRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "extraction"
+}
+
+extension AnnotationRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "annotation"
 }

@@ -9,10 +9,24 @@ public struct SearchError: Error, CustomStringConvertible, Equatable {
 
 extension Archive {
     /// SQL conditions (and their arguments) on `capture` rows: article from `feed` (its URL or current
-    /// location), captured at or after `since` and before `until`.
-    static func captureFilters(feed: String?, since: Date?, until: Date?) -> ([String], [any DatabaseValueConvertible]) {
+    /// location), captured at or after `since` and before `until`, tagged `tag`, not hidden unless `hidden`.
+    static func captureFilters(
+        feed: String?, since: Date?, until: Date?, tag: String? = nil, hidden: Bool = true
+    ) -> ([String], [any DatabaseValueConvertible]) {
         var conditions: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
+        if let tag {
+            conditions.append(
+                "EXISTS (SELECT 1 FROM annotation_state WHERE key = ? AND articleID = capture.articleID AND value IS NOT NULL)")
+            arguments.append(ArticleAnnotations.Key.tag(tag))
+        }
+        if !hidden {
+            conditions.append(
+                """
+                NOT EXISTS (SELECT 1 FROM annotation_state
+                            WHERE key = 'hidden' AND articleID = capture.articleID AND value IS NOT NULL)
+                """)
+        }
         if let feed {
             conditions.append(
                 """
@@ -34,7 +48,8 @@ extension Archive {
 
     /// The texts matching `query`, best first, one hit per text.
     public func search(_ query: SearchQuery) throws -> [SearchHit] {
-        var (conditions, filters) = Self.captureFilters(feed: query.feed, since: query.since, until: query.until)
+        var (conditions, filters) = Self.captureFilters(
+            feed: query.feed, since: query.since, until: query.until, tag: query.tag, hidden: query.includeHidden)
         if let story = query.story {
             guard story.count >= 8, ContentHash(hex: story.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil else {
                 throw SearchError(description: "\(story) is not a story id (8 or more hex digits, as `newsctl stories` shows)")

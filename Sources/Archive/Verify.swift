@@ -3,12 +3,13 @@ import GRDB
 public import NewsCore
 
 extension Archive {
-    /// Re-hashes every blob, recomputes every record's id, checks every capture's signature and blob, and
+    /// Re-hashes every blob, recomputes every record's id, checks every capture's and annotation's signature and
+    /// every capture's blob, and
     /// runs SQLite's integrity check. `progress` is told how many of how many items are done.
     public func verify(progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> VerifyReport {
         try pool.read { db in
             var report = VerifyReport()
-            let tables = ["node", "article", "capture", "text", "extraction"]
+            let tables = ["node", "article", "capture", "text", "extraction", "annotation"]
             var total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob") ?? 0
             for table in tables { total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
             var done = 0
@@ -48,16 +49,19 @@ extension Archive {
             var nodes: [String: NodeRecord] = [:]
             try check(NodeRecord.self, "node") { nodes[$0.id.hex] = $0 }
             try check(ArticleRecord.self, "article") { _ in }
-            try check(CaptureRecord.self, "capture") { capture in
-                if let node = nodes[capture.nodeID] {
-                    if capture.isSigned(by: node) {
+            func checkSignature(_ record: some SignedRecord, _ kind: String) {
+                if let node = nodes[record.nodeID] {
+                    if record.isSigned(by: node) {
                         report.signatures += 1
                     } else {
-                        problem("capture", capture.id.hex, "signature does not verify")
+                        problem(kind, record.id.hex, "signature does not verify")
                     }
                 } else {
-                    problem("capture", capture.id.hex, "capturing node \(capture.nodeID.prefix(16)) is not known")
+                    problem(kind, record.id.hex, "signing node \(record.nodeID.prefix(16)) is not known")
                 }
+            }
+            try check(CaptureRecord.self, "capture") { capture in
+                checkSignature(capture, "capture")
                 if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [capture.blobHash])
                     != true
                 {
@@ -66,6 +70,7 @@ extension Archive {
             }
             try check(TextRecord.self, "text") { _ in }
             try check(ExtractionRecord.self, "extraction") { _ in }
+            try check(AnnotationRecord.self, "annotation") { checkSignature($0, "annotation") }
 
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
             report.integrity = integrity == ["ok"] ? "ok" : integrity.joined(separator: "; ")

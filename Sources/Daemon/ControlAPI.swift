@@ -42,8 +42,8 @@ extension Daemon {
             }
             return try JSONBody(
                 self.archive.articles(
-                    feed: query.get("feed"), since: try date("since"), until: try date("until"),
-                    limit: query.get("limit", as: Int.self) ?? 50))
+                    feed: query.get("feed"), since: try date("since"), until: try date("until"), tag: query.get("tag"),
+                    includeHidden: query.get("hidden") == "1", limit: query.get("limit", as: Int.self) ?? 50))
         }
         router.get("/v1/article") { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
@@ -53,6 +53,16 @@ extension Daemon {
                 return try JSONBody(self.archive.article(reference))
             } catch let error as ArticleLookupError {
                 throw HTTPError(.notFound, message: error.description)
+            }
+        }
+        router.post("/v1/annotations") { request, context in
+            let asked = try await request.decode(as: AnnotationRequest.self, context: context)
+            do {
+                return try JSONBody(self.archive.annotate(asked, key: self.identity.key))
+            } catch let error as ArticleLookupError {
+                throw HTTPError(.notFound, message: error.description)
+            } catch let error as IntegrityError {
+                throw HTTPError(.badRequest, message: error.description)
             }
         }
         router.post("/v1/reextract") { request, _ in

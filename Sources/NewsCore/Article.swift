@@ -54,16 +54,22 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
     public var story: String?
     /// URLs of the feeds that linked it.
     public var feeds: [String]
+    /// Its tags, note and visibility now.
+    public var annotations: ArticleAnnotations
     /// Oldest first.
     public var captures: [Capture]
     /// Oldest first; the last is the current text.
     public var versions: [Version]
 
-    public init(id: String, url: String, story: String?, feeds: [String], captures: [Capture], versions: [Version]) {
+    public init(
+        id: String, url: String, story: String?, feeds: [String], annotations: ArticleAnnotations = ArticleAnnotations(),
+        captures: [Capture], versions: [Version]
+    ) {
         self.id = id
         self.url = url
         self.story = story
         self.feeds = feeds
+        self.annotations = annotations
         self.captures = captures
         self.versions = versions
     }

@@ -22,16 +22,16 @@ public struct NodeKey: Sendable {
     /// This node's Ed25519 signature over `message`.
     public func signature(for message: Data) throws -> Data { try key.signature(for: message) }
 
-    /// `capture`, signed by this node.
-    public func sign(_ capture: CaptureRecord) throws -> CaptureRecord {
-        var signed = capture
-        signed.signature = try key.signature(for: capture.signedBytes).hexString
+    /// `record` (a capture, an annotation), signed by this node.
+    public func sign<Record: SignedRecord>(_ record: Record) throws -> Record {
+        var signed = record
+        signed.signature = try key.signature(for: record.signedBytes).hexString
         return signed
     }
 }
 
-extension CaptureRecord {
-    /// Whether `signature` is `node`'s signature over this capture, and `node` is the capturing node.
+extension SignedRecord {
+    /// Whether `signature` is `node`'s signature over this record, and `node` is the node that made it.
     public func isSigned(by node: NodeRecord) -> Bool {
         guard node.id.hex == nodeID, node.isIntact, let signature, let signatureBytes = Data(hex: signature),
             let keyBytes = Data(hex: node.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)

@@ -108,7 +108,7 @@ public struct ArticleRecord: ContentAddressed, Hashable {
 /// One successful fetch of a URL: what was asked, what answered, when, and the bytes' hash.
 ///
 /// Immutable. Its id is the SHA-256 of its canonical encoding.
-public struct CaptureRecord: ContentAddressed, Hashable {
+public struct CaptureRecord: SignedRecord, Hashable {
     public var id: ContentHash
     /// The article this page belongs to; absent when the capture is of a feed document.
     public var articleID: ContentHash?
@@ -153,9 +153,55 @@ public struct CaptureRecord: ContentAddressed, Hashable {
         self.nodeID = nodeID
         self.id = computedID
     }
+}
 
+/// A record made and signed by one node (a capture, an annotation): its signature travels with it, unchanged, from
+/// node to node.
+public protocol SignedRecord: ContentAddressed {
+    /// The node that made the record.
+    var nodeID: String { get }
+    /// That node's Ed25519 signature over ``signedBytes``, in hex.
+    var signature: String? { get set }
+}
+
+extension SignedRecord {
     /// The bytes a node signs: the canonical encoding without `id` and `signature` (whose SHA-256 is `id`).
     public var signedBytes: Data { Canonical.encode(self, omitting: ["id", "signature"]) }
+}
+
+/// One change to an article's annotations, made by a node: `key` set to `value`, or cleared when `value` is absent.
+///
+/// Keys are `tag:NAME` (value `true` while the tag is on), `note` (the note's text) and `hidden` (`true` while the
+/// article is hidden). The annotation an article has under a key is the latest change to it by ``isLater(than:)``:
+/// last writer wins, whatever order changes arrive in.
+public struct AnnotationRecord: SignedRecord, Hashable {
+    public var id: ContentHash
+    public var articleID: ContentHash
+    public var key: String
+    public var value: String?
+    /// Hybrid logical clock: milliseconds since 1970, never behind any change the node had seen when it made this one,
+    /// and a counter that orders changes within one millisecond.
+    public var time: Int64
+    public var counter: Int
+    public var nodeID: String
+    public var signature: String?
+
+    public init(articleID: ContentHash, key: String, value: String?, time: Int64, counter: Int, nodeID: String) {
+        self.id = articleID
+        self.articleID = articleID
+        self.key = key
+        self.value = value
+        self.time = time
+        self.counter = counter
+        self.nodeID = nodeID
+        self.id = computedID
+    }
+
+    /// Whether this change wins over `other` to the same key: a later clock, then the larger node id, then the larger
+    /// id, so that every node picks the same winner.
+    public func isLater(than other: AnnotationRecord) -> Bool {
+        (time, counter, nodeID, id.hex) > (other.time, other.counter, other.nodeID, other.id.hex)
+    }
 }
 
 /// A cleaned article: the text an extractor made of a page, with its metadata.
@@ -230,6 +276,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     case capture(CaptureRecord)
     case text(TextRecord)
     case extraction(ExtractionRecord)
+    case annotation(AnnotationRecord)
 
     /// The kind's name in the change log and on the wire.
     public var kind: String {
@@ -239,6 +286,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .capture: "capture"
         case .text: "text"
         case .extraction: "extraction"
+        case .annotation: "annotation"
         }
     }
 
@@ -250,6 +298,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .capture(let record): record.id
         case .text(let record): record.id
         case .extraction(let record): record.id
+        case .annotation(let record): record.id
         }
     }
 
@@ -261,6 +310,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .capture(let record): record.isIntact
         case .text(let record): record.isIntact
         case .extraction(let record): record.isIntact
+        case .annotation(let record): record.isIntact
         }
     }
 
@@ -274,6 +324,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case "capture": self = .capture(try container.decode(CaptureRecord.self, forKey: .record))
         case "text": self = .text(try container.decode(TextRecord.self, forKey: .record))
         case "extraction": self = .extraction(try container.decode(ExtractionRecord.self, forKey: .record))
+        case "annotation": self = .annotation(try container.decode(AnnotationRecord.self, forKey: .record))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown record kind \(other)")
         }
@@ -288,6 +339,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .capture(let record): try container.encode(record, forKey: .record)
         case .text(let record): try container.encode(record, forKey: .record)
         case .extraction(let record): try container.encode(record, forKey: .record)
+        case .annotation(let record): try container.encode(record, forKey: .record)
         }
     }
 }

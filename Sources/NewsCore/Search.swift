@@ -11,18 +11,26 @@ public struct SearchQuery: Codable, Sendable, Equatable {
     public var until: Date?
     /// Only texts of this story (its id, or the first 8 or more hex digits of it).
     public var story: String?
+    /// Only articles carrying this tag.
+    public var tag: String?
+    /// Whether hidden articles are searched too.
+    public var includeHidden: Bool
     public var limit: Int
 
     public init(
-        text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, limit: Int = 20
+        text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, tag: String? = nil,
+        includeHidden: Bool = false, limit: Int = 20
     ) {
         self.text = text
         self.feed = feed
         self.since = since
         self.until = until
         self.story = story
+        self.tag = tag
+        self.includeHidden = includeHidden
         self.limit = limit
     }
+
 }
 
 /// One search result: an article's text, where it was captured, and the matching passage.

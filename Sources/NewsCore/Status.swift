@@ -171,7 +171,7 @@ public struct VerifyEvent: Codable, Sendable {
 public struct VerifyReport: Codable, Sendable, Equatable {
     /// One thing that is not as it should be.
     public struct Problem: Codable, Sendable, Equatable {
-        /// `blob`, `node`, `article`, `capture`, `text`, `extraction` or `database`.
+        /// `blob`, `node`, `article`, `capture`, `text`, `extraction`, `annotation` or `database`.
         public var kind: String
         public var id: String
         public var message: String

@@ -33,6 +33,7 @@ extension Newsctl {
             out += "article \(detail.id)\n"
             if let story = detail.story { out += "story   \(story.prefix(12))\n" }
             for feed in detail.feeds { out += "feed    \(feed)\n" }
+            if detail.annotations != ArticleAnnotations() { out += renderAnnotations(detail.annotations) }
             out += "\(detail.captures.count) captures, \(detail.versions.count) versions of the text\n"
             for capture in detail.captures {
                 out +=
@@ -112,14 +113,7 @@ extension Newsctl {
 
             @OptionGroup var connection: Connection
 
-            @Option(help: "Only articles that came through this feed (its URL).")
-            var feed: String?
-
-            @Option(help: "Only articles captured on or after this date (YYYY-MM-DD).")
-            var since: String?
-
-            @Option(help: "Only articles captured before this date (YYYY-MM-DD).")
-            var until: String?
+            @OptionGroup var filter: ArticleFilter
 
             @Option(help: "At most this many articles.")
             var limit = 50
@@ -127,11 +121,14 @@ extension Newsctl {
             func run() async throws {
                 try await report {
                     var query = ["limit=\(limit)"]
-                    if let feed { query.append("feed=\(queryValue(feed))") }
+                    if let feed = filter.feed { query.append("feed=\(queryValue(feed))") }
+                    let (since, until) = try filter.dates()
                     for (key, value) in [("since", since), ("until", until)] {
                         guard let value else { continue }
-                        query.append("\(key)=\(queryValue(Canonical.timestamp(try Search.date(value))))")
+                        query.append("\(key)=\(queryValue(Canonical.timestamp(value)))")
                     }
+                    if let tag = filter.tag { query.append("tag=\(queryValue(tag))") }
+                    if filter.hidden { query.append("hidden=1") }
                     let articles = try await connection.call(
                         "GET", "/v1/articles?" + query.joined(separator: "&"), as: [ArticleSummary].self)
                     try connection.output(articles) { articles in

@@ -16,14 +16,7 @@ extension Newsctl {
         @Argument(help: "What to look for.")
         var query: String
 
-        @Option(help: "Only articles that came through this feed (its URL).")
-        var feed: String?
-
-        @Option(help: "Only texts captured on or after this date.")
-        var since: String?
-
-        @Option(help: "Only texts captured before this date.")
-        var until: String?
+        @OptionGroup var filter: ArticleFilter
 
         @Option(help: "Only texts of this story (its id or 8+ hex digits of it, as `newsctl stories` shows).")
         var story: String?
@@ -33,9 +26,10 @@ extension Newsctl {
 
         func run() async throws {
             try await report {
+                let (since, until) = try filter.dates()
                 let request = SearchQuery(
-                    text: query, feed: feed, since: try since.map(Self.date), until: try until.map(Self.date), story: story,
-                    limit: limit)
+                    text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
+                    includeHidden: filter.hidden, limit: limit)
                 let hits = try await connection.call(
                     "POST", "/v1/search", body: try JSONCoding.encoder().encode(request), as: [SearchHit].self)
                 try connection.output(hits) { hits in
@@ -46,14 +40,6 @@ extension Newsctl {
                     .joined(separator: "\n")
                 }
             }
-        }
-
-        static func date(_ text: String) throws -> Date {
-            let full = text.count == 10 ? text + "T00:00:00Z" : text
-            guard let date = try? Date.ISO8601FormatStyle().parse(full) else {
-                throw CLIError("\(text) is not a date (YYYY-MM-DD)")
-            }
-            return date
         }
     }
 }

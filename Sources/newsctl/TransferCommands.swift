@@ -59,7 +59,8 @@ extension Newsctl {
                 }
                 if warc {
                     let selection = CaptureSelection(
-                        feed: feed, since: try since.map(Search.date), until: try until.map(Search.date), story: story)
+                        feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
+                        story: story)
                     _ = try await connection.send(
                         "POST", "/v1/export/warc", body: try JSONCoding.encoder().encode(selection), onData: write)
                 } else {

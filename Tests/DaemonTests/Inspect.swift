@@ -54,6 +54,16 @@ struct ArchiveFile {
         try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
     }
 
+    /// Each article's current annotations, one `article key=value` line per key set.
+    func annotationState() throws -> Set<String> {
+        try queue.read { db in
+            Set(
+                try Row.fetchAll(db, sql: "SELECT articleID, key, value FROM annotation_state WHERE value IS NOT NULL").map {
+                    "\($0["articleID"] as String) \($0["key"] as String)=\($0["value"] as String)"
+                })
+        }
+    }
+
     func captureIDs() throws -> Set<String> {
         try queue.read { Set(try String.fetchAll($0, sql: "SELECT id FROM capture")) }
     }

@@ -41,6 +41,26 @@ import Testing
         let (_, future) = try await search("road", "--since", "2999-01-01")
         #expect(future.isEmpty)
 
+        // Tags narrow the search; a hidden article leaves it (and the article list) unless asked for.
+        let socket = ["--socket", node.config.controlSocket.path]
+        let market = server.url("/a/2.html").absoluteString
+        let tagged = try await runCommand(newsctl, ["tag", market, "verified", "economy"] + socket)
+        #expect(tagged.stdout == "tags    economy, verified\n")
+        let (_, verified) = try await search("road", "--tag", "verified")
+        #expect(verified.map(\.title) == ["Market reopens"])
+        let hidden = try await runCommand(newsctl, ["hide", market] + socket)
+        #expect(hidden.status == 0 && hidden.stdout.hasPrefix("hidden\n"), "\(hidden.stderr)")
+        let (_, withoutHidden) = try await search("road")
+        #expect(withoutHidden.map(\.title) == ["Floods in the valley"])
+        let (_, withHidden) = try await search("road", "--hidden")
+        #expect(withHidden.count == 2)
+        let listed = try await runCommand(newsctl, ["articles", "list"] + socket)
+        #expect(!listed.stdout.contains(market) && listed.stdout.contains(server.url("/a/0.html").absoluteString))
+        let shown = try await runCommand(newsctl, ["show", market] + socket)
+        #expect(shown.stdout.contains("hidden\ntags    economy, verified\n"))
+        let badTag = try await runCommand(newsctl, ["tag", market, "two words"] + socket)
+        #expect(badTag.status == 1 && badTag.stderr.hasPrefix("newsctl: a tag is 1 to 64 characters"), "\(badTag.stderr)")
+
         let (malformed, _) = try await search("\"unclosed")
         #expect(malformed.status == 1)
         #expect(malformed.stderr.hasPrefix("newsctl: cannot read the query"))

@@ -4,7 +4,8 @@ import NewsdTesting
 import Testing
 
 /// Real nodes on loopback, each archiving its own feed, peered along the edges of a topology; syncing round after
-/// round, every node ends with the same blobs, captures and texts, and captures keep their capturing node's signature.
+/// round, every node ends with the same blobs, captures, texts and annotations, and captures keep their capturing node's
+/// signature.
 @Suite struct TopologyTests {
     /// Starts `count` nodes, each with a site of its own, peers them along `edges` (both ways), syncs until nothing
     /// changes, and checks that all hold the same archive.
@@ -17,6 +18,15 @@ import Testing
             servers.append(server)
             let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
             _ = try await node.poll()
+            // Each node tags one of its articles and notes another, with newsctl.
+            let socket = ["--socket", node.config.controlSocket.path]
+            for arguments in [
+                ["tag", server.url("/a/1.html").absoluteString, "from-n\(index)"],
+                ["note", server.url("/a/2.html").absoluteString, "seen by n\(index)"],
+            ] {
+                let result = try await runCommand(try #require(builtExecutable("newsctl")), arguments + socket)
+                #expect(result.status == 0, "\(result.stderr)")
+            }
             nodes.append(node)
         }
         for (from, to) in edges {
@@ -25,7 +35,9 @@ import Testing
         }
         func state(_ node: TestNode) throws -> [Set<String>] {
             let file = try ArchiveFile(path: node.archivePath)
-            return [try file.verifiedBlobHashes(), try file.captureIDs(), try file.verifiedTextIDs()]
+            return [
+                try file.verifiedBlobHashes(), try file.captureIDs(), try file.verifiedTextIDs(), try file.annotationState(),
+            ]
         }
         // Each round moves everything at least one hop; as many rounds as nodes is a bound, not a wait.
         var rounds = 0
@@ -40,6 +52,7 @@ import Testing
         #expect(Set(states).count == 1, "nodes differ after \(rounds) rounds")
         let expectedCaptures = (0..<count).reduce(0) { $0 + 2 + $1 + 1 }  // each site's pages and its feed document
         #expect(states[0][1].count == expectedCaptures)
+        #expect(states[0][3].count == 2 * count)
         for node in nodes {
             let verify = try await runCommand(
                 try #require(builtExecutable("newsctl")), ["verify", "--socket", node.config.controlSocket.path])
