@@ -279,6 +279,18 @@ extension Archive {
         }
     }
 
+    /// Which of the records named `kind` and `id` this archive lacks.
+    public func missingRecords(_ records: [(kind: String, id: ContentHash)]) throws -> [(kind: String, id: ContentHash)] {
+        try pool.read { db in
+            try records.filter { record in
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS(SELECT 1 FROM change WHERE kind = ? AND key = ?)",
+                    arguments: [record.kind, record.id])
+                    != true
+            }
+        }
+    }
+
     /// Stores a blob of `size` bytes (whose SHA-256 is `hash`) in its stored form, unless it is stored already.
     static func insertBlob(_ stored: (data: Data, encoding: String), hash: ContentHash, size: Int, db: Database) throws {
         try db.execute(
@@ -361,6 +373,16 @@ public struct Change: Sendable, Equatable, Codable {
     }
 }
 
+/// A push that does not follow what this node holds of the pusher's change log.
+public struct PushConflict: Error, CustomStringConvertible {
+    /// Where this node stands with the pusher.
+    public let stored: PeerCursor
+
+    public var description: String {
+        "this node holds the pusher's changes up to \(stored.cursor) of epoch \(stored.epoch ?? "none"); push from there"
+    }
+}
+
 /// A peer's sync state as this node keeps it.
 public struct PeerCursor: Sendable, Equatable {
     /// The peer's epoch the cursor belongs to; `nil` before the first sync.
@@ -431,6 +453,33 @@ extension Archive {
                         head = COALESCE(excluded.head, peer.head)
                     """, arguments: [peer, url, epoch, cursor, head])
         }
+    }
+
+    /// Stores a run of `peer`'s change log that the peer pushed, the changes after `since` up to `last`, and moves
+    /// this node's cursor for the peer, in one transaction. The run must follow what is stored: the same epoch and a
+    /// cursor at or past `since`, or `since` 0 for an epoch not seen before; otherwise ``PushConflict`` says where this
+    /// node stands and nothing is stored. Returns how many records were new and the new cursor.
+    public func receive(
+        _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, since: Int64, last: Int64,
+        head: Int64
+    ) throws -> (added: Int, cursor: Int64) {
+        var cursor = last
+        let added = try commit(items, blobs: blobs) { db in
+            let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
+            let stored = PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
+            if stored.epoch == epoch {
+                guard stored.cursor >= since else { throw PushConflict(stored: stored) }
+                cursor = max(stored.cursor, last)
+            } else {
+                guard since == 0 else { throw PushConflict(stored: PeerCursor(epoch: stored.epoch, cursor: 0)) }
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor, head = excluded.head
+                    """, arguments: [peer, url, epoch, cursor, head])
+        }
+        return (added, cursor)
     }
 
     /// Stores records and blobs that came from elsewhere (a peer, an import) in one transaction, after

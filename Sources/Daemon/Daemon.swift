@@ -224,9 +224,14 @@ public final class Daemon: Sendable {
         guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
         let router = Router()
         let metrics = self.metrics
-        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID) { count in
-            metrics.count("newsd_sync_objects_served_total", by: Double(count))
-        }
+        let archive = archive
+        SyncRoutes.add(
+            to: router, archive: archive, gate: gate, nodeID: identity.nodeID,
+            peer: { [weak self] node in
+                guard let self else { return nil }
+                return (try? Self.peers(self.current, archive: archive))?.first { $0.node == node }
+            },
+            served: { count in metrics.count("newsd_sync_objects_served_total", by: Double(count)) })
         let readiness = readiness
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),

@@ -5,7 +5,7 @@ import Logging
 import NewsCore
 import Sync
 
-/// Pulls from every configured peer, one pull per peer at a time.
+/// Syncs with every configured peer (pull, then push), one sync per peer at a time.
 actor Syncer {
     private let archive: Archive
     private let puller: Puller
@@ -73,13 +73,16 @@ actor Syncer {
         let started = Date()
         var failure: String?
         do {
+            // Both ways: what the peer has, then what it lacks of this node's (it may not be able to reach this node).
             let summary = try await puller.pull(peer)
+            let pushed = try await puller.push(peer, holds: summary.peerHolds)
             metrics.count("newsd_sync_records_total", ["peer": peer.name], by: Double(summary.added))
+            metrics.count("newsd_sync_records_pushed_total", ["peer": peer.name], by: Double(pushed.added))
             logger.info(
                 "synced",
                 metadata: [
                     "peer": "\(peer.name)", "added": "\(summary.added)", "blobs": "\(summary.blobs)",
-                    "cursor": "\(summary.cursor)",
+                    "cursor": "\(summary.cursor)", "pushed": "\(pushed.added)", "blobs_pushed": "\(pushed.blobs)",
                 ])
             backoff[peer.name] = nil
         } catch {

@@ -11,6 +11,8 @@ public struct PullSummary: Sendable, Equatable {
     public var blobs: Int
     /// The peer's sequence number this node now has everything up to.
     public var cursor: Int64
+    /// How much of this node's change log the peer holds, as it last said.
+    public var peerHolds: PushCursor?
 }
 
 /// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
@@ -55,10 +57,10 @@ public struct Puller: Sendable {
 
     /// Pulls everything new from `peer`.
     public func pull(_ peer: PeerConfig) async throws -> PullSummary {
-        var summary = PullSummary(added: 0, blobs: 0, cursor: 0)
+        var summary = PullSummary(added: 0, blobs: 0, cursor: 0, peerHolds: nil)
         var state = try archive.cursor(peer: peer.name)
         while true {
-            let page: ChangesPage = try await get(
+            let page: ChangesPage = try await call(
                 peer, path: "/v1/changes", query: "since=\(state.cursor)&limit=\(SyncLimits.defaultPage)")
             if page.epoch != state.epoch, state.cursor != 0 {
                 // The peer's database was recreated or restored: its sequence numbers mean something else now.
@@ -68,6 +70,7 @@ public struct Puller: Sendable {
             try await store(page, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last)
             summary.cursor = page.last
+            summary.peerHolds = page.yours
             guard page.more, !page.changes.isEmpty else { return summary }
         }
     }
@@ -139,34 +142,18 @@ public struct Puller: Sendable {
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
         let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex)))
         let response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body)
-        var blobs: [StoredBlob] = []
-        var data = response.body[...]
-        while !data.isEmpty {
-            guard let newline = data.firstIndex(of: 0x0A), blobs.count < hashes.count,
-                let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(data[..<newline])),
-                frame.hash == hashes[blobs.count].hex, frame.length >= 0, frame.length <= data.endIndex - newline - 1
-            else { throw PullError.corrupt("a /v1/objects answer that is not the frames asked for") }
-            guard frame.size >= 0, frame.size <= SyncLimits.maxObjectBytes else {
-                throw PullError.corrupt(
-                    "blob \(frame.hash) claims \(frame.size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
-            }
-            let start = newline + 1
-            let blob = StoredBlob(
-                hash: hashes[blobs.count], data: Data(data[start..<(start + frame.length)]), encoding: frame.encoding,
-                size: frame.size)
-            do {
-                try blob.verify()
-            } catch {
-                throw PullError.corrupt("\(error)")
-            }
-            blobs.append(blob)
-            data = data[(start + frame.length)...]
+        do {
+            return try ObjectFrames.read(response.body) { hash, index in index < hashes.count && hash == hashes[index] }
+        } catch {
+            throw PullError.corrupt("\(error)")
         }
-        return blobs
     }
 
-    private func get<T: Decodable>(_ peer: PeerConfig, path: String, query: String?) async throws -> T {
-        let response = try await request(peer, path: path, query: query)
+    /// A signed request to `peer`, its answer checked and decoded.
+    func call<T: Decodable>(
+        _ peer: PeerConfig, path: String, query: String? = nil, method: String = "GET", body: Data = Data()
+    ) async throws -> T {
+        let response = try await request(peer, path: path, query: query, method: method, body: body)
         do {
             return try JSONDecoder().decode(T.self, from: response.body)
         } catch {
@@ -174,7 +161,7 @@ public struct Puller: Sendable {
         }
     }
 
-    private func request(
+    func request(
         _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data()
     ) async throws -> FetchResponse {
         guard let node = peer.node else {

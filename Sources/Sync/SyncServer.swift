@@ -1,17 +1,28 @@
 public import Archive
 public import Foundation
 public import Hummingbird
-import NewsCore
+public import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
-    /// Adds `/v1/info`, `/v1/changes`, `/v1/objects` and `/v1/blobs/{hash}` to `router`, behind `gate`: only signed
-    /// requests of allowed nodes reach them, and every answer is signed. `served` is told how many blobs each
-    /// `/v1/objects` answer carries.
+    /// Adds the sync routes (docs/PROTOCOL.md) to `router`, behind `gate`: only signed requests of allowed nodes reach
+    /// them, and every answer is signed. `peer` names the peer configured for a node id (pushes move its cursor);
+    /// `served` is told how many blobs each `/v1/objects` answer carries.
     public static func add(
         to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String,
-        served: @escaping @Sendable (Int) -> Void = { _ in }
+        peer: @escaping @Sendable (String) -> PeerConfig?, served: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        /// The peer that sent `request` (the gate let it in, so its node header is checked).
+        @Sendable func sender(_ request: Request) throws -> PeerConfig {
+            guard let node = FieldName(SyncAuth.Header.node).flatMap({ request.headers[$0] })?.lowercased(),
+                let sender = peer(node)
+            else { throw HTTPError(.forbidden) }
+            return sender
+        }
+        @Sendable func yours(_ request: Request) throws -> PushCursor {
+            let stored = try archive.cursor(peer: try sender(request).name)
+            return PushCursor(epoch: stored.epoch, cursor: stored.cursor)
+        }
         let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
         routes.get("/v1/info") { request, _ -> Response in
             try json(
@@ -30,7 +41,72 @@ public enum SyncRoutes {
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
-                    head: try archive.lastSequence(), changes: page), answering: request, gate: gate)
+                    head: try archive.lastSequence(), yours: try yours(request), changes: page), answering: request,
+                gate: gate)
+        }
+        routes.get("/v1/cursor") { request, _ -> Response in
+            try json(try yours(request), answering: request, gate: gate)
+        }
+        routes.post("/v1/missing") { request, context -> Response in
+            let asked: MissingRequest
+            do {
+                asked = try JSONDecoder().decode(
+                    MissingRequest.self, from: Data(buffer: try await request.body.collect(upTo: 4 << 20)))
+            } catch {
+                throw HTTPError(.badRequest, message: "expected {\"records\": [...], \"blobs\": [...]}")
+            }
+            guard asked.records.count <= SyncLimits.maxPage, asked.blobs.count <= SyncLimits.maxPage else {
+                throw HTTPError(.badRequest, message: "at most \(SyncLimits.maxPage) records and blobs per request")
+            }
+            let records = try asked.records.map { name in
+                let parts = name.split(separator: "/", maxSplits: 1)
+                guard parts.count == 2, let id = ContentHash(hex: String(parts[1])) else {
+                    throw HTTPError(.badRequest, message: "\(name.prefix(80)) is not KIND/ID")
+                }
+                return (kind: String(parts[0]), id: id)
+            }
+            let blobs = try asked.blobs.map { hex in
+                guard let hash = ContentHash(hex: hex) else {
+                    throw HTTPError(.badRequest, message: "\(hex.prefix(80)) is not a SHA-256 hex digest")
+                }
+                return hash
+            }
+            return try json(
+                MissingRequest(
+                    records: try archive.missingRecords(records).map { "\($0.kind)/\($0.id.hex)" },
+                    blobs: try archive.missingBlobs(blobs).map(\.hex)), answering: request, gate: gate)
+        }
+        routes.post("/v1/push") { request, context -> Response in
+            let pusher = try sender(request)
+            let body = try await request.body.collect(upTo: SyncLimits.maxRequestBytes)
+            let data = Data(buffer: body)
+            guard let newline = data.firstIndex(of: 0x0A),
+                let header = try? JSONDecoder().decode(PushHeader.self, from: data[..<newline])
+            else { throw HTTPError(.badRequest, message: "a push starts with a line of JSON: epoch, since, last, head, changes") }
+            guard header.changes.count <= SyncLimits.maxPage, header.since >= 0, header.last >= header.since,
+                header.changes.allSatisfy({ $0.seq > header.since && $0.seq <= header.last })
+            else {
+                throw HTTPError(
+                    .badRequest, message: "a push holds at most \(SyncLimits.maxPage) changes after since, up to last")
+            }
+            var needed = Set<ContentHash>()
+            for change in header.changes {
+                if case .capture(let capture) = change.item { needed.insert(capture.blobHash) }
+            }
+            do {
+                // Each blob once, and only blobs the pushed captures name.
+                let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
+                let (added, cursor) = try archive.receive(
+                    header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
+                    epoch: header.epoch, since: header.since, last: header.last, head: header.head)
+                return try json(PushResult(added: added, cursor: cursor), answering: request, gate: gate)
+            } catch let error as FrameError {
+                throw HTTPError(.badRequest, message: error.description)
+            } catch let error as IntegrityError {
+                throw HTTPError(.badRequest, message: error.description)
+            } catch let error as PushConflict {
+                throw HTTPError(.conflict, message: error.description)
+            }
         }
         routes.post("/v1/objects") { request, context -> Response in
             let asked: ObjectsRequest
@@ -69,10 +145,7 @@ public enum SyncRoutes {
                 throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest")
             }
             guard let stored = try archive.storedBlob(hash) else { continue }
-            let frame = ObjectFrame(hash: hash.hex, encoding: stored.encoding, size: stored.size, length: stored.data.count)
-            body.append(try WireJSON.encoder.encode(frame))
-            body.append(0x0A)
-            body.append(stored.data)
+            try ObjectFrames.append(stored, to: &body)
             count += 1
             if body.count >= SyncLimits.objectsBytes { break }
         }

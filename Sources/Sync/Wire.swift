@@ -1,5 +1,6 @@
 public import Archive
 import Foundation
+import NewsCore
 
 /// `GET /v1/info`: who a node is.
 public struct NodeInfo: Codable, Sendable, Equatable {
@@ -26,14 +27,20 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     public var more: Bool
     /// The node's last sequence number, so a puller knows how far behind it is.
     public var head: Int64?
+    /// How much of the puller's own change log the node holds, so the puller knows what to push without asking.
+    public var yours: PushCursor?
     public var changes: [Change]
 
-    public init(nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, changes: [Change]) {
+    public init(
+        nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, yours: PushCursor? = nil,
+        changes: [Change]
+    ) {
         self.nodeID = nodeID
         self.epoch = epoch
         self.last = last
         self.more = more
         self.head = head
+        self.yours = yours
         self.changes = changes
     }
 }
@@ -93,5 +100,107 @@ public struct ObjectFrame: Codable, Sendable, Equatable {
         self.encoding = encoding
         self.size = size
         self.length = length
+    }
+}
+
+/// The frames of a `POST /v1/objects` answer or a `POST /v1/push` body: per blob a line of JSON (``ObjectFrame``),
+/// then exactly `length` bytes of its stored form.
+enum ObjectFrames {
+    /// Appends `blob`'s frame to `body`.
+    static func append(_ blob: StoredBlob, to body: inout Data) throws {
+        let frame = ObjectFrame(hash: blob.hash.hex, encoding: blob.encoding, size: blob.size, length: blob.data.count)
+        body.append(try WireJSON.encoder.encode(frame))
+        body.append(0x0A)
+        body.append(blob.data)
+    }
+
+    /// The blobs framed in `data`, each checked against its hash; `expected` says whether a blob with this hash may
+    /// come at this position. Throws a description of the first thing wrong.
+    static func read(_ data: Data, expected: (ContentHash, Int) -> Bool) throws(FrameError) -> [StoredBlob] {
+        var blobs: [StoredBlob] = []
+        var rest = data[...]
+        while !rest.isEmpty {
+            guard let newline = rest.firstIndex(of: 0x0A),
+                let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
+                let hash = ContentHash(hex: frame.hash), expected(hash, blobs.count), frame.length >= 0,
+                frame.length <= rest.endIndex - newline - 1
+            else { throw FrameError("object frames that are not the frames asked for") }
+            guard frame.size >= 0, frame.size <= SyncLimits.maxObjectBytes else {
+                throw FrameError(
+                    "blob \(frame.hash) claims \(frame.size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
+            }
+            let start = newline + 1
+            let blob = StoredBlob(
+                hash: hash, data: Data(rest[start..<(start + frame.length)]), encoding: frame.encoding, size: frame.size)
+            do {
+                try blob.verify()
+            } catch {
+                throw FrameError("\(error)")
+            }
+            blobs.append(blob)
+            rest = rest[(start + frame.length)...]
+        }
+        return blobs
+    }
+}
+
+/// What is wrong with a sequence of object frames.
+struct FrameError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// `GET /v1/cursor` (and `yours` in a changes page): how much of the asking node's change log the answering node holds.
+public struct PushCursor: Codable, Sendable, Equatable {
+    /// The asker's epoch the cursor belongs to; absent when nothing was ever received from it.
+    public var epoch: String?
+    public var cursor: Int64
+
+    public init(epoch: String?, cursor: Int64) {
+        self.epoch = epoch
+        self.cursor = cursor
+    }
+}
+
+/// `POST /v1/missing`: which of a run of the asker's changes, and of their blobs, the node lacks.
+public struct MissingRequest: Codable, Sendable, Equatable {
+    /// Records as `KIND/ID`.
+    public var records: [String]
+    /// Blob hashes.
+    public var blobs: [String]
+}
+
+/// The answer to a `POST /v1/push`.
+public struct PushResult: Codable, Sendable, Equatable {
+    /// Records that were new to the node.
+    public var added: Int
+    /// The node's cursor for the pusher now.
+    public var cursor: Int64
+
+    public init(added: Int, cursor: Int64) {
+        self.added = added
+        self.cursor = cursor
+    }
+}
+
+/// The first line of a `POST /v1/push` body: a run of the pushing node's change log, whose blobs follow as frames.
+public struct PushHeader: Codable, Sendable, Equatable {
+    /// The pusher's epoch.
+    public var epoch: String
+    /// The cursor the pusher was told (`GET /v1/cursor`); the changes follow it.
+    public var since: Int64
+    /// The sequence number of the last change sent: the receiver's new cursor.
+    public var last: Int64
+    /// The pusher's last sequence number.
+    public var head: Int64
+    public var changes: [Change]
+
+    public init(epoch: String, since: Int64, last: Int64, head: Int64, changes: [Change]) {
+        self.epoch = epoch
+        self.since = since
+        self.last = last
+        self.head = head
+        self.changes = changes
     }
 }

@@ -1,0 +1,83 @@
+import Archive
+import Foundation
+public import NewsCore
+
+/// What one push achieved.
+public struct PushSummary: Sendable, Equatable {
+    /// Records that were new to the peer.
+    public var added: Int
+    /// Blobs sent.
+    public var blobs: Int
+    /// How much of this node's change log the peer now holds.
+    public var cursor: Int64
+}
+
+extension Puller {
+    /// Sends `peer` what it lacks of this node's change log: for nodes the peer cannot reach (behind NAT, on a
+    /// laptop). `holds` is the peer's cursor for this node, if a pull just learnt it.
+    ///
+    /// Each run of changes is offered first (`POST /v1/missing`); only the records and blobs the peer lacks are sent
+    /// (`POST /v1/push`), and the peer stores them with its new cursor in one transaction.
+    public func push(_ peer: PeerConfig, holds: PushCursor? = nil) async throws -> PushSummary {
+        var known = holds
+        if known == nil { known = try await call(peer, path: "/v1/cursor") as PushCursor }
+        var since = known?.epoch == archive.epoch ? known?.cursor ?? 0 : 0
+        var summary = PushSummary(added: 0, blobs: 0, cursor: since)
+        let head = try archive.lastSequence()
+        var conflicts = 0
+        while since < head {
+            let changes = try archive.changes(since: since, limit: SyncLimits.defaultPage)
+            guard let last = changes.last?.seq else { break }
+            let offer = MissingRequest(
+                records: changes.map { "\($0.item.kind)/\($0.item.id.hex)" },
+                blobs: Array(
+                    Set(
+                        changes.compactMap { change -> String? in
+                            if case .capture(let capture) = change.item { capture.blobHash.hex } else { nil }
+                        })))
+            let lacking: MissingRequest = try await call(
+                peer, path: "/v1/missing", method: "POST", body: try WireJSON.encoder.encode(offer))
+            let records = Set(lacking.records)
+            var blobs = Set(lacking.blobs)
+            // The run is cut where its blobs would pass the size of one answer of objects.
+            var frames = Data()
+            var sent: [Change] = []
+            var through = last
+            for change in changes {
+                let key = "\(change.item.kind)/\(change.item.id.hex)"
+                if case .capture(let capture) = change.item, records.contains(key), blobs.contains(capture.blobHash.hex) {
+                    guard let stored = try archive.storedBlob(capture.blobHash) else {
+                        throw PullError.corrupt("blob \(capture.blobHash) of this node's capture \(capture.id) is missing here")
+                    }
+                    if !frames.isEmpty, frames.count + stored.data.count > SyncLimits.objectsBytes {
+                        through = change.seq - 1
+                        break
+                    }
+                    try ObjectFrames.append(stored, to: &frames)
+                    blobs.remove(capture.blobHash.hex)
+                    summary.blobs += 1
+                }
+                if records.contains(key) { sent.append(change) }
+            }
+            var body = try WireJSON.encoder.encode(
+                PushHeader(epoch: archive.epoch, since: since, last: through, head: head, changes: sent))
+            body.append(0x0A)
+            body.append(frames)
+            do {
+                let result: PushResult = try await call(peer, path: "/v1/push", method: "POST", body: body)
+                guard result.cursor > since else {
+                    throw PullError.corrupt("the peer took a push but says it holds nothing after \(result.cursor)")
+                }
+                summary.added += result.added
+                since = result.cursor
+                summary.cursor = result.cursor
+            } catch PullError.refused(409, _) where conflicts < 3 {
+                // The peer's cursor moved (it pulled meanwhile, or forgot): ask where it stands and go on from there.
+                conflicts += 1
+                let stored: PushCursor = try await call(peer, path: "/v1/cursor")
+                since = stored.epoch == archive.epoch ? stored.cursor : 0
+            }
+        }
+        return summary
+    }
+}
