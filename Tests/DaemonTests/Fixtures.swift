@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NewsCore
 import NewsdTesting
+import Testing
 
 /// Feeds and pages these tests serve, written for them.
 enum Fixture {
@@ -39,4 +40,12 @@ enum Fixture {
                 headers: [.contentType: "text/html; charset=utf-8"])
         }
     }
+}
+
+/// Starts `newsd` on `config` as a process of its own (one that can be killed), syncing only when asked, and waits
+/// until it serves.
+func startManual(_ newsd: URL, config: URL) async throws -> ChildProcess {
+    let daemon = try ChildProcess(newsd, ["--config", config.path, "--manual"])
+    try #require(await daemon.waitForLine(containing: "ready") != nil, "newsd did not start: \(daemon.stderrLines)")
+    return daemon
 }

@@ -34,13 +34,6 @@ private func fill(_ directory: URL, articles count: Int) throws {
     try archive.close()
 }
 
-/// Starts `newsd` on `config`, syncing only when asked, and waits until it serves.
-private func startManual(_ newsd: URL, config: URL) async throws -> ChildProcess {
-    let daemon = try ChildProcess(newsd, ["--config", config.path, "--manual"])
-    try #require(await daemon.waitForLine(containing: "ready") != nil, "newsd did not start: \(daemon.stderrLines)")
-    return daemon
-}
-
 /// Blobs the node behind `socket` has served since it started, from its metrics.
 private func served(socket: String) async throws -> Int {
     let metrics = try await Fetcher().fetch(FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: socket))
