@@ -2,6 +2,7 @@ import ArgumentParser
 import Fetching
 import Foundation
 import NewsCore
+import Synchronization
 
 /// `newsctl`: controls and queries a running newsd through its control socket.
 @main
@@ -156,11 +157,38 @@ extension Newsctl {
         func run() async throws {
             try await report {
                 let query = peer.map { "?peer=\(queryValue($0))" } ?? ""
-                let peers = try await connection.call("POST", "/v1/sync\(query)", as: [PeerStatus].self)
+                let connection = connection
+                let finished = Atomic(false)
+                let sync = Task {
+                    defer { finished.store(true, ordering: .releasing) }
+                    return try await connection.call("POST", "/v1/sync\(query)", as: [PeerStatus].self)
+                }
+                if !connection.json, isatty(STDERR_FILENO) == 1 { await showProgress(until: finished) }
+                let peers = try await sync.value
                 try connection.output(peers) { StatusText.peers($0, now: Date()) }
                 if peers.contains(where: { $0.lastResult == "error" }) { throw ExitCode(1) }
             }
         }
+    }
+}
+
+extension Newsctl.Sync {
+    /// Shows, on stderr, the changes pulled since the sync began out of those the peers had, until `finished`.
+    private func showProgress(until finished: borrowing Atomic<Bool>) async {
+        let bar = ProgressBar(enabled: true)
+        var start: [String: Int64] = [:]
+        while !finished.load(ordering: .acquiring) {
+            if let status = try? await connection.call("GET", "/v1/status", as: StatusReport.self) {
+                let peers = status.peers.filter { peer == nil || $0.name == peer }
+                for peer in peers where start[peer.name] == nil { start[peer.name] = peer.cursor }
+                let done = peers.reduce(Int64(0)) { $0 + max(0, $1.cursor - (start[$1.name] ?? 0)) }
+                let total = peers.reduce(Int64(0)) { $0 + max(0, $1.cursor + ($1.behind ?? 0) - (start[$1.name] ?? 0)) }
+                bar.show(Int(done), of: Int(total), unit: "changes")
+            }
+            // A display's refresh, not a synchronisation: the loop ends when the sync does.
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        bar.clear()
     }
 }
 

@@ -72,12 +72,13 @@ final class ProgressBar: Sendable {
 
     init(enabled: Bool) { self.enabled = enabled }
 
-    func show(_ done: Int, of total: Int) {
+    /// Shows `done` of `total` things, named `unit` after the count.
+    func show(_ done: Int, of total: Int, unit: String = "") {
         guard enabled, total > 0 else { return }
         let width = 30
         let filled = min(width, done * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)\(unit.isEmpty ? "" : " " + unit)\u{1B}[K".utf8))
     }
 
     func clear() {

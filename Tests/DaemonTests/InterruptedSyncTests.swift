@@ -97,9 +97,12 @@ private func served(socket: String) async throws -> Int {
         #expect(interruptions >= 2, "the kills came after the transfer had finished")
 
         // Started again, B finishes the transfer: all of A, verified.
+        // On a terminal (util-linux's `script` gives it one) the sync shows its progress.
         let b = try await startB()
-        let finished = try await runCommand(newsctl, ["sync", "--socket", socket])
+        let finished = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/script"), ["-qec", "\(newsctl.path) sync --socket \(socket)", "/dev/null"])
         #expect(finished.status == 0, "\(finished.stdout)\(finished.stderr)")
+        #expect(finished.stdout.contains("\r[") && finished.stdout.contains(" changes"), "\(finished.stdout)")
         #expect(try await captures() == total)
         let verify = try await runCommand(newsctl, ["verify", "--socket", socket])
         #expect(verify.status == 0, "\(verify.stdout)")
