@@ -327,8 +327,10 @@ extension Archive {
     }
 
     /// Inserts a record unless present, checking what `checked` says was not checked yet, and adds a change-log row
-    /// when it is new.
-    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, checked: Checked = []) throws -> Bool {
+    /// when it is new (naming the node it came from, `origin`, if it came from one).
+    static func insert(
+        _ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, checked: Checked = [], origin: String? = nil
+    ) throws -> Bool {
         if !checked.contains(.content) { try requireIntact([item]) }
         switch item {
         case .node(let record): try record.insert(db, onConflict: .ignore)
@@ -355,7 +357,8 @@ extension Archive {
                 arguments: [text.title ?? "", text.body, text.id])
             try Self.assignStory(text, fingerprint: fingerprint ?? MinHash(text: text.body), db: db)
         }
-        try db.execute(sql: "INSERT OR IGNORE INTO change(kind, key) VALUES (?, ?)", arguments: [item.kind, item.id])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO change(kind, key, origin) VALUES (?, ?, ?)", arguments: [item.kind, item.id, origin])
         return true
     }
 }
@@ -399,10 +402,27 @@ public struct PeerCursor: Sendable, Equatable {
 extension Archive {
     /// Up to `limit` changes after sequence `since`, in order.
     public func changes(since: Int64, limit: Int) throws -> [Change] {
+        try changes(since: since, limit: limit, skipping: nil).changes
+    }
+
+    /// Up to `limit` changes after sequence `since`, in order, leaving out those received from the node `origin` (it
+    /// has them), and the sequence number up to which the log was read: everything up to `last` not returned came
+    /// from `origin`.
+    public func changes(since: Int64, limit: Int, skipping origin: String?) throws -> (changes: [Change], last: Int64) {
         try pool.read { db in
+            // Reading past the changes that came from `origin` is cheap: only those kept are fetched.
             let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, kind, key FROM change WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [since, limit])
-            return try rows.compactMap { row -> Change? in
+                db, sql: "SELECT seq, kind, key, origin FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [since, origin == nil ? limit : limit * 20])
+            var kept: [Row] = []
+            var last = since
+            for row in rows {
+                guard kept.count < limit else { break }
+                last = row["seq"]
+                if let origin, row["origin"] as String? == origin { continue }
+                kept.append(row)
+            }
+            let changes = try kept.compactMap { row -> Change? in
                 let key: ContentHash = row["key"]
                 let item: ArchiveItem? =
                     switch row["kind"] as String {
@@ -416,6 +436,7 @@ extension Archive {
                     }
                 return item.map { Change(seq: row["seq"], item: $0) }
             }
+            return (changes, last)
         }
     }
 
@@ -433,7 +454,7 @@ extension Archive {
     }
 
     /// Stores records pulled from `peer` and moves its cursor (and its `head`, the last sequence number it reported),
-    /// in one transaction.
+    /// in one transaction. New records are logged as received from the node `origin`.
     ///
     /// Every record must match its hash, every blob its hash, and every capture's blob must be stored here
     /// or among `blobs`; otherwise nothing is stored and the cursor does not move.
@@ -441,11 +462,11 @@ extension Archive {
     @discardableResult
     public func apply(
         _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
-        head: Int64? = nil
+        head: Int64? = nil, origin: String? = nil
     ) throws
         -> Int
     {
-        try commit(items, blobs: blobs) { db in
+        try commit(items, blobs: blobs, origin: origin) { db in
             try db.execute(
                 sql: """
                     INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
@@ -458,13 +479,14 @@ extension Archive {
     /// Stores a run of `peer`'s change log that the peer pushed, the changes after `since` up to `last`, and moves
     /// this node's cursor for the peer, in one transaction. The run must follow what is stored: the same epoch and a
     /// cursor at or past `since`, or `since` 0 for an epoch not seen before; otherwise ``PushConflict`` says where this
-    /// node stands and nothing is stored. Returns how many records were new and the new cursor.
+    /// node stands and nothing is stored. New records are logged as received from the node `origin`. Returns how many
+    /// records were new and the new cursor.
     public func receive(
         _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, since: Int64, last: Int64,
-        head: Int64
+        head: Int64, origin: String? = nil
     ) throws -> (added: Int, cursor: Int64) {
         var cursor = last
-        let added = try commit(items, blobs: blobs) { db in
+        let added = try commit(items, blobs: blobs, origin: origin) { db in
             let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
             let stored = PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
             if stored.epoch == epoch {
@@ -485,14 +507,16 @@ extension Archive {
     /// Stores records and blobs that came from elsewhere (a peer, an import) in one transaction, after
     /// checking every record against its hash (blobs were checked on arrival, see ``StoredBlob/verify()``);
     /// `also` runs in the same transaction. Returns how many records were new.
-    func commit(_ items: [ArchiveItem], blobs: [StoredBlob], also: (Database) throws -> Void = { _ in }) throws -> Int {
+    func commit(
+        _ items: [ArchiveItem], blobs: [StoredBlob], origin: String? = nil, also: (Database) throws -> Void = { _ in }
+    ) throws -> Int {
         // Ids are checked before taking the lock; signatures need the nodes the batch itself may bring.
         try Self.requireIntact(items)
         return try pool.write { db in
             for blob in blobs {
                 try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
             }
-            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db, checked: .content) ? 1 : 0) }
+            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db, checked: .content, origin: origin) ? 1 : 0) }
             try also(db)
             return added
         }

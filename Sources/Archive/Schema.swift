@@ -223,6 +223,10 @@ enum Schema {
                     CREATE INDEX annotation_state_key ON annotation_state(key, articleID) WHERE value IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v7") { db in
+            // The node a change was received from (pulled or pushed), so that it is not offered back to that node.
+            try db.execute(sql: "ALTER TABLE change ADD COLUMN origin TEXT")
+        }
         return migrator
     }
 }

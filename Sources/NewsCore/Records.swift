@@ -4,6 +4,9 @@ public import Foundation
 public protocol ContentAddressed: Codable, Sendable, Equatable {
     /// The identity this record claims; checked against `computedID` before anything is stored.
     var id: ContentHash { get }
+    /// Writes every field but `id` (and `signature`, where there is one) to `writer`, in the order of their names'
+    /// UTF-8 bytes.
+    func writeCanonicalFields(to writer: inout CanonicalWriter)
     /// The identity its content gives it, and whether the content can be stored as it is (no string holds a NUL
     /// character, which SQLite's C strings would cut at).
     var computedIdentity: (id: ContentHash, storable: Bool) { get }
@@ -19,68 +22,97 @@ extension ContentAddressed {
     /// The identity the record's content gives it.
     public var computedID: ContentHash { computedIdentity.id }
 
+    /// The canonical encoding of every field but `id` and `signature`, and whether it can be stored as it is.
+    public var canonicalEncoding: (data: Data, storable: Bool) {
+        var writer = CanonicalWriter()
+        writeCanonicalFields(to: &writer)
+        return writer.finish()
+    }
+
     /// SHA-256 of the canonical encoding of every field but `id` (and a signature, where there is one).
     public var computedIdentity: (id: ContentHash, storable: Bool) {
-        let encoding = Canonical.encoding(self, omitting: ["id", "signature"])
+        let encoding = canonicalEncoding
         return (ContentHash(of: encoding.data), encoding.storable)
     }
 }
 
-/// The canonical encoding of a record: a JSON object of its fields, keys sorted by their UTF-8 bytes,
-/// no whitespace, absent optionals left out, strings escaped minimally (quote, backslash and control
-/// characters only; controls as `\u00XX` except `\n`, `\r`, `\t`), integers in decimal. docs/PROTOCOL.md has examples.
-public enum Canonical {
-    /// Encodes the stored properties of `record` canonically, leaving out those named in `omitting`.
-    public static func encode(_ record: some Sendable, omitting: Set<String> = []) -> Data {
-        encoding(record, omitting: omitting).data
+/// Writes a record's canonical encoding: a JSON object of its fields, keys sorted by their UTF-8 bytes, no
+/// whitespace, absent optionals left out, strings escaped minimally (quote, backslash and control characters only;
+/// controls as `\u00XX` except `\n`, `\r`, `\t`), integers in decimal. docs/PROTOCOL.md has examples.
+///
+/// Records write their fields by hand, in order: reflection cost more than the hashing on the sync and ingest paths.
+public struct CanonicalWriter {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var storable = true
+    private var lastKey: StaticString?
+
+    public init() { bytes.reserveCapacity(512) }
+
+    /// Writes a string field; nothing when `value` is absent.
+    public mutating func field(_ key: StaticString, _ value: String?) {
+        guard let value else { return }
+        self.key(key)
+        quote(value)
     }
 
-    /// The canonical encoding of `record`, and whether it can be stored as it is: `false` when a string holds NUL.
-    static func encoding(_ record: some Sendable, omitting: Set<String>) -> (data: Data, storable: Bool) {
-        var storable = true
-        var fields: [(String, String)] = []
-        for child in Mirror(reflecting: record).children {
-            guard let label = child.label, !omitting.contains(label), let value = json(child.value, storable: &storable)
-            else { continue }
-            fields.append((label, value))
-        }
-        fields.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
-        let body = fields.map { quote($0.0, storable: &storable) + ":" + $0.1 }.joined(separator: ",")
-        return (Data(("{" + body + "}").utf8), storable)
+    /// Writes a hash field as its hex digits; nothing when `value` is absent.
+    public mutating func field(_ key: StaticString, _ value: ContentHash?) {
+        field(key, value?.hex)
     }
 
-    private static func json(_ value: Any, storable: inout Bool) -> String? {
-        switch value {
-        case let string as String: return quote(string, storable: &storable)
-        case let hash as ContentHash: return quote(hash.hex, storable: &storable)
-        case let int as Int: return String(int)
-        case let int as Int64: return String(int)
-        default:
-            let mirror = Mirror(reflecting: value)
-            precondition(mirror.displayStyle == .optional, "records hold only strings, hashes, integers and optionals")
-            guard let wrapped = mirror.children.first else { return nil }
-            return json(wrapped.value, storable: &storable)
-        }
+    /// Writes an integer field; nothing when `value` is absent.
+    public mutating func field(_ key: StaticString, _ value: Int64?) {
+        guard let value else { return }
+        self.key(key)
+        bytes.append(contentsOf: String(value).utf8)
     }
 
-    private static func quote(_ string: String, storable: inout Bool) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            if scalar.value == 0 { storable = false }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + String(format: "%02x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    /// Writes an integer field; nothing when `value` is absent.
+    public mutating func field(_ key: StaticString, _ value: Int?) {
+        field(key, value.map(Int64.init))
+    }
+
+    private mutating func key(_ key: StaticString) {
+        assert(lastKey.map { Self.precedes($0, key) } ?? true, "canonical fields are written in the order of their names")
+        lastKey = key
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    private static func precedes(_ a: StaticString, _ b: StaticString) -> Bool {
+        a.withUTF8Buffer { a in b.withUTF8Buffer { b in a.lexicographicallyPrecedes(b) } }
+    }
+
+    private mutating func quote(_ string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                if byte == 0 { storable = false }
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: bytes.append(byte)
             }
         }
-        return out + "\""
+        bytes.append(UInt8(ascii: "\""))
     }
 
+    /// The encoding, and whether it can be stored as it is: `false` when a string holds NUL.
+    public consuming func finish() -> (data: Data, storable: Bool) {
+        bytes.append(UInt8(ascii: "}"))
+        return (Data(bytes), storable)
+    }
+}
+
+/// Record timestamps.
+public enum Canonical {
     /// A timestamp with millisecond precision in UTC, as used in records: `2026-11-22T01:07:27.123Z`.
     public static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
@@ -102,6 +134,10 @@ public struct ArticleRecord: ContentAddressed, Hashable {
         self.url = url
         self.id = ContentHash(ofText: "")  // replaced below
         self.id = computedID
+    }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("url", url)
     }
 }
 
@@ -153,6 +189,20 @@ public struct CaptureRecord: SignedRecord, Hashable {
         self.nodeID = nodeID
         self.id = computedID
     }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("articleID", articleID)
+        writer.field("blobHash", blobHash)
+        writer.field("contentType", contentType)
+        writer.field("etag", etag)
+        writer.field("fetchedAt", fetchedAt)
+        writer.field("finalURL", finalURL)
+        writer.field("lastModified", lastModified)
+        writer.field("nodeID", nodeID)
+        writer.field("size", size)
+        writer.field("status", status)
+        writer.field("url", url)
+    }
 }
 
 /// A record made and signed by one node (a capture, an annotation): its signature travels with it, unchanged, from
@@ -166,7 +216,7 @@ public protocol SignedRecord: ContentAddressed {
 
 extension SignedRecord {
     /// The bytes a node signs: the canonical encoding without `id` and `signature` (whose SHA-256 is `id`).
-    public var signedBytes: Data { Canonical.encode(self, omitting: ["id", "signature"]) }
+    public var signedBytes: Data { canonicalEncoding.data }
 }
 
 /// One change to an article's annotations, made by a node: `key` set to `value`, or cleared when `value` is absent.
@@ -195,6 +245,15 @@ public struct AnnotationRecord: SignedRecord, Hashable {
         self.counter = counter
         self.nodeID = nodeID
         self.id = computedID
+    }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("articleID", articleID)
+        writer.field("counter", counter)
+        writer.field("key", key)
+        writer.field("nodeID", nodeID)
+        writer.field("time", time)
+        writer.field("value", value)
     }
 
     /// Whether this change wins over `other` to the same key: a later clock, then the larger node id, then the larger
@@ -236,6 +295,17 @@ public struct TextRecord: ContentAddressed, Hashable {
         self.imageURL = imageURL
         self.id = computedID
     }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("body", body)
+        writer.field("byline", byline)
+        writer.field("canonicalURL", canonicalURL)
+        writer.field("imageURL", imageURL)
+        writer.field("language", language)
+        writer.field("modified", modified)
+        writer.field("published", published)
+        writer.field("title", title)
+    }
 }
 
 /// Which text an extractor version made of which capture. Re-extraction adds a new one.
@@ -253,6 +323,12 @@ public struct ExtractionRecord: ContentAddressed, Hashable {
         self.extractor = extractor
         self.id = computedID
     }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("captureID", captureID)
+        writer.field("extractor", extractor)
+        writer.field("textID", textID)
+    }
 }
 
 /// A node: its Ed25519 public key. Its id, the node id, is the SHA-256 of the raw 32-byte key.
@@ -264,6 +340,10 @@ public struct NodeRecord: ContentAddressed, Hashable {
     public init(publicKey: Data) {
         self.publicKey = publicKey.hexString
         self.id = ContentHash(of: publicKey)
+    }
+
+    public func writeCanonicalFields(to writer: inout CanonicalWriter) {
+        writer.field("publicKey", publicKey)
     }
 
     public var computedIdentity: (id: ContentHash, storable: Bool) { (ContentHash(of: Data(hex: publicKey) ?? Data()), true) }

@@ -68,10 +68,12 @@ public struct Puller: Sendable {
                 continue
             }
             try await store(page, from: peer, summary: &summary)
+            let previous = state.cursor
             state = PeerCursor(epoch: page.epoch, cursor: page.last)
             summary.cursor = page.last
             summary.peerHolds = page.yours
-            guard page.more, !page.changes.isEmpty else { return summary }
+            // A page may hold nothing (all it covered came from this node) and still move the cursor.
+            guard page.more, page.last > previous else { return summary }
         }
     }
 
@@ -123,7 +125,7 @@ public struct Puller: Sendable {
             if isLast || bytes >= SyncLimits.batchBytes {
                 summary.added += try archive.apply(
                     items, blobs: blobs, from: peer.name, url: peer.url.absoluteString, epoch: page.epoch,
-                    cursor: isLast ? page.last : change.seq, head: page.head)
+                    cursor: isLast ? page.last : change.seq, head: page.head, origin: peer.node)
                 summary.blobs += blobs.count
                 items.removeAll()
                 blobs.removeAll()

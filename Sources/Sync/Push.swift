@@ -26,8 +26,9 @@ extension Puller {
         let head = try archive.lastSequence()
         var conflicts = 0
         while since < head {
-            let changes = try archive.changes(since: since, limit: SyncLimits.defaultPage)
-            guard let last = changes.last?.seq else { break }
+            // What came from the peer itself is not offered back.
+            let (changes, last) = try archive.changes(since: since, limit: SyncLimits.defaultPage, skipping: peer.node)
+            guard last > since else { break }
             let offer = MissingRequest(
                 records: changes.map { "\($0.item.kind)/\($0.item.id.hex)" },
                 blobs: Array(
@@ -35,8 +36,10 @@ extension Puller {
                         changes.compactMap { change -> String? in
                             if case .capture(let capture) = change.item { capture.blobHash.hex } else { nil }
                         })))
-            let lacking: MissingRequest = try await call(
-                peer, path: "/v1/missing", method: "POST", body: try WireJSON.encoder.encode(offer))
+            let lacking: MissingRequest =
+                changes.isEmpty
+                ? offer
+                : try await call(peer, path: "/v1/missing", method: "POST", body: try WireJSON.encoder.encode(offer))
             let records = Set(lacking.records)
             var blobs = Set(lacking.blobs)
             // The run is cut where its blobs would pass the size of one answer of objects.

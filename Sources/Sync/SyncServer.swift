@@ -36,13 +36,14 @@ public enum SyncRoutes {
             }
             let limit = min(query.get("limit", as: Int.self) ?? SyncLimits.defaultPage, SyncLimits.maxPage)
             guard limit > 0 else { throw HTTPError(.badRequest, message: "limit must be positive") }
-            let changes = try archive.changes(since: since, limit: limit + 1)
-            let page = Array(changes.prefix(limit))
+            // What came from the asker itself is left out: it has it.
+            let asker = try sender(request)
+            let head = try archive.lastSequence()
+            let page = try archive.changes(since: since, limit: limit, skipping: asker.node)
             return try json(
                 ChangesPage(
-                    nodeID: nodeID, epoch: archive.epoch, last: page.last?.seq ?? since, more: changes.count > limit,
-                    head: try archive.lastSequence(), yours: try yours(request), changes: page), answering: request,
-                gate: gate)
+                    nodeID: nodeID, epoch: archive.epoch, last: page.last, more: page.last < head, head: head,
+                    yours: try yours(request), changes: page.changes), answering: request, gate: gate)
         }
         routes.get("/v1/cursor") { request, _ -> Response in
             try json(try yours(request), answering: request, gate: gate)
@@ -98,7 +99,7 @@ public enum SyncRoutes {
                 let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
                 let (added, cursor) = try archive.receive(
                     header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
-                    epoch: header.epoch, since: header.since, last: header.last, head: header.head)
+                    epoch: header.epoch, since: header.since, last: header.last, head: header.head, origin: pusher.node)
                 return try json(PushResult(added: added, cursor: cursor), answering: request, gate: gate)
             } catch let error as FrameError {
                 throw HTTPError(.badRequest, message: error.description)

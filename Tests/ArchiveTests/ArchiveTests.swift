@@ -33,7 +33,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
 @Suite struct ArchiveTests {
     @Test func canonicalEncodingIsStableAndDocumented() {
         let text = TextRecord(title: "Quote \" and \\ / é", byline: nil, published: nil, language: "en", body: "line\nnext\u{1}")
-        let encoded = String(decoding: Canonical.encode(text, omitting: ["id"]), as: UTF8.self)
+        let encoded = String(decoding: text.canonicalEncoding.data, as: UTF8.self)
         #expect(encoded == #"{"body":"line\nnext\u0001","language":"en","title":"Quote \" and \\ / é"}"#)
         #expect(text.id == ContentHash(of: Data(encoded.utf8)))
         #expect(text.isIntact)
@@ -53,6 +53,26 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         let rows = try db.read { try Row.fetchAll($0, sql: "SELECT hash, data FROM blob") }
         #expect(rows.count == 1)
         #expect(rows[0]["hash"] as String == ContentHash(of: rows[0]["data"] as Data).hex)
+    }
+
+    @Test func changesReceivedFromANodeAreNotOfferedBackToIt() throws {
+        let (source, _) = try temporaryArchive()
+        try source.store(try sampleIngest())
+        let (archive, _) = try temporaryArchive()
+        let items = try source.changes(since: 0, limit: 100).map(\.item)
+        let blob = try #require(try source.storedBlob(try sampleIngest().capture.blobHash))
+        try archive.apply(items, blobs: [blob], from: "n1", url: "http://127.0.0.1/", epoch: "e", cursor: 5, origin: "node-1")
+        try archive.store(try sampleIngest(url: "https://news.example/b", page: "<p>b</p>"))
+        let head = try archive.lastSequence()
+        // The node the first article came from is offered only what did not come from it: the node record registered
+        // here, and the second article (whose text, the same, came from it); the cursor still passes everything.
+        let offered = try archive.changes(since: 0, limit: 100, skipping: "node-1")
+        #expect(offered.last == head)
+        #expect(offered.changes.map(\.item.kind) == ["node", "article", "capture", "extraction"])
+        #expect(try archive.changes(since: 0, limit: 100, skipping: "node-2").changes.count == Int(head))
+        // A page that reaches its limit stops at its last change.
+        let page = try archive.changes(since: 0, limit: 1, skipping: "node-1")
+        #expect(page.changes.count == 1 && page.last == page.changes[0].seq)
     }
 
     @Test func aRecordHoldingNULIsRefusedAndNothingOfItsIngestIsStored() throws {
