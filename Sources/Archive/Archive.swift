@@ -114,6 +114,15 @@ extension Ingest {
     }
 }
 
+/// Records whose ids and signatures ``Archive/check(_:)`` checked, so that storing them does not check them again
+/// under the write lock.
+public struct CheckedItems: Sendable {
+    public let items: [ArchiveItem]
+
+    /// The records in `range`, still checked.
+    public subscript(range: Range<Int>) -> CheckedItems { CheckedItems(items: Array(items[range])) }
+}
+
 /// What the archive holds of an article a feed entry links to.
 public enum EntryState: Sendable, Equatable {
     /// Not archived yet: fetch it.
@@ -149,26 +158,44 @@ extension Archive {
         }
         let items = ingest.items
         try Self.requireIntact(items)
-        try checkSignature(of: ingest.capture)
+        try checkSignature(of: ingest.capture, kind: "capture")
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.count, stored: BlobCodec.encode(ingest.raw),
             fingerprint: ingest.text.map { MinHash(text: $0.body) })
     }
 
-    /// Throws unless `capture` carries a valid signature of a node this archive knows.
-    private func checkSignature(of capture: CaptureRecord) throws {
+    /// Throws unless `record` carries a valid signature of a node this archive knows, or of one in `arriving`.
+    private func checkSignature(
+        of record: some SignedRecord, kind: String, arriving: [String: NodeRecord] = [:]
+    ) throws {
         let node =
-            try knownNodes.withLock { $0[capture.nodeID] }
+            try arriving[record.nodeID] ?? knownNodes.withLock { $0[record.nodeID] }
             ?? pool.read { db in
-                try NodeRecord.fetchOne(db, key: ContentHash(hex: capture.nodeID))
+                try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID))
             }
         guard let node else {
-            throw IntegrityError("capture \(capture.id) is by node \(capture.nodeID.prefix(16)), which is not known here")
+            throw IntegrityError("\(kind) \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
         }
-        knownNodes.withLock { $0[capture.nodeID] = node }
-        guard capture.isSigned(by: node) else {
-            throw IntegrityError("capture \(capture.id) does not carry a valid signature of node \(capture.nodeID.prefix(16))")
+        if arriving[record.nodeID] == nil { knownNodes.withLock { $0[record.nodeID] = node } }
+        guard record.isSigned(by: node) else {
+            throw IntegrityError("\(kind) \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
         }
+    }
+
+    /// Checks records that came from elsewhere (a peer) without taking the write lock: every id against its content,
+    /// every capture's and annotation's signature against its node, known here or among `items`.
+    public func check(_ items: [ArchiveItem]) throws -> CheckedItems {
+        try Self.requireIntact(items)
+        var arriving: [String: NodeRecord] = [:]
+        for case .node(let node) in items { arriving[node.id.hex] = node }
+        for item in items {
+            switch item {
+            case .capture(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
+            case .annotation(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
+            default: break
+            }
+        }
+        return CheckedItems(items: items)
     }
 
     /// Stores prepared ingests in one transaction (one commit, one sync to disk for all); returns how many records
@@ -466,7 +493,17 @@ extension Archive {
     ) throws
         -> Int
     {
-        try commit(items, blobs: blobs, origin: origin) { db in
+        try apply(
+            check(items), blobs: blobs, from: peer, url: url, epoch: epoch, cursor: cursor, head: head, origin: origin)
+    }
+
+    /// ``apply(_:blobs:from:url:epoch:cursor:head:origin:)`` for records checked already.
+    @discardableResult
+    public func apply(
+        _ checked: CheckedItems, blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
+        head: Int64? = nil, origin: String? = nil
+    ) throws -> Int {
+        try commit(checked.items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
             try db.execute(
                 sql: """
                     INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
@@ -486,7 +523,7 @@ extension Archive {
         head: Int64, origin: String? = nil
     ) throws -> (added: Int, cursor: Int64) {
         var cursor = last
-        let added = try commit(items, blobs: blobs, origin: origin) { db in
+        let added = try commit(check(items).items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
             let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
             let stored = PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
             if stored.epoch == epoch {
@@ -508,15 +545,19 @@ extension Archive {
     /// checking every record against its hash (blobs were checked on arrival, see ``StoredBlob/verify()``);
     /// `also` runs in the same transaction. Returns how many records were new.
     func commit(
-        _ items: [ArchiveItem], blobs: [StoredBlob], origin: String? = nil, also: (Database) throws -> Void = { _ in }
+        _ items: [ArchiveItem], blobs: [StoredBlob], origin: String? = nil, checked: Checked = [],
+        also: (Database) throws -> Void = { _ in }
     ) throws -> Int {
-        // Ids are checked before taking the lock; signatures need the nodes the batch itself may bring.
-        try Self.requireIntact(items)
+        // Ids are checked before taking the lock (unless they were); signatures, when they were not, under it, where
+        // the nodes the batch itself brings are known.
+        if !checked.contains(.content) { try Self.requireIntact(items) }
         return try pool.write { db in
             for blob in blobs {
                 try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
             }
-            let added = try items.reduce(0) { $0 + (try Self.insert($1, db: db, checked: .content, origin: origin) ? 1 : 0) }
+            let added = try items.reduce(0) {
+                $0 + (try Self.insert($1, db: db, checked: checked.union(.content), origin: origin) ? 1 : 0)
+            }
             try also(db)
             return added
         }

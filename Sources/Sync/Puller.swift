@@ -56,32 +56,56 @@ public struct Puller: Sendable {
     }
 
     /// Pulls everything new from `peer`.
+    ///
+    /// One page ahead: while a page is stored, the next one and its blobs are fetched and checked, so the link, the
+    /// peer and this node's disk work together.
     public func pull(_ peer: PeerConfig) async throws -> PullSummary {
         var summary = PullSummary(added: 0, blobs: 0, cursor: 0, peerHolds: nil)
         var state = try archive.cursor(peer: peer.name)
+        let start = state.cursor
+        var next = Task { try await fetchPage(peer, since: start) }
+        defer { next.cancel() }
         while true {
-            let page: ChangesPage = try await call(
-                peer, path: "/v1/changes", query: "since=\(state.cursor)&limit=\(SyncLimits.defaultPage)")
+            let fetched = try await next.value
+            let page = fetched.page
             if page.epoch != state.epoch, state.cursor != 0 {
                 // The peer's database was recreated or restored: its sequence numbers mean something else now.
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
+                next = Task { try await fetchPage(peer, since: 0) }
                 continue
             }
-            try await store(page, from: peer, summary: &summary)
-            let previous = state.cursor
+            // A page may hold nothing (all it covered came from this node) and still move the cursor.
+            let more = page.more && page.last > state.cursor
+            if more { next = Task { try await fetchPage(peer, since: page.last) } }
+            try await store(fetched, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last)
             summary.cursor = page.last
             summary.peerHolds = page.yours
-            // A page may hold nothing (all it covered came from this node) and still move the cursor.
-            guard page.more, page.last > previous else { return summary }
+            guard more else { return summary }
         }
     }
 
-    /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change. The blobs a page
-    /// needs are fetched several at a time, so a slow link's round trips overlap.
-    private func store(_ page: ChangesPage, from peer: PeerConfig, summary: inout PullSummary) async throws {
-        if let bad = page.changes.first(where: { !$0.item.isIntact }) {
-            throw PullError.corrupt("\(bad.item.kind) \(bad.item.id) does not match its content")
+    /// A page of the peer's change log, checked, with the blobs it needs that this node lacked when it was read, in
+    /// the order the page needs them; those up to ``SyncLimits/batchBytes`` are fetched and checked already.
+    private struct FetchedPage: Sendable {
+        var page: ChangesPage
+        /// The page's records, checked.
+        var checked: CheckedItems
+        var wanted: [ContentHash]
+        var blobs: [ContentHash: StoredBlob]
+        /// How many of `wanted` are in `blobs`.
+        var fetched: Int
+    }
+
+    private func fetchPage(_ peer: PeerConfig, since: Int64) async throws -> FetchedPage {
+        let page: ChangesPage = try await call(
+            peer, path: "/v1/changes", query: "since=\(since)&limit=\(SyncLimits.defaultPage)")
+        // Ids and signatures are checked here, while the page before is stored.
+        let checked: CheckedItems
+        do {
+            checked = try archive.check(page.changes.map(\.item))
+        } catch let error as IntegrityError {
+            throw PullError.corrupt(error.description)
         }
         var needed: [ContentHash] = []
         var seen = Set<ContentHash>()
@@ -91,43 +115,52 @@ public struct Puller: Sendable {
             }
         }
         let missing = Set(try archive.missingBlobs(needed))
-        var fetched: [ContentHash: StoredBlob] = [:]
-        var items: [ArchiveItem] = []
+        var fetched = FetchedPage(
+            page: page, checked: checked, wanted: needed.filter { missing.contains($0) }, blobs: [:], fetched: 0)
+        var bytes = 0
+        while fetched.fetched < fetched.wanted.count, bytes < SyncLimits.batchBytes {
+            for blob in try await fetchNext(&fetched, from: peer) { bytes += blob.data.count }
+        }
+        return fetched
+    }
+
+    /// Fetches the next request's worth of the blobs `page` wants.
+    private func fetchNext(_ page: inout FetchedPage, from peer: PeerConfig) async throws -> [StoredBlob] {
+        let asked = Array(page.wanted[page.fetched...].prefix(SyncLimits.objectsPerRequest))
+        let arrived = try await fetchObjects(asked, from: peer)
+        guard !arrived.isEmpty else { throw PullError.corrupt("the peer lists blob \(asked[0]) but does not send it") }
+        for blob in arrived { page.blobs[blob.hash] = blob }
+        page.fetched += arrived.count
+        return arrived
+    }
+
+    /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change, fetching the blobs
+    /// that were not fetched ahead as it goes.
+    private func store(_ fetched: FetchedPage, from peer: PeerConfig, summary: inout PullSummary) async throws {
+        var fetched = fetched
+        let page = fetched.page
+        let wanted = Set(fetched.wanted)
+        var batchStart = 0
         var blobs: [StoredBlob] = []
         var bytes = 0
-        var pending = needed.filter { missing.contains($0) }[...]
-        // Blobs that arrived, whether still waiting in `fetched` or already in a batch (two captures may share one).
-        var received = Set<ContentHash>()
+        // Blobs already put in a batch (two captures may share one).
+        var taken = Set<ContentHash>()
         for (index, change) in page.changes.enumerated() {
-            if case .capture(let capture) = change.item, missing.contains(capture.blobHash),
-                !received.contains(capture.blobHash)
-            {
-                // This blob and the next ones the page needs, in one request.
-                while fetched[capture.blobHash] == nil {
-                    let asked = Array(pending.prefix(SyncLimits.objectsPerRequest))
-                    let arrived = try await fetchObjects(asked, from: peer)
-                    guard !arrived.isEmpty else {
-                        throw PullError.corrupt("the peer lists blob \(capture.blobHash) but does not send it")
-                    }
-                    for blob in arrived {
-                        fetched[blob.hash] = blob
-                        received.insert(blob.hash)
-                    }
-                    pending.removeFirst(arrived.count)
+            if case .capture(let capture) = change.item, wanted.contains(capture.blobHash), !taken.contains(capture.blobHash) {
+                while fetched.blobs[capture.blobHash] == nil { _ = try await fetchNext(&fetched, from: peer) }
+                if let blob = fetched.blobs.removeValue(forKey: capture.blobHash) {
+                    taken.insert(blob.hash)
+                    blobs.append(blob)
+                    bytes += blob.data.count
                 }
             }
-            if case .capture(let capture) = change.item, let blob = fetched.removeValue(forKey: capture.blobHash) {
-                blobs.append(blob)
-                bytes += blob.data.count
-            }
-            items.append(change.item)
             let isLast = index == page.changes.count - 1
             if isLast || bytes >= SyncLimits.batchBytes {
                 summary.added += try archive.apply(
-                    items, blobs: blobs, from: peer.name, url: peer.url.absoluteString, epoch: page.epoch,
-                    cursor: isLast ? page.last : change.seq, head: page.head, origin: peer.node)
+                    fetched.checked[batchStart..<(index + 1)], blobs: blobs, from: peer.name, url: peer.url.absoluteString,
+                    epoch: page.epoch, cursor: isLast ? page.last : change.seq, head: page.head, origin: peer.node)
                 summary.blobs += blobs.count
-                items.removeAll()
+                batchStart = index + 1
                 blobs.removeAll()
                 bytes = 0
             }

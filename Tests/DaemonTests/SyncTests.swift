@@ -47,12 +47,16 @@ import Testing
         let liarKey = NodeKey()
         let honest = Data("<p>what the page really said</p>".utf8)
         let article = ArticleRecord(url: "https://news.example/story")
-        let capture = CaptureRecord(
-            articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z", status: 200,
-            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: honest), size: honest.count,
-            nodeID: "liar")
-        let changes = [Change(seq: 1, item: .article(article)), Change(seq: 2, item: .capture(capture))]
-        let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 2, more: false, changes: changes))
+        let capture = try liarKey.sign(
+            CaptureRecord(
+                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
+                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: honest),
+                size: honest.count, nodeID: liarKey.record.id.hex))
+        let changes = [
+            Change(seq: 1, item: .node(liarKey.record)), Change(seq: 2, item: .article(article)),
+            Change(seq: 3, item: .capture(capture)),
+        ]
+        let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
         liar.serveSigned("/v1/changes", bytes: page, key: liarKey)
         try liar.serveObjects(
             [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: 35, length: 35)],
