@@ -227,6 +227,10 @@ enum Schema {
             // The node a change was received from (pulled or pushed), so that it is not offered back to that node.
             try db.execute(sql: "ALTER TABLE change ADD COLUMN origin TEXT")
         }
+        migrator.registerMigration("v8") { db in
+            // The key pin of a peer added at run time with an https URL.
+            try db.execute(sql: "ALTER TABLE peer ADD COLUMN pin TEXT")
+        }
         return migrator
     }
 }

@@ -39,9 +39,9 @@ extension Archive {
     /// The peers added at run time (`newsctl peers add`), by name.
     public func addedPeers() throws -> [PeerConfig] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, url, nodeID FROM peer WHERE added ORDER BY name").compactMap { row in
+            try Row.fetchAll(db, sql: "SELECT name, url, nodeID, pin FROM peer WHERE added ORDER BY name").compactMap { row in
                 guard let url = URL(string: row["url"]) else { return nil }
-                return PeerConfig(name: row["name"], url: url, node: row["nodeID"])
+                return PeerConfig(name: row["name"], url: url, node: row["nodeID"], pin: row["pin"])
             }
         }
     }
@@ -51,9 +51,9 @@ extension Archive {
         try pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO peer(name, url, nodeID, added) VALUES (?, ?, ?, 1)
-                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, nodeID = excluded.nodeID, added = 1
-                    """, arguments: [peer.name, peer.url.absoluteString, peer.node])
+                    INSERT INTO peer(name, url, nodeID, pin, added) VALUES (?, ?, ?, ?, 1)
+                    ON CONFLICT(name) DO UPDATE SET url = excluded.url, nodeID = excluded.nodeID, pin = excluded.pin, added = 1
+                    """, arguments: [peer.name, peer.url.absoluteString, peer.node, peer.pin])
         }
     }
 

@@ -172,7 +172,13 @@ extension Daemon {
         guard !peer.name.isEmpty, !current.peers.contains(where: { $0.name == peer.name }) else {
             throw HTTPError(.conflict, message: "a peer named \(peer.name) is declared in the configuration file")
         }
-        let added = PeerConfig(name: peer.name, url: peer.url, node: node)
+        if let pin = peer.pin {
+            guard PeerConfig.isPin(pin), peer.url.scheme?.lowercased() == "https" else {
+                throw HTTPError(
+                    .badRequest, message: "a pin is sha256// and base64, as `newsctl status` there shows it, for an https URL")
+            }
+        }
+        let added = PeerConfig(name: peer.name, url: peer.url, node: node, pin: peer.pin)
         try archive.addPeer(added)
         try applyPeers()
         return try archive.peerStatuses([added])[0]

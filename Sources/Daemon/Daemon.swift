@@ -2,6 +2,7 @@ import Archive
 import Fetching
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 public import Logging
 public import NewsCore
 import ServiceLifecycle
@@ -21,6 +22,10 @@ public final class Daemon: Sendable {
     private let live: Mutex<NewsdConfig>
     /// This node's identity.
     public let identity: NodeIdentity
+    /// The sync server's certificate and key, when it speaks HTTPS (`tls = true`).
+    let tls: TLSIdentity?
+    /// The sync server's key pin, when it speaks HTTPS: what peers put in `pin`.
+    public var tlsPin: String? { tls?.pin }
     let archive: Archive
     private let lock: DirectoryLock
     let fetcher: Fetcher
@@ -52,6 +57,7 @@ public final class Daemon: Sendable {
         }
         lock = try DirectoryLock(directory: directory)
         identity = try NodeIdentity(directory: directory)
+        tls = config.tls ? try TLSIdentity(directory: directory, nodeID: identity.nodeID) : nil
         do {
             archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
             try archive.declareFeeds(config.feeds)
@@ -194,7 +200,8 @@ public final class Daemon: Sendable {
             uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
-            peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity())
+            peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity(),
+            tlsPin: tls?.pin)
     }
 
     /// What the daemon is doing now, in a few words.
@@ -234,7 +241,8 @@ public final class Daemon: Sendable {
             served: { count in metrics.count("newsd_sync_objects_served_total", by: Double(count)) })
         let readiness = readiness
         return Application(
-            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
+            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
             onServerRunning: { channel in readiness.syncBound(port: channel.localAddress?.port) }, logger: quietLogger())
     }
 

@@ -21,16 +21,19 @@ public struct NodeIdentity: Sendable {
             key = loaded
         } else {
             key = NodeKey()
-            let temporary = directory.appendingPathComponent("node.key.tmp")
-            guard
-                FileManager.default.createFile(
-                    atPath: temporary.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600])
-            else { throw DaemonError("cannot write \(temporary.path)") }
-            guard rename(temporary.path, file.path) == 0 else {
-                throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))")
-            }
+            try writeSecret(key.rawRepresentation, to: file)
         }
         nodeID = key.record.id.hex
+    }
+}
+
+/// Writes a private key to `file`, readable by its owner only, whole or not at all.
+func writeSecret(_ data: Data, to file: URL) throws {
+    let temporary = file.appendingPathExtension("tmp")
+    guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
+    else { throw DaemonError("cannot write \(temporary.path)") }
+    guard rename(temporary.path, file.path) == 0 else {
+        throw DaemonError("cannot create \(file.path): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -24,6 +24,9 @@ public struct FetchRequest: Sendable {
     /// Called with each piece of the body as it arrives (on the fetch thread: keep it short). When it is
     /// set, the body is handed over piece by piece and not kept: the response's `body` stays empty.
     public var onData: (@Sendable (Data) -> Void)?
+    /// For `https`: the public key the server's certificate must carry (`sha256//BASE64`); when set, it replaces
+    /// verification by certificate authorities (a peer's self-made certificate).
+    public var pinnedKey: String?
 
     public init(
         url: URL, method: String = "GET", headers: [(name: String, value: String)] = [], body: Data? = nil,

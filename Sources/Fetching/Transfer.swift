@@ -71,6 +71,12 @@ final class Transfer: @unchecked Sendable {
         if let proxy = request.proxy, !proxy.isEmpty {
             newsd_curl_setopt_string(handle, CURLOPT_PROXY, proxy)
         }
+        if let pin = request.pinnedKey {
+            // The pin is the whole check: curl refuses any other key whatever verification says.
+            newsd_curl_setopt_string(handle, CURLOPT_PINNEDPUBLICKEY, pin)
+            newsd_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+            newsd_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        }
         for header in request.headers {
             headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
         }

@@ -23,6 +23,8 @@ public struct NewsdConfig: Sendable, Equatable {
     public var listen: String?
     /// `host:port` where `/metrics` is also served over TCP, for a Prometheus server; `nil` (the default) for none.
     public var metricsListen: String?
+    /// Whether the sync server speaks HTTPS, with the node's own certificate (made on first start; peers pin its key).
+    public var tls = false
     /// Seconds between polls of a feed that sets no interval of its own.
     public var pollInterval: Double
     /// The longest interval the adaptive schedule may give a quiet feed.
@@ -113,12 +115,21 @@ public struct PeerConfig: Sendable, Equatable, Codable {
     public var node: String?
     /// Seconds between pulls, overriding the global `sync_interval`.
     public var interval: Double?
+    /// For an `https` URL: the key the peer's certificate must carry, as `newsctl status` on the peer shows it
+    /// (`sha256//` and the base64 of the SHA-256 of its public key). With a pin no certificate authority is asked.
+    public var pin: String?
 
-    public init(name: String, url: URL, node: String? = nil, interval: Double? = nil) {
+    public init(name: String, url: URL, node: String? = nil, interval: Double? = nil, pin: String? = nil) {
         self.name = name
         self.url = url
         self.node = node
         self.interval = interval
+        self.pin = pin
+    }
+
+    /// Whether `pin` has the form of a key pin: `sha256//` and the base64 of 32 bytes.
+    public static func isPin(_ pin: String) -> Bool {
+        pin.hasPrefix("sha256//") && Data(base64Encoded: String(pin.dropFirst(8)))?.count == 32
     }
 }
 
@@ -322,12 +333,14 @@ private struct RawConfig: Decodable {
         var url: String
         var node: String?
         var interval: Number?
+        var pin: String?
     }
 
     var dataDir: String?
     var controlSocket: String?
     var listen: String?
     var metricsListen: String?
+    var tls: Bool?
     var pollInterval: Number?
     var maxPollInterval: Number?
     var syncInterval: Number?
@@ -348,7 +361,7 @@ private struct RawConfig: Decodable {
         case syncInterval = "sync_interval"
         case logLevel = "log_level"
         case userAgent = "user_agent"
-        case limits, feed, peer, proxy
+        case limits, feed, peer, proxy, tls
     }
 
     func resolve(_ source: ConfigSource) throws(ConfigError) -> NewsdConfig {
@@ -433,10 +446,16 @@ private struct RawConfig: Decodable {
             if let node, ContentHash(hex: node) == nil {
                 throw fail("\(key).node", "\"\(node)\" is not a node id (64 hex digits, as `newsctl status` shows it)")
             }
+            if let pin = peer.pin {
+                guard PeerConfig.isPin(pin) else {
+                    throw fail("\(key).pin", "\"\(pin)\" is not a key pin (sha256// and base64, as `newsctl status` shows it)")
+                }
+                guard url.scheme?.lowercased() == "https" else { throw fail("\(key).pin", "a pin needs an https URL") }
+            }
             peers.append(
                 PeerConfig(
                     name: peer.name, url: url, node: node,
-                    interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero))
+                    interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero, pin: peer.pin))
         }
 
         if let metricsListen, HostPort(metricsListen) == nil {
@@ -461,6 +480,7 @@ private struct RawConfig: Decodable {
             peers: peers
         )
         config.metricsListen = metricsListen
+        config.tls = tls ?? false
         return config
     }
 }

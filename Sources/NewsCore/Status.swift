@@ -15,10 +15,13 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var peers: [PeerStatus]
     /// What the daemon is doing now: `idle`, or the polls and pulls under way.
     public var activity: String
+    /// When the sync server speaks HTTPS: its key's pin, for peers' `pin`.
+    public var tlsPin: String?
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
-        dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus], activity: String = "idle"
+        dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus], activity: String = "idle",
+        tlsPin: String? = nil
     ) {
         self.version = version
         self.nodeID = nodeID
@@ -31,6 +34,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         self.feeds = feeds
         self.peers = peers
         self.activity = activity
+        self.tlsPin = tlsPin
     }
 }
 

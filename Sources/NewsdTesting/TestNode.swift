@@ -51,7 +51,7 @@ public final class TestNode: Sendable {
         guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
         return TestNode(
             directory: directory, config: config, nodeID: daemon.identity.nodeID,
-            syncURL: URL(string: "http://127.0.0.1:\(port)")!,
+            syncURL: URL(string: "\(config.tls ? "https" : "http")://127.0.0.1:\(port)")!,
             daemon: daemon, task: task)
     }
 
@@ -78,7 +78,9 @@ public final class TestNode: Sendable {
     }
 
     /// A peer entry naming this node, for another node's configuration.
-    public func asPeer(_ name: String) -> PeerConfig { PeerConfig(name: name, url: syncURL, node: nodeID) }
+    public func asPeer(_ name: String) -> PeerConfig {
+        PeerConfig(name: name, url: syncURL, node: nodeID, pin: daemon.tlsPin)
+    }
 
     /// The path of the node's SQLite archive.
     public var archivePath: String { directory.appendingPathComponent("archive.sqlite").path }

@@ -212,12 +212,13 @@ public struct Puller: Sendable {
         limits.maxBodyBytes = max(limits.maxBodyBytes, SyncLimits.maxPageBytes)
         let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
         let headers = try SyncAuth.requestHeaders(method: method, target: target, body: body, key: key, to: node)
+        var fetch = FetchRequest(
+            url: url, method: method, headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]),
+            body: method == "GET" ? nil : body, limits: limits)
+        fetch.pinnedKey = peer.pin
         let response: FetchResponse
         do {
-            response = try await fetcher.fetch(
-                FetchRequest(
-                    url: url, method: method, headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]),
-                    body: method == "GET" ? nil : body, limits: limits))
+            response = try await fetcher.fetch(fetch)
         } catch {
             throw PullError.unreachable(error.description)
         }

@@ -68,6 +68,9 @@ extension Newsctl {
             @Option(help: "The peer's node id (64 hex digits).")
             var node: String
 
+            @Option(help: "For an https URL: the key pin `newsctl status` shows on the peer (sha256//…).")
+            var pin: String?
+
             @Option(help: "A short name for the peer (default: its host and port).")
             var name: String?
 
@@ -75,7 +78,7 @@ extension Newsctl {
                 try await report {
                     guard let peerURL = URL(string: url), let host = peerURL.host else { throw CLIError("\(url) is not a URL") }
                     let peer = PeerConfig(
-                        name: name ?? host + (peerURL.port.map { ":\($0)" } ?? ""), url: peerURL, node: node)
+                        name: name ?? host + (peerURL.port.map { ":\($0)" } ?? ""), url: peerURL, node: node, pin: pin)
                     let body = try JSONCoding.encoder().encode(peer)
                     let added = try await connection.call("POST", "/v1/peers", body: body, as: PeerStatus.self)
                     try connection.output(added) { "added peer \($0.name) (\($0.url), node \($0.node?.prefix(16) ?? "")…)\n" }
