@@ -8,7 +8,9 @@ import Sync
 /// Syncs with every configured peer (pull, then push), one sync per peer at a time.
 actor Syncer {
     private let archive: Archive
-    private let puller: Puller
+    private let fetcher: Fetcher
+    private let limits: FetchLimits
+    private let key: NodeKey
     private let logger: Logger
     private let events: EventHub
     private let metrics: Metrics
@@ -26,7 +28,9 @@ actor Syncer {
         metrics: Metrics, logger: Logger
     ) {
         self.archive = archive
-        self.puller = Puller(archive: archive, fetcher: fetcher, limits: limits, key: key)
+        self.fetcher = fetcher
+        self.limits = limits
+        self.key = key
         self.peers = peers
         self.events = events
         self.metrics = metrics
@@ -72,6 +76,13 @@ actor Syncer {
     private func pull(_ peer: PeerConfig) async {
         let started = Date()
         var failure: String?
+        // A puller of its own, to count this sync's bytes.
+        let puller = Puller(archive: archive, fetcher: fetcher, limits: limits, key: key)
+        defer {
+            let traffic = puller.traffic.total
+            metrics.count("newsd_sync_bytes_total", ["peer": peer.name, "direction": "sent"], by: Double(traffic.sent))
+            metrics.count("newsd_sync_bytes_total", ["peer": peer.name, "direction": "received"], by: Double(traffic.received))
+        }
         do {
             // Both ways: what the peer has, then what it lacks of this node's (it may not be able to reach this node).
             let summary = try await puller.pull(peer)

@@ -2,6 +2,7 @@ public import Archive
 public import Fetching
 import Foundation
 public import NewsCore
+import Synchronization
 
 /// What one pull achieved.
 public struct PullSummary: Sendable, Equatable {
@@ -13,6 +14,23 @@ public struct PullSummary: Sendable, Equatable {
     public var cursor: Int64
     /// How much of this node's change log the peer holds, as it last said.
     public var peerHolds: PushCursor?
+}
+
+/// Bytes of request and answer bodies a puller has moved, both ways.
+public final class Traffic: Sendable {
+    private let counts = Mutex((sent: 0, received: 0))
+
+    public init() {}
+
+    func add(sent: Int, received: Int) {
+        counts.withLock {
+            $0.sent += sent
+            $0.received += received
+        }
+    }
+
+    /// Bytes sent and received so far.
+    public var total: (sent: Int, received: Int) { counts.withLock { $0 } }
 }
 
 /// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
@@ -47,6 +65,8 @@ public struct Puller: Sendable {
     let limits: FetchLimits
     /// This node's key: every request is signed with it.
     let key: NodeKey
+    /// Bytes this puller has sent and received (request and answer bodies).
+    public let traffic = Traffic()
 
     public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey) {
         self.archive = archive
@@ -222,6 +242,7 @@ public struct Puller: Sendable {
         } catch {
             throw PullError.unreachable(error.description)
         }
+        traffic.add(sent: method == "GET" ? 0 : body.count, received: response.body.count)
         guard response.status == 200 else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
         }

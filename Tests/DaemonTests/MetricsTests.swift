@@ -46,6 +46,11 @@ import Testing
         let synced = try await scrape(b)
         #expect(synced["newsd_sync_rounds_total{peer=\"a\",result=\"ok\"}"] == 1)
         #expect((synced["newsd_sync_records_total{peer=\"a\"}"] ?? 0) > 0)
+        // What was pulled is at least the pages it stored, compressed; the push sent B's node record at least.
+        let received = synced["newsd_sync_bytes_total{direction=\"received\",peer=\"a\"}"] ?? 0
+        #expect(received > Double(try ArchiveFile(path: b.archivePath).count("blob") * 100))
+        #expect((synced["newsd_sync_bytes_total{direction=\"sent\",peer=\"a\"}"] ?? 0) > 0)
+        #expect(synced["newsd_sync_records_pushed_total{peer=\"a\"}"] == 1)
         try await b.stop()
         try await a.stop()
         await server.stop()

@@ -42,6 +42,34 @@ import Testing
         await server.stop()
     }
 
+    @Test func anEndlessOrMalformedChangeLogIsRefusedAndHonestPeersAreUnaffected() async throws {
+        let site = try await TestHTTPServer.start()
+        Fixture.serveSite(on: site, pages: 2)
+        let honest = try await TestNode.start(feeds: [site.url("/feed.xml")])
+        _ = try await honest.poll()
+        // One liar streams a change log without end; the other answers, signed, with JSON that is not a page.
+        let endless = try await TestHTTPServer.start()
+        endless.stream("/v1/changes", chunks: 1 << 20, chunkSize: 64 << 10)
+        let malformed = try await TestHTTPServer.start()
+        let liarKey = NodeKey()
+        malformed.serveSigned("/v1/changes", bytes: Data(#"{"nodeID": ["#.utf8), key: liarKey)
+        let b = try await TestNode.start(peers: [
+            PeerConfig(name: "endless", url: endless.url(""), node: NodeKey().record.id.hex),
+            PeerConfig(name: "malformed", url: malformed.url(""), node: liarKey.record.id.hex), honest.asPeer("honest"),
+        ])
+        try await honest.allow(b, as: "b")
+        let peers = Dictionary(uniqueKeysWithValues: try await b.sync().map { ($0.name, $0) })
+        #expect(peers["endless"]?.lastError?.contains("larger than the") == true, "\(peers)")
+        #expect(peers["malformed"]?.lastError?.hasPrefix("peer sent bad data: /v1/changes") == true, "\(peers)")
+        #expect(peers["honest"]?.lastResult == "ok")
+        #expect(try ArchiveFile(path: b.archivePath).captureIDs() == ArchiveFile(path: honest.archivePath).captureIDs())
+        try await b.stop()
+        try await honest.stop()
+        await endless.stop()
+        await malformed.stop()
+        await site.stop()
+    }
+
     @Test func aBlobThatDoesNotMatchItsHashIsRefusedAndNothingIsStored() async throws {
         let liar = try await TestHTTPServer.start()
         let liarKey = NodeKey()
