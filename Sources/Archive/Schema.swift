@@ -231,6 +231,10 @@ enum Schema {
             // The key pin of a peer added at run time with an https URL.
             try db.execute(sql: "ALTER TABLE peer ADD COLUMN pin TEXT")
         }
+        migrator.registerMigration("v9") { db in
+            // Captures by time: the status's growth over the last day, and date filters.
+            try db.execute(sql: "CREATE INDEX capture_fetched ON capture(fetchedAt)")
+        }
         return migrator
     }
 }

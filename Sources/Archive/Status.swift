@@ -22,7 +22,7 @@ extension Archive {
     public func counts() throws -> ArchiveCounts {
         try pool.read { db in
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
-            return ArchiveCounts(
+            var counts = ArchiveCounts(
                 feeds: try count("SELECT COUNT(*) FROM feed WHERE active"),
                 articles: try count("SELECT COUNT(*) FROM article"),
                 captures: try count("SELECT COUNT(*) FROM capture"),
@@ -31,6 +31,12 @@ extension Archive {
                 blobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob") ?? 0,
                 storedBlobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(length(data)), 0) FROM blob") ?? 0,
                 lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
+            let day = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*) AS captures, COALESCE(SUM(size), 0) AS bytes FROM capture WHERE fetchedAt >= ?",
+                arguments: [Canonical.timestamp(Date().addingTimeInterval(-86400))])
+            counts.capturesLastDay = day?["captures"] ?? 0
+            counts.capturedBytesLastDay = day?["bytes"] ?? 0
+            return counts
         }
     }
 }

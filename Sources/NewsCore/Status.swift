@@ -51,6 +51,9 @@ public struct ArchiveCounts: Codable, Sendable, Equatable {
     public var storedBlobBytes: Int64
     /// The last change-log sequence number.
     public var lastSequence: Int64
+    /// Growth: captures made (here or by peers) in the last 24 hours, and their raw bytes.
+    public var capturesLastDay: Int = 0
+    public var capturedBytesLastDay: Int64 = 0
 
     public init(
         feeds: Int, articles: Int, captures: Int, texts: Int, blobs: Int, blobBytes: Int64, storedBlobBytes: Int64 = 0,

@@ -12,6 +12,7 @@ enum StatusText {
             data     \(status.dataDirectory)  (\(bytes(status.dataBytes)))
             archive  \(counts.feeds) feeds, \(counts.articles) articles, \(counts.captures) captures, \(counts.texts) texts, \
             \(counts.blobs) blobs (\(bytes(counts.blobBytes))), change log at \(counts.lastSequence)
+            growth   \(counts.capturesLastDay) captures (\(bytes(counts.capturedBytesLastDay))) in the last 24 hours
 
             """
         out += "\n" + feeds(status.feeds, now: now)

@@ -42,6 +42,8 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(status.counts.captures == 3, "two pages and the feed document")
         #expect(status.counts.texts == 2)
         #expect(status.counts.blobs == 3)
+        #expect(status.counts.capturesLastDay == 3)
+        #expect(status.counts.capturedBytesLastDay > 0)
         #expect(status.feeds.first?.title == "Fixture site")
         // The start-up poll stored the articles; newsctl poll then found the file unchanged, or joined that poll.
         #expect(["ok", "not-modified"].contains(status.feeds.first?.lastResult))
@@ -52,6 +54,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let human = try await runCommand(newsctl, ["status", "--socket", socket])
         #expect(human.status == 0)
         #expect(human.stdout.contains("2 articles, 3 captures"))
+        #expect(human.stdout.contains("growth   3 captures"))
         #expect(human.stdout.contains("Fixture site"))
 
         let permissions = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
