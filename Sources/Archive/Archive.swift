@@ -419,10 +419,14 @@ public struct PeerCursor: Sendable, Equatable {
     public var epoch: String?
     /// The peer's sequence number up to which everything is stored here.
     public var cursor: Int64
+    /// The peer's change at `cursor` (`KIND/ID`), as the peer said: if its log holds another change there, the log
+    /// was restored from an older copy, and its sequence numbers mean something else now.
+    public var key: String?
 
-    public init(epoch: String?, cursor: Int64) {
+    public init(epoch: String?, cursor: Int64, key: String? = nil) {
         self.epoch = epoch
         self.cursor = cursor
+        self.key = key
     }
 }
 
@@ -474,9 +478,30 @@ extension Archive {
 
     /// Where this node stands with `peer`.
     public func cursor(peer: String) throws -> PeerCursor {
+        try pool.read { db in try Self.cursor(peer: peer, db: db) }
+    }
+
+    private static func cursor(peer: String, db: Database) throws -> PeerCursor {
+        let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor, cursorKey FROM peer WHERE name = ?", arguments: [peer])
+        return PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0, key: row?["cursorKey"])
+    }
+
+    /// Forgets which changes came from the node `origin`, so that they are offered to it again: its archive was
+    /// recreated or restored from an older copy, and it may lack them now.
+    public func forgetOrigin(_ origin: String) throws {
+        try pool.write { db in try Self.forgetOrigin(origin, db: db) }
+    }
+
+    private static func forgetOrigin(_ origin: String, db: Database) throws {
+        try db.execute(sql: "UPDATE change SET origin = NULL WHERE origin = ?", arguments: [origin])
+    }
+
+    /// The change at sequence number `seq` as `KIND/ID`, if there is one.
+    public func changeKey(at seq: Int64) throws -> String? {
         try pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
-            return PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
+            try Row.fetchOne(db, sql: "SELECT kind, key FROM change WHERE seq = ?", arguments: [seq]).map {
+                "\($0["kind"] as String)/\($0["key"] as String)"
+            }
         }
     }
 
@@ -489,54 +514,60 @@ extension Archive {
     @discardableResult
     public func apply(
         _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
-        head: Int64? = nil, origin: String? = nil
+        cursorKey: String? = nil, head: Int64? = nil, origin: String? = nil
     ) throws
         -> Int
     {
         try apply(
-            check(items), blobs: blobs, from: peer, url: url, epoch: epoch, cursor: cursor, head: head, origin: origin)
+            check(items), blobs: blobs, from: peer, url: url, epoch: epoch, cursor: cursor, cursorKey: cursorKey, head: head,
+            origin: origin)
     }
 
-    /// ``apply(_:blobs:from:url:epoch:cursor:head:origin:)`` for records checked already.
+    /// ``apply(_:blobs:from:url:epoch:cursor:cursorKey:head:origin:)`` for records checked already.
     @discardableResult
     public func apply(
         _ checked: CheckedItems, blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
-        head: Int64? = nil, origin: String? = nil
+        cursorKey: String? = nil, head: Int64? = nil, origin: String? = nil
     ) throws -> Int {
         try commit(checked.items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
             try db.execute(
                 sql: """
-                    INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO peer(name, url, epoch, cursor, cursorKey, head) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(name) DO UPDATE SET url = excluded.url, epoch = excluded.epoch, cursor = excluded.cursor,
-                        head = COALESCE(excluded.head, peer.head)
-                    """, arguments: [peer, url, epoch, cursor, head])
+                        cursorKey = excluded.cursorKey, head = COALESCE(excluded.head, peer.head)
+                    """, arguments: [peer, url, epoch, cursor, cursorKey, head])
         }
     }
 
     /// Stores a run of `peer`'s change log that the peer pushed, the changes after `since` up to `last`, and moves
     /// this node's cursor for the peer, in one transaction. The run must follow what is stored: the same epoch and a
-    /// cursor at or past `since`, or `since` 0 for an epoch not seen before; otherwise ``PushConflict`` says where this
-    /// node stands and nothing is stored. New records are logged as received from the node `origin`. Returns how many
-    /// records were new and the new cursor.
+    /// cursor at or past `since`, or `since` 0 (a new epoch, or a pusher starting over), which sets the cursor anew;
+    /// otherwise ``PushConflict`` says where this node stands and nothing is stored. `lastKey` is the change at
+    /// `last`. New records are logged as received from the node `origin`. Returns how many records were new and the
+    /// new cursor.
     public func receive(
         _ items: [ArchiveItem], blobs: [StoredBlob], from peer: String, url: String, epoch: String, since: Int64, last: Int64,
-        head: Int64, origin: String? = nil
+        lastKey: String?, head: Int64, origin: String? = nil
     ) throws -> (added: Int, cursor: Int64) {
         var cursor = last
+        var cursorKey = lastKey
         let added = try commit(check(items).items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
-            let row = try Row.fetchOne(db, sql: "SELECT epoch, cursor FROM peer WHERE name = ?", arguments: [peer])
-            let stored = PeerCursor(epoch: row?["epoch"], cursor: row?["cursor"] ?? 0)
-            if stored.epoch == epoch {
+            let stored = try Self.cursor(peer: peer, db: db)
+            if stored.epoch == epoch, since > 0 {
                 guard stored.cursor >= since else { throw PushConflict(stored: stored) }
-                cursor = max(stored.cursor, last)
+                if stored.cursor > last { (cursor, cursorKey) = (stored.cursor, stored.key) }
             } else {
+                // A new epoch, or the pusher starting over (its archive was restored from a copy): the cursor is what
+                // this push brings, whatever it was, and the pusher may lack what it once sent.
                 guard since == 0 else { throw PushConflict(stored: PeerCursor(epoch: stored.epoch, cursor: 0)) }
+                if let origin, stored.epoch != nil { try Self.forgetOrigin(origin, db: db) }
             }
             try db.execute(
                 sql: """
-                    INSERT INTO peer(name, url, epoch, cursor, head) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor, head = excluded.head
-                    """, arguments: [peer, url, epoch, cursor, head])
+                    INSERT INTO peer(name, url, epoch, cursor, cursorKey, head) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET epoch = excluded.epoch, cursor = excluded.cursor,
+                        cursorKey = excluded.cursorKey, head = excluded.head
+                    """, arguments: [peer, url, epoch, cursor, cursorKey, head])
         }
         return (added, cursor)
     }

@@ -235,6 +235,10 @@ enum Schema {
             // Captures by time: the status's growth over the last day, and date filters.
             try db.execute(sql: "CREATE INDEX capture_fetched ON capture(fetchedAt)")
         }
+        migrator.registerMigration("v10") { db in
+            // The peer's change at the cursor, to tell a peer whose log was restored from an older copy.
+            try db.execute(sql: "ALTER TABLE peer ADD COLUMN cursorKey TEXT")
+        }
         return migrator
     }
 }

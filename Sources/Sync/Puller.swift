@@ -88,8 +88,11 @@ public struct Puller: Sendable {
         while true {
             let fetched = try await next.value
             let page = fetched.page
-            if page.epoch != state.epoch, state.cursor != 0 {
-                // The peer's database was recreated or restored: its sequence numbers mean something else now.
+            if state.cursor != 0, page.epoch != state.epoch || page.sinceKey != state.key {
+                // The peer's database was recreated (a new epoch) or restored from an older copy (another change, or
+                // none, where this node's cursor is): its sequence numbers mean something else now.
+                // And it may lack what it once got from this node.
+                if let node = peer.node { try archive.forgetOrigin(node) }
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
                 next = Task { try await fetchPage(peer, since: 0) }
                 continue
@@ -98,7 +101,7 @@ public struct Puller: Sendable {
             let more = page.more && page.last > state.cursor
             if more { next = Task { try await fetchPage(peer, since: page.last) } }
             try await store(fetched, from: peer, summary: &summary)
-            state = PeerCursor(epoch: page.epoch, cursor: page.last)
+            state = PeerCursor(epoch: page.epoch, cursor: page.last, key: page.lastKey)
             summary.cursor = page.last
             summary.peerHolds = page.yours
             guard more else { return summary }
@@ -119,7 +122,7 @@ public struct Puller: Sendable {
 
     private func fetchPage(_ peer: PeerConfig, since: Int64) async throws -> FetchedPage {
         let page: ChangesPage = try await call(
-            peer, path: "/v1/changes", query: "since=\(since)&limit=\(SyncLimits.defaultPage)")
+            peer, path: "/v1/changes", query: "since=\(since)&limit=\(SyncLimits.defaultPage)&epoch=\(archive.epoch)")
         // Ids and signatures are checked here, while the page before is stored.
         let checked: CheckedItems
         do {
@@ -178,7 +181,9 @@ public struct Puller: Sendable {
             if isLast || bytes >= SyncLimits.batchBytes {
                 summary.added += try archive.apply(
                     fetched.checked[batchStart..<(index + 1)], blobs: blobs, from: peer.name, url: peer.url.absoluteString,
-                    epoch: page.epoch, cursor: isLast ? page.last : change.seq, head: page.head, origin: peer.node)
+                    epoch: page.epoch, cursor: isLast ? page.last : change.seq,
+                    cursorKey: isLast ? page.lastKey : "\(change.item.kind)/\(change.item.id.hex)", head: page.head,
+                    origin: peer.node)
                 summary.blobs += blobs.count
                 batchStart = index + 1
                 blobs.removeAll()
@@ -188,7 +193,7 @@ public struct Puller: Sendable {
         if page.changes.isEmpty {
             try archive.apply(
                 [], blobs: [], from: peer.name, url: peer.url.absoluteString, epoch: page.epoch, cursor: page.last,
-                head: page.head)
+                cursorKey: page.lastKey, head: page.head)
         }
     }
 

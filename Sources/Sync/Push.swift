@@ -19,11 +19,11 @@ extension Puller {
     /// Each run of changes is offered first (`POST /v1/missing`); only the records and blobs the peer lacks are sent
     /// (`POST /v1/push`), and the peer stores them with its new cursor in one transaction.
     public func push(_ peer: PeerConfig, holds: PushCursor? = nil) async throws -> PushSummary {
-        var known = holds
-        if known == nil { known = try await call(peer, path: "/v1/cursor") as PushCursor }
-        var since = known?.epoch == archive.epoch ? known?.cursor ?? 0 : 0
-        var summary = PushSummary(added: 0, blobs: 0, cursor: since)
+        let known: PushCursor
+        if let holds { known = holds } else { known = try await call(peer, path: "/v1/cursor") }
         let head = try archive.lastSequence()
+        var since = try start(from: known)
+        var summary = PushSummary(added: 0, blobs: 0, cursor: since)
         var conflicts = 0
         while since < head {
             // What came from the peer itself is not offered back.
@@ -63,7 +63,9 @@ extension Puller {
                 if records.contains(key) { sent.append(change) }
             }
             var body = try WireJSON.encoder.encode(
-                PushHeader(epoch: archive.epoch, since: since, last: through, head: head, changes: sent))
+                PushHeader(
+                    epoch: archive.epoch, since: since, last: through, lastKey: try archive.changeKey(at: through), head: head,
+                    changes: sent))
             body.append(0x0A)
             body.append(frames)
             do {
@@ -77,10 +79,16 @@ extension Puller {
             } catch PullError.refused(409, _) where conflicts < 3 {
                 // The peer's cursor moved (it pulled meanwhile, or forgot): ask where it stands and go on from there.
                 conflicts += 1
-                let stored: PushCursor = try await call(peer, path: "/v1/cursor")
-                since = stored.epoch == archive.epoch ? stored.cursor : 0
+                since = try start(from: try await call(peer, path: "/v1/cursor") as PushCursor)
             }
         }
         return summary
+    }
+
+    /// Where a push starts, given how much of this node's log the peer holds: its cursor, unless that is of another
+    /// epoch or names another change than this log holds there (this archive was restored from an older copy): 0.
+    private func start(from held: PushCursor) throws -> Int64 {
+        guard held.epoch == archive.epoch, held.cursor > 0 else { return 0 }
+        return try archive.changeKey(at: held.cursor) == held.key ? held.cursor : 0
     }
 }

@@ -21,7 +21,7 @@ public enum SyncRoutes {
         }
         @Sendable func yours(_ request: Request) throws -> PushCursor {
             let stored = try archive.cursor(peer: try sender(request).name)
-            return PushCursor(epoch: stored.epoch, cursor: stored.cursor)
+            return PushCursor(epoch: stored.epoch, cursor: stored.cursor, key: stored.key)
         }
         let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
         routes.get("/v1/info") { request, _ -> Response in
@@ -36,14 +36,21 @@ public enum SyncRoutes {
             }
             let limit = min(query.get("limit", as: Int.self) ?? SyncLimits.defaultPage, SyncLimits.maxPage)
             guard limit > 0 else { throw HTTPError(.badRequest, message: "limit must be positive") }
-            // What came from the asker itself is left out: it has it.
+            // What came from the asker itself is left out: it has it, unless its archive is another now (a new epoch).
             let asker = try sender(request)
+            if let epoch = query.get("epoch"), let node = asker.node, let known = try archive.cursor(peer: asker.name).epoch,
+                known != epoch
+            {
+                try archive.forgetOrigin(node)
+            }
             let head = try archive.lastSequence()
             let page = try archive.changes(since: since, limit: limit, skipping: asker.node)
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last, more: page.last < head, head: head,
-                    yours: try yours(request), changes: page.changes), answering: request, gate: gate)
+                    yours: try yours(request), sinceKey: since > 0 ? try archive.changeKey(at: since) : nil,
+                    lastKey: page.last > 0 ? try archive.changeKey(at: page.last) : nil, changes: page.changes),
+                answering: request, gate: gate)
         }
         routes.get("/v1/cursor") { request, _ -> Response in
             try json(try yours(request), answering: request, gate: gate)
@@ -99,7 +106,8 @@ public enum SyncRoutes {
                 let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
                 let (added, cursor) = try archive.receive(
                     header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
-                    epoch: header.epoch, since: header.since, last: header.last, head: header.head, origin: pusher.node)
+                    epoch: header.epoch, since: header.since, last: header.last, lastKey: header.lastKey, head: header.head,
+                    origin: pusher.node)
                 return try json(PushResult(added: added, cursor: cursor), answering: request, gate: gate)
             } catch let error as FrameError {
                 throw HTTPError(.badRequest, message: error.description)

@@ -29,11 +29,15 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     public var head: Int64?
     /// How much of the puller's own change log the node holds, so the puller knows what to push without asking.
     public var yours: PushCursor?
+    /// The changes at `since` and at `last` (`KIND/ID`): a puller that stored another change at `since` knows the
+    /// node's log was restored from an older copy.
+    public var sinceKey: String?
+    public var lastKey: String?
     public var changes: [Change]
 
     public init(
         nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, yours: PushCursor? = nil,
-        changes: [Change]
+        sinceKey: String? = nil, lastKey: String? = nil, changes: [Change]
     ) {
         self.nodeID = nodeID
         self.epoch = epoch
@@ -41,6 +45,8 @@ public struct ChangesPage: Codable, Sendable, Equatable {
         self.more = more
         self.head = head
         self.yours = yours
+        self.sinceKey = sinceKey
+        self.lastKey = lastKey
         self.changes = changes
     }
 }
@@ -156,10 +162,13 @@ public struct PushCursor: Codable, Sendable, Equatable {
     /// The asker's epoch the cursor belongs to; absent when nothing was ever received from it.
     public var epoch: String?
     public var cursor: Int64
+    /// The asker's change at `cursor` (`KIND/ID`) as the asker said when it sent it.
+    public var key: String?
 
-    public init(epoch: String?, cursor: Int64) {
+    public init(epoch: String?, cursor: Int64, key: String? = nil) {
         self.epoch = epoch
         self.cursor = cursor
+        self.key = key
     }
 }
 
@@ -192,14 +201,17 @@ public struct PushHeader: Codable, Sendable, Equatable {
     public var since: Int64
     /// The sequence number of the last change sent: the receiver's new cursor.
     public var last: Int64
+    /// The change at `last` (`KIND/ID`).
+    public var lastKey: String?
     /// The pusher's last sequence number.
     public var head: Int64
     public var changes: [Change]
 
-    public init(epoch: String, since: Int64, last: Int64, head: Int64, changes: [Change]) {
+    public init(epoch: String, since: Int64, last: Int64, lastKey: String?, head: Int64, changes: [Change]) {
         self.epoch = epoch
         self.since = since
         self.last = last
+        self.lastKey = lastKey
         self.head = head
         self.changes = changes
     }

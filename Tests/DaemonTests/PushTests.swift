@@ -63,7 +63,7 @@ import Testing
             let changes = items.enumerated().map { Change(seq: since + Int64($0.offset + 1), item: $0.element) }
             let last = since + Int64(items.count)
             var data = try JSONEncoder().encode(
-                PushHeader(epoch: "liar-epoch", since: since, last: last, head: last, changes: changes))
+                PushHeader(epoch: "liar-epoch", since: since, last: last, lastKey: nil, head: last, changes: changes))
             data.append(0x0A)
             for blob in blobs {
                 data.append(
