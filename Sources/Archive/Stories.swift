@@ -30,12 +30,13 @@ extension Archive {
             let fingerprintOf = try db.cachedStatement(sql: "SELECT shingles, minhash FROM text_fingerprint WHERE textID = ?")
             let storyOf = try db.cachedStatement(sql: "SELECT storyID FROM story_member WHERE textID = ?")
             for candidate in candidates {
-                guard let row = try Row.fetchOne(fingerprintOf, arguments: [candidate]) else { continue }
-                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
-                guard fingerprint.similarity(to: other) >= storyThreshold,
-                    let story = try String.fetchOne(storyOf, arguments: [candidate])
+                // A candidate of a story already found adds nothing: near-copies fill the buckets, and only the first
+                // of each story is compared.
+                guard let story = try String.fetchOne(storyOf, arguments: [candidate]), !stories.contains(story),
+                    let row = try Row.fetchOne(fingerprintOf, arguments: [candidate])
                 else { continue }
-                stories.insert(story)
+                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
+                if fingerprint.similarity(to: other) >= storyThreshold { stories.insert(story) }
             }
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
                 .execute(arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
