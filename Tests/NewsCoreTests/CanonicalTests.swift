@@ -1,6 +1,7 @@
 import Foundation
-import NewsCore
 import Testing
+
+@testable import NewsCore
 
 /// The canonical encoding as docs/PROTOCOL.md states it, computed by reflection over a record's stored properties:
 /// slow, but independent of the hand-written field lists it checks.
@@ -77,5 +78,37 @@ private func reference(_ record: some ContentAddressed) -> String {
             TextRecord(title: nil, byline: nil, published: nil, language: nil, body: "a\u{0}b").canonicalEncoding.storable
                 == false)
         #expect(TextRecord(title: nil, byline: nil, published: nil, language: nil, body: "a\u{1}b").canonicalEncoding.storable)
+    }
+}
+
+/// MinHash's ASCII fast path gives what the Unicode tables give.
+@Suite struct MinHashTests {
+    /// Word hashes as the Unicode properties define words and case: the rule the fast path must follow.
+    private func referenceWords(_ text: String) -> [UInt64] {
+        var words: [UInt64] = []
+        var current: UInt64 = 0xcbf2_9ce4_8422_2325
+        var inWord = false
+        for scalar in text.unicodeScalars {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                for lowered in scalar.properties.lowercaseMapping.unicodeScalars {
+                    current = (current ^ UInt64(lowered.value)) &* 0x0000_0100_0000_01B3
+                }
+                inWord = true
+            } else if inWord {
+                words.append(current)
+                current = 0xcbf2_9ce4_8422_2325
+                inWord = false
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    @Test func everyASCIICharacterSplitsAndFoldsAsTheUnicodeTablesSay() {
+        for value in 0..<0x80 {
+            let character = String(UnicodeScalar(UInt8(value)))
+            let text = "Alpha beta\(character)Gamma\(character) ZETA Ünïcode ² \(character)"
+            #expect(MinHash.wordHashes(text) == referenceWords(text), "U+\(String(value, radix: 16))")
+        }
     }
 }
