@@ -53,8 +53,8 @@ actor Syncer {
         return true
     }
 
-    /// Pulls from every peer (or the one named) now, joining pulls already under way, and returns their states;
-    /// `scheduled` pulls leave out peers whose backoff has not run out.
+    /// Syncs with every peer (or the one named) now, joining syncs already under way, and returns their states;
+    /// `scheduled` syncs leave out peers whose backoff has not run out.
     func syncAll(scheduled: Bool = false, only name: String? = nil) async -> [PeerStatus] {
         let now = Date()
         let due = peers.filter { peer in

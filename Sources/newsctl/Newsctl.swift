@@ -146,7 +146,7 @@ extension Newsctl {
 
     struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Pulls from every peer, or from one, now and waits for the result.",
+            abstract: "Syncs with every peer, or with one, now (pull, then push) and waits for the result.",
             discussion: "Exit status 1 when a peer could not be synced; its error is in the output.")
 
         @OptionGroup var connection: Connection
