@@ -413,8 +413,9 @@ public struct PushConflict: Error, CustomStringConvertible {
     }
 }
 
-/// A peer's sync state as this node keeps it.
-public struct PeerCursor: Sendable, Equatable {
+/// How much of a peer's change log this node holds: its sync state for the peer, and, on the wire, what a node tells a
+/// peer it holds of that peer's log (`GET /v1/cursor`, `yours` in a changes page).
+public struct PeerCursor: Sendable, Equatable, Codable {
     /// The peer's epoch the cursor belongs to; `nil` before the first sync.
     public var epoch: String?
     /// The peer's sequence number up to which everything is stored here.

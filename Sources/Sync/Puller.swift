@@ -13,7 +13,7 @@ public struct PullSummary: Sendable, Equatable {
     /// The peer's sequence number this node now has everything up to.
     public var cursor: Int64
     /// How much of this node's change log the peer holds, as it last said.
-    public var peerHolds: PushCursor?
+    public var peerHolds: PeerCursor?
 }
 
 /// Bytes of request and answer bodies a puller has moved, both ways.

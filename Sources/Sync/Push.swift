@@ -1,4 +1,4 @@
-import Archive
+public import Archive
 import Foundation
 public import NewsCore
 
@@ -18,8 +18,8 @@ extension Puller {
     ///
     /// Each run of changes is offered first (`POST /v1/missing`); only the records and blobs the peer lacks are sent
     /// (`POST /v1/push`), and the peer stores them with its new cursor in one transaction.
-    public func push(_ peer: PeerConfig, holds: PushCursor? = nil) async throws -> PushSummary {
-        let known: PushCursor
+    public func push(_ peer: PeerConfig, holds: PeerCursor? = nil) async throws -> PushSummary {
+        let known: PeerCursor
         if let holds { known = holds } else { known = try await call(peer, path: "/v1/cursor") }
         let head = try archive.lastSequence()
         var since = try start(from: known)
@@ -79,7 +79,7 @@ extension Puller {
             } catch PullError.refused(409, _) where conflicts < 3 {
                 // The peer's cursor moved (it pulled meanwhile, or forgot): ask where it stands and go on from there.
                 conflicts += 1
-                since = try start(from: try await call(peer, path: "/v1/cursor") as PushCursor)
+                since = try start(from: try await call(peer, path: "/v1/cursor") as PeerCursor)
             }
         }
         return summary
@@ -87,7 +87,7 @@ extension Puller {
 
     /// Where a push starts, given how much of this node's log the peer holds: its cursor, unless that is of another
     /// epoch or names another change than this log holds there (this archive was restored from an older copy): 0.
-    private func start(from held: PushCursor) throws -> Int64 {
+    private func start(from held: PeerCursor) throws -> Int64 {
         guard held.epoch == archive.epoch, held.cursor > 0 else { return 0 }
         return try archive.changeKey(at: held.cursor) == held.key ? held.cursor : 0
     }

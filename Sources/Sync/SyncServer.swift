@@ -19,9 +19,8 @@ public enum SyncRoutes {
             else { throw HTTPError(.forbidden) }
             return sender
         }
-        @Sendable func yours(_ request: Request) throws -> PushCursor {
-            let stored = try archive.cursor(peer: try sender(request).name)
-            return PushCursor(epoch: stored.epoch, cursor: stored.cursor, key: stored.key)
+        @Sendable func yours(_ request: Request) throws -> PeerCursor {
+            try archive.cursor(peer: try sender(request).name)
         }
         let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
         routes.get("/v1/info") { request, _ -> Response in

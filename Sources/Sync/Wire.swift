@@ -28,7 +28,7 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     /// The node's last sequence number, so a puller knows how far behind it is.
     public var head: Int64?
     /// How much of the puller's own change log the node holds, so the puller knows what to push without asking.
-    public var yours: PushCursor?
+    public var yours: PeerCursor?
     /// The changes at `since` and at `last` (`KIND/ID`): a puller that stored another change at `since` knows the
     /// node's log was restored from an older copy.
     public var sinceKey: String?
@@ -36,7 +36,7 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     public var changes: [Change]
 
     public init(
-        nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, yours: PushCursor? = nil,
+        nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, yours: PeerCursor? = nil,
         sinceKey: String? = nil, lastKey: String? = nil, changes: [Change]
     ) {
         self.nodeID = nodeID
@@ -155,21 +155,6 @@ struct FrameError: Error, CustomStringConvertible {
     let description: String
 
     init(_ description: String) { self.description = description }
-}
-
-/// `GET /v1/cursor` (and `yours` in a changes page): how much of the asking node's change log the answering node holds.
-public struct PushCursor: Codable, Sendable, Equatable {
-    /// The asker's epoch the cursor belongs to; absent when nothing was ever received from it.
-    public var epoch: String?
-    public var cursor: Int64
-    /// The asker's change at `cursor` (`KIND/ID`) as the asker said when it sent it.
-    public var key: String?
-
-    public init(epoch: String?, cursor: Int64, key: String? = nil) {
-        self.epoch = epoch
-        self.cursor = cursor
-        self.key = key
-    }
 }
 
 /// `POST /v1/missing`: which of a run of the asker's changes, and of their blobs, the node lacks.
