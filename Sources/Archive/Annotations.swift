@@ -28,7 +28,7 @@ extension Archive {
                     AnnotationRecord(
                         articleID: article.id, key: change.key, value: change.value, time: time, counter: counter,
                         nodeID: key.record.id.hex))
-                _ = try Self.insert(.annotation(record), db: db, checked: [.content, .signature])
+                _ = try Self.insert(.annotation(record), db: db)
             }
             return try Self.annotations(of: article.id, db: db)
         }

@@ -213,7 +213,7 @@ extension Archive {
                 var added = 0
                 try Self.insertBlob(prepared.stored, hash: prepared.blobHash, size: prepared.size, db: db)
                 for item in prepared.items
-                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint, checked: [.content, .signature]) {
+                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint) {
                     added += 1
                 }
                 if let feed = prepared.feed, case .article(let article) = prepared.items.first {
@@ -269,6 +269,7 @@ extension Archive {
 
     /// Records a node (this one, at start) so that its captures can be verified.
     public func register(_ node: NodeRecord) throws {
+        try Self.requireIntact([.node(node)])
         _ = try pool.write { db in try Self.insert(.node(node), db: db) }
     }
 
@@ -325,27 +326,6 @@ extension Archive {
             arguments: [hash, size, stored.encoding, stored.data])
     }
 
-    /// What was checked of a record before it reached the writer, so that the writer, which holds the lock, does
-    /// not check it again.
-    struct Checked: OptionSet {
-        let rawValue: Int
-        /// Its id against its content (``ContentAddressed/isIntact``).
-        static let content = Checked(rawValue: 1 << 0)
-        /// A capture's signature against its node's key.
-        static let signature = Checked(rawValue: 1 << 1)
-    }
-
-    /// Throws unless `record` carries a valid signature of its node, which must be known here.
-    static func requireSignature(_ item: ArchiveItem, _ record: some SignedRecord, db: Database) throws {
-        guard let node = try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID)) else {
-            throw IntegrityError("\(item.kind) \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
-        }
-        guard record.isSigned(by: node) else {
-            throw IntegrityError(
-                "\(item.kind) \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
-        }
-    }
-
     /// Throws unless every record's id matches its content.
     static func requireIntact(_ items: [ArchiveItem]) throws {
         if let bad = items.first(where: { !$0.isIntact }) {
@@ -353,12 +333,10 @@ extension Archive {
         }
     }
 
-    /// Inserts a record unless present, checking what `checked` says was not checked yet, and adds a change-log row
-    /// when it is new (naming the node it came from, `origin`, if it came from one).
-    static func insert(
-        _ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, checked: Checked = [], origin: String? = nil
-    ) throws -> Bool {
-        if !checked.contains(.content) { try requireIntact([item]) }
+    /// Inserts a record unless present, and adds a change-log row when it is new (naming the node it came from,
+    /// `origin`, if it came from one). The record's id and signature were checked before the write lock was taken
+    /// (``check(_:)``, ``prepare(_:)``) or it was made here; what needs the database is checked here.
+    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, origin: String? = nil) throws -> Bool {
         switch item {
         case .node(let record): try record.insert(db, onConflict: .ignore)
         case .article(let record): try record.insert(db, onConflict: .ignore)
@@ -367,13 +345,11 @@ extension Archive {
                 try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash])
                     == true
             else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
-            if !checked.contains(.signature) { try requireSignature(item, record, db: db) }
             try record.insert(db, onConflict: .ignore)
         case .text(let record): try record.insert(db, onConflict: .ignore)
         case .extraction(let record): try record.insert(db, onConflict: .ignore)
         case .annotation(let record):
             try requireAnnotatable(record, db: db)
-            if !checked.contains(.signature) { try requireSignature(item, record, db: db) }
             try record.insert(db, onConflict: .ignore)
         }
         guard db.changesCount > 0 else { return false }
@@ -530,7 +506,7 @@ extension Archive {
         _ checked: CheckedItems, blobs: [StoredBlob], from peer: String, url: String, epoch: String, cursor: Int64,
         cursorKey: String? = nil, head: Int64? = nil, origin: String? = nil
     ) throws -> Int {
-        try commit(checked.items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
+        try commit(checked, blobs: blobs, origin: origin) { db in
             try db.execute(
                 sql: """
                     INSERT INTO peer(name, url, epoch, cursor, cursorKey, head) VALUES (?, ?, ?, ?, ?, ?)
@@ -552,7 +528,7 @@ extension Archive {
     ) throws -> (added: Int, cursor: Int64) {
         var cursor = last
         var cursorKey = lastKey
-        let added = try commit(check(items).items, blobs: blobs, origin: origin, checked: [.content, .signature]) { db in
+        let added = try commit(check(items), blobs: blobs, origin: origin) { db in
             let stored = try Self.cursor(peer: peer, db: db)
             if stored.epoch == epoch, since > 0 {
                 guard stored.cursor >= since else { throw PushConflict(stored: stored) }
@@ -573,23 +549,17 @@ extension Archive {
         return (added, cursor)
     }
 
-    /// Stores records and blobs that came from elsewhere (a peer, an import) in one transaction, after
-    /// checking every record against its hash (blobs were checked on arrival, see ``StoredBlob/verify()``);
-    /// `also` runs in the same transaction. Returns how many records were new.
+    /// Stores records that came from elsewhere (a peer, an import), checked by ``check(_:)``, and blobs (checked on
+    /// arrival, see ``StoredBlob/verify()``) in one transaction; `also` runs in the same transaction. Returns how many
+    /// records were new.
     func commit(
-        _ items: [ArchiveItem], blobs: [StoredBlob], origin: String? = nil, checked: Checked = [],
-        also: (Database) throws -> Void = { _ in }
+        _ checked: CheckedItems, blobs: [StoredBlob], origin: String? = nil, also: (Database) throws -> Void = { _ in }
     ) throws -> Int {
-        // Ids are checked before taking the lock (unless they were); signatures, when they were not, under it, where
-        // the nodes the batch itself brings are known.
-        if !checked.contains(.content) { try Self.requireIntact(items) }
-        return try pool.write { db in
+        try pool.write { db in
             for blob in blobs {
                 try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
             }
-            let added = try items.reduce(0) {
-                $0 + (try Self.insert($1, db: db, checked: checked.union(.content), origin: origin) ? 1 : 0)
-            }
+            let added = try checked.items.reduce(0) { $0 + (try Self.insert($1, db: db, origin: origin) ? 1 : 0) }
             try also(db)
             return added
         }

@@ -66,6 +66,6 @@ extension Archive {
     /// Stores a text made of a stored capture beside the texts already made of it; returns how many records were new.
     @discardableResult
     public func addText(_ text: TextRecord, extraction: ExtractionRecord) throws -> Int {
-        try commit([.text(text), .extraction(extraction)], blobs: [])
+        try commit(check([.text(text), .extraction(extraction)]), blobs: [])
     }
 }

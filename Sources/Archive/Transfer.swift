@@ -61,11 +61,11 @@ extension Archive {
             switch line {
             case .record(let item): items.append(item)
             case .blob(let hash, let data):
-                let actual = ContentHash(of: data)
-                guard actual == hash else { throw IntegrityError("blob \(hash) hashes to \(actual)") }
-                blobs.append(StoredBlob(bytes: data))
+                let blob = StoredBlob(bytes: data)
+                guard blob.hash == hash else { throw IntegrityError("blob \(hash) hashes to \(blob.hash)") }
+                blobs.append(blob)
             }
         }
-        return try commit(items, blobs: blobs)
+        return try commit(check(items), blobs: blobs)
     }
 }
