@@ -477,7 +477,7 @@ extension Archive {
     public func changeKey(at seq: Int64) throws -> String? {
         try pool.read { db in
             try Row.fetchOne(db, sql: "SELECT kind, key FROM change WHERE seq = ?", arguments: [seq]).map {
-                "\($0["kind"] as String)/\($0["key"] as String)"
+                ArchiveItem.changeKey(kind: $0["kind"], id: $0["key"])
             }
         }
     }

@@ -382,6 +382,19 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         }
     }
 
+    /// How the change log names the record on the wire: `KIND/ID`.
+    public var changeKey: String { Self.changeKey(kind: kind, id: id) }
+
+    /// `KIND/ID`, the name of the record of `kind` with `id`.
+    public static func changeKey(kind: String, id: ContentHash) -> String { "\(kind)/\(id.hex)" }
+
+    /// The kind and id a `KIND/ID` name gives, if it is one.
+    public static func parseChangeKey(_ key: String) -> (kind: String, id: ContentHash)? {
+        let parts = key.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let id = ContentHash(hex: String(parts[1])) else { return nil }
+        return (String(parts[0]), id)
+    }
+
     /// Whether the id matches the record's content.
     public var isIntact: Bool {
         switch self {

@@ -182,7 +182,7 @@ public struct Puller: Sendable {
                 summary.added += try archive.apply(
                     fetched.checked[batchStart..<(index + 1)], blobs: blobs, from: peer.name, url: peer.url.absoluteString,
                     epoch: page.epoch, cursor: isLast ? page.last : change.seq,
-                    cursorKey: isLast ? page.lastKey : "\(change.item.kind)/\(change.item.id.hex)", head: page.head,
+                    cursorKey: isLast ? page.lastKey : change.item.changeKey, head: page.head,
                     origin: peer.node)
                 summary.blobs += blobs.count
                 batchStart = index + 1

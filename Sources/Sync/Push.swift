@@ -30,7 +30,7 @@ extension Puller {
             let (changes, last) = try archive.changes(since: since, limit: SyncLimits.defaultPage, skipping: peer.node)
             guard last > since else { break }
             let offer = MissingRequest(
-                records: changes.map { "\($0.item.kind)/\($0.item.id.hex)" },
+                records: changes.map(\.item.changeKey),
                 blobs: Array(
                     Set(
                         changes.compactMap { change -> String? in
@@ -47,7 +47,7 @@ extension Puller {
             var sent: [Change] = []
             var through = last
             for change in changes {
-                let key = "\(change.item.kind)/\(change.item.id.hex)"
+                let key = change.item.changeKey
                 if case .capture(let capture) = change.item, records.contains(key), blobs.contains(capture.blobHash.hex) {
                     guard let stored = try archive.storedBlob(capture.blobHash) else {
                         throw PullError.corrupt("blob \(capture.blobHash) of this node's capture \(capture.id) is missing here")

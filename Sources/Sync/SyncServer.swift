@@ -66,11 +66,10 @@ public enum SyncRoutes {
                 throw HTTPError(.badRequest, message: "at most \(SyncLimits.maxPage) records and blobs per request")
             }
             let records = try asked.records.map { name in
-                let parts = name.split(separator: "/", maxSplits: 1)
-                guard parts.count == 2, let id = ContentHash(hex: String(parts[1])) else {
+                guard let record = ArchiveItem.parseChangeKey(name) else {
                     throw HTTPError(.badRequest, message: "\(name.prefix(80)) is not KIND/ID")
                 }
-                return (kind: String(parts[0]), id: id)
+                return record
             }
             let blobs = try asked.blobs.map { hex in
                 guard let hash = ContentHash(hex: hex) else {
@@ -80,7 +79,7 @@ public enum SyncRoutes {
             }
             return try json(
                 MissingRequest(
-                    records: try archive.missingRecords(records).map { "\($0.kind)/\($0.id.hex)" },
+                    records: try archive.missingRecords(records).map { ArchiveItem.changeKey(kind: $0.kind, id: $0.id) },
                     blobs: try archive.missingBlobs(blobs).map(\.hex)), answering: request, gate: gate)
         }
         routes.post("/v1/push") { request, context -> Response in
