@@ -31,7 +31,7 @@ public final class Daemon: Sendable {
     let fetcher: Fetcher
     let poller: Poller
     let syncer: Syncer
-    /// Who may sync with this node: the peers' node ids.
+    /// Who may sync with this node: the peers in force, by node id.
     let gate: SyncGate
     private let logger: Logger
     private let startedAt = Date()
@@ -77,7 +77,7 @@ public final class Daemon: Sendable {
         syncer = Syncer(
             archive: archive, fetcher: fetcher, limits: config.limits, key: identity.key, peers: peers, events: hub,
             metrics: metrics, logger: logger)
-        gate = SyncGate(key: identity.key, allowed: Set(peers.compactMap(\.node)))
+        gate = SyncGate(key: identity.key, peers: peers)
         gate.onContact { [weak self] node in await self?.contact(from: node) }
     }
 
@@ -90,7 +90,7 @@ public final class Daemon: Sendable {
     /// Gives the syncer and the sync server's gate the peers now in force, and syncs.
     func applyPeers() throws {
         let peers = try Self.peers(current, archive: archive)
-        gate.allow(Set(peers.compactMap(\.node)))
+        gate.allow(peers)
         let syncer = self.syncer
         Task {
             await syncer.update(peers: peers)
@@ -231,14 +231,9 @@ public final class Daemon: Sendable {
         guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
         let router = Router()
         let metrics = self.metrics
-        let archive = archive
-        SyncRoutes.add(
-            to: router, archive: archive, gate: gate, nodeID: identity.nodeID,
-            peer: { [weak self] node in
-                guard let self else { return nil }
-                return (try? Self.peers(self.current, archive: archive))?.first { $0.node == node }
-            },
-            served: { count in metrics.count("newsd_sync_objects_served_total", by: Double(count)) })
+        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID) { count in
+            metrics.count("newsd_sync_objects_served_total", by: Double(count))
+        }
         let readiness = readiness
         return Application(
             router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),

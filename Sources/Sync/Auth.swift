@@ -75,18 +75,22 @@ public enum SyncRefusal: Error, Equatable {
     case unauthorized(String)
 }
 
-/// The sync server's door: which nodes may sync with this one, and which requests it has seen.
+/// The sync server's door: which nodes may sync with this one (the peers, by node id), and which requests it has seen.
 public final class SyncGate: Sendable {
     private let key: NodeKey
-    private let allowed: Mutex<Set<String>>
+    private let allowed: Mutex<[String: PeerConfig]>
     /// Nonces seen within the allowed clock skew, with when they were seen.
     private let seen = Mutex<[String: Date]>([:])
     private let contact = Mutex<(@Sendable (String) async -> Void)?>(nil)
 
-    /// A gate for the node with `key` that lets in the nodes `allowed` (ids in hex).
-    public init(key: NodeKey, allowed: Set<String>) {
+    /// A gate for the node with `key` that lets in the nodes of `peers`.
+    public init(key: NodeKey, peers: [PeerConfig]) {
         self.key = key
-        self.allowed = Mutex(allowed)
+        self.allowed = Mutex(Self.byNode(peers))
+    }
+
+    private static func byNode(_ peers: [PeerConfig]) -> [String: PeerConfig] {
+        Dictionary(peers.compactMap { peer in peer.node.map { ($0, peer) } }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Calls `handler` with the node id of every request let in (a peer that reaches this node is up).
@@ -97,14 +101,17 @@ public final class SyncGate: Sendable {
         if let handler = contact.withLock({ $0 }) { await handler(node) }
     }
 
-    /// Replaces the nodes let in (a reload, a peer added).
-    public func allow(_ nodes: Set<String>) { allowed.withLock { $0 = nodes } }
+    /// Replaces the peers let in (a reload, a peer added).
+    public func allow(_ peers: [PeerConfig]) { allowed.withLock { $0 = Self.byNode(peers) } }
+
+    /// The peer whose node id is `node`, if it is let in.
+    public func peer(node: String) -> PeerConfig? { allowed.withLock { $0[node] } }
 
     /// Checks a request; returns the id of the node that sent it.
     public func check(
         method: String, target: String, header: (String) -> String?, body: Data, now: Date = Date()
     ) throws(SyncRefusal) -> String {
-        guard let node = header(SyncAuth.Header.node)?.lowercased(), allowed.withLock({ $0.contains(node) }) else {
+        guard let node = header(SyncAuth.Header.node)?.lowercased(), allowed.withLock({ $0[node] != nil }) else {
             throw .forbidden
         }
         guard let keyHex = header(SyncAuth.Header.key), let keyBytes = Data(hex: keyHex),

@@ -1,26 +1,22 @@
 public import Archive
 public import Foundation
 public import Hummingbird
-public import NewsCore
+import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
     /// Adds the sync routes (docs/PROTOCOL.md) to `router`, behind `gate`: only signed requests of allowed nodes reach
-    /// them, and every answer is signed. `peer` names the peer configured for a node id (pushes move its cursor);
-    /// `served` is told how many blobs each `/v1/objects` answer carries.
+    /// them, and every answer is signed. `served` is told how many blobs each `/v1/objects` answer carries.
     public static func add(
         to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String,
-        peer: @escaping @Sendable (String) -> PeerConfig?, served: @escaping @Sendable (Int) -> Void = { _ in }
+        served: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         /// The peer that sent `request` (the gate let it in, so its node header is checked).
         @Sendable func sender(_ request: Request) throws -> PeerConfig {
             guard let node = FieldName(SyncAuth.Header.node).flatMap({ request.headers[$0] })?.lowercased(),
-                let sender = peer(node)
+                let sender = gate.peer(node: node)
             else { throw HTTPError(.forbidden) }
             return sender
-        }
-        @Sendable func yours(_ request: Request) throws -> PeerCursor {
-            try archive.cursor(peer: try sender(request).name)
         }
         let routes = router.group().add(middleware: SyncGateMiddleware(gate: gate))
         routes.get("/v1/info") { request, _ -> Response in
@@ -37,9 +33,8 @@ public enum SyncRoutes {
             guard limit > 0 else { throw HTTPError(.badRequest, message: "limit must be positive") }
             // What came from the asker itself is left out: it has it, unless its archive is another now (a new epoch).
             let asker = try sender(request)
-            if let epoch = query.get("epoch"), let node = asker.node, let known = try archive.cursor(peer: asker.name).epoch,
-                known != epoch
-            {
+            let held = try archive.cursor(peer: asker.name)
+            if let epoch = query.get("epoch"), let node = asker.node, let known = held.epoch, known != epoch {
                 try archive.forgetOrigin(node)
             }
             let head = try archive.lastSequence()
@@ -47,12 +42,12 @@ public enum SyncRoutes {
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last, more: page.last < head, head: head,
-                    yours: try yours(request), sinceKey: since > 0 ? try archive.changeKey(at: since) : nil,
+                    yours: held, sinceKey: since > 0 ? try archive.changeKey(at: since) : nil,
                     lastKey: page.last > 0 ? try archive.changeKey(at: page.last) : nil, changes: page.changes),
                 answering: request, gate: gate)
         }
         routes.get("/v1/cursor") { request, _ -> Response in
-            try json(try yours(request), answering: request, gate: gate)
+            try json(try archive.cursor(peer: try sender(request).name), answering: request, gate: gate)
         }
         routes.post("/v1/missing") { request, context -> Response in
             let asked: MissingRequest

@@ -213,7 +213,7 @@ extension TestHTTPServer {
     /// Answers `path` with `bytes`, signed with `key` as a node's sync server signs its answers: a peer that is
     /// allowed, and lies.
     func serveSigned(_ path: String, bytes: Data, key: NodeKey) {
-        let gate = SyncGate(key: key, allowed: [])
+        let gate = SyncGate(key: key, peers: [])
         route(path) { request in
             SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
         }
