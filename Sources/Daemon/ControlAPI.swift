@@ -162,23 +162,15 @@ extension Daemon {
 
     /// Adds a peer at run time: it may sync with this node from now on, and this node pulls from it.
     private func addPeer(_ peer: PeerConfig) throws -> PeerStatus {
-        guard ["http", "https"].contains(peer.url.scheme?.lowercased() ?? ""), peer.url.host != nil else {
-            throw HTTPError(.badRequest, message: "\(peer.url) is not an http or https URL")
-        }
-        guard let node = peer.node?.lowercased(), ContentHash(hex: node) != nil else {
+        guard let node = peer.node?.lowercased() else {
             throw HTTPError(.badRequest, message: "a peer needs its node id: 64 hex digits, as `newsctl status` there shows it")
         }
+        let added = PeerConfig(name: peer.name, url: peer.url, node: node, pin: peer.pin)
+        if let problem = added.problem { throw HTTPError(.badRequest, message: problem.message) }
         guard node != identity.nodeID else { throw HTTPError(.badRequest, message: "that is this node's own id") }
         guard !peer.name.isEmpty, !current.peers.contains(where: { $0.name == peer.name }) else {
             throw HTTPError(.conflict, message: "a peer named \(peer.name) is declared in the configuration file")
         }
-        if let pin = peer.pin {
-            guard PeerConfig.isPin(pin), peer.url.scheme?.lowercased() == "https" else {
-                throw HTTPError(
-                    .badRequest, message: "a pin is sha256// and base64, as `newsctl status` there shows it, for an https URL")
-            }
-        }
-        let added = PeerConfig(name: peer.name, url: peer.url, node: node, pin: peer.pin)
         try archive.addPeer(added)
         try applyPeers()
         return try archive.peerStatuses([added])[0]

@@ -131,6 +131,26 @@ public struct PeerConfig: Sendable, Equatable, Codable {
     public static func isPin(_ pin: String) -> Bool {
         pin.hasPrefix("sha256//") && Data(base64Encoded: String(pin.dropFirst(8)))?.count == 32
     }
+
+    /// What is wrong with the peer's URL, node id or pin, with the key that holds it (`url`, `node`, `pin`), or `nil`:
+    /// the URL must be http or https with a host, a node id 64 hex digits, a pin of the form `newsctl status` shows
+    /// with an https URL.
+    public var problem: (key: String, message: String)? {
+        let scheme = url.scheme?.lowercased() ?? ""
+        guard ["http", "https"].contains(scheme), url.host != nil else {
+            return ("url", "\"\(url.absoluteString)\" is not an http or https URL")
+        }
+        if let node, ContentHash(hex: node.lowercased()) == nil {
+            return ("node", "\"\(node)\" is not a node id (64 hex digits, as `newsctl status` shows it)")
+        }
+        if let pin {
+            guard Self.isPin(pin) else {
+                return ("pin", "\"\(pin)\" is not a key pin (sha256// and base64, as `newsctl status` shows it)")
+            }
+            guard scheme == "https" else { return ("pin", "a pin needs an https URL") }
+        }
+        return nil
+    }
 }
 
 /// Bounds on every fetch, so that a hostile or broken server cannot exhaust time, memory or disk.
@@ -435,27 +455,17 @@ private struct RawConfig: Decodable {
         var peers: [PeerConfig] = []
         for (index, peer) in (peer ?? []).enumerated() {
             let key = "peer[\(index + 1)]"
-            guard let url = URL(string: peer.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil
-            else {
+            guard let url = URL(string: peer.url) else {
                 throw fail("\(key).url", "\"\(peer.url)\" is not an http or https URL")
             }
             guard !peer.name.isEmpty, !peers.contains(where: { $0.name == peer.name }) else {
                 throw fail("\(key).name", "must be non-empty and unique")
             }
-            let node = peer.node?.lowercased()
-            if let node, ContentHash(hex: node) == nil {
-                throw fail("\(key).node", "\"\(node)\" is not a node id (64 hex digits, as `newsctl status` shows it)")
-            }
-            if let pin = peer.pin {
-                guard PeerConfig.isPin(pin) else {
-                    throw fail("\(key).pin", "\"\(pin)\" is not a key pin (sha256// and base64, as `newsctl status` shows it)")
-                }
-                guard url.scheme?.lowercased() == "https" else { throw fail("\(key).pin", "a pin needs an https URL") }
-            }
-            peers.append(
-                PeerConfig(
-                    name: peer.name, url: url, node: node,
-                    interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero, pin: peer.pin))
+            let entry = PeerConfig(
+                name: peer.name, url: url, node: peer.node?.lowercased(),
+                interval: try positive(peer.interval, "\(key).interval", default: 0).nonZero, pin: peer.pin)
+            if let problem = entry.problem { throw fail("\(key).\(problem.key)", problem.message) }
+            peers.append(entry)
         }
 
         if let metricsListen, HostPort(metricsListen) == nil {
