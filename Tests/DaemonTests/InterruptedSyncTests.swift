@@ -22,14 +22,9 @@ private func fill(_ directory: URL, articles count: Int) throws {
             words[word] = state
         }
         let page = words.withUnsafeBytes { Data($0) }
-        let url = "https://interrupted.example/\(index)"
-        let capture = try identity.key.sign(
-            CaptureRecord(
-                articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
-                size: page.count, nodeID: identity.nodeID))
-        try archive.store(
-            Ingest(feed: nil, article: ArticleRecord(url: url), capture: capture, raw: page, text: nil, extraction: nil))
+        let (article, capture) = try signedCapture(
+            of: page, by: identity.key, url: "https://interrupted.example/\(index)")
+        try archive.store(Ingest(feed: nil, article: article, capture: capture, raw: page, text: nil, extraction: nil))
     }
     try archive.close()
 }

@@ -51,12 +51,7 @@ import Testing
         try await node.allow(
             PeerConfig(name: "liar", url: URL(string: "http://127.0.0.1:\(freePort())")!, node: liar.record.id.hex))
         let page = Data("<p>what the page said</p>".utf8)
-        let article = ArticleRecord(url: "https://news.example/story")
-        let capture = try liar.sign(
-            CaptureRecord(
-                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
-                size: page.count, nodeID: liar.record.id.hex))
+        let (article, capture) = try signedCapture(of: page, by: liar)
         let honest: [ArchiveItem] = [.node(liar.record), .article(article), .capture(capture)]
 
         func body(_ items: [ArchiveItem], since: Int64 = 0, blobs: [(hash: ContentHash, bytes: Data)]) throws -> Data {

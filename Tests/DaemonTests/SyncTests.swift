@@ -74,12 +74,7 @@ import Testing
         let liar = try await TestHTTPServer.start()
         let liarKey = NodeKey()
         let honest = Data("<p>what the page really said</p>".utf8)
-        let article = ArticleRecord(url: "https://news.example/story")
-        let capture = try liarKey.sign(
-            CaptureRecord(
-                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: honest),
-                size: honest.count, nodeID: liarKey.record.id.hex))
+        let (article, capture) = try signedCapture(of: honest, by: liarKey)
         let changes = [
             Change(seq: 1, item: .node(liarKey.record)), Change(seq: 2, item: .article(article)),
             Change(seq: 3, item: .capture(capture)),
@@ -112,12 +107,7 @@ import Testing
         let liar = try await TestHTTPServer.start()
         let key = NodeKey()
         let page = Data("<p>what the page said</p>".utf8)
-        let article = ArticleRecord(url: "https://news.example/story")
-        let capture = try key.sign(
-            CaptureRecord(
-                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
-                size: page.count, nodeID: key.record.id.hex))
+        let (article, capture) = try signedCapture(of: page, by: key)
         let items: [ArchiveItem] = [.node(key.record), .article(article), .capture(capture)]
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
@@ -180,11 +170,7 @@ import Testing
         let liarKey = NodeKey()
         let page = Data("<p>what the page said</p>".utf8)
         let claimed = NodeKey()
-        let article = ArticleRecord(url: "https://news.example/story")
-        let capture = CaptureRecord(
-            articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z", status: 200,
-            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page), size: page.count,
-            nodeID: claimed.record.id.hex)
+        let (article, capture) = try signedCapture(of: page, by: claimed)
         // Signed by another key than the node it names.
         let forged = try NodeKey().sign(capture)
         let items: [ArchiveItem] = [.node(claimed.record), .article(article), .capture(forged)]
