@@ -43,15 +43,14 @@ public struct Ingest: Sendable {
     /// The article, absent for a feed document.
     public var article: ArticleRecord?
     public var capture: CaptureRecord
-    /// The raw page; its SHA-256 must equal `capture.blobHash`.
-    public var raw: Data
+    /// The raw page, hashed once; its SHA-256 must equal `capture.blobHash`.
+    public var raw: HashedBytes
     public var text: TextRecord?
     public var extraction: ExtractionRecord?
 
     public init(
-        feed: (url: String, entryID: String, version: String)?, article: ArticleRecord?, capture: CaptureRecord, raw: Data,
-        text: TextRecord?,
-        extraction: ExtractionRecord?
+        feed: (url: String, entryID: String, version: String)?, article: ArticleRecord?, capture: CaptureRecord,
+        raw: HashedBytes, text: TextRecord?, extraction: ExtractionRecord?
     ) {
         self.feed = feed
         self.article = article
@@ -151,7 +150,7 @@ extension Archive {
     /// hash and every record against its id and the capture's signature, compresses the page, and fingerprints the
     /// text for stories.
     public func prepare(_ ingest: Ingest) throws -> PreparedIngest {
-        let blobHash = ContentHash(of: ingest.raw)
+        let blobHash = ingest.raw.hash
         guard blobHash == ingest.capture.blobHash else {
             throw IntegrityError(
                 "capture \(ingest.capture.id) names blob \(ingest.capture.blobHash) but the bytes hash to \(blobHash)")
@@ -160,7 +159,8 @@ extension Archive {
         try Self.requireIntact(items)
         try checkSignature(of: ingest.capture, kind: "capture")
         return PreparedIngest(
-            items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.count, stored: BlobCodec.encode(ingest.raw),
+            items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
+            stored: BlobCodec.encode(ingest.raw.bytes),
             fingerprint: ingest.text.map { MinHash(text: $0.body) })
     }
 

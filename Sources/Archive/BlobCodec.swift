@@ -1,24 +1,28 @@
 import CZstd
 import Foundation
+import Synchronization
 
 /// How blobs are stored: zstd-compressed when that is smaller, as they came otherwise.
 enum BlobCodec {
-    /// zstd level 3: about 4× on HTML at hundreds of MB/s (DESIGN.md measured 8 ms for a 1.9 MB page).
+    /// zstd level 3: about 4.7× on HTML at hundreds of MB/s (DESIGN.md measured 8 ms for a 1.9 MB page).
     static let level: Int32 = 3
 
     /// The stored form of `bytes` and its encoding name (`zstd` or `identity`).
     static func encode(_ bytes: Data) -> (data: Data, encoding: String) {
         guard bytes.count >= 64 else { return (bytes, "identity") }
-        let bound = ZSTD_compressBound(bytes.count)
-        var output = Data(count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            bytes.withUnsafeBytes { input in
-                ZSTD_compress(out.baseAddress, bound, input.baseAddress, input.count, level)
+        let compressed = compressors.use { compressor -> Data? in
+            let bound = ZSTD_compressBound(bytes.count)
+            if compressor.output.count < bound { compressor.output = [UInt8](repeating: 0, count: bound) }
+            defer { if compressor.output.count > Self.keptOutput { compressor.output = [] } }
+            let written = compressor.output.withUnsafeMutableBytes { out in
+                bytes.withUnsafeBytes { input in
+                    ZSTD_compressCCtx(compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
+                }
             }
+            guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }
+            return Data(compressor.output[..<written])
         }
-        guard ZSTD_isError(written) == 0, written < bytes.count else { return (bytes, "identity") }
-        output.count = written
-        return (output, "zstd")
+        return compressed.map { ($0, "zstd") } ?? (bytes, "identity")
     }
 
     /// The original bytes of a stored blob of `size` bytes; throws if the stored form is damaged.
@@ -32,8 +36,12 @@ enum BlobCodec {
                 declared == newsd_zstd_content_size_unknown() || declared == UInt64(size)
             else { throw IntegrityError("compressed blob declares \(declared) bytes, the archive says \(size)") }
             var output = Data(count: size)
-            let written = output.withUnsafeMutableBytes { out in
-                data.withUnsafeBytes { input in ZSTD_decompress(out.baseAddress, size, input.baseAddress, input.count) }
+            let written = decompressors.use { decompressor in
+                output.withUnsafeMutableBytes { out in
+                    data.withUnsafeBytes { input in
+                        ZSTD_decompressDCtx(decompressor.context, out.baseAddress, size, input.baseAddress, input.count)
+                    }
+                }
             }
             guard ZSTD_isError(written) == 0, written == size else {
                 let reason = ZSTD_isError(written) != 0 ? String(cString: ZSTD_getErrorName(written)) : "\(written) bytes"
@@ -43,5 +51,43 @@ enum BlobCodec {
         default:
             throw IntegrityError("unknown blob encoding \(encoding)")
         }
+    }
+
+    /// Output buffers up to this size stay with their context; larger ones (rare big pages) are let go.
+    private static let keptOutput = 1 << 20
+
+    /// Contexts are made once and reused: making one per page (as `ZSTD_compress` does) cost a tenth of compressing a
+    /// page, in allocation and page faults.
+    private static let compressors = ContextPool<Compressor>()
+    private static let decompressors = ContextPool<Decompressor>()
+
+    /// A zstd compression context and its output buffer.
+    private final class Compressor: ZstdContext, @unchecked Sendable {
+        let context = ZSTD_createCCtx()
+        var output: [UInt8] = []
+        deinit { ZSTD_freeCCtx(context) }
+    }
+
+    /// A zstd decompression context.
+    private final class Decompressor: ZstdContext, @unchecked Sendable {
+        let context = ZSTD_createDCtx()
+        deinit { ZSTD_freeDCtx(context) }
+    }
+}
+
+/// A zstd context. Sendable unchecked: one caller at a time uses it, between taking it from its pool and putting it back.
+private protocol ZstdContext: AnyObject, Sendable {
+    init()
+}
+
+/// Idle contexts, handed out one caller at a time; as many exist as were ever in use at once.
+private final class ContextPool<Context: ZstdContext>: Sendable {
+    private let idle = Mutex<[Context]>([])
+
+    /// Runs `body` with a context no one else is using.
+    func use<Result>(_ body: (Context) throws -> Result) rethrows -> Result {
+        let context = idle.withLock { $0.popLast() } ?? Context()
+        defer { idle.withLock { $0.append(context) } }
+        return try body(context)
     }
 }

@@ -161,15 +161,15 @@ final class Poller: Sendable {
                 settings: settings, at: started)
         default: throw PollFailure("HTTP \(response.status)")
         }
-        let hash = ContentHash(of: response.body)
+        let document = HashedBytes(response.body)
+        let hash = document.hash
         if hash == feed.lastHash { return unchanged() }
         // What the feed said, and when, is evidence too: the document is captured like a page,
         // once per distinct bytes (a poll that failed further on does not capture it again).
         if try !archive.hasCapture(url: feed.location, blobHash: hash) {
-            let document = try capture(of: response, requested: location, article: nil)
+            let capture = try capture(of: response, page: document, requested: location, article: nil)
             _ = try await commits.store(
-                archive.prepare(
-                    Ingest(feed: nil, article: nil, capture: document, raw: response.body, text: nil, extraction: nil)))
+                archive.prepare(Ingest(feed: nil, article: nil, capture: capture, raw: document, text: nil, extraction: nil)))
         }
         let parsed: ParsedFeed
         do {
@@ -204,13 +204,15 @@ final class Poller: Sendable {
     }
 
     /// The capture record of a response this node just received, signed by this node.
-    private func capture(of response: FetchResponse, requested url: URL, article: ArticleRecord?) throws -> CaptureRecord {
+    private func capture(
+        of response: FetchResponse, page: HashedBytes, requested url: URL, article: ArticleRecord?
+    ) throws -> CaptureRecord {
         try key.sign(
             CaptureRecord(
                 articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
                 fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
                 etag: response.header("etag"), lastModified: response.header("last-modified"),
-                blobHash: ContentHash(of: response.body), size: response.body.count, nodeID: key.record.id.hex))
+                blobHash: page.hash, size: page.bytes.count, nodeID: key.record.id.hex))
     }
 
     /// Fetches, cleans and stores one article unless this archive holds it as the entry now describes it.
@@ -233,19 +235,20 @@ final class Poller: Sendable {
         case .changed(let last): request.addValidators(etag: last.etag, lastModified: last.lastModified)
         }
         let response = try await fetch(request)
-        if case .changed(let last) = state, response.status == 304 || ContentHash(of: response.body) == last.blobHash {
+        let page = HashedBytes(response.body)
+        if case .changed(let last) = state, response.status == 304 || page.hash == last.blobHash {
             return try archive.entryIsCurrent(
                 articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
-        let capture = try capture(of: response, requested: link, article: article)
+        let capture = try capture(of: response, page: page, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
         let records = cleaned.records(capture: capture.id)
         _ = try await commits.store(
             archive.prepare(
                 Ingest(
-                    feed: membership, article: article, capture: capture, raw: response.body, text: records?.text,
+                    feed: membership, article: article, capture: capture, raw: page, text: records?.text,
                     extraction: records?.extraction)))
         if case .new = state { try cleaner.learn(from: cleaned, capture: capture) }
         metrics.count("newsd_articles_stored_total")

@@ -44,6 +44,19 @@ public struct ContentHash: Hashable, Comparable, Sendable, Codable, CustomString
     public static func < (lhs: ContentHash, rhs: ContentHash) -> Bool { lhs.hex < rhs.hex }
 }
 
+/// Bytes with their SHA-256, computed once when they are wrapped: whoever holds them never hashes them again, and
+/// cannot be handed a hash that belongs to other bytes.
+public struct HashedBytes: Sendable {
+    public let bytes: Data
+    public let hash: ContentHash
+
+    /// Wraps `bytes`, hashing them.
+    public init(_ bytes: Data) {
+        self.bytes = bytes
+        hash = ContentHash(of: bytes)
+    }
+}
+
 extension Data {
     /// Bytes from hex digits (either case); `nil` unless every pair is hex.
     public init?(hex: String) {

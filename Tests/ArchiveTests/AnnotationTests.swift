@@ -27,7 +27,7 @@ import Testing
                 title: "Story \(index)", byline: nil, published: nil, language: "en", body: "ceasefire talks \(index)")
             try archive.store(
                 Ingest(
-                    feed: nil, article: article, capture: capture, raw: raw, text: text,
+                    feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text,
                     extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "test/1")))
         }
         return archive

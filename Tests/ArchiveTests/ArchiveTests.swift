@@ -27,7 +27,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
             nodeID: key.record.id.hex))
     let text = TextRecord(title: "A", byline: nil, published: nil, language: "en", body: "hello")
     let extraction = ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "test/1")
-    return Ingest(feed: nil, article: article, capture: capture, raw: raw, text: text, extraction: extraction)
+    return Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text, extraction: extraction)
 }
 
 @Suite struct ArchiveTests {
@@ -90,7 +90,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
     @Test func bytesThatDoNotMatchTheCaptureAreRefused() throws {
         let (archive, _) = try temporaryArchive()
         var ingest = try sampleIngest()
-        ingest.raw = Data("tampered".utf8)
+        ingest.raw = HashedBytes(Data("tampered".utf8))
         #expect(throws: IntegrityError.self) { try archive.store(ingest) }
         #expect(try archive.counts().blobs == 0)
         #expect(try archive.counts().captures == 0)
@@ -113,7 +113,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.counts().articles == 0)
         #expect(try archive.lastSequence() == 1, "only the node record")
         try archive.apply(
-            [.article(good.article!), .capture(good.capture)], blobs: [StoredBlob(bytes: good.raw)], from: "peer",
+            [.article(good.article!), .capture(good.capture)], blobs: [StoredBlob(bytes: good.raw.bytes)], from: "peer",
             url: "http://127.0.0.1:1",
             epoch: "e",
             cursor: 2)

@@ -35,7 +35,7 @@ private func clusterQuality(_ directory: URL, groups: [[String]], reversed: Bool
         texts[name] = text.id
         try archive.store(
             Ingest(
-                feed: nil, article: article, capture: capture, raw: raw, text: text,
+                feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text,
                 extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "fixture")))
     }
     let storyOf = try archive.stories(of: Array(texts.values))

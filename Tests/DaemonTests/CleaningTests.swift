@@ -84,7 +84,7 @@ private func deraaPage(_ number: Int) -> String {
                 title: "Report \(number)", byline: nil, published: nil, language: nil, body: "Home World About Report \(number)")
             try archive.store(
                 Ingest(
-                    feed: nil, article: article, capture: capture, raw: raw, text: old,
+                    feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: old,
                     extraction: ExtractionRecord(captureID: capture.id, textID: old.id, extractor: "newsd-extract/1")))
         }
         try archive.close()

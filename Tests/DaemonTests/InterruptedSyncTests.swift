@@ -24,7 +24,8 @@ private func fill(_ directory: URL, articles count: Int) throws {
         let page = words.withUnsafeBytes { Data($0) }
         let (article, capture) = try signedCapture(
             of: page, by: identity.key, url: "https://interrupted.example/\(index)")
-        try archive.store(Ingest(feed: nil, article: article, capture: capture, raw: page, text: nil, extraction: nil))
+        try archive.store(
+            Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(page), text: nil, extraction: nil))
     }
     try archive.close()
 }

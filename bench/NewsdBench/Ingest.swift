@@ -47,10 +47,12 @@ extension NewsdBench {
         try storage.register(key.record)
         let storageCount = min(count, 20000)
         var start = clock.now
+        var cpuStart = cpuSeconds()
         try await storeConcurrently(0..<storageCount, into: storage, inFlight: inFlight) { index in
             try benchIngest(index, bytes: page(index), key: key)
         }
         let storageSeconds = (clock.now - start) / .seconds(1)
+        let storageCPU = cpuSeconds() - cpuStart
         try storage.close()
         let storedBytes =
             try FileManager.default.attributesOfItem(atPath: storageDirectory.appendingPathComponent("archive.sqlite").path)[
@@ -59,7 +61,9 @@ extension NewsdBench {
         emit([
             "bench": "ingest-storage", "articles": storageCount, "in_flight": inFlight,
             "articles_per_s": (Double(storageCount) / storageSeconds).rounded(),
-            "raw_bytes_per_article": rawBytes / pages.count, "stored_bytes_per_article": storedBytes / storageCount,
+            "cpu_ms_per_article": (storageCPU / Double(storageCount) * 1e5).rounded() / 100,
+            "cores_busy": (storageCPU / storageSeconds * 100).rounded() / 100, "raw_bytes_per_article": rawBytes / pages.count,
+            "stored_bytes_per_article": storedBytes / storageCount,
         ])
 
         // End to end: extraction too, texts indexed and filed into stories, on both cores.
@@ -69,14 +73,18 @@ extension NewsdBench {
         let archive = try Archive(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
         try archive.register(key.record)
         start = clock.now
+        cpuStart = cpuSeconds()
         try await storeConcurrently(0..<endToEnd, into: archive, inFlight: inFlight) { index in
             let bytes = page(index)
             return try benchIngest(index, bytes: bytes, key: key, text: Extractor.extract(bytes))
         }
         let fullSeconds = (clock.now - start) / .seconds(1)
+        let fullCPU = cpuSeconds() - cpuStart
         emit([
             "bench": "ingest-end-to-end", "articles": endToEnd, "cores": ProcessInfo.processInfo.activeProcessorCount,
             "in_flight": inFlight, "articles_per_s": (Double(endToEnd) / fullSeconds).rounded(),
+            "cpu_ms_per_article": (fullCPU / Double(endToEnd) * 1e5).rounded() / 100,
+            "cores_busy": (fullCPU / fullSeconds * 100).rounded() / 100,
         ])
 
         // The rest of the search corpus, with each page's text extracted once and varied per article.
@@ -128,12 +136,13 @@ extension NewsdBench {
     /// Article `index` of the bench site with `bytes` as its page, captured and signed by `key`; with `text`, the
     /// text extracted from it, varied by the index so that no two texts are the same.
     static func benchIngest(_ index: Int, bytes: Data, key: NodeKey, text: ExtractedArticle? = nil) throws -> Ingest {
-        let capture = try key.sign(capture(for: index, bytes: bytes, hash: ContentHash(of: bytes), key: key))
+        let raw = HashedBytes(bytes)
+        let capture = try key.sign(capture(for: index, bytes: bytes, hash: raw.hash, key: key))
         var extracted = text
         extracted?.paragraphs.append("(\(index))")
         let records = extracted?.records(capture: capture.id)
         return Ingest(
-            feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: bytes, text: records?.text,
+            feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: raw, text: records?.text,
             extraction: records?.extraction)
     }
 

@@ -54,6 +54,14 @@ struct NewsdBench {
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+    /// CPU time (user and system) the process has used so far, in seconds, on all its threads.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// Parser throughput on a large RSS 2.0 and a large Atom document (written to `output` for comparison runs).
     static func parse(output: String?) throws {
         let paragraph = String(
