@@ -239,6 +239,29 @@ enum Schema {
             // The peer's change at the cursor, to tell a peer whose log was restored from an older copy.
             try db.execute(sql: "ALTER TABLE peer ADD COLUMN cursorKey TEXT")
         }
+        migrator.registerMigration("v11") { db in
+            // Buckets name a fingerprint by a small integer instead of its text's 64-digit id: every text adds up to
+            // 64 bucket rows at random places, and a bucket lookup read a thousand long ids. `row` is an INTEGER
+            // PRIMARY KEY, which VACUUM keeps, unlike a plain rowid.
+            try db.execute(
+                sql: """
+                    CREATE TABLE text_fingerprint_v11(
+                        row INTEGER PRIMARY KEY, textID TEXT NOT NULL UNIQUE, shingles INTEGER NOT NULL, minhash BLOB NOT NULL
+                    );
+                    INSERT INTO text_fingerprint_v11(textID, shingles, minhash)
+                        SELECT textID, shingles, minhash FROM text_fingerprint ORDER BY textID;
+                    CREATE TABLE text_bucket_v11(
+                        bucket INTEGER NOT NULL, fingerprint INTEGER NOT NULL, PRIMARY KEY(bucket, fingerprint)
+                    ) WITHOUT ROWID;
+                    INSERT INTO text_bucket_v11(bucket, fingerprint)
+                        SELECT text_bucket.bucket, text_fingerprint_v11.row
+                        FROM text_bucket JOIN text_fingerprint_v11 ON text_fingerprint_v11.textID = text_bucket.textID;
+                    DROP TABLE text_bucket;
+                    DROP TABLE text_fingerprint;
+                    ALTER TABLE text_fingerprint_v11 RENAME TO text_fingerprint;
+                    ALTER TABLE text_bucket_v11 RENAME TO text_bucket;
+                    """)
+        }
         return migrator
     }
 }

@@ -19,32 +19,37 @@ extension Archive {
             let placeholders = Array(repeating: "?", count: bands.count).joined(separator: ",")
             // Who shares a bucket, and how full each bucket is, in one query over the small bucket index.
             var members: [Int64: Int] = [:]
-            var candidates = Set<String>()
+            var candidates = Set<Int64>()
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT bucket, textID FROM text_bucket WHERE bucket IN (\(placeholders))",
+                db, sql: "SELECT bucket, fingerprint FROM text_bucket WHERE bucket IN (\(placeholders))",
                 arguments: StatementArguments(bands))
             while let row = try rows.next() {
                 members[row[0], default: 0] += 1
                 candidates.insert(row[1])
             }
-            let fingerprintOf = try db.cachedStatement(sql: "SELECT shingles, minhash FROM text_fingerprint WHERE textID = ?")
-            let storyOf = try db.cachedStatement(sql: "SELECT storyID FROM story_member WHERE textID = ?")
-            for candidate in candidates {
+            let candidate = try db.cachedStatement(
+                sql: """
+                    SELECT story_member.storyID, text_fingerprint.shingles, text_fingerprint.minhash
+                    FROM text_fingerprint JOIN story_member ON story_member.textID = text_fingerprint.textID
+                    WHERE text_fingerprint.row = ?
+                    """)
+            for row in candidates {
                 // A candidate of a story already found adds nothing: near-copies fill the buckets, and only the first
                 // of each story is compared.
-                guard let story = try String.fetchOne(storyOf, arguments: [candidate]), !stories.contains(story),
-                    let row = try Row.fetchOne(fingerprintOf, arguments: [candidate])
-                else { continue }
-                let other = MinHash(values: Self.unpack(row["minhash"]), shingles: row["shingles"])
+                guard let found = try Row.fetchOne(candidate, arguments: [row]) else { continue }
+                let story: String = found[0]
+                guard !stories.contains(story) else { continue }
+                let other = MinHash(values: Self.unpack(found[2]), shingles: found[1])
                 if fingerprint.similarity(to: other) >= storyThreshold { stories.insert(story) }
             }
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
+            try db.cachedStatement(sql: "INSERT INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
                 .execute(arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
+            let row = db.lastInsertedRowID
             // A bucket holds at most `bucketCapacity` texts: enough to find the story of any near-copy,
             // while a story with thousands of copies does not make every new copy compare with all of them.
-            let join = try db.cachedStatement(sql: "INSERT OR IGNORE INTO text_bucket(bucket, textID) VALUES (?, ?)")
+            let join = try db.cachedStatement(sql: "INSERT OR IGNORE INTO text_bucket(bucket, fingerprint) VALUES (?, ?)")
             for band in bands where members[band, default: 0] < Self.bucketCapacity {
-                try join.execute(arguments: [band, text.id])
+                try join.execute(arguments: [band, row])
             }
         }
         let story = (stories + [text.id.hex]).min()!
