@@ -22,6 +22,12 @@ public final class Archive: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoint every 64 MiB of WAL rather than SQLite's 4 MiB: a page written by many transactions in
+            // between (index pages, the full-text index) is copied into the database once, not once per 4 MiB. An
+            // ingest with its text writes about 300 KB, so 4 MiB meant a checkpoint after nearly every commit; the
+            // writer spent a fifth of its time copying. The WAL is cut back to that size after a checkpoint.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(pool)

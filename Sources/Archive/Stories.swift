@@ -15,46 +15,45 @@ extension Archive {
     static func assignStory(_ text: TextRecord, fingerprint: MinHash, db: Database) throws {
         var stories = Set<String>()
         if fingerprint.shingles >= 8 {
-            let bands = Array(Set(fingerprint.bands))
-            let placeholders = Array(repeating: "?", count: bands.count).joined(separator: ",")
-            // Who shares a bucket, and how full each bucket is, in one query over the small bucket index.
-            var members: [Int64: Int] = [:]
-            var candidates = Set<Int64>()
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT bucket, fingerprint FROM text_bucket WHERE bucket IN (\(placeholders))",
-                arguments: StatementArguments(bands))
-            while let row = try rows.next() {
-                members[row[0], default: 0] += 1
-                candidates.insert(row[1])
-            }
-            let candidate = try db.cachedStatement(
-                sql: """
-                    SELECT story_member.storyID, text_fingerprint.shingles, text_fingerprint.minhash
-                    FROM text_fingerprint JOIN story_member ON story_member.textID = text_fingerprint.textID
-                    WHERE text_fingerprint.row = ?
-                    """)
-            for row in candidates {
-                // A candidate of a story already found adds nothing: near-copies fill the buckets, and only the first
-                // of each story is compared.
-                guard let found = try Row.fetchOne(candidate, arguments: [row]) else { continue }
-                let story: String = found[0]
+            // Always `MinHash.count / MinHash.rows` bands, so the statements below are prepared once; a band that
+            // repeats is harmless in IN.
+            let bands = StatementArguments(fingerprint.bands)
+            let inBands = "bucket IN (" + Array(repeating: "?", count: fingerprint.bands.count).joined(separator: ",") + ")"
+            // The texts that share a bucket with this one, each once, with their stories. A candidate of a story
+            // already found adds nothing: near-copies fill the buckets, and only the first of each story is compared.
+            let candidates = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT story_member.storyID, text_fingerprint.shingles, text_fingerprint.minhash
+                        FROM text_fingerprint JOIN story_member ON story_member.textID = text_fingerprint.textID
+                        WHERE text_fingerprint.row IN (SELECT fingerprint FROM text_bucket WHERE \(inBands))
+                        """), arguments: bands)
+            while let candidate = try candidates.next() {
+                let story: String = candidate[0]
                 guard !stories.contains(story) else { continue }
-                let other = MinHash(values: Self.unpack(found[2]), shingles: found[1])
+                let other = MinHash(values: Self.unpack(candidate[2]), shingles: candidate[1])
                 if fingerprint.similarity(to: other) >= storyThreshold { stories.insert(story) }
             }
+            // A bucket holds at most `bucketCapacity` texts: enough to find the story of any near-copy,
+            // while a story with thousands of copies does not make every new copy compare with all of them.
+            let full = try Set(
+                Int64.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT bucket FROM text_bucket WHERE \(inBands) GROUP BY bucket HAVING COUNT(*) >= ?"),
+                    arguments: bands + [Self.bucketCapacity]))
             try db.cachedStatement(sql: "INSERT INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
                 .execute(arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
             let row = db.lastInsertedRowID
-            // A bucket holds at most `bucketCapacity` texts: enough to find the story of any near-copy,
-            // while a story with thousands of copies does not make every new copy compare with all of them.
             let join = try db.cachedStatement(sql: "INSERT OR IGNORE INTO text_bucket(bucket, fingerprint) VALUES (?, ?)")
-            for band in bands where members[band, default: 0] < Self.bucketCapacity {
+            for band in Set(fingerprint.bands).subtracting(full) {
                 try join.execute(arguments: [band, row])
             }
         }
         let story = (stories + [text.id.hex]).min()!
         for merged in stories where merged != story {
-            try db.execute(sql: "UPDATE story_member SET storyID = ? WHERE storyID = ?", arguments: [story, merged])
+            try db.cachedStatement(sql: "UPDATE story_member SET storyID = ? WHERE storyID = ?").execute(arguments: [
+                story, merged,
+            ])
         }
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO story_member(textID, storyID) VALUES (?, ?)")
             .execute(arguments: [text.id, story])

@@ -32,10 +32,13 @@ extension NewsdBench {
             signing += clock.now - start
         }
         let perPage = { (duration: Duration) in (duration / .microseconds(1)) / Double(pages.count) }
+        let texts = pages.map { Extractor.extract($0) }
         emit([
             "bench": "ingest-stages", "pages": pages.count, "mean_page_bytes": rawBytes / pages.count,
             "sha256_us": perPage(hashing).rounded(), "extract_us": perPage(extracting).rounded(),
             "sign_us": perPage(signing).rounded(),
+            "write_us": try writerCost(pages: page, texts: nil, key: key).rounded(),
+            "write_with_text_us": try writerCost(pages: page, texts: texts, key: key).rounded(),
         ])
 
         // Storage alone: hash, sign, compress and fingerprint on both cores (Swift concurrency's pool), insert with
@@ -88,7 +91,6 @@ extension NewsdBench {
         ])
 
         // The rest of the search corpus, with each page's text extracted once and varied per article.
-        let texts = pages.map { Extractor.extract($0) }
         for index in endToEnd..<count {
             try archive.store(benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count]))
         }
@@ -111,6 +113,28 @@ extension NewsdBench {
             "p99_ms": (latencies[latencies.count * 99 / 100] * 100).rounded() / 100,
         ])
         try archive.close()
+    }
+
+    /// Microseconds per article of the writer alone, on one thread: 4,000 articles (with `texts`, each page's text
+    /// varied) prepared beforehand, then stored 16 to a transaction as group commit does.
+    private static func writerCost(
+        pages page: (Int) -> Data, texts: [ExtractedArticle]?, key: NodeKey
+    ) throws -> Double {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(key.record)
+        let count = 4000
+        let prepared = try (0..<count).map { index in
+            try archive.prepare(benchIngest(index, bytes: page(index), key: key, text: texts.map { $0[index % $0.count] }))
+        }
+        let start = ContinuousClock.now
+        for batch in stride(from: 0, to: count, by: 16) {
+            try archive.store(Array(prepared[batch..<min(count, batch + 16)]))
+        }
+        let elapsed = ContinuousClock.now - start
+        try archive.close()
+        return elapsed / .microseconds(1) / Double(count)
     }
 
     /// The `.html` files of `directory`, in name order; the bench stops if there are none.
