@@ -27,11 +27,16 @@ public struct MinHash: Sendable, Equatable {
                 shingles.insert(hash)
             }
         }
+        // The hot loop of filing a text: on raw buffers, branch-free, so that it runs without bounds checks and the
+        // compiler may keep several lanes in flight.
         var minima = [UInt32](repeating: .max, count: Self.count)
-        for shingle in shingles {
-            for index in 0..<Self.count {
-                let value = UInt32(truncatingIfNeeded: Self.mix(shingle ^ Self.seeds[index]) >> 32)
-                if value < minima[index] { minima[index] = value }
+        minima.withUnsafeMutableBufferPointer { minima in
+            Self.seeds.withUnsafeBufferPointer { seeds in
+                for shingle in shingles {
+                    for index in 0..<Self.count {
+                        minima[index] = min(minima[index], UInt32(truncatingIfNeeded: Self.mix(shingle ^ seeds[index]) >> 32))
+                    }
+                }
             }
         }
         values = minima
