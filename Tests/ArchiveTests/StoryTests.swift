@@ -121,4 +121,20 @@ private func pairs(_ count: Int) -> [(Int, Int)] {
         #expect(abs(same.similarity(to: MinHash(text: half)) - 0.33) < 0.12)
         #expect(MinHash(text: "too short").shingles == 0)
     }
+
+    /// Fingerprints are stored, and compared with those of texts filed later, by later versions: a text's minima must
+    /// never change. These were computed by the first version of MinHash.
+    @Test func fingerprintsStayWhatTheyWere() {
+        let text =
+            "Flood waters reached the old bridge on Tuesday, officials said; the valley road stays closed until Friday."
+            + " Ünïcödé wörds count too — 2026."
+        let fingerprint = MinHash(text: text)
+        #expect(fingerprint.shingles == 19)
+        #expect(
+            fingerprint.values.prefix(8) == [
+                427_377_230, 6_592_604, 386_886_501, 147_886_696, 279_240_030, 26_415_288, 133_725_805, 112_423_568,
+            ])
+        let digest = fingerprint.values.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        #expect(digest == 1_950_501_364_412_708_165)
+    }
 }
