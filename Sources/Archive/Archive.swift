@@ -84,9 +84,9 @@ public struct StoredBlob: Sendable, Equatable {
         self.size = size
     }
 
-    /// `bytes` in the form the archive stores them.
+    /// `bytes` in the form the archive keeps them.
     public init(bytes: Data) {
-        let stored = BlobCodec.encode(bytes)
+        let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel)
         self.init(hash: ContentHash(of: bytes), data: stored.data, encoding: stored.encoding, size: bytes.count)
     }
 
@@ -166,7 +166,7 @@ extension Archive {
         try checkSignature(of: ingest.capture, kind: "capture")
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
-            stored: BlobCodec.encode(ingest.raw.bytes),
+            stored: BlobCodec.encode(ingest.raw.bytes, level: BlobCodec.ingestLevel),
             fingerprint: ingest.text.map { MinHash(text: $0.body) })
     }
 
@@ -217,7 +217,8 @@ extension Archive {
             var counts: [Int] = []
             for prepared in batch {
                 var added = 0
-                try Self.insertBlob(prepared.stored, hash: prepared.blobHash, size: prepared.size, db: db)
+                try Self.insertBlob(
+                    prepared.stored, hash: prepared.blobHash, size: prepared.size, compacted: false, db: db)
                 for item in prepared.items
                 where try Self.insert(item, db: db, fingerprint: prepared.fingerprint) {
                     added += 1
@@ -325,11 +326,14 @@ extension Archive {
         }
     }
 
-    /// Stores a blob of `size` bytes (whose SHA-256 is `hash`) in its stored form, unless it is stored already.
-    static func insertBlob(_ stored: (data: Data, encoding: String), hash: ContentHash, size: Int, db: Database) throws {
+    /// Stores a blob of `size` bytes (whose SHA-256 is `hash`) in its stored form, unless it is stored already; one
+    /// not `compacted` waits for ``compactBlobs(limit:)``.
+    static func insertBlob(
+        _ stored: (data: Data, encoding: String), hash: ContentHash, size: Int, compacted: Bool, db: Database
+    ) throws {
         try db.execute(
-            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data) VALUES (?, ?, ?, ?)",
-            arguments: [hash, size, stored.encoding, stored.data])
+            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data, compacted) VALUES (?, ?, ?, ?, ?)",
+            arguments: [hash, size, stored.encoding, stored.data, compacted])
     }
 
     /// Throws unless every record's id matches its content.
@@ -563,7 +567,7 @@ extension Archive {
     ) throws -> Int {
         try pool.write { db in
             for blob in blobs {
-                try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, db: db)
+                try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, compacted: true, db: db)
             }
             let added = try checked.items.reduce(0) { $0 + (try Self.insert($1, db: db, origin: origin) ? 1 : 0) }
             try also(db)

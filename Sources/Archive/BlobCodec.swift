@@ -4,11 +4,14 @@ import Synchronization
 
 /// How blobs are stored: zstd-compressed when that is smaller, as they came otherwise.
 enum BlobCodec {
-    /// zstd level 3: about 4.7× on HTML at hundreds of MB/s (DESIGN.md measured 8 ms for a 1.9 MB page).
-    static let level: Int32 = 3
+    /// zstd level 1 as pages arrive: 4.7× on HTML at about 500 MB/s a core, so a burst of pages is stored fast.
+    static let ingestLevel: Int32 = 1
+    /// zstd level 9 for pages recompressed while newsd is idle (``Archive/compactBlobs(limit:)``): 5.5× on HTML, about
+    /// 2 ms for a 183 KB page; smaller archives, and fewer bytes for peers over bad links.
+    static let compactLevel: Int32 = 9
 
-    /// The stored form of `bytes` and its encoding name (`zstd` or `identity`).
-    static func encode(_ bytes: Data) -> (data: Data, encoding: String) {
+    /// The stored form of `bytes` at `level` and its encoding name (`zstd` or `identity`).
+    static func encode(_ bytes: Data, level: Int32) -> (data: Data, encoding: String) {
         guard bytes.count >= 64 else { return (bytes, "identity") }
         let compressed = compressors.use { compressor -> Data? in
             let bound = ZSTD_compressBound(bytes.count)

@@ -262,6 +262,14 @@ enum Schema {
                     ALTER TABLE text_bucket_v11 RENAME TO text_bucket;
                     """)
         }
+        migrator.registerMigration("v12") { db in
+            // Pages are compressed fast as they arrive and again, smaller, when newsd is idle; these wait for that.
+            try db.execute(
+                sql: """
+                    ALTER TABLE blob ADD COLUMN compacted INTEGER NOT NULL DEFAULT 1;
+                    CREATE INDEX blob_uncompacted ON blob(compacted) WHERE compacted = 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -131,7 +131,9 @@ public final class Daemon: Sendable {
     ) async throws {
         var services: [any Service] = [controlServer()]
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
-        if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
+        if scheduled {
+            services += [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self)] as [any Service]
+        }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
         let group = ServiceGroup(
@@ -270,6 +272,24 @@ public final class Daemon: Sendable {
         return try poller.due(at: Date()).next
     }
 
+    /// Recompresses stored pages (see ``Archive/compactBlobs(limit:)``): a few dozen at a time on a thread of its own,
+    /// until none waits or a poll is under way.
+    fileprivate func compactWhileIdle() async {
+        let archive = self.archive
+        repeat {
+            do {
+                let taken = try await withCheckedThrowingContinuation { continuation in
+                    Thread { continuation.resume(with: Result { try archive.compactBlobs(limit: 32) }) }.start()
+                }
+                guard taken > 0 else { return }
+                hub.publish(.compacted(waiting: try archive.blobsAwaitingCompaction()))
+            } catch {
+                logger.error("recompressing stored pages failed: \(error)")
+                return
+            }
+        } while poller.polling == 0 && !Task.isCancelled
+    }
+
     /// Makes the poll loop look for due feeds now.
     func wakePoller() { pollTrigger.fire() }
 
@@ -329,6 +349,21 @@ private struct PollLoop: Service {
             while !Task.isCancelled {
                 let next = try await daemon.pollDueFeeds()
                 await daemon.waitForPoll(until: next)
+            }
+        }
+    }
+}
+
+/// Recompresses stored pages at start and whenever polling stops, until shutdown.
+private struct CompactLoop: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        let events = daemon.events()
+        await cancelWhenGracefulShutdown {
+            await daemon.compactWhileIdle()
+            for await event in events {
+                if case .polled = event { await daemon.compactWhileIdle() }
             }
         }
     }

@@ -7,6 +7,8 @@ public enum DaemonEvent: Sendable, Equatable {
     case polled(FeedStatus)
     /// A pull from a peer ended; the peer's state afterwards.
     case synced(PeerStatus)
+    /// Stored pages were recompressed while newsd was idle; how many still wait.
+    case compacted(waiting: Int)
 }
 
 /// Fans events out to every current subscriber. Subscribers that fall behind lose the oldest events.

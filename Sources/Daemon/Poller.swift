@@ -113,7 +113,15 @@ final class Poller: Sendable {
             return status
         } catch {
             logger.error("cannot record poll", metadata: ["feed": "\(feed.url)", "error": "\(error)"])
-            return nil
+            // Whoever asked still learns the outcome, over the feed as last recorded: a full disk must not make a poll
+            // end in silence.
+            guard var status = try? archive.feedStatuses(only: feed.id).first else { return nil }
+            status.lastPollAt = started
+            status.lastResult = "error"
+            let failure: String? = if case .error(let message) = record.result { message } else { nil }
+            status.lastError = [failure, "not recorded: \(error)"].compactMap { $0 }.joined(separator: "; ")
+            events.publish(.polled(status))
+            return status
         }
     }
 

@@ -59,8 +59,17 @@ public final class TestNode: Sendable {
     public func event(within seconds: Double = 30, where matches: @escaping @Sendable (DaemonEvent) -> Bool) async throws
         -> DaemonEvent
     {
-        let events = daemon.events()
-        return try await withThrowingTaskGroup(of: DaemonEvent?.self) { group in
+        try await event(within: seconds, in: subscribe(), where: matches)
+    }
+
+    /// The daemon's events from now on: subscribe before doing what causes the event awaited.
+    public func subscribe() -> AsyncStream<DaemonEvent> { daemon.events() }
+
+    /// Waits for the first event of `events` that `matches`, failing after `seconds`.
+    public func event(
+        within seconds: Double = 30, in events: AsyncStream<DaemonEvent>, where matches: @escaping @Sendable (DaemonEvent) -> Bool
+    ) async throws -> DaemonEvent {
+        try await withThrowingTaskGroup(of: DaemonEvent?.self) { group in
             group.addTask {
                 for await event in events where matches(event) { return event }
                 return nil

@@ -87,6 +87,32 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.counts().texts == 0)
     }
 
+    @Test func pagesAreRecompressedSmallerAsTheSameBytes() throws {
+        let (archive, _) = try temporaryArchive()
+        var state: UInt64 = 42
+        let words = "valley road bridge river council market school clinic shelter convoy talks water".split(separator: " ")
+        let page = (0..<6000).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return String(words[Int(state >> 33) % words.count])
+        }.joined(separator: " ")
+        let ingest = try sampleIngest(page: "<p>\(page)</p>")
+        try archive.store(ingest)
+        let peer = try sampleIngest(url: "https://news.example/b", page: "<p>\(page) from a peer</p>")
+        try archive.apply(
+            [.article(peer.article!), .capture(peer.capture)], blobs: [StoredBlob(bytes: peer.raw.bytes)], from: "peer",
+            url: "http://127.0.0.1:1", epoch: "e", cursor: 1)
+        let before = try #require(try archive.storedBlob(ingest.capture.blobHash))
+        // Only this node's own fast-compressed page waits; a peer's arrives as the peer keeps it.
+        #expect(try archive.blobsAwaitingCompaction() == 1)
+        #expect(try archive.compactBlobs(limit: 10) == 1)
+        #expect(try archive.blobsAwaitingCompaction() == 0)
+        #expect(try archive.compactBlobs(limit: 10) == 0)
+        let after = try #require(try archive.storedBlob(ingest.capture.blobHash))
+        #expect(after.data.count < before.data.count)
+        #expect(try archive.blob(ingest.capture.blobHash) == ingest.raw.bytes)
+        #expect(try archive.verify().isClean)
+    }
+
     @Test func bytesThatDoNotMatchTheCaptureAreRefused() throws {
         let (archive, _) = try temporaryArchive()
         var ingest = try sampleIngest()

@@ -22,6 +22,8 @@ extension NewsdBench {
             try await storeConcurrently(range, into: archive, inFlight: 16) { index in
                 try benchIngest(index, bytes: page(index), key: identity.key)
             }
+            // As an idle node's: its pages recompressed.
+            while try archive.compactBlobs(limit: 256) > 0 {}
             try archive.close()
         }
         func storedBytes() throws -> Int {

@@ -1,0 +1,42 @@
+import Foundation
+import GRDB
+import NewsCore
+
+extension Archive {
+    /// Recompresses up to `limit` pages stored at ingest's fast level at the smaller level meant to be kept, doing the
+    /// work off the write lock; returns how many pages it took (0 when none waits). Ids and signatures name the
+    /// uncompressed bytes, so nothing else changes. A stored form that does not decode to bytes with its hash is left
+    /// as it is, for `newsctl verify` to report.
+    public func compactBlobs(limit: Int) throws -> Int {
+        let waiting = try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT hash, size, encoding, data FROM blob WHERE compacted = 0 LIMIT ?", arguments: [limit])
+        }
+        let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
+            let hash: ContentHash = row["hash"]
+            let data: Data = row["data"]
+            guard let bytes = try? BlobCodec.decode(data, encoding: row["encoding"], size: row["size"]),
+                ContentHash(of: bytes) == hash
+            else { return (hash, nil) }
+            let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel)
+            return (hash, stored.data.count < data.count ? stored : nil)
+        }
+        try pool.write { db in
+            for (hash, stored) in smaller {
+                if let stored {
+                    try db.execute(
+                        sql: "UPDATE blob SET data = ?, encoding = ?, compacted = 1 WHERE hash = ? AND compacted = 0",
+                        arguments: [stored.data, stored.encoding, hash])
+                } else {
+                    try db.execute(sql: "UPDATE blob SET compacted = 1 WHERE hash = ?", arguments: [hash])
+                }
+            }
+        }
+        return waiting.count
+    }
+
+    /// How many pages wait to be recompressed by ``compactBlobs(limit:)``.
+    public func blobsAwaitingCompaction() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob WHERE compacted = 0") ?? 0 }
+    }
+}
