@@ -99,8 +99,8 @@ extension NewsdBench {
         ])
 
         // The rest of the search corpus, with each page's text extracted once and varied per article.
-        for index in endToEnd..<count {
-            try archive.store(benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count]))
+        try await storeConcurrently(endToEnd..<count, into: archive, inFlight: inFlight) { index in
+            try benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count])
         }
 
         // Search latency over what was just stored.
