@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction"], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
-            dependencies: ["Archive", "NewsCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Archive", "NewsCore", "NewsdTesting", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

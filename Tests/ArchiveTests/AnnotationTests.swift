@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import NewsCore
+import NewsdTesting
 import Testing
 
 /// Tags, notes and hiding: signed changes merged last-writer-wins per (article, key), the same on every node
@@ -17,12 +18,8 @@ import Testing
         try archive.register(capturer.record)
         for (index, url) in (urls ?? [url]).enumerated() {
             let raw = Data("<p>page \(index)</p>".utf8)
-            let article = ArticleRecord(url: url)
-            let capture = try capturer.sign(
-                CaptureRecord(
-                    articleID: article.id, url: url, finalURL: url, fetchedAt: "2026-11-22T01:00:00.000Z", status: 200,
-                    contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count,
-                    nodeID: capturer.record.id.hex))
+            let (article, capture) = try signedCapture(
+                of: raw, by: capturer, url: url, fetchedAt: "2026-11-22T01:00:00.000Z")
             let text = TextRecord(
                 title: "Story \(index)", byline: nil, published: nil, language: "en", body: "ceasefire talks \(index)")
             try archive.store(

@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import GRDB
 import NewsCore
+import NewsdTesting
 import Testing
 
 /// The node whose captures these tests store.
@@ -19,12 +20,7 @@ private func temporaryArchive() throws -> (Archive, String) {
 
 private func sampleIngest(url: String = "https://news.example/a", page: String = "<p>hello</p>") throws -> Ingest {
     let raw = Data(page.utf8)
-    let article = ArticleRecord(url: url)
-    let capture = try key.sign(
-        CaptureRecord(
-            articleID: article.id, url: url, finalURL: url, fetchedAt: "2026-11-22T01:00:00.000Z", status: 200,
-            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count,
-            nodeID: key.record.id.hex))
+    let (article, capture) = try signedCapture(of: raw, by: key, url: url, fetchedAt: "2026-11-22T01:00:00.000Z")
     let text = TextRecord(title: "A", byline: nil, published: nil, language: "en", body: "hello")
     let extraction = ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "test/1")
     return Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text, extraction: extraction)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NewsCore
+import NewsdTesting
 import Testing
 
 @testable import Archive
@@ -56,12 +57,8 @@ import Testing
         #expect(dangling == 0)
 
         let page = Data("<p>\(report) and one more line</p>".utf8)
-        let article = ArticleRecord(url: "https://news.example/copy")
-        let capture = try key.sign(
-            CaptureRecord(
-                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T01:00:00.000Z",
-                status: 200, contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page),
-                size: page.count, nodeID: key.record.id.hex))
+        let (article, capture) = try signedCapture(
+            of: page, by: key, url: "https://news.example/copy", fetchedAt: "2026-11-22T01:00:00.000Z")
         let copy = TextRecord(title: nil, byline: nil, published: nil, language: "en", body: report + " and one more line")
         try archive.store(
             Ingest(

@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import GRDB
 import NewsCore
+import NewsdTesting
 import Testing
 
 private let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -23,13 +24,8 @@ private func clusterQuality(_ directory: URL, groups: [[String]], reversed: Bool
     let names = groups.flatMap { $0 }
     for name in reversed ? names.reversed() : names {
         let raw = try Data(contentsOf: directory.appendingPathComponent(name))
-        let article = ArticleRecord(url: "https://fixture.example/\(name)")
-        let capture = try key.sign(
-            CaptureRecord(
-                articleID: article.id, url: article.url, finalURL: article.url, fetchedAt: "2026-11-22T00:00:00.000Z",
-                status: 200,
-                contentType: "text/plain", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw), size: raw.count,
-                nodeID: key.record.id.hex))
+        let (article, capture) = try signedCapture(
+            of: raw, by: key, url: "https://fixture.example/\(name)", contentType: "text/plain")
         let text = TextRecord(
             title: name, byline: nil, published: nil, language: "en", body: String(decoding: raw, as: UTF8.self))
         texts[name] = text.id

@@ -74,12 +74,8 @@ private func deraaPage(_ number: Int) -> String {
             let url = "https://deraa.example/r/\(number).html"
             urls.append(url)
             let raw = Data(deraaPage(number).utf8)
-            let article = ArticleRecord(url: url)
-            let capture = try key.sign(
-                CaptureRecord(
-                    articleID: article.id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
-                    contentType: "text/html; charset=utf-8", etag: nil, lastModified: nil, blobHash: ContentHash(of: raw),
-                    size: raw.count, nodeID: key.record.id.hex))
+            let (article, capture) = try signedCapture(
+                of: raw, by: key, url: url, fetchedAt: Canonical.timestamp(Date()), contentType: "text/html; charset=utf-8")
             let old = TextRecord(
                 title: "Report \(number)", byline: nil, published: nil, language: nil, body: "Home World About Report \(number)")
             try archive.store(

@@ -42,20 +42,6 @@ enum Fixture {
     }
 }
 
-/// The article at `url` and a capture of `page` for it, made and signed by `key`'s node: what a peer, honest or
-/// lying, offers.
-func signedCapture(of page: Data, by key: NodeKey, url: String = "https://news.example/story") throws -> (
-    article: ArticleRecord, capture: CaptureRecord
-) {
-    let article = ArticleRecord(url: url)
-    let capture = try key.sign(
-        CaptureRecord(
-            articleID: article.id, url: url, finalURL: url, fetchedAt: "2026-11-22T00:00:00.000Z", status: 200,
-            contentType: "text/html", etag: nil, lastModified: nil, blobHash: ContentHash(of: page), size: page.count,
-            nodeID: key.record.id.hex))
-    return (article, capture)
-}
-
 /// Starts `newsd` on `config` as a process of its own (one that can be killed), syncing only when asked, and waits
 /// until it serves.
 func startManual(_ newsd: URL, config: URL) async throws -> ChildProcess {
