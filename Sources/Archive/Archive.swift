@@ -92,9 +92,15 @@ public struct StoredBlob: Sendable, Equatable {
 
     /// Throws unless the stored form decodes to bytes that `hash` names.
     public func verify() throws {
+        _ = try bytes()
+    }
+
+    /// The original bytes; throws unless the stored form decodes to bytes that `hash` names.
+    func bytes() throws -> Data {
         let bytes = try BlobCodec.decode(data, encoding: encoding, size: size)
         let actual = ContentHash(of: bytes)
         guard actual == hash else { throw IntegrityError("blob \(hash) arrived with bytes hashing to \(actual)") }
+        return bytes
     }
 }
 

@@ -13,13 +13,10 @@ extension Archive {
                 db, sql: "SELECT hash, size, encoding, data FROM blob WHERE compacted = 0 LIMIT ?", arguments: [limit])
         }
         let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
-            let hash: ContentHash = row["hash"]
-            let data: Data = row["data"]
-            guard let bytes = try? BlobCodec.decode(data, encoding: row["encoding"], size: row["size"]),
-                ContentHash(of: bytes) == hash
-            else { return (hash, nil) }
+            let blob = StoredBlob(hash: row["hash"], data: row["data"], encoding: row["encoding"], size: row["size"])
+            guard let bytes = try? blob.bytes() else { return (blob.hash, nil) }
             let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel)
-            return (hash, stored.data.count < data.count ? stored : nil)
+            return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
         try pool.write { db in
             for (hash, stored) in smaller {
