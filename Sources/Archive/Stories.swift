@@ -7,6 +7,10 @@ extension Archive {
     static let storyThreshold = 0.1
     /// Texts kept per LSH bucket.
     static let bucketCapacity = 16
+    /// A condition on a text's buckets: a fingerprint always has `MinHash.count / MinHash.rows` bands, so the statements
+    /// that use it are prepared once (a band that repeats is harmless in IN).
+    private static let inBands =
+        "bucket IN (" + Array(repeating: "?", count: MinHash.count / MinHash.rows).joined(separator: ",") + ")"
 
     /// Files `text` into a story: the story of every earlier text it is similar to (merging them if
     /// several), or a new one. A story's id is the smallest text id in it, so every node that holds the
@@ -15,10 +19,7 @@ extension Archive {
     static func assignStory(_ text: TextRecord, fingerprint: MinHash, db: Database) throws {
         var stories = Set<String>()
         if fingerprint.shingles >= 8 {
-            // Always `MinHash.count / MinHash.rows` bands, so the statements below are prepared once; a band that
-            // repeats is harmless in IN.
-            let bands = StatementArguments(fingerprint.bands)
-            let inBands = "bucket IN (" + Array(repeating: "?", count: fingerprint.bands.count).joined(separator: ",") + ")"
+            let bands = fingerprint.bands
             // The texts that share a bucket with this one, each once, with their stories. A candidate of a story
             // already found adds nothing: near-copies fill the buckets, and only the first of each story is compared.
             let candidates = try Row.fetchCursor(
@@ -26,8 +27,8 @@ extension Archive {
                     sql: """
                         SELECT story_member.storyID, text_fingerprint.shingles, text_fingerprint.minhash
                         FROM text_fingerprint JOIN story_member ON story_member.textID = text_fingerprint.textID
-                        WHERE text_fingerprint.row IN (SELECT fingerprint FROM text_bucket WHERE \(inBands))
-                        """), arguments: bands)
+                        WHERE text_fingerprint.row IN (SELECT fingerprint FROM text_bucket WHERE \(Self.inBands))
+                        """), arguments: StatementArguments(bands))
             while let candidate = try candidates.next() {
                 let story: String = candidate[0]
                 guard !stories.contains(story) else { continue }
@@ -39,13 +40,13 @@ extension Archive {
             let full = try Set(
                 Int64.fetchAll(
                     db.cachedStatement(
-                        sql: "SELECT bucket FROM text_bucket WHERE \(inBands) GROUP BY bucket HAVING COUNT(*) >= ?"),
-                    arguments: bands + [Self.bucketCapacity]))
+                        sql: "SELECT bucket FROM text_bucket WHERE \(Self.inBands) GROUP BY bucket HAVING COUNT(*) >= ?"),
+                    arguments: StatementArguments(bands) + [Self.bucketCapacity]))
             try db.cachedStatement(sql: "INSERT INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)")
                 .execute(arguments: [text.id, fingerprint.shingles, Self.pack(fingerprint.values)])
             let row = db.lastInsertedRowID
             let join = try db.cachedStatement(sql: "INSERT OR IGNORE INTO text_bucket(bucket, fingerprint) VALUES (?, ?)")
-            for band in Set(fingerprint.bands).subtracting(full) {
+            for band in Set(bands).subtracting(full) {
                 try join.execute(arguments: [band, row])
             }
         }
