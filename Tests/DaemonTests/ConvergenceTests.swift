@@ -86,7 +86,8 @@ private struct SeededGenerator: RandomNumberGenerator {
             }
             try config.write(to: node.config, atomically: true, encoding: .utf8)
             node.process = try await startManual(newsd, config: node.config)
-            #expect(try await runCommand(newsctl, ["poll", "--socket", node.socket]).status == 0)
+            let polled = try await runCommand(newsctl, ["poll", "--socket", node.socket])
+            #expect(polled.status == 0, "\(polled.stdout)\(polled.stderr)")
         }
         func run(_ node: Node, _ arguments: [String]) async throws -> CommandResult {
             try await runCommand(newsctl, arguments + ["--socket", node.socket])
@@ -113,7 +114,8 @@ private struct SeededGenerator: RandomNumberGenerator {
             for node in up where Bool.random(using: &random) {
                 node.pages += Int.random(in: 1...3, using: &random)
                 Fixture.serveSite(on: node.server, pages: node.pages, etag: "\"\(node.pages)\"")
-                #expect(try await run(node, ["poll"]).status == 0)
+                let polled = try await run(node, ["poll"])
+                #expect(polled.status == 0, "\(polled.stdout)\(polled.stderr)")
             }
             // Annotate: some nodes tag, note, hide or show an article they hold.
             for node in up where Bool.random(using: &random) {
