@@ -41,7 +41,7 @@ private func served(socket: String) async throws -> Int {
 /// A puller killed with SIGKILL in the middle of a large transfer: the next sync finishes it, nothing is lost, and
 /// only what was in flight is fetched again.
 @Suite struct InterruptedSyncTests {
-    @Test func aPullerKilledAt10_50And90PercentResumesAndLosesNothing() async throws {
+    @Test func aPullerKilledAt10_50And75PercentResumesAndLosesNothing() async throws {
         let newsd = try #require(builtExecutable("newsd"))
         let newsctl = try #require(builtExecutable("newsctl"))
         // A: 1,200 articles of 48 KB that do not compress, archived before it starts.
@@ -75,7 +75,9 @@ private func served(socket: String) async throws -> Int {
         }
 
         var interruptions = 0
-        for percent in [10, 50, 90] {
+        // The last kill comes at 75 %: at 90 % a loaded machine sometimes let B finish first, and the terminal sync
+        // below then had nothing left to show progress of.
+        for percent in [10, 50, 75] {
             let b = try await startB()
             let sync = Task { try await runCommand(newsctl, ["sync", "--socket", socket]) }
             // Watch A serve the transfer (a bounded loop) and kill B once `percent` of it has left A: B is then
