@@ -181,6 +181,25 @@ extension Archive {
     /// hash and every record against its id and the capture's signature, compresses the page, and fingerprints the
     /// text for stories.
     public func prepare(_ ingest: Ingest) throws -> PreparedIngest {
+        let prepared = try prepareUnsigned(ingest)
+        try checkSignature(of: ingest.capture, kind: "capture")
+        return prepared
+    }
+
+    /// ``prepare(_:)`` for a capture this node has just made: signs it with `key`, this node's (registered here),
+    /// rather than checking a signature. Checking one the archive made itself would only cost time: verifying an
+    /// Ed25519 signature takes four times as long as making one, 7 % of storing a page.
+    public func prepare(_ ingest: Ingest, signingWith key: NodeKey) throws -> PreparedIngest {
+        var signed = ingest
+        guard ingest.capture.nodeID == key.record.id.hex, try node(key.record.id.hex) == key.record else {
+            throw IntegrityError("capture \(ingest.capture.id) is not by node \(key.record.id.hex.prefix(16)), registered here")
+        }
+        signed.capture = try key.sign(ingest.capture)
+        return try prepareUnsigned(signed)
+    }
+
+    /// What ``prepare(_:)`` does but check the capture's signature.
+    private func prepareUnsigned(_ ingest: Ingest) throws -> PreparedIngest {
         let blobHash = ingest.raw.hash
         guard blobHash == ingest.capture.blobHash else {
             throw IntegrityError(
@@ -188,26 +207,27 @@ extension Archive {
         }
         let items = ingest.items
         try Self.requireIntact(items)
-        try checkSignature(of: ingest.capture, kind: "capture")
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
             stored: BlobCodec.encode(ingest.raw.bytes, level: BlobCodec.ingestLevel),
             fingerprint: ingest.text.map { MinHash(text: $0.body) })
     }
 
+    /// The node record of `id` stored here (or among those read before), if any.
+    private func node(_ id: String) throws -> NodeRecord? {
+        if let node = knownNodes.withLock({ $0[id] }) { return node }
+        let node = try pool.read { db in try NodeRecord.fetchOne(db, key: ContentHash(hex: id)) }
+        if let node { knownNodes.withLock { $0[id] = node } }
+        return node
+    }
+
     /// Throws unless `record` carries a valid signature of a node this archive knows, or of one in `arriving`.
     private func checkSignature(
         of record: some SignedRecord, kind: String, arriving: [String: NodeRecord] = [:]
     ) throws {
-        let node =
-            try arriving[record.nodeID] ?? knownNodes.withLock { $0[record.nodeID] }
-            ?? pool.read { db in
-                try NodeRecord.fetchOne(db, key: ContentHash(hex: record.nodeID))
-            }
-        guard let node else {
+        guard let node = try arriving[record.nodeID] ?? node(record.nodeID) else {
             throw IntegrityError("\(kind) \(record.id) is by node \(record.nodeID.prefix(16)), which is not known here")
         }
-        if arriving[record.nodeID] == nil { knownNodes.withLock { $0[record.nodeID] = node } }
         guard record.isSigned(by: node) else {
             throw IntegrityError("\(kind) \(record.id) does not carry a valid signature of node \(record.nodeID.prefix(16))")
         }

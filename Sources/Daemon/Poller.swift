@@ -175,9 +175,11 @@ final class Poller: Sendable {
         // What the feed said, and when, is evidence too: the document is captured like a page,
         // once per distinct bytes (a poll that failed further on does not capture it again).
         if try !archive.hasCapture(url: feed.location, blobHash: hash) {
-            let capture = try capture(of: response, page: document, requested: location, article: nil)
+            let capture = capture(of: response, page: document, requested: location, article: nil)
             _ = try await commits.store(
-                archive.prepare(Ingest(feed: nil, article: nil, capture: capture, raw: document, text: nil, extraction: nil)))
+                archive.prepare(
+                    Ingest(feed: nil, article: nil, capture: capture, raw: document, text: nil, extraction: nil),
+                    signingWith: key))
         }
         let parsed: ParsedFeed
         do {
@@ -211,16 +213,15 @@ final class Poller: Sendable {
             warnings: parsed.warnings)
     }
 
-    /// The capture record of a response this node just received, signed by this node.
+    /// The capture record of a response this node just received, to be signed as it is prepared for storing.
     private func capture(
         of response: FetchResponse, page: HashedBytes, requested url: URL, article: ArticleRecord?
-    ) throws -> CaptureRecord {
-        try key.sign(
-            CaptureRecord(
-                articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
-                fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
-                etag: response.header("etag"), lastModified: response.header("last-modified"),
-                blobHash: page.hash, size: page.bytes.count, nodeID: key.record.id.hex))
+    ) -> CaptureRecord {
+        CaptureRecord(
+            articleID: article?.id, url: url.absoluteString, finalURL: response.finalURL.absoluteString,
+            fetchedAt: Canonical.timestamp(Date()), status: response.status, contentType: response.header("content-type"),
+            etag: response.header("etag"), lastModified: response.header("last-modified"),
+            blobHash: page.hash, size: page.bytes.count, nodeID: key.record.id.hex)
     }
 
     /// Fetches, cleans and stores one article unless this archive holds it as the entry now describes it.
@@ -250,14 +251,15 @@ final class Poller: Sendable {
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)
-        let capture = try capture(of: response, page: page, requested: link, article: article)
+        let capture = capture(of: response, page: page, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
         let records = cleaned.records(capture: capture.id)
         _ = try await commits.store(
             archive.prepare(
                 Ingest(
                     feed: membership, article: article, capture: capture, raw: page, text: records?.text,
-                    extraction: records?.extraction)))
+                    extraction: records?.extraction),
+                signingWith: key))
         if case .new = state { try cleaner.learn(from: cleaned, capture: capture) }
         metrics.count("newsd_articles_stored_total")
     }

@@ -109,6 +109,28 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.verify().isClean)
     }
 
+    @Test func ownCapturesAreSignedAsTheyArePrepared() throws {
+        let (archive, _) = try temporaryArchive()
+        var ingest = try sampleIngest()
+        ingest.capture.signature = nil
+        try archive.store([archive.prepare(ingest, signingWith: key)])
+        let stored = try #require(try archive.capture(ingest.capture.id))
+        #expect(stored.isSigned(by: key.record))
+        #expect(try archive.verify().isClean)
+        // An unsigned capture is refused where a signature is checked,
+        #expect(throws: IntegrityError.self) { try archive.prepare(ingest) }
+        // and a key may sign only its own node's captures, and only a node this archive knows.
+        let stranger = NodeKey()
+        #expect(throws: IntegrityError.self) { try archive.prepare(ingest, signingWith: stranger) }
+        var theirs = try sampleIngest(url: "https://news.example/theirs")
+        theirs.capture = try signedCapture(of: theirs.raw.bytes, by: stranger, url: "https://news.example/theirs").capture
+        theirs.capture.signature = nil
+        theirs.extraction = nil
+        theirs.text = nil
+        #expect(throws: IntegrityError.self) { try archive.prepare(theirs, signingWith: stranger) }
+        #expect(try archive.counts().captures == 1)
+    }
+
     @Test func bytesThatDoNotMatchTheCaptureAreRefused() throws {
         let (archive, _) = try temporaryArchive()
         var ingest = try sampleIngest()

@@ -19,8 +19,8 @@ extension NewsdBench {
         func ingest(_ range: Range<Int>) async throws {
             let archive = try Archive(path: archivePath)
             try archive.register(identity.key.record)
-            try await storeConcurrently(range, into: archive, inFlight: 16) { index in
-                try benchIngest(index, bytes: page(index), key: identity.key)
+            try await storeConcurrently(range, into: archive, signingWith: identity.key, inFlight: 16) { index in
+                benchIngest(index, bytes: page(index), key: identity.key)
             }
             // As an idle node's: its pages recompressed.
             while try archive.compactBlobs(limit: 256) > 0 {}
