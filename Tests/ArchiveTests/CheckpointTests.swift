@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1))) func theWALIsCopiedBesideTheWriterThenStartsOver() async throws {
-        let (archive, _, heard) = try archive(checkpointPages: 512)
+        let (archive, path, heard) = try archive(checkpointPages: 512)
         // About 22 frames a page: past the threshold, well short of four times it.
         var stored = try (0..<40).map { try storePage($0, bytes: 32 * 1024, in: archive) }
         for await event in heard.events {
@@ -70,6 +70,7 @@ import Testing
         for ingest in stored { #expect(try archive.blob(ingest.capture.blobHash) == ingest.raw.bytes) }
         #expect(try archive.verify().isClean)
         try archive.close()
+        try FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
 
     @Test func withoutTheThreadCommitsKeepTheWALBounded() throws {
@@ -85,5 +86,6 @@ import Testing
         #expect(walBytes <= 32 + (4 * 64 + 32) * 4120)
         #expect(try archive.verify().isClean)
         try archive.close()
+        try FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
 }
