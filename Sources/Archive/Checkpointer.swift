@@ -64,7 +64,8 @@ final class Checkpointer: Sendable {
     fileprivate func committed(frames: Int32, writer: OpaquePointer?, schema: UnsafePointer<CChar>?) {
         observe(.committed(frames: frames))
         let action = state.withLock { state -> Action in
-            if frames >= threshold * 4 || state.stopped { return frames >= threshold * 4 ? .inline : .none }
+            if frames >= threshold * 4 { return .inline }
+            if state.stopped { return .none }
             switch state.phase {
             case .copying: return .none
             case .copied(let copied) where frames < copied:
