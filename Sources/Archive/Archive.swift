@@ -190,10 +190,10 @@ extension Archive {
     /// rather than checking a signature. Checking one the archive made itself would only cost time: verifying an
     /// Ed25519 signature takes four times as long as making one, 7 % of storing a page.
     public func prepare(_ ingest: Ingest, signingWith key: NodeKey) throws -> PreparedIngest {
-        var signed = ingest
         guard ingest.capture.nodeID == key.record.id.hex, try node(key.record.id.hex) == key.record else {
             throw IntegrityError("capture \(ingest.capture.id) is not by node \(key.record.id.hex.prefix(16)), registered here")
         }
+        var signed = ingest
         signed.capture = try key.sign(ingest.capture)
         return try prepareUnsigned(signed)
     }

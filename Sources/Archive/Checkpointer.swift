@@ -16,7 +16,7 @@ import Synchronization
 /// four times the threshold, commits checkpoint inline as SQLite would, so the WAL stays bounded.
 final class Checkpointer: Sendable {
     /// WAL frames (pages) after which a checkpoint starts.
-    let threshold: Int32
+    private let threshold: Int32
     private let path: String
     private let configuration: Configuration
     private let state = Mutex(State())

@@ -162,11 +162,12 @@ extension NewsdBench {
         pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8)
     }
 
-    private static func capture(for index: Int, bytes: Data, hash: ContentHash, key: NodeKey) -> CaptureRecord {
+    private static func capture(for index: Int, page: HashedBytes, key: NodeKey) -> CaptureRecord {
         let url = "https://bench.example/article/\(index)"
         return CaptureRecord(
             articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
-            contentType: "text/html", etag: nil, lastModified: nil, blobHash: hash, size: bytes.count, nodeID: key.record.id.hex)
+            contentType: "text/html", etag: nil, lastModified: nil, blobHash: page.hash, size: page.bytes.count,
+            nodeID: key.record.id.hex)
     }
 
     /// Article `index` of the bench site with `bytes` as its page, captured by `key`'s node (signed as it is prepared,
@@ -174,7 +175,7 @@ extension NewsdBench {
     /// same.
     static func benchIngest(_ index: Int, bytes: Data, key: NodeKey, text: ExtractedArticle? = nil) -> Ingest {
         let raw = HashedBytes(bytes)
-        let capture = capture(for: index, bytes: bytes, hash: raw.hash, key: key)
+        let capture = capture(for: index, page: raw, key: key)
         var extracted = text
         extracted?.paragraphs.append("(\(index))")
         let records = extracted?.records(capture: capture.id)
