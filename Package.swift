@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "NewsdTesting",
             dependencies: [
-                "NewsCore", "Daemon", "Archive", "Fetching",
+                "NewsCore", "Daemon", "Archive", "Fetching", "Sync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

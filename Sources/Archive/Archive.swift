@@ -234,10 +234,11 @@ extension Archive {
     }
 
     /// Checks records that came from elsewhere (a peer) without taking the write lock: every id against its content,
-    /// every capture's and annotation's signature against its node, known here or among `items`.
-    public func check(_ items: [ArchiveItem]) throws -> CheckedItems {
+    /// every capture's and annotation's signature against its node, known here, among `items`, or among `pending`
+    /// (node records that arrived before these and are being stored with them: an earlier page of the same pull).
+    public func check(_ items: [ArchiveItem], pending: [String: NodeRecord] = [:]) throws -> CheckedItems {
         try Self.requireIntact(items)
-        var arriving: [String: NodeRecord] = [:]
+        var arriving = pending
         for case .node(let node) in items { arriving[node.id.hex] = node }
         for item in items {
             switch item {

@@ -32,6 +32,8 @@ enum BlobCodec {
     static func decode(_ data: Data, encoding: String, size: Int) throws -> Data {
         switch encoding {
         case "identity":
+            // A size taken on trust would be served onwards and counted in the archive's size.
+            guard data.count == size else { throw IntegrityError("blob of \(data.count) bytes claims \(size)") }
             return data
         case "zstd":
             let declared = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }

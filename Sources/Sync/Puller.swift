@@ -43,6 +43,8 @@ public enum PullError: Error, CustomStringConvertible {
     case unauthenticated(String)
     /// The peer sent something that is not what it claims to be.
     case corrupt(String)
+    /// The peer kept sending pages that hold nothing.
+    case stalled(String)
 
     public var description: String {
         switch self {
@@ -51,6 +53,7 @@ public enum PullError: Error, CustomStringConvertible {
         case .refused(let status, let body): "peer answered \(status): \(body.prefix(200))"
         case .unauthenticated(let message): "peer not authenticated: \(message)"
         case .corrupt(let message): "peer sent bad data: \(message)"
+        case .stalled(let message): "sync stopped: \(message)"
         }
     }
 }
@@ -79,12 +82,22 @@ public struct Puller: Sendable {
     ///
     /// One page ahead: while a page is stored, the next one and its blobs are fetched and checked, so the link, the
     /// peer and this node's disk work together.
+    ///
+    /// Bounded: a pull reads at most ``SyncLimits/maxPagesPerPull`` pages for at most ``SyncLimits/maxPullDuration``
+    /// (the rest comes with the next sync), and stops with ``PullError/stalled(_:)`` after
+    /// ``SyncLimits/maxEmptyPages`` pages in a row that hold nothing.
     public func pull(_ peer: PeerConfig) async throws -> PullSummary {
         var summary = PullSummary(added: 0, blobs: 0, cursor: 0, peerHolds: nil)
         var state = try archive.cursor(peer: peer.name)
+        // Node records of the pages read so far: the next page is checked while this one is stored, and its captures
+        // may be signed by a node whose record is in a page not committed yet.
+        var arriving: [String: NodeRecord] = [:]
         let start = state.cursor
-        var next = Task { try await fetchPage(peer, since: start) }
+        var next = Task { try await fetchPage(peer, since: start, pending: [:]) }
         defer { next.cancel() }
+        let started = ContinuousClock.now
+        var pages = 0
+        var emptyInARow = 0
         while true {
             let fetched = try await next.value
             let page = fetched.page
@@ -94,12 +107,23 @@ public struct Puller: Sendable {
                 // And it may lack what it once got from this node.
                 if let node = peer.node { try archive.forgetOrigin(node) }
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
-                next = Task { try await fetchPage(peer, since: 0) }
+                arriving = [:]
+                next = Task { try await fetchPage(peer, since: 0, pending: [:]) }
                 continue
             }
+            pages += 1
+            emptyInARow = page.changes.isEmpty ? emptyInARow + 1 : 0
+            if page.more, emptyInARow >= SyncLimits.maxEmptyPages {
+                throw PullError.stalled(
+                    "the peer sent \(emptyInARow) pages in a row that hold nothing and still says more follow (at \(page.last)"
+                        + " of \(page.head.map(String.init) ?? "?")); what came before is kept")
+            }
+            for case .node(let node) in fetched.checked.items { arriving[node.id.hex] = node }
             // A page may hold nothing (all it covered came from this node) and still move the cursor.
-            let more = page.more && page.last > state.cursor
-            if more { next = Task { try await fetchPage(peer, since: page.last) } }
+            let more =
+                page.more && page.last > state.cursor && pages < SyncLimits.maxPagesPerPull
+                && ContinuousClock.now - started < SyncLimits.maxPullDuration
+            if more { next = Task { [arriving] in try await fetchPage(peer, since: page.last, pending: arriving) } }
             try await store(fetched, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last, key: page.lastKey)
             summary.cursor = page.last
@@ -120,13 +144,15 @@ public struct Puller: Sendable {
         var fetched: Int
     }
 
-    private func fetchPage(_ peer: PeerConfig, since: Int64) async throws -> FetchedPage {
+    /// The page after `since`, checked against what is stored and the node records `pending` (of pages read before,
+    /// perhaps not committed yet).
+    private func fetchPage(_ peer: PeerConfig, since: Int64, pending: [String: NodeRecord]) async throws -> FetchedPage {
         let page: ChangesPage = try await call(
             peer, path: "/v1/changes", query: "since=\(since)&limit=\(SyncLimits.defaultPage)&epoch=\(archive.epoch)")
         // Ids and signatures are checked here, while the page before is stored.
         let checked: CheckedItems
         do {
-            checked = try archive.check(page.changes.map(\.item))
+            checked = try archive.check(page.changes.map(\.item), pending: pending)
         } catch let error as IntegrityError {
             throw PullError.corrupt(error.description)
         }

@@ -69,6 +69,14 @@ public enum SyncLimits {
     public static let maxObjectBytes = 64 << 20
     /// Largest request body the sync server reads.
     public static let maxRequestBytes = 64 << 20
+    /// Pages in a row that hold no change after which a pull stops with an error. An honest node sends an empty page
+    /// only when every change it read for the page came from the puller (up to 20 pages' worth), so this many in a
+    /// row stand for two million of the puller's own changes: a peer that keeps saying "more" with nothing in it.
+    public static let maxEmptyPages = 200
+    /// Pages one pull reads at most (a million changes at the default page); the rest comes with the next sync.
+    public static let maxPagesPerPull = 2000
+    /// How long one pull goes on at most; the rest comes with the next sync.
+    public static let maxPullDuration: Duration = .seconds(3600)
 }
 
 /// The wire's JSON conventions: records keep their canonical field names.

@@ -1,3 +1,5 @@
+import Archive
+import Daemon
 import Foundation
 import Hummingbird
 import NewsCore
@@ -39,6 +41,38 @@ enum Fixture {
                     "Story \(number)", paragraphs: ["Paragraph one of story \(number).", "Paragraph two of story \(number)."]),
                 headers: [.contentType: "text/html; charset=utf-8"])
         }
+    }
+}
+
+extension Fixture {
+    /// Archives `count` articles of `words` 8-byte words that do not compress in `directory`, as the node whose key is
+    /// there, a few hundred to a commit.
+    static func fill(_ directory: URL, articles count: Int, words: Int) throws {
+        let identity = try NodeIdentity(directory: directory)
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(identity.key.record)
+        var state: UInt64 = 42
+        var batch: [PreparedIngest] = []
+        for index in 0..<count {
+            // Bytes from a xorshift generator.
+            var page = [UInt64](repeating: 0, count: words)
+            for word in page.indices {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                page[word] = state
+            }
+            let bytes = page.withUnsafeBytes { Data($0) }
+            let (article, capture) = try signedCapture(of: bytes, by: identity.key, url: "https://filled.example/\(index)")
+            batch.append(
+                try archive.prepare(
+                    Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(bytes), text: nil, extraction: nil)))
+            if batch.count == 256 || index == count - 1 {
+                try archive.store(batch)
+                batch.removeAll()
+            }
+        }
+        try archive.close()
     }
 }
 

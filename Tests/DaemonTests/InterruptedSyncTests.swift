@@ -6,30 +6,6 @@ import NewsCore
 import NewsdTesting
 import Testing
 
-/// Archives `count` articles of 48 KB that do not compress in `directory`, as the node whose key is there.
-private func fill(_ directory: URL, articles count: Int) throws {
-    let identity = try NodeIdentity(directory: directory)
-    let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
-    try archive.register(identity.key.record)
-    var state: UInt64 = 42
-    for index in 0..<count {
-        // Bytes from a xorshift generator.
-        var words = [UInt64](repeating: 0, count: 6000)
-        for word in words.indices {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            words[word] = state
-        }
-        let page = words.withUnsafeBytes { Data($0) }
-        let (article, capture) = try signedCapture(
-            of: page, by: identity.key, url: "https://interrupted.example/\(index)")
-        try archive.store(
-            Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(page), text: nil, extraction: nil))
-    }
-    try archive.close()
-}
-
 /// Blobs the node behind `socket` has served since it started, from its metrics.
 private func served(socket: String) async throws -> Int {
     let metrics = try await Fetcher().fetch(FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: socket))
@@ -47,7 +23,7 @@ private func served(socket: String) async throws -> Int {
         // A: 1,200 articles of 48 KB that do not compress, archived before it starts.
         let total = 1200
         let aDirectory = try temporaryDirectory()
-        try fill(aDirectory, articles: total)
+        try Fixture.fill(aDirectory, articles: total, words: 6000)
         let a = try await TestNode.start(directory: aDirectory)
 
         // B: a newsd process of its own, which can be killed.
@@ -126,7 +102,7 @@ private func served(socket: String) async throws -> Int {
         defer { try? FileManager.default.removeItem(at: aDirectory) }
         let aData = aDirectory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: aData, withIntermediateDirectories: true)
-        try fill(aData, articles: total)
+        try Fixture.fill(aData, articles: total, words: 6000)
         let aID = try NodeIdentity(directory: aData).nodeID
         // B, in this process, pulls from A, a newsd process of its own on a port chosen now.
         let port = freePort()

@@ -50,12 +50,11 @@ import Testing
         // One liar streams a change log without end; the other answers, signed, with JSON that is not a page.
         let endless = try await TestHTTPServer.start()
         endless.stream("/v1/changes", chunks: 1 << 20, chunkSize: 64 << 10)
-        let malformed = try await TestHTTPServer.start()
-        let liarKey = NodeKey()
-        malformed.serveSigned("/v1/changes", bytes: Data(#"{"nodeID": ["#.utf8), key: liarKey)
+        let malformed = try await FakePeer.start()
+        malformed.answer("/v1/changes", bytes: Data(#"{"nodeID": ["#.utf8))
         let b = try await TestNode.start(peers: [
             PeerConfig(name: "endless", url: endless.url(""), node: NodeKey().record.id.hex),
-            PeerConfig(name: "malformed", url: malformed.url(""), node: liarKey.record.id.hex), honest.asPeer("honest"),
+            malformed.asPeer("malformed"), honest.asPeer("honest"),
         ])
         try await honest.allow(b, as: "b")
         let peers = Dictionary(uniqueKeysWithValues: try await b.sync().map { ($0.name, $0) })
@@ -71,8 +70,8 @@ import Testing
     }
 
     @Test func aBlobThatDoesNotMatchItsHashIsRefusedAndNothingIsStored() async throws {
-        let liar = try await TestHTTPServer.start()
         let liarKey = NodeKey()
+        let liar = try await FakePeer.start(key: liarKey)
         let honest = Data("<p>what the page really said</p>".utf8)
         let (article, capture) = try signedCapture(of: honest, by: liarKey)
         let changes = [
@@ -80,12 +79,12 @@ import Testing
             Change(seq: 3, item: .capture(capture)),
         ]
         let page = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
-        liar.serveSigned("/v1/changes", bytes: page, key: liarKey)
-        try liar.serveObjects(
+        liar.answer("/v1/changes", bytes: page)
+        try liar.objects(
             [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: 35, length: 35)],
-            data: [Data("<p>what someone wants it to say</p>".utf8)], key: liarKey)
+            data: [Data("<p>what someone wants it to say</p>".utf8)])
 
-        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
+        let b = try await TestNode.start(peers: [liar.asPeer("liar")])
         let peers = try await b.sync()
         #expect(peers.first?.lastResult == "error")
         #expect(peers.first?.lastError?.contains("hashing to") == true)
@@ -103,17 +102,17 @@ import Testing
 
 @Suite struct HostileBlobTests {
     /// A signed change log naming one capture, whose blob the liar then serves with `headers`.
-    private func lie(blob: Data, frame: (ContentHash) -> ObjectFrame) async throws -> (TestNode, TestHTTPServer, PeerStatus?) {
-        let liar = try await TestHTTPServer.start()
+    private func lie(blob: Data, frame: (ContentHash) -> ObjectFrame) async throws -> (TestNode, FakePeer, PeerStatus?) {
         let key = NodeKey()
+        let liar = try await FakePeer.start(key: key)
         let page = Data("<p>what the page said</p>".utf8)
         let (article, capture) = try signedCapture(of: page, by: key)
         let items: [ArchiveItem] = [.node(key.record), .article(article), .capture(capture)]
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
-        liar.serveSigned("/v1/changes", bytes: body, key: key)
-        try liar.serveObjects([frame(capture.blobHash)], data: [blob], key: key)
-        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: key.record.id.hex)])
+        liar.answer("/v1/changes", bytes: body)
+        try liar.objects([frame(capture.blobHash)], data: [blob])
+        let b = try await TestNode.start(peers: [liar.asPeer("liar")])
         return (b, liar, try await b.sync().first)
     }
 
@@ -121,6 +120,8 @@ import Testing
         let blob = Data("<p>what the page said</p>".utf8)
         let cases: [((ContentHash) -> ObjectFrame, String)] = [
             ({ ObjectFrame(hash: $0.hex, encoding: "identity", size: 1 << 40, length: blob.count) }, "more than the"),
+            // A size the bytes do not have would be stored, counted and served onwards.
+            ({ ObjectFrame(hash: $0.hex, encoding: "identity", size: 50_000_000, length: blob.count) }, "claims 50000000"),
             ({ ObjectFrame(hash: $0.hex, encoding: "zstd", size: blob.count, length: blob.count) }, "compressed blob"),
             ({ ObjectFrame(hash: $0.hex, encoding: "brotli", size: blob.count, length: blob.count) }, "unknown blob encoding"),
             ({ ObjectFrame(hash: $0.hex, encoding: "identity", size: blob.count, length: 1 << 20) }, "not the frames asked for"),
@@ -166,8 +167,8 @@ import Testing
 
 @Suite struct ForgedCaptureTests {
     @Test func aCaptureWithAForgedSignatureIsRefusedWithItsWholeBatch() async throws {
-        let liar = try await TestHTTPServer.start()
         let liarKey = NodeKey()
+        let liar = try await FakePeer.start(key: liarKey)
         let page = Data("<p>what the page said</p>".utf8)
         let claimed = NodeKey()
         let (article, capture) = try signedCapture(of: page, by: claimed)
@@ -176,12 +177,11 @@ import Testing
         let items: [ArchiveItem] = [.node(claimed.record), .article(article), .capture(forged)]
         let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
         let body = try JSONEncoder().encode(ChangesPage(nodeID: "liar", epoch: "e1", last: 3, more: false, changes: changes))
-        liar.serveSigned("/v1/changes", bytes: body, key: liarKey)
-        try liar.serveObjects(
-            [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: page.count, length: page.count)], data: [page],
-            key: liarKey)
+        liar.answer("/v1/changes", bytes: body)
+        try liar.objects(
+            [ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: page.count, length: page.count)], data: [page])
 
-        let b = try await TestNode.start(peers: [PeerConfig(name: "liar", url: liar.url(""), node: liarKey.record.id.hex)])
+        let b = try await TestNode.start(peers: [liar.asPeer("liar")])
         let peers = try await b.sync()
         #expect(peers.first?.lastResult == "error")
         #expect(peers.first?.lastError?.contains("valid signature") == true)
@@ -192,27 +192,5 @@ import Testing
         #expect(try file.count("node") == 1, "the liar's node record went with the batch")
         try await b.stop()
         await liar.stop()
-    }
-}
-
-extension TestHTTPServer {
-    /// Answers `path` with `bytes`, signed with `key` as a node's sync server signs its answers: a peer that is
-    /// allowed, and lies.
-    func serveSigned(_ path: String, bytes: Data, key: NodeKey) {
-        let gate = SyncGate(key: key, peers: [])
-        route(path) { request in
-            SyncRoutes.signedAnswer(bytes, type: "application/octet-stream", answering: request, gate: gate)
-        }
-    }
-
-    /// Answers `POST /v1/objects` with `frames`, each followed by its `data`, signed with `key`.
-    func serveObjects(_ frames: [ObjectFrame], data: [Data], key: NodeKey) throws {
-        var body = Data()
-        for (frame, bytes) in zip(frames, data) {
-            body.append(try JSONEncoder().encode(frame))
-            body.append(0x0A)
-            body.append(bytes)
-        }
-        serveSigned("/v1/objects", bytes: body, key: key)
     }
 }

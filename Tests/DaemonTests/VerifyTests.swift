@@ -21,13 +21,16 @@ import Testing
         #expect(report.records == 1 + 3 + 4 + 3 + 3, "node, articles, captures, texts, extractions")
         try await node.stop(removingData: false)
 
-        // Behind the daemon's back: one byte of one stored blob flipped, one signature altered, one text edited.
+        // Behind the daemon's back: one byte of one stored blob flipped, another blob's size inflated, one signature
+        // altered, one text edited.
         let queue = try DatabaseQueue(path: node.archivePath)
-        let (blob, capture, text) = try await queue.write { db -> (String, String, String) in
+        let (blob, resized, capture, text) = try await queue.write { db -> (String, String, String, String) in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT hash, data FROM blob ORDER BY hash LIMIT 1"))
             var data: Data = row["data"]
             data[data.count / 2] ^= 0x01
             try db.execute(sql: "UPDATE blob SET data = ? WHERE hash = ?", arguments: [data, row["hash"] as String])
+            let resized = try #require(try String.fetchOne(db, sql: "SELECT hash FROM blob ORDER BY hash LIMIT 1 OFFSET 1"))
+            try db.execute(sql: "UPDATE blob SET size = 50000000 WHERE hash = ?", arguments: [resized])
             let capture = try #require(try String.fetchOne(db, sql: "SELECT id FROM capture ORDER BY id LIMIT 1"))
             let signature = try #require(
                 try String.fetchOne(db, sql: "SELECT signature FROM capture WHERE id = ?", arguments: [capture]))
@@ -35,15 +38,16 @@ import Testing
             try db.execute(sql: "UPDATE capture SET signature = ? WHERE id = ?", arguments: [altered, capture])
             let text = try #require(try String.fetchOne(db, sql: "SELECT id FROM text ORDER BY id LIMIT 1"))
             try db.execute(sql: "UPDATE text SET body = body || ' (edited)' WHERE id = ?", arguments: [text])
-            return (row["hash"], capture, text)
+            return (row["hash"], resized, capture, text)
         }
         try queue.close()
 
         let restarted = try await TestNode.start(directory: node.directory)
         let tampered = try await runCommand(newsctl, ["verify", "--socket", restarted.config.controlSocket.path])
         #expect(tampered.status == 1)
-        #expect(tampered.stdout.contains("3 problems"))
+        #expect(tampered.stdout.contains("4 problems"))
         #expect(tampered.stdout.contains("blob \(blob):"))
+        #expect(tampered.stdout.contains("blob \(resized):"))
         #expect(tampered.stdout.contains("capture \(capture): signature does not verify"))
         #expect(tampered.stdout.contains("text \(text): content hashes to"))
         try await restarted.stop()

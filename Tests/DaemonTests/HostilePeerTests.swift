@@ -1,0 +1,95 @@
+import Archive
+import Daemon
+import Foundation
+import NewsCore
+import NewsdTesting
+import Sync
+import Testing
+
+/// Peers that lie, and pulls large enough to span many pages.
+@Suite(.timeLimit(.minutes(5))) struct HostilePeerTests {
+    @Test func aFirstSyncOfTenThousandChangesSucceedsInOneNewsctlSync() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        // A: 5,000 small articles (10,001 changes with its node record), archived before it starts. Each page after
+        // the first holds captures signed by A, whose node record is in the first page.
+        let aDirectory = try temporaryDirectory()
+        try Fixture.fill(aDirectory, articles: 5000, words: 32)
+        let a = try await TestNode.start(directory: aDirectory)
+        let b = try await TestNode.start(peers: [a.asPeer("a")])
+        try await a.allow(b, as: "b")
+
+        let sync = try await runCommand(newsctl, ["sync", "--json", "--socket", b.config.controlSocket.path])
+        #expect(sync.status == 0, "\(sync.stdout)\(sync.stderr)")
+        let peers = try JSONCoding.decoder().decode([PeerStatus].self, from: Data(sync.stdout.utf8))
+        #expect(peers.map(\.lastResult) == ["ok"], "\(peers)")
+        #expect(peers.first?.cursor == 10_001)
+        #expect(try ArchiveFile(path: b.archivePath).captureIDs() == ArchiveFile(path: a.archivePath).captureIDs())
+        try await b.stop()
+        try await a.stop()
+    }
+
+    @Test func aRelayedNodesRecordEndingOnePageVouchesForCapturesInTheNext() async throws {
+        let liar = try await FakePeer.start()
+        let relayed = NodeKey()
+        // Page one: 48 MB of pages that do not compress (so that storing it takes a while), the relayed node's record
+        // last. Page two: that node's capture, checked while page one is being stored.
+        var blobs: [ContentHash: Data] = [:]
+        var filler: [ArchiveItem] = []
+        var state: UInt64 = 7
+        for index in 0..<16 {
+            var words = [UInt64](repeating: 0, count: 3 << 17)
+            for word in words.indices {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                words[word] = state
+            }
+            let bytes = words.withUnsafeBytes { Data($0) }
+            let (article, capture) = try signedCapture(of: bytes, by: liar.key, url: "https://liar.example/\(index)")
+            blobs[capture.blobHash] = bytes
+            filler += [.article(article), .capture(capture)]
+        }
+        let page = Data("<p>a page the relayed node captured</p>".utf8)
+        let (article, capture) = try signedCapture(of: page, by: relayed)
+        blobs[capture.blobHash] = page
+        let first: [ArchiveItem] = [.node(liar.key.record)] + filler + [.node(relayed.record)]
+        let second: [ArchiveItem] = [.article(article), .capture(capture)]
+        let log = (first + second).enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
+        let split = Int64(first.count)
+        liar.changes { since in
+            let changes = log.filter { $0.seq > since && (since >= split || $0.seq <= split) }
+            let last = changes.last?.seq ?? since
+            return ChangesPage(
+                nodeID: "liar", epoch: "e1", last: last, more: last < Int64(log.count), head: Int64(log.count),
+                changes: changes)
+        }
+        liar.objects(from: blobs)
+
+        let b = try await TestNode.start(peers: [liar.asPeer("liar")])
+        let peers = try await b.sync()
+        #expect(peers.first?.lastResult == "ok", "\(peers)")
+        #expect(peers.first?.cursor == Int64(log.count))
+        let file = try ArchiveFile(path: b.archivePath)
+        #expect(try file.captureIDs().contains(capture.id.hex))
+        #expect(try file.count("node") == 3)
+        try await b.stop()
+        await liar.stop()
+    }
+
+    @Test func aPeerThatSaysMoreWithEmptyPagesIsStoppedWithAClearError() async throws {
+        let liar = try await FakePeer.start()
+        liar.changes { since in
+            ChangesPage(nodeID: "liar", epoch: "e1", last: since + 1, more: true, head: 1 << 40, changes: [])
+        }
+        let b = try await TestNode.start(peers: [liar.asPeer("liar")])
+        let peers = try await b.sync()
+        #expect(peers.first?.lastResult == "error")
+        #expect(peers.first?.lastError?.contains("pages in a row that hold nothing") == true, "\(peers)")
+        // The pages it read: the bound, and the one fetched ahead.
+        #expect(liar.server.hitCount("/v1/changes") <= SyncLimits.maxEmptyPages + 1)
+        // What it did read moved the cursor: nothing is read twice on the next sync.
+        #expect(peers.first?.cursor ?? 0 >= Int64(SyncLimits.maxEmptyPages) - 1)
+        try await b.stop()
+        await liar.stop()
+    }
+}
