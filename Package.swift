@@ -65,6 +65,7 @@ let package = Package(
             name: "Sync",
             dependencies: [
                 "NewsCore", "Archive", "Fetching",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 public import Hummingbird
 public import NewsCore
@@ -20,6 +21,9 @@ public enum SyncAuth {
         public static let time = "x-newsd-time"
         public static let nonce = "x-newsd-nonce"
         public static let signature = "x-newsd-signature"
+        /// On a request: the SHA-256 of its body, in hex, which the signature covers. The receiver checks the signature
+        /// before it reads the body, and the body against this hash as it reads it.
+        public static let body = "x-newsd-body"
         /// On a blob: how its bytes are encoded (`zstd` or `identity`), and the size of the original.
         public static let encoding = "x-newsd-encoding"
         public static let size = "x-newsd-size"
@@ -41,11 +45,11 @@ public enum SyncAuth {
     ) throws -> [(String, String)] {
         let time = String(Int(now.timeIntervalSince1970))
         let nonce = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).hexString
-        let message = requestMessage(
-            method: method, target: target, bodyHash: ContentHash(of: body).hex, time: time, nonce: nonce, to: peer)
+        let bodyHash = ContentHash(of: body).hex
+        let message = requestMessage(method: method, target: target, bodyHash: bodyHash, time: time, nonce: nonce, to: peer)
         return [
             (Header.node, key.record.id.hex), (Header.key, key.record.publicKey), (Header.time, time),
-            (Header.signature, try key.signature(for: message).hexString), (Header.nonce, nonce),
+            (Header.body, bodyHash), (Header.signature, try key.signature(for: message).hexString), (Header.nonce, nonce),
         ]
     }
 
@@ -73,6 +77,8 @@ public enum SyncRefusal: Error, Equatable {
     case forbidden
     /// The sender is allowed, but the request is not validly signed, is stale, or was seen before: 401.
     case unauthorized(String)
+    /// The sender is allowed, but the body it announces is larger than the server reads: 413.
+    case tooLarge(Int)
 }
 
 /// The sync server's door: which nodes may sync with this one (the peers, by node id), and which requests it has seen.
@@ -107,10 +113,12 @@ public final class SyncGate: Sendable {
     /// The peer whose node id is `node`, if it is let in.
     public func peer(node: String) -> PeerConfig? { allowed.withLock { $0[node] } }
 
-    /// Checks a request; returns the id of the node that sent it.
+    /// Checks a request's headers, before its body is read: the sender, its key, the time, the nonce, and the
+    /// signature over them and the body's announced SHA-256 (which the body must then match). Returns the id of the
+    /// node that sent it and the body's hash.
     public func check(
-        method: String, target: String, header: (String) -> String?, body: Data, now: Date = Date()
-    ) throws(SyncRefusal) -> String {
+        method: String, target: String, header: (String) -> String?, now: Date = Date()
+    ) throws(SyncRefusal) -> (node: String, body: ContentHash) {
         guard let node = header(SyncAuth.Header.node)?.lowercased(), allowed.withLock({ $0[node] != nil }) else {
             throw .forbidden
         }
@@ -123,9 +131,11 @@ public final class SyncGate: Sendable {
         guard let nonce = header(SyncAuth.Header.nonce), nonce.count >= 16, nonce.count <= 128,
             let signature = header(SyncAuth.Header.signature).flatMap({ Data(hex: $0) })
         else { throw .unauthorized("the request is not signed") }
+        guard let body = header(SyncAuth.Header.body).flatMap(ContentHash.init(hex:)) else {
+            throw .unauthorized("the request does not name its body's SHA-256 (\(SyncAuth.Header.body))")
+        }
         let message = SyncAuth.requestMessage(
-            method: method, target: target, bodyHash: ContentHash(of: body).hex, time: time, nonce: nonce,
-            to: key.record.id.hex)
+            method: method, target: target, bodyHash: body.hex, time: time, nonce: nonce, to: key.record.id.hex)
         guard NodeRecord(publicKey: keyBytes).isValidSignature(signature, for: message) else {
             throw .unauthorized("the request's signature is not valid")
         }
@@ -136,7 +146,7 @@ public final class SyncGate: Sendable {
             return true
         }
         guard fresh else { throw .unauthorized("the request was seen before") }
-        return node
+        return (node, body)
     }
 
     /// The headers that sign an answer with `status` and `body` to the request with `nonce`.
@@ -150,6 +160,11 @@ public final class SyncGate: Sendable {
 }
 
 /// Lets only signed requests of allowed nodes through to the sync routes.
+///
+/// Everything about the sender is checked on the headers alone, so that a stranger's body is never read: refused
+/// requests are answered at once, whatever they announce. An accepted body is read up to
+/// ``SyncLimits/maxRequestBytes`` (a larger `Content-Length` gets 413 before any of it is read), hashed as it
+/// arrives, and must match the SHA-256 the signature covers.
 struct SyncGateMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let gate: SyncGate
@@ -157,24 +172,61 @@ struct SyncGateMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
         var request = request
-        let body = try await request.collectBody(upTo: SyncLimits.maxRequestBytes)
-        let node: String
+        let checked: (node: String, body: ContentHash)
         do throws(SyncRefusal) {
-            node = try gate.check(
+            checked = try gate.check(
                 method: request.method.rawValue, target: request.head.path ?? "",
-                header: { name in FieldName(name).flatMap { request.headers[$0] } },
-                body: Data(buffer: body))
-        } catch {
-            switch error {
-            case .forbidden:
-                return Response(status: .forbidden)
-            case .unauthorized(let reason):
-                return Response(
-                    status: .unauthorized, headers: [.contentType: "text/plain"],
-                    body: .init(byteBuffer: ByteBuffer(string: reason)))
+                header: { name in FieldName(name).flatMap { request.headers[$0] } })
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > SyncLimits.maxRequestBytes {
+                throw .tooLarge(length)
             }
+            request.body = .init(buffer: try await readBody(request.body, matching: checked.body))
+        } catch {
+            return Self.refusal(error)
         }
-        await gate.contacted(by: node)
+        await gate.contacted(by: checked.node)
         return try await next(request, context)
+    }
+
+    /// The body, read up to the limit and hashed as it arrives; refused unless it hashes to `expected`.
+    private func readBody(_ body: RequestBody, matching expected: ContentHash) async throws(SyncRefusal) -> ByteBuffer {
+        var collected = ByteBuffer()
+        var hasher = SHA256()
+        do {
+            for try await chunk in body {
+                guard collected.readableBytes + chunk.readableBytes <= SyncLimits.maxRequestBytes else {
+                    throw SyncRefusal.tooLarge(collected.readableBytes + chunk.readableBytes)
+                }
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                collected.writeImmutableBuffer(chunk)
+            }
+        } catch let refusal as SyncRefusal {
+            throw refusal
+        } catch {
+            throw .unauthorized("the request's body broke off: \(error)")
+        }
+        guard ContentHash(hex: hasher.finalize().hexString) == expected else {
+            throw .unauthorized("the request's body does not match the SHA-256 it was signed with")
+        }
+        return collected
+    }
+
+    /// The answer to a refused request. It closes the connection: what is left of the body is never read, not even
+    /// to be thrown away.
+    private static func refusal(_ refusal: SyncRefusal) -> Response {
+        switch refusal {
+        case .forbidden:
+            return Response(status: .forbidden, headers: [.connection: "close"])
+        case .unauthorized(let reason):
+            return Response(
+                status: .unauthorized, headers: [.contentType: "text/plain", .connection: "close"],
+                body: .init(byteBuffer: ByteBuffer(string: reason)))
+        case .tooLarge(let bytes):
+            return Response(
+                status: .contentTooLarge, headers: [.contentType: "text/plain", .connection: "close"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: "a body of \(bytes) bytes is more than the \(SyncLimits.maxRequestBytes) this node reads")))
+        }
     }
 }

@@ -93,3 +93,68 @@ import Testing
         await liar.stop()
     }
 }
+
+/// The sync server decides on a request's headers alone whether to read its body.
+@Suite(.timeLimit(.minutes(2))) struct UnreadBodyTests {
+    /// Sends `head` (a request line and headers) and then `body` to 127.0.0.1:`port` over a plain socket; returns what
+    /// the server answered within `seconds`, or `nil`.
+    private func exchange(port: Int, head: String, body: Data = Data(), within seconds: Int = 5) throws -> String? {
+        let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        let request = Data(head.utf8) + body
+        _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var answer = [UInt8](repeating: 0, count: 4096)
+        let read = recv(socket, &answer, answer.count, 0)
+        return read > 0 ? String(decoding: answer[..<read], as: UTF8.self) : nil
+    }
+
+    private func head(_ port: Int, length: Int, headers: [(String, String)]) -> String {
+        "POST /v1/push HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: \(length)\r\n"
+            + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+    }
+
+    @Test func strangersForgersAndOversizedBodiesAreAnsweredBeforeTheBodyIsSent() async throws {
+        let a = try await TestNode.start()
+        let b = try await TestNode.start()
+        try await a.allow(b, as: "b")
+        let port = try #require(a.syncURL.port)
+        let bKey = try NodeKey(rawRepresentation: Data(contentsOf: b.directory.appendingPathComponent("node.key")))
+        func signed(claiming body: Data) throws -> [(String, String)] {
+            try SyncAuth.requestHeaders(method: "POST", target: "/v1/push", body: body, key: bKey, to: a.nodeID)
+        }
+
+        // A stranger announcing 100 MiB: 403 at once, though not one byte of the body was sent.
+        let stranger = try exchange(port: port, head: head(port, length: 100 << 20, headers: []))
+        #expect(stranger?.hasPrefix("HTTP/1.1 403") == true, "\(stranger ?? "no answer")")
+        // B's id with a signature that does not verify: 401 at once.
+        var forged = try signed(claiming: Data(count: 60 << 20))
+        forged[forged.firstIndex { $0.0 == SyncAuth.Header.signature }!].1 = String(repeating: "00", count: 64)
+        let forgery = try exchange(port: port, head: head(port, length: 60 << 20, headers: forged))
+        #expect(forgery?.hasPrefix("HTTP/1.1 401") == true, "\(forgery ?? "no answer")")
+        // B, properly signed, announcing more than the server reads: 413 at once.
+        let huge = try exchange(port: port, head: head(port, length: 100 << 20, headers: try signed(claiming: Data())))
+        #expect(huge?.hasPrefix("HTTP/1.1 413") == true, "\(huge ?? "no answer")")
+        // B, signed for one body, sending another: 401, and nothing is stored.
+        let claimed = Data("{}\n".utf8)
+        let swapped = Data("{]\n".utf8)
+        let mismatch = try exchange(
+            port: port, head: head(port, length: swapped.count, headers: try signed(claiming: claimed)), body: swapped)
+        #expect(mismatch?.hasPrefix("HTTP/1.1 401") == true, "\(mismatch ?? "no answer")")
+        #expect(mismatch?.contains("does not match the SHA-256") == true, "\(mismatch ?? "no answer")")
+        try await b.stop()
+        try await a.stop()
+    }
+}
