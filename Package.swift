@@ -67,6 +67,7 @@ let package = Package(
                 "NewsCore", "Archive", "Fetching",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

@@ -238,7 +238,9 @@ public final class Daemon: Sendable {
         }
         let readiness = readiness
         return Application(
-            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
+            router: router,
+            server: try tls.map { try .tls(.http1(configuration: SyncRoutes.http1), tlsConfiguration: $0.configuration) }
+                ?? .http1(configuration: SyncRoutes.http1),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
             onServerRunning: { channel in readiness.syncBound(port: channel.localAddress?.port) }, logger: quietLogger())
     }

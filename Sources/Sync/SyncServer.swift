@@ -1,6 +1,8 @@
 public import Archive
 public import Foundation
 public import Hummingbird
+public import HummingbirdCore
+import NIOCore
 import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
@@ -164,5 +166,24 @@ public enum SyncRoutes {
         var headers = gate.answerHeaders(status: 200, body: data, nonce: nonce)
         headers[.contentType] = type
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension SyncRoutes {
+    /// How a sync server speaks HTTP/1: it reads sockets 8 KiB at a time, so that what a connection holds before the
+    /// gate refuses it stays small (a refused request's body is never read, but what arrived with its headers is
+    /// buffered), and closes connections idle for a minute.
+    public static var http1: HTTP1Channel.Configuration {
+        .init(additionalChannelHandlers: [SmallReads()], idleTimeout: .seconds(60))
+    }
+}
+
+/// Sets its channel to read at most 8 KiB per read from the socket; passes everything through.
+private final class SmallReads: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        try? context.channel.syncOptions?.setOption(
+            ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4096, maximum: 8192))
     }
 }
