@@ -35,6 +35,7 @@ public final class Archive: Sendable {
     init(
         path: String, checkpointPages: Int32, observeCheckpoints: @escaping @Sendable (Checkpointer.Event) -> Void
     ) throws {
+        try Self.restrictAccess(to: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -52,10 +53,34 @@ public final class Archive: Sendable {
 
     deinit { checkpointer.stop() }
 
-    /// Blocks until no read or write is in progress; the WAL is checkpointed.
+    /// Makes the database, and its WAL and shared-memory files where they exist, readable and writable by their owner
+    /// only, whatever the umask; a new database file is created so. SQLite gives the files it creates beside the
+    /// database the database file's mode.
+    private static func restrictAccess(to path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ArchiveFileError("cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { Foundation.close(descriptor) }
+        guard fchmod(descriptor, 0o600) == 0 else {
+            throw ArchiveFileError("cannot make \(path) private to its owner: \(String(cString: strerror(errno)))")
+        }
+        for companion in [path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: companion) {
+            chmod(companion, 0o600)
+        }
+    }
+
+    /// Blocks until no read or write is in progress, copies the WAL into the database and truncates it, and closes
+    /// the database: afterwards `archive.sqlite` alone holds everything.
+    ///
+    /// SQLite checkpoints when its last connection closes, but GRDB closes the pool's writer before its readers, and a
+    /// reader cannot checkpoint: without this the data stayed in the WAL, and a copy of the database file alone, made
+    /// after a clean stop, was an empty archive.
     public func close() throws {
         checkpointer.stop()
+        let checkpointed = Result { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
         try pool.close()
+        _ = try checkpointed.get()
     }
 }
 
@@ -161,6 +186,13 @@ public enum EntryState: Sendable, Equatable {
     case current
     /// Archived, but the entry changed: fetch again, conditionally on the last capture.
     case changed(last: CaptureRecord)
+}
+
+/// The archive's file cannot be opened, written or copied as asked.
+public struct ArchiveFileError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
 }
 
 /// A record or blob that cannot be stored because it does not match its hash or lacks what it refers to.

@@ -56,6 +56,13 @@ public final class Daemon: Sendable {
             throw DaemonError("cannot create data directory \(directory.path): \(error.localizedDescription)")
         }
         lock = try DirectoryLock(directory: directory)
+        // Binding the control socket would remove the file of another daemon serving there, and stopping would then
+        // leave that daemon without one.
+        if socketAnswers(config.controlSocket.path) {
+            throw DaemonError(
+                "another newsd answers on the control socket \(config.controlSocket.path); stop it, or give this one "
+                    + "another control_socket")
+        }
         identity = try NodeIdentity(directory: directory)
         tls = config.tls ? try TLSIdentity(directory: directory, nodeID: identity.nodeID) : nil
         do {
@@ -136,6 +143,9 @@ public final class Daemon: Sendable {
         }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
+        // Last, so that it is told of a stop first (a service group stops its services in reverse order, each after
+        // the one before has ended).
+        services.append(FetchStopper(daemon: self))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
@@ -231,6 +241,7 @@ public final class Daemon: Sendable {
     private func syncServer() throws -> (any Service)? {
         guard let listen = config.listen else { return nil }
         guard let address = HostPort(listen) else { throw DaemonError("listen address \(listen) is not HOST:PORT") }
+        try requireBindable(host: address.host, port: address.port, key: "listen")
         let router = Router()
         let metrics = self.metrics
         SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID) { count in
@@ -249,6 +260,7 @@ public final class Daemon: Sendable {
     private func metricsServer() throws -> (any Service)? {
         guard let listen = config.metricsListen else { return nil }
         guard let address = HostPort(listen) else { throw DaemonError("metrics address \(listen) is not HOST:PORT") }
+        try requireBindable(host: address.host, port: address.port, key: "metrics_listen")
         let router = Router()
         router.get("/metrics") { _, _ in try self.metricsResponse() }
         let logger = self.logger
@@ -314,6 +326,19 @@ public final class Daemon: Sendable {
 
     fileprivate func waitForSync(until date: Date) async {
         await syncTrigger.wait(upTo: .seconds(max(0, date.timeIntervalSinceNow)))
+    }
+}
+
+/// Once a stop is asked, stops the poller and the fetcher: no new fetch starts, transfers in flight end, and what
+/// was fetched is committed. A poll of hundreds of articles would otherwise hold the stop up for minutes, past
+/// systemd's `TimeoutStopSec`.
+private struct FetchStopper: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        daemon.poller.stop()
+        daemon.fetcher.stop()
     }
 }
 

@@ -24,6 +24,8 @@ final class Poller: Sendable {
     private let commits: GroupCommit
     private let settings: Mutex<Settings>
     private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
+    /// Set once the daemon stops: polls under way fetch no further article.
+    private let stopping = Mutex(false)
 
     /// What a configuration reload may change.
     struct Settings {
@@ -45,6 +47,10 @@ final class Poller: Sendable {
         self.commits = GroupCommit(archive: archive)
         self.logger = logger
     }
+
+    /// Fetches no further article in the polls under way; what was fetched is still stored. The fetcher is stopped
+    /// apart, which ends the transfers in flight.
+    func stop() { stopping.withLock { $0 = true } }
 
     /// How many feeds are being polled right now.
     var polling: Int { inFlight.withLock { $0.count } }
@@ -188,8 +194,14 @@ final class Poller: Sendable {
             throw PollFailure(error.description)
         }
         var failures: [String] = []
-        for entry in parsed.entries {
+        for (index, entry) in parsed.entries.enumerated() {
             guard let link = entry.link else { continue }
+            if stopping.withLock({ $0 }) {
+                // Validators are not remembered, so the next poll after the restart fetches the rest.
+                throw PollFailure(
+                    "newsd stopped during the poll; \(parsed.entries.count - index) of \(parsed.entries.count) articles were "
+                        + "left for the next poll")
+            }
             do {
                 try await archiveArticle(entry, link: link, feed: feed, feedIsLocal: location.isFileURL, settings: settings)
             } catch {

@@ -45,6 +45,12 @@ public final class Fetcher: Sendable {
 
     private static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
+    /// Stops fetching: transfers under way and queued fail with ``FetchError/cancelled``, and so does every later one.
+    /// For a daemon that is stopping: no new fetch starts, none in flight holds it up.
+    public func stop() {
+        loop.stop()
+    }
+
     /// Performs `request`, following redirects within its limits.
     public func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
         let userAgent = request.userAgent ?? self.userAgent

@@ -84,6 +84,8 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     case tooManyRedirects(limit: Int)
     /// The URL's scheme is not allowed for this request.
     case schemeNotAllowed(String)
+    /// The server redirected to a URL whose scheme is not followed (only http and https are).
+    case redirectNotFollowed(scheme: String)
     /// The fetcher was shut down before the transfer finished.
     case cancelled
     /// Any other transport failure, with libcurl's explanation.
@@ -95,7 +97,9 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
         case .timedOut(let message): message
         case .tooManyRedirects(let limit): "more than \(limit) redirects"
         case .schemeNotAllowed(let scheme): "scheme \(scheme) is not allowed here"
-        case .cancelled: "cancelled"
+        case .redirectNotFollowed(let scheme):
+            "the server redirected to a \(scheme): URL, which is not followed (only http and https redirects are)"
+        case .cancelled: "cancelled: the fetcher was stopped"
         case .transport(_, let message): message
         }
     }

@@ -169,7 +169,10 @@ final class Transfer: @unchecked Sendable {
         case CURLE_WRITE_ERROR where overflowed: return .tooLarge(limit: limits.maxBodyBytes)
         case CURLE_OPERATION_TIMEDOUT: return .timedOut(text)
         case CURLE_TOO_MANY_REDIRECTS: return .tooManyRedirects(limit: limits.maxRedirects)
-        case CURLE_UNSUPPORTED_PROTOCOL: return .schemeNotAllowed(text)
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            // The request's own scheme was checked before it started: this is a redirect's. libcurl names it in quotes.
+            let quoted = text.split(separator: "\"", omittingEmptySubsequences: false)
+            return .redirectNotFollowed(scheme: quoted.count >= 3 ? String(quoted[1]).lowercased() : "another")
         default: return .transport(code: Int(code.rawValue), message: text)
         }
     }

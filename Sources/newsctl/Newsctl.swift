@@ -69,7 +69,12 @@ struct Connection: ParsableArguments {
         do {
             response = try await Fetcher(userAgent: "newsctl/\(newsdVersion)").fetch(request)
         } catch {
-            if !FileManager.default.fileExists(atPath: socket) {
+            // A socket this user may not reach (in a directory closed to it) is not a daemon that is not running.
+            var info = stat()
+            if stat(socket, &info) != 0 {
+                if errno == EACCES {
+                    throw CLIError("permission denied on the way to \(socket): join the daemon's group or run as its user")
+                }
                 throw CLIError("newsd is not running (no control socket at \(socket))")
             }
             if access(socket, R_OK | W_OK) != 0 {

@@ -56,6 +56,20 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         await server.stop()
     }
 
+    @Test func aRedirectToALocalFileIsRefusedWithASentence() async throws {
+        let server = try await TestHTTPServer.start()
+        server.redirect("/feed.xml", to: "file:///etc/passwd", status: .found)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        let feeds = try await node.poll()
+        #expect(feeds.first?.lastResult == "error")
+        #expect(
+            feeds.first?.lastError
+                == "the server redirected to a file: URL, which is not followed (only http and https redirects are)")
+        #expect(try await node.status().counts.captures == 0)
+        try await node.stop()
+        await server.stop()
+    }
+
     @Test func retryAfterIsObeyedAndFailuresBackOff() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 1)

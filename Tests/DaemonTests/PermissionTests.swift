@@ -28,6 +28,16 @@ import Testing
         #expect(outsider.status == 1)
         #expect(outsider.stderr == "newsctl: permission denied on \(socket): join the daemon's group or run as its user\n")
 
+        // The way to the socket closed (a runtime directory of mode 0750 that `nobody` is not in the group of): the
+        // same reason, not "not running".
+        chmod(node.directory.path, 0o750)
+        let shutOut = try await asNobody(["status", "--socket", socket], groups: [])
+        #expect(shutOut.status == 1)
+        #expect(
+            shutOut.stderr
+                == "newsctl: permission denied on the way to \(socket): join the daemon's group or run as its user\n")
+        chmod(node.directory.path, 0o755)
+
         // The socket's group is one `nobody` belongs to: newsctl works.
         #expect(chown(socket, 0, 65534) == 0)
         let member = try await asNobody(["status", "--json", "--socket", socket], groups: [65534])
