@@ -1,4 +1,5 @@
 import Archive
+import Crypto
 import Feeds
 import Fetching
 import Foundation
@@ -26,6 +27,13 @@ extension Daemon {
         }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
         router.post("/v1/verify") { _, _ in self.verify() }
+        router.post("/v1/backup") { _, _ in self.backup() }
+        router.get("/v1/backup") { request, _ in
+            guard let name = request.uri.queryParameters.get("name") else {
+                throw HTTPError(.badRequest, message: "name the backup copy: ?name=")
+            }
+            return try self.backupFile(name)
+        }
         router.get("/v1/export") { _, _ in self.export() }
         router.post("/v1/export/warc") { request, context in
             self.exportWARC(try await request.decode(as: CaptureSelection.self, context: context))
@@ -220,14 +228,80 @@ extension Daemon {
     /// Verifies the archive on a thread of its own (it reads everything), streaming progress and then the
     /// report as JSON lines.
     fileprivate func verify() -> Response {
-        let (events, continuation) = AsyncStream<VerifyEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let archive = self.archive
+        return Self.linesOfWork(failure: { VerifyEvent(error: $0) }) { report in
+            VerifyEvent(report: try archive.verify { done, total in report(VerifyEvent(done: done, total: total)) })
+        }
+    }
+
+    /// Copies the archive to a new file in the data directory on a thread of its own, streaming progress and then the
+    /// copy's name, size, SHA-256 and contents as JSON lines; `GET /v1/backup?name=` then hands the file over.
+    fileprivate func backup() -> Response {
+        let archive = self.archive
+        let directory = config.dataDirectory
+        Self.removeBackups(in: directory)
+        return Self.linesOfWork(failure: { BackupEvent(error: $0) }) { report in
+            let name = "backup-\(UUID().uuidString.lowercased()).sqlite"
+            let path = directory.appendingPathComponent(name).path
+            var result = try archive.backup(to: path) { done, total in report(BackupEvent(done: done, total: total)) }
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            var hasher = SHA256()
+            var bytes: Int64 = 0
+            while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+                bytes += Int64(chunk.count)
+            }
+            result.name = name
+            result.bytes = bytes
+            result.sha256 = hasher.finalize().hexString
+            return BackupEvent(backup: result)
+        }
+    }
+
+    /// Streams the backup copy `name` and removes it once sent (or the transfer broke off).
+    fileprivate func backupFile(_ name: String) throws -> Response {
+        guard name.hasPrefix("backup-"), name.hasSuffix(".sqlite"), !name.contains("/") else {
+            throw HTTPError(.badRequest, message: "\(name) is not the name of a backup copy")
+        }
+        let path = config.dataDirectory.appendingPathComponent(name).path
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw HTTPError(.notFound, message: "no backup copy \(name) (each is handed over once)")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/vnd.sqlite3"],
+            body: ResponseBody { writer in
+                defer {
+                    try? file.close()
+                    try? FileManager.default.removeItem(atPath: path)
+                }
+                while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Removes backup copies a newsctl never fetched (it was interrupted): one at most is in the making at a time.
+    static func removeBackups(in directory: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix("backup-") && name.hasSuffix(".sqlite") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    /// Runs `work` on a thread of its own (it reads the whole archive), answering with JSON lines: what `work` reports
+    /// as it goes, then what it returns, or `failure` with the error.
+    private static func linesOfWork<Event: Encodable & Sendable>(
+        failure: @escaping @Sendable (String) -> Event,
+        _ work: @escaping @Sendable (_ report: @escaping (Event) -> Void) throws -> Event
+    ) -> Response {
+        let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(64))
         Thread {
             do {
-                let report = try archive.verify { done, total in continuation.yield(VerifyEvent(done: done, total: total)) }
-                continuation.yield(VerifyEvent(report: report))
+                continuation.yield(try work { continuation.yield($0) })
             } catch {
-                continuation.yield(VerifyEvent(error: "\(error)"))
+                continuation.yield(failure("\(error)"))
             }
             continuation.finish()
         }.start()

@@ -64,6 +64,7 @@ public final class Daemon: Sendable {
                     + "another control_socket")
         }
         identity = try NodeIdentity(directory: directory)
+        Self.removeBackups(in: directory)
         tls = config.tls ? try TLSIdentity(directory: directory, nodeID: identity.nodeID) : nil
         do {
             archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)

@@ -202,3 +202,45 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     /// Whether everything checked out.
     public var isClean: Bool { problems.isEmpty && integrity == "ok" }
 }
+
+/// What a backup copy holds, checked: `newsctl backup`.
+public struct BackupResult: Codable, Sendable, Equatable {
+    /// SQLite's integrity check of the copy: `ok`.
+    public var integrity: String
+    public var articles: Int
+    public var captures: Int
+    /// The change log's last sequence number in the copy.
+    public var lastSequence: Int64
+    /// The copy's name, to fetch it by (`GET /v1/backup?name=`), its size and its SHA-256; set by the daemon.
+    public var name: String?
+    public var bytes: Int64?
+    public var sha256: String?
+
+    public init(
+        integrity: String, articles: Int, captures: Int, lastSequence: Int64, name: String? = nil, bytes: Int64? = nil,
+        sha256: String? = nil
+    ) {
+        self.integrity = integrity
+        self.articles = articles
+        self.captures = captures
+        self.lastSequence = lastSequence
+        self.name = name
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}
+
+/// One line of `POST /v1/backup`'s answer: progress in database pages, then the copy made (or an error).
+public struct BackupEvent: Codable, Sendable {
+    public var done: Int?
+    public var total: Int?
+    public var backup: BackupResult?
+    public var error: String?
+
+    public init(done: Int? = nil, total: Int? = nil, backup: BackupResult? = nil, error: String? = nil) {
+        self.done = done
+        self.total = total
+        self.backup = backup
+        self.error = error
+    }
+}

@@ -13,7 +13,7 @@ struct Newsctl: AsyncParsableCommand {
         version: newsdVersion,
         subcommands: [
             Status.self, Poll.self, Sync.self, Feeds.self, Articles.self, Search.self, Show.self, Diff.self, Stories.self,
-            Verify.self,
+            Verify.self, Backup.self,
             Tag.self, Note.self, Hide.self, Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
         ])
 }
@@ -63,7 +63,10 @@ struct Connection: ParsableArguments {
         var request = FetchRequest(
             url: URL(string: "http://newsd\(path)")!, method: method,
             headers: body == nil ? [] : [("Content-Type", "application/json")],
-            body: body, limits: FetchLimits(maxBodyBytes: 256 << 20, totalTimeout: 3600, lowSpeedBytes: 0), unixSocket: socket)
+            body: body,
+            // A streamed answer (an export, a backup) is written out as it comes, whatever its size.
+            limits: FetchLimits(maxBodyBytes: onData == nil ? 256 << 20 : Int.max, totalTimeout: 3600, lowSpeedBytes: 0),
+            unixSocket: socket)
         request.onData = onData
         let response: FetchResponse
         do {

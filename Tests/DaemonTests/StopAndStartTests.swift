@@ -1,3 +1,4 @@
+import Fetching
 import Foundation
 import GRDB
 import Hummingbird
@@ -129,5 +130,55 @@ import Testing
                 "cannot listen on 127.0.0.1:\(port) (listen): the address is in use (another newsd, or another program, "
                     + "listens there)"), "\(busy.stderr)")
         try await first.stop()
+    }
+
+    @Test func newsctlBackupWritesAConsistentCheckedCopyWhileNewsdPolls() async throws {
+        let newsctl = try #require(newsctl)
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 60)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")], limits: FetchLimits(totalTimeout: 20))
+        let socket = node.config.controlSocket.path
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A poll storing articles while the copy is made.
+        let poll = Task { try await node.poll() }
+        let file = directory.appendingPathComponent("copy.sqlite").path
+        let backup = try await runCommand(newsctl, ["backup", file, "--json", "--socket", socket])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let result = try JSONCoding.decoder().decode(BackupResult.self, from: Data(backup.stdout.utf8))
+        #expect(result.integrity == "ok")
+        _ = try await poll.value
+
+        // One file, no WAL beside it, holding what newsd said it copied, and nothing left behind.
+        #expect(!FileManager.default.fileExists(atPath: file + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let queue = try DatabaseQueue(path: file)
+        #expect(try await queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "delete")
+        #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM article") } == result.articles)
+        #expect(try await queue.read { try Int64.fetchOne($0, sql: "SELECT MAX(seq) FROM change") } == result.lastSequence)
+        try queue.close()
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: node.directory.path).filter {
+            $0.hasPrefix("backup-")
+        }
+        #expect(leftovers.isEmpty)
+
+        // The copy is an archive newsd opens and verifies clean.
+        let restored = try temporaryDirectory()
+        try FileManager.default.copyItem(
+            at: node.directory.appendingPathComponent("node.key"), to: restored.appendingPathComponent("node.key"))
+        try FileManager.default.copyItem(atPath: file, toPath: restored.appendingPathComponent("archive.sqlite").path)
+        try await node.stop()
+        let reopened = try await TestNode.start(directory: restored)
+        let verify = try await runCommand(newsctl, ["verify", "--socket", reopened.config.controlSocket.path])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(try await reopened.status().counts.articles == result.articles)
+        // An existing file is not overwritten.
+        let again = try await runCommand(newsctl, ["backup", file, "--socket", reopened.config.controlSocket.path])
+        #expect(again.status == 1)
+        #expect(again.stderr == "newsctl: \(file) exists already\n")
+        try await reopened.stop()
+        await server.stop()
     }
 }
