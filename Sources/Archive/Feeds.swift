@@ -227,15 +227,16 @@ extension Archive {
         let headers = String(decoding: try JSONEncoder().encode(feed.headers), as: UTF8.self)
         try db.execute(
             sql: """
-                INSERT INTO feed(url, location, origin, active, title, category, interval, proxy, userAgent, headers)
-                VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+                INSERT INTO feed(url, location, origin, active, title, category, interval, proxy, userAgent, headers,
+                    allowPrivate)
+                VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(url) DO UPDATE SET origin = excluded.origin, active = 1, title = excluded.title,
                     category = excluded.category, interval = excluded.interval, proxy = excluded.proxy,
-                    userAgent = excluded.userAgent, headers = excluded.headers
+                    userAgent = excluded.userAgent, headers = excluded.headers, allowPrivate = excluded.allowPrivate
                 """,
             arguments: [
                 feed.url.absoluteString, feed.url.absoluteString, origin, feed.title, feed.category, feed.interval, feed.proxy,
-                feed.userAgent, headers,
+                feed.userAgent, headers, feed.allowPrivate,
             ])
     }
 
@@ -251,8 +252,8 @@ extension Archive {
                 id: row["id"], url: url, location: row["location"], origin: row["origin"],
                 settings: FeedConfig(
                     url: URL(string: url)!, title: row["title"], interval: row["interval"], category: row["category"],
-                    proxy: row["proxy"],
-                    userAgent: row["userAgent"], headers: headers ?? [:]),
+                    proxy: row["proxy"], userAgent: row["userAgent"], headers: headers ?? [:],
+                    allowPrivate: row["allowPrivate"]),
                 etag: row["etag"], lastModified: row["lastModified"], lastHash: row["lastHash"], errorCount: row["errorCount"],
                 nextPollAt: row.date("nextPollAt"),
                 hints: FeedHints(

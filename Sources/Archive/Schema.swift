@@ -270,6 +270,10 @@ enum Schema {
                     CREATE INDEX blob_uncompacted ON blob(compacted) WHERE compacted = 0;
                     """)
         }
+        migrator.registerMigration("v13") { db in
+            // A feed whose links may lead into this machine's network although the feed is not there.
+            try db.execute(sql: "ALTER TABLE feed ADD COLUMN allowPrivate INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

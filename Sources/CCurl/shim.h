@@ -32,6 +32,12 @@ static inline CURLcode newsd_curl_setopt_data_callback(CURL *handle, CURLoption 
     return curl_easy_setopt(handle, option, value);
 }
 
+typedef int (*newsd_curl_prereq_callback)(void *context, char *primary_ip, char *local_ip, int primary_port, int local_port);
+
+static inline CURLcode newsd_curl_setopt_prereq_callback(CURL *handle, newsd_curl_prereq_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, value);
+}
+
 static inline CURLMcode newsd_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }

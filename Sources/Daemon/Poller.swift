@@ -203,7 +203,10 @@ final class Poller: Sendable {
                         + "left for the next poll")
             }
             do {
-                try await archiveArticle(entry, link: link, feed: feed, feedIsLocal: location.isFileURL, settings: settings)
+                try await archiveArticle(
+                    entry, link: link, feed: feed, feedIsLocal: location.isFileURL,
+                    mayReachLocal: feed.settings.allowPrivate || response.address.map { LocalAddress.isLocal($0) } ?? true,
+                    settings: settings)
             } catch {
                 failures.append("\(link.absoluteString): \(error)")
             }
@@ -241,15 +244,20 @@ final class Poller: Sendable {
     /// An entry that changed (see ``Archive/entryState(articleURL:feedURL:entryID:version:)``) has its
     /// article fetched again, conditionally: a page that changed becomes a new capture, and a new version
     /// if its cleaned text changed too; nothing is overwritten.
-    private func archiveArticle(_ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, settings: Settings) async throws {
+    ///
+    /// Only a feed that is a local file may link to local files, and only a feed on a local address (or one whose entry
+    /// says `allow_private`) to local addresses: `mayReachLocal`.
+    private func archiveArticle(
+        _ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, mayReachLocal: Bool, settings: Settings
+    ) async throws {
         let version = Self.version(of: entry)
         let state = try archive.entryState(
             articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
         let membership = (url: feed.url, entryID: entry.id, version: version)
-        // Only a feed the user configured as a local file may link to local files.
         var request = FetchRequest(
             url: link, limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
             userAgent: feed.settings.userAgent)
+        request.allowLocalAddresses = mayReachLocal
         switch state {
         case .current: return
         case .new: break

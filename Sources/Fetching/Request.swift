@@ -27,6 +27,11 @@ public struct FetchRequest: Sendable {
     /// For `https`: the public key the server's certificate must carry (`sha256//BASE64`); when set, it replaces
     /// verification by certificate authorities (a peer's self-made certificate).
     public var pinnedKey: String?
+    /// Whether the request may reach a local address (``LocalAddress``): checked on the address each connection of
+    /// the request (redirects included, a reused connection too) actually reached, after DNS, before anything is sent.
+    /// Through a proxy, which reaches the target itself, the URL's host is checked instead. A link in a feed on the
+    /// internet may not point into the network newsd is on.
+    public var allowLocalAddresses = true
 
     public init(
         url: URL, method: String = "GET", headers: [(name: String, value: String)] = [], body: Data? = nil,
@@ -63,6 +68,8 @@ public struct FetchResponse: Sendable {
     public var body: Data
     /// The statuses of the redirects followed on the way, in order.
     public var redirects: [Int]
+    /// The address the final response came from (a proxy's, through one); `nil` for a file.
+    public var address: String?
 
     /// A header's value by case-insensitive name.
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
@@ -84,6 +91,8 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     case tooManyRedirects(limit: Int)
     /// The URL's scheme is not allowed for this request.
     case schemeNotAllowed(String)
+    /// The request reached, or would have reached, a local address it may not (``FetchRequest/allowLocalAddresses``).
+    case localAddress(String)
     /// The server redirected to a URL whose scheme is not followed (only http and https are).
     case redirectNotFollowed(scheme: String)
     /// The fetcher was shut down before the transfer finished.
@@ -97,6 +106,9 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
         case .timedOut(let message): message
         case .tooManyRedirects(let limit): "more than \(limit) redirects"
         case .schemeNotAllowed(let scheme): "scheme \(scheme) is not allowed here"
+        case .localAddress(let address):
+            "not fetched: \(address) is an address of this machine or its network, and the feed linking to it is not "
+                + "(allow_private = true in the feed's entry allows it)"
         case .redirectNotFollowed(let scheme):
             "the server redirected to a \(scheme): URL, which is not followed (only http and https redirects are)"
         case .cancelled: "cancelled: the fetcher was stopped"

@@ -16,6 +16,10 @@ final class Transfer: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var fileAllowed = false
+    /// The handle this transfer runs on, while it runs (the connection check reads the URL being fetched through it).
+    private var handle: UnsafeMutableRawPointer?
+    /// The local address a connection reached when that was refused.
+    private var refusedAddress: String?
 
     init(request: FetchRequest, userAgent: String, continuation: CheckedContinuation<Result<FetchResponse, FetchError>, Never>) {
         self.request = request
@@ -95,6 +99,16 @@ final class Transfer: @unchecked Sendable {
         newsd_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
 
         let context = Unmanaged.passUnretained(self).toOpaque()
+        if !request.allowLocalAddresses, !fileAllowed {
+            self.handle = handle
+            newsd_curl_setopt_pointer(handle, CURLOPT_PREREQDATA, context)
+            newsd_curl_setopt_prereq_callback(handle) { context, address, _, _, _ in
+                guard let context else { return 1 }
+                let connected = address.map { String(cString: $0) } ?? ""
+                return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().mayRequest(connectedTo: connected)
+                    ? Int32(CURL_PREREQFUNC_OK) : Int32(CURL_PREREQFUNC_ABORT)
+            }
+        }
         newsd_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
         newsd_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             guard let context, let data else { return 0 }
@@ -111,6 +125,22 @@ final class Transfer: @unchecked Sendable {
             return length
         }
         return nil
+    }
+
+    /// Whether the request about to be sent over a connection to `address` may go: not to a local address, or, through
+    /// a proxy, not to a URL whose host is one.
+    private func mayRequest(connectedTo address: String) -> Bool {
+        if let proxy = request.proxy, !proxy.isEmpty {
+            var effective: UnsafeMutablePointer<CChar>? = nil
+            if let handle { newsd_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective) }
+            let host = effective.flatMap { URL(string: String(cString: $0))?.host } ?? request.url.host ?? ""
+            guard LocalAddress.isLocal(host: host) else { return true }
+            refusedAddress = host
+            return false
+        }
+        guard LocalAddress.isLocal(address) else { return true }
+        refusedAddress = address
+        return false
     }
 
     /// Appends body bytes, refusing (and so aborting the transfer) past the size cap.
@@ -147,6 +177,7 @@ final class Transfer: @unchecked Sendable {
     /// The outcome of the finished transfer on `handle`.
     func result(_ handle: UnsafeMutableRawPointer, code: CURLcode) -> Result<FetchResponse, FetchError> {
         if code != CURLE_OK {
+            if let refusedAddress { return .failure(.localAddress(refusedAddress)) }
             return .failure(error(for: code, message: String(cString: errorBuffer)))
         }
         var status = 0
@@ -154,11 +185,15 @@ final class Transfer: @unchecked Sendable {
         var effective: UnsafeMutablePointer<CChar>? = nil
         newsd_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
         let finalURL = effective.flatMap { URL(string: String(cString: $0)) } ?? request.url
+        var primary: UnsafeMutablePointer<CChar>? = nil
+        newsd_curl_getinfo_string(handle, CURLINFO_PRIMARY_IP, &primary)
+        let address = primary.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         // Interim 1xx responses are not redirects; every 3xx before the final response is.
         let redirects = statuses.dropLast().filter { (300..<400).contains($0) }
         return .success(
             FetchResponse(
-                status: fileAllowed ? 200 : status, finalURL: finalURL, headers: headers, body: body, redirects: redirects))
+                status: fileAllowed ? 200 : status, finalURL: finalURL, headers: headers, body: body, redirects: redirects,
+                address: fileAllowed ? nil : address))
     }
 
     private func error(for code: CURLcode, message: String) -> FetchError {

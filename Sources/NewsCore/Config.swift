@@ -90,10 +90,13 @@ public struct FeedConfig: Sendable, Equatable, Codable {
     public var userAgent: String?
     /// Extra request headers for this feed.
     public var headers: [String: String]
+    /// Whether the feed's links may lead to this machine or its network (loopback, private, link-local addresses)
+    /// although the feed itself is not there: for an intranet site published through a public feed.
+    public var allowPrivate: Bool
 
     public init(
         url: URL, title: String? = nil, interval: Double? = nil, category: String? = nil, proxy: String? = nil,
-        userAgent: String? = nil, headers: [String: String] = [:]
+        userAgent: String? = nil, headers: [String: String] = [:], allowPrivate: Bool = false
     ) {
         self.url = url
         self.title = title
@@ -102,6 +105,23 @@ public struct FeedConfig: Sendable, Equatable, Codable {
         self.proxy = proxy
         self.userAgent = userAgent
         self.headers = headers
+        self.allowPrivate = allowPrivate
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case url, title, interval, category, proxy, userAgent, headers, allowPrivate
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            url: try container.decode(URL.self, forKey: .url), title: try container.decodeIfPresent(String.self, forKey: .title),
+            interval: try container.decodeIfPresent(Double.self, forKey: .interval),
+            category: try container.decodeIfPresent(String.self, forKey: .category),
+            proxy: try container.decodeIfPresent(String.self, forKey: .proxy),
+            userAgent: try container.decodeIfPresent(String.self, forKey: .userAgent),
+            headers: try container.decodeIfPresent([String: String].self, forKey: .headers) ?? [:],
+            allowPrivate: try container.decodeIfPresent(Bool.self, forKey: .allowPrivate) ?? false)
     }
 }
 
@@ -342,10 +362,12 @@ private struct RawConfig: Decodable {
         var proxy: String?
         var userAgent: String?
         var headers: [String: String]?
+        var allowPrivate: Bool?
 
         enum CodingKeys: String, CodingKey {
             case url, title, interval, category, proxy, headers
             case userAgent = "user_agent"
+            case allowPrivate = "allow_private"
         }
     }
     struct Peer: Decodable {
@@ -449,7 +471,7 @@ private struct RawConfig: Decodable {
                 FeedConfig(
                     url: url, title: feed.title, interval: try positive(feed.interval, "\(key).interval", default: 0).nonZero,
                     category: feed.category, proxy: try proxyURL(feed.proxy, "\(key).proxy"), userAgent: feed.userAgent,
-                    headers: feed.headers ?? [:]))
+                    headers: feed.headers ?? [:], allowPrivate: feed.allowPrivate ?? false))
         }
 
         var peers: [PeerConfig] = []
