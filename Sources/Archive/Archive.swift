@@ -215,6 +215,9 @@ extension Archive {
     public func prepare(_ ingest: Ingest) throws -> PreparedIngest {
         let prepared = try prepareUnsigned(ingest)
         try checkSignature(of: ingest.capture, kind: "capture")
+        if let extraction = ingest.extraction, !extraction.nodeID.isEmpty {
+            try checkSignature(of: extraction, kind: "extraction")
+        }
         return prepared
     }
 
@@ -227,6 +230,12 @@ extension Archive {
         }
         var signed = ingest
         signed.capture = try key.sign(ingest.capture)
+        if let extraction = ingest.extraction, !extraction.nodeID.isEmpty {
+            guard extraction.nodeID == key.record.id.hex else {
+                throw IntegrityError("extraction \(extraction.id) is not by node \(key.record.id.hex.prefix(16))")
+            }
+            signed.extraction = try key.sign(extraction)
+        }
         return try prepareUnsigned(signed)
     }
 
@@ -266,8 +275,9 @@ extension Archive {
     }
 
     /// Checks records that came from elsewhere (a peer) without taking the write lock: every id against its content,
-    /// every capture's and annotation's signature against its node, known here, among `items`, or among `pending`
-    /// (node records that arrived before these and are being stored with them: an earlier page of the same pull).
+    /// every capture's, annotation's and signed extraction's signature against its node, known here, among `items`, or
+    /// among `pending` (node records that arrived before these and are being stored with them: an earlier page of the
+    /// same pull). An extraction without a node (made before extractions were signed) is taken, and shown as unverified.
     public func check(_ items: [ArchiveItem], pending: [String: NodeRecord] = [:]) throws -> CheckedItems {
         try Self.requireIntact(items)
         var arriving = pending
@@ -276,6 +286,8 @@ extension Archive {
             switch item {
             case .capture(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
             case .annotation(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
+            case .extraction(let record) where !record.nodeID.isEmpty:
+                try checkSignature(of: record, kind: item.kind, arriving: arriving)
             default: break
             }
         }

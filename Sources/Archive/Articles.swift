@@ -8,6 +8,20 @@ public struct ArticleLookupError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Archive {
+    /// Columns `extractedBy` and `byCapturingNode` of the text `text.id`, for a ``TextProvenance``: the node that signed
+    /// an extraction of it (the capturing node where it did one), and whether the capturing node did.
+    static let provenanceColumns = """
+        (SELECT e.nodeID FROM extraction e JOIN capture c ON c.id = e.captureID WHERE e.textID = text.id
+            AND e.nodeID IS NOT NULL ORDER BY e.nodeID = c.nodeID DESC LIMIT 1) AS extractedBy,
+        EXISTS (SELECT 1 FROM extraction e JOIN capture c ON c.id = e.captureID WHERE e.textID = text.id
+            AND e.nodeID = c.nodeID) AS byCapturingNode
+        """
+
+    /// The ``TextProvenance`` of a row with ``provenanceColumns``.
+    static func provenance(_ row: Row) -> TextProvenance {
+        TextProvenance(extractedBy: row["extractedBy"], byCapturingNode: row["byCapturingNode"])
+    }
+
     /// The one article whose URL is `reference`, or whose id starts with it (8 hex digits at least).
     static func lookup(_ reference: String, db: Database) throws -> ArticleRecord {
         var articles = try ArticleRecord.fetchAll(db, sql: "SELECT * FROM article WHERE url = ?", arguments: [reference])
@@ -24,33 +38,45 @@ extension Archive {
     }
 
     /// The article whose URL is `reference`, or whose id starts with it (8 hex digits at least), with all
-    /// its captures and versions.
-    public func article(_ reference: String) throws -> ArticleDetail {
+    /// its captures and versions. Its versions are the texts that the capturing node, or `localNode` (this node),
+    /// extracted and signed; texts others made of its captures are listed apart, each with who made it.
+    public func article(_ reference: String, localNode: String? = nil) throws -> ArticleDetail {
         try pool.read { db in
             let article = try Self.lookup(reference, db: db)
             let captures = try CaptureRecord.fetchAll(
                 db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt, id", arguments: [article.id])
             var versions: [ArticleDetail.Version] = []
+            var others: [ArticleDetail.Version] = []
             var seen = Set<ContentHash>()
+            var seenElsewhere = Set<ContentHash>()
             for capture in captures {
                 let rows = try Row.fetchAll(
                     db,
                     // In the order they were stored: a re-extraction's text comes after the texts it was made beside.
+                    // Of the extractions of one text, a signed one first.
                     sql: """
-                        SELECT text.*, extraction.extractor FROM extraction JOIN text ON text.id = extraction.textID
+                        SELECT text.*, extraction.extractor, extraction.nodeID AS extractedBy
+                        FROM extraction JOIN text ON text.id = extraction.textID
                         LEFT JOIN change ON change.kind = 'extraction' AND change.key = extraction.id
-                        WHERE captureID = ? ORDER BY change.seq
+                        WHERE captureID = ? ORDER BY change.seq, extraction.nodeID IS NULL
                         """,
                     arguments: [capture.id])
                 for row in rows {
                     let text = try TextRecord(row: row)
-                    guard seen.insert(text.id).inserted else { continue }
-                    versions.append(
-                        ArticleDetail.Version(
-                            textID: text.id.hex, firstSeen: capture.fetchedAt, extractor: row["extractor"], title: text.title,
-                            byline: text.byline, published: text.published, language: text.language, body: text.body))
+                    let extractedBy: String? = row["extractedBy"]
+                    let version = ArticleDetail.Version(
+                        textID: text.id.hex, firstSeen: capture.fetchedAt, extractor: row["extractor"], extractedBy: extractedBy,
+                        capturedBy: capture.nodeID, title: text.title, byline: text.byline, published: text.published,
+                        language: text.language, body: text.body)
+                    if extractedBy != nil, extractedBy == capture.nodeID || extractedBy == localNode {
+                        guard seen.insert(text.id).inserted else { continue }
+                        versions.append(version)
+                    } else if seenElsewhere.insert(text.id).inserted {
+                        others.append(version)
+                    }
                 }
             }
+            others.removeAll { seen.contains(ContentHash(hex: $0.textID)!) }
             let feeds = try String.fetchAll(
                 db,
                 sql:
@@ -67,7 +93,7 @@ extension Archive {
                         id: $0.id.hex, fetchedAt: $0.fetchedAt, status: $0.status, finalURL: $0.finalURL,
                         blobHash: $0.blobHash.hex,
                         size: $0.size, nodeID: $0.nodeID)
-                }, versions: versions)
+                }, versions: versions, otherTexts: others)
         }
     }
 }

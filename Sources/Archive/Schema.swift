@@ -274,6 +274,16 @@ enum Schema {
             // A feed whose links may lead into this machine's network although the feed is not there.
             try db.execute(sql: "ALTER TABLE feed ADD COLUMN allowPrivate INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v14") { db in
+            // Extractions are signed by the node that made them, and name the template blocks they left out; older
+            // ones have neither (unverified).
+            try db.execute(
+                sql: """
+                    ALTER TABLE extraction ADD COLUMN template TEXT;
+                    ALTER TABLE extraction ADD COLUMN nodeID TEXT;
+                    ALTER TABLE extraction ADD COLUMN signature TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -62,7 +62,8 @@ extension Archive {
         // joined to their articles and filtered, page by page, and only the hits get snippets.
         let page = limit * 4
         let details = """
-            SELECT article.url AS url, text.title AS title, text.id AS textID, MIN(capture.fetchedAt) AS capturedAt
+            SELECT article.url AS url, text.title AS title, text.id AS textID, MIN(capture.fetchedAt) AS capturedAt,
+                \(Self.provenanceColumns)
             FROM text
             JOIN extraction ON extraction.textID = text.id
             JOIN capture ON capture.id = extraction.captureID
@@ -100,8 +101,7 @@ extension Archive {
                 return hits.map { hit in
                     SearchHit(
                         articleURL: hit.row["url"], title: hit.row["title"], snippet: snippets[hit.rowid] ?? "",
-                        textID: hit.row["textID"],
-                        capturedAt: hit.row["capturedAt"])
+                        textID: hit.row["textID"], capturedAt: hit.row["capturedAt"], provenance: Self.provenance(hit.row))
                 }
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {

@@ -99,6 +99,7 @@ extension Archive {
                     db,
                     sql: """
                         SELECT text.id AS textID, text.title AS title, MIN(capture.fetchedAt) AS capturedAt,
+                               \(Self.provenanceColumns),
                                (SELECT article.url FROM extraction JOIN capture c ON c.id = extraction.captureID
                                 JOIN article ON article.id = c.articleID WHERE extraction.textID = text.id LIMIT 1) AS url
                         FROM story_member JOIN text ON text.id = story_member.textID
@@ -110,7 +111,8 @@ extension Archive {
                     let url: String? = row["url"]
                     return Story.Member(
                         textID: row["textID"], title: row["title"], articleURL: url,
-                        source: url.flatMap { URL(string: $0)?.host }, capturedAt: row["capturedAt"])
+                        source: url.flatMap { URL(string: $0)?.host }, capturedAt: row["capturedAt"],
+                        provenance: Self.provenance(row))
                 }
                 return Story(id: id, members: members)
             }

@@ -63,6 +63,30 @@ extension Archive {
         try pool.read { db in try CaptureRecord.fetchOne(db, key: id) }
     }
 
+    /// Up to `limit` extractions with ids after `after`, in id order; only those no node signed if `unsigned`.
+    public func extractions(after: String, limit: Int, unsigned: Bool = false) throws -> [ExtractionRecord] {
+        try pool.read { db in
+            try ExtractionRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM extraction WHERE id > ? \(unsigned ? "AND nodeID IS NULL" : "") ORDER BY id LIMIT ?",
+                arguments: [after, limit])
+        }
+    }
+
+    /// The value of the archive's setting `key`, if set.
+    public func setting(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    /// Sets the archive's setting `key`.
+    public func set(_ key: String, to value: String) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
+        }
+    }
+
     /// Stores a text made of a stored capture beside the texts already made of it; returns how many records were new.
     @discardableResult
     public func addText(_ text: TextRecord, extraction: ExtractionRecord) throws -> Int {

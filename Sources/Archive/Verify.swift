@@ -69,7 +69,13 @@ extension Archive {
                 }
             }
             try check(TextRecord.self, "text") { _ in }
-            try check(ExtractionRecord.self, "extraction") { _ in }
+            try check(ExtractionRecord.self, "extraction") { extraction in
+                if extraction.nodeID.isEmpty {
+                    report.unverifiedExtractions += 1
+                } else {
+                    checkSignature(extraction, "extraction")
+                }
+            }
             try check(AnnotationRecord.self, "annotation") { checkSignature($0, "annotation") }
 
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")

@@ -26,7 +26,7 @@ extension Daemon {
             return JSONBody(synced)
         }
         router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
-        router.post("/v1/verify") { _, _ in self.verify() }
+        router.post("/v1/verify") { request, _ in self.verify(reextract: request.uri.queryParameters.get("reextract") == "1") }
         router.post("/v1/backup") { _, _ in self.backup() }
         router.get("/v1/backup") { request, _ in
             guard let name = request.uri.queryParameters.get("name") else {
@@ -58,7 +58,7 @@ extension Daemon {
                 throw HTTPError(.badRequest, message: "ref is required")
             }
             do {
-                return try JSONBody(self.archive.article(reference))
+                return try JSONBody(self.archive.article(reference, localNode: self.identity.nodeID))
             } catch let error as ArticleLookupError {
                 throw HTTPError(.notFound, message: error.description)
             }
@@ -227,10 +227,17 @@ extension Daemon {
 extension Daemon {
     /// Verifies the archive on a thread of its own (it reads everything), streaming progress and then the
     /// report as JSON lines.
-    fileprivate func verify() -> Response {
+    /// With `reextract`, also makes every text again from its page (``reextractionCheck(_:archive:progress:)``).
+    fileprivate func verify(reextract: Bool) -> Response {
         let archive = self.archive
         return Self.linesOfWork(failure: { VerifyEvent(error: $0) }) { report in
-            VerifyEvent(report: try archive.verify { done, total in report(VerifyEvent(done: done, total: total)) })
+            var verified = try archive.verify { done, total in report(VerifyEvent(done: done, total: total)) }
+            if reextract {
+                try Self.reextractionCheck(&verified, archive: archive) { done, total in
+                    report(VerifyEvent(done: done, total: total))
+                }
+            }
+            return VerifyEvent(report: verified)
         }
     }
 

@@ -33,12 +33,12 @@ public final class Daemon: Sendable {
     let syncer: Syncer
     /// Who may sync with this node: the peers in force, by node id.
     let gate: SyncGate
-    private let logger: Logger
+    let logger: Logger
     private let startedAt = Date()
     private let pollTrigger = Trigger()
     private let syncTrigger = Trigger()
     private let readiness = Readiness()
-    private let hub = EventHub()
+    let hub = EventHub()
     private let notifier = SystemdNotifier()
     let metrics = Metrics()
     private let group = Mutex<ServiceGroup?>(nil)
@@ -137,7 +137,7 @@ public final class Daemon: Sendable {
     public func run(
         handleSignals: Bool = true, scheduled: Bool = true, reloader: (@Sendable () throws -> NewsdConfig)? = nil
     ) async throws {
-        var services: [any Service] = [controlServer()]
+        var services: [any Service] = [controlServer(), LegacyExtractionSigner(daemon: self)]
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         if scheduled {
             services += [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self)] as [any Service]
@@ -340,6 +340,36 @@ private struct FetchStopper: Service {
         try? await gracefulShutdown()
         daemon.poller.stop()
         daemon.fetcher.stop()
+    }
+}
+
+/// Signs, once, the extractions made before extractions were signed whose texts this node makes again (see
+/// ``Daemon/signLegacyExtractions(stopping:)``), on a thread of its own: it runs the extractor over their pages. A stop
+/// ends it between pages; it goes on at the next start.
+private struct LegacyExtractionSigner: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        let stopping = Mutex(false)
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { continuation in
+                Thread {
+                    do {
+                        if let signed = try daemon.signLegacyExtractions(stopping: { stopping.withLock { $0 } }) {
+                            daemon.logger.notice("checked older extractions", metadata: ["signed": "\(signed)"])
+                            daemon.hub.publish(.olderExtractionsSigned(signed))
+                        }
+                    } catch {
+                        daemon.logger.error("cannot sign older extractions", metadata: ["error": "\(error)"])
+                    }
+                    continuation.resume()
+                }.start()
+            }
+        } onGracefulShutdown: {
+            stopping.withLock { $0 = true }
+        }
+        // Done: a service that ended before the daemon stops would stop it.
+        try? await gracefulShutdown()
     }
 }
 

@@ -9,6 +9,8 @@ public enum DaemonEvent: Sendable, Equatable {
     case synced(PeerStatus)
     /// Stored pages were recompressed while newsd was idle; how many still wait.
     case compacted(waiting: Int)
+    /// Extractions made before extractions were signed were checked against their pages; how many this node signed.
+    case olderExtractionsSigned(Int)
 }
 
 /// Fans events out to every current subscriber. Subscribers that fall behind lose the oldest events.

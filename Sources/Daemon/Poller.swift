@@ -273,7 +273,7 @@ final class Poller: Sendable {
         let article = ArticleRecord(url: link.absoluteString)
         let capture = capture(of: response, page: page, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
-        let records = cleaned.records(capture: capture.id)
+        let records = cleaned.records(capture: capture.id, node: key.record.id.hex)
         _ = try await commits.store(
             archive.prepare(
                 Ingest(

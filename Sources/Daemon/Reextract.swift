@@ -11,6 +11,7 @@ extension Daemon {
         let ids = try archive.capturesToClean(by: Extractor.version, article: article)
         let archive = self.archive
         let cleaner = Cleaner(archive: archive, metrics: metrics)
+        let key = identity.key
         return try await withCheckedThrowingContinuation { continuation in
             Thread {
                 var report = ReextractReport(extractor: Extractor.version, captures: ids.count)
@@ -26,11 +27,11 @@ extension Daemon {
                         if article == nil, let articleID = capture.articleID, learnt.insert(articleID).inserted {
                             try cleaner.learn(from: cleaned, capture: capture)
                         }
-                        guard let records = cleaned.records(capture: capture.id) else {
+                        guard let records = cleaned.records(capture: capture.id, node: key.record.id.hex) else {
                             report.noText += 1
                             continue
                         }
-                        if try archive.addText(records.text, extraction: records.extraction) == 2 {
+                        if try archive.addText(records.text, extraction: key.sign(records.extraction)) == 2 {
                             report.newTexts += 1
                         } else {
                             report.sameTexts += 1

@@ -20,6 +20,9 @@ public struct ExtractedArticle: Sendable, Equatable, Codable {
     public var note: String?
     /// Fingerprints of every text block of the page, for learning a host's template (not part of the JSON form).
     public var blocks: [UInt64] = []
+    /// Fingerprints of the page's blocks that were left out as its host's template (not part of the JSON form): with
+    /// the page and the extractor, what it takes to make the same text again.
+    public var templateBlocks: [UInt64] = []
 
     /// The main text: paragraphs separated by blank lines.
     public var body: String { paragraphs.joined(separator: "\n\n") }
@@ -35,14 +38,18 @@ public struct ExtractedArticle: Sendable, Equatable, Codable {
 }
 
 extension ExtractedArticle {
-    /// The text record of this article and the record saying which extractor made it of `capture`; `nil` when the
-    /// page gave no text.
-    public func records(capture: ContentHash) -> (text: TextRecord, extraction: ExtractionRecord)? {
+    /// The text record of this article and the record saying which extractor made it of `capture` on the node
+    /// `node` (to be signed by it), with the template blocks it left out; `nil` when the page gave no text.
+    public func records(capture: ContentHash, node: String) -> (text: TextRecord, extraction: ExtractionRecord)? {
         guard !paragraphs.isEmpty else { return nil }
         let text = TextRecord(
             title: title, byline: byline, published: published, language: language, body: body, modified: modified,
             canonicalURL: canonicalURL, imageURL: imageURL)
-        return (text, ExtractionRecord(captureID: capture, textID: text.id, extractor: Extractor.version))
+        return (
+            text,
+            ExtractionRecord(
+                captureID: capture, textID: text.id, extractor: Extractor.version, template: templateBlocks, nodeID: node)
+        )
     }
 }
 
@@ -76,6 +83,7 @@ public enum Extractor {
         article.canonicalURL = metadata.canonicalURL
         article.imageURL = metadata.imageURL
         article.blocks = selection.fingerprints()
+        if !template.isEmpty { article.templateBlocks = Set(article.blocks).intersection(template).sorted() }
         if article.paragraphs.isEmpty {
             article.note = document.runs.contains { $0.letters > 0 } ? "no main text found" : "the page has no text"
         } else if truncated {

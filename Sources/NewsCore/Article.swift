@@ -26,6 +26,10 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
         public var textID: String
         public var firstSeen: String
         public var extractor: String
+        /// The node that extracted the text and signed its extraction; `nil` when none did (unverified).
+        public var extractedBy: String?
+        /// The node that made the capture the text was extracted from.
+        public var capturedBy: String?
         public var title: String?
         public var byline: String?
         public var published: String?
@@ -33,13 +37,14 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
         public var body: String
 
         public init(
-            textID: String, firstSeen: String, extractor: String, title: String?, byline: String?, published: String?,
-            language: String?,
-            body: String
+            textID: String, firstSeen: String, extractor: String, extractedBy: String? = nil, capturedBy: String? = nil,
+            title: String?, byline: String?, published: String?, language: String?, body: String
         ) {
             self.textID = textID
             self.firstSeen = firstSeen
             self.extractor = extractor
+            self.extractedBy = extractedBy
+            self.capturedBy = capturedBy
             self.title = title
             self.byline = byline
             self.published = published
@@ -58,12 +63,15 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
     public var annotations: ArticleAnnotations
     /// Oldest first.
     public var captures: [Capture]
-    /// Oldest first; the last is the current text.
+    /// Texts extracted by the capturing node or by this node, oldest first; the last is the current text.
     public var versions: [Version]
+    /// Texts of its captures that another node extracted, or that no node vouches for (made before extractions were
+    /// signed): shown for what they are, never as the current text.
+    public var otherTexts: [Version] = []
 
     public init(
         id: String, url: String, story: String?, feeds: [String], annotations: ArticleAnnotations = ArticleAnnotations(),
-        captures: [Capture], versions: [Version]
+        captures: [Capture], versions: [Version], otherTexts: [Version] = []
     ) {
         self.id = id
         self.url = url
@@ -72,6 +80,7 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
         self.annotations = annotations
         self.captures = captures
         self.versions = versions
+        self.otherTexts = otherTexts
     }
 }
 
@@ -199,5 +208,34 @@ public struct ArticleSummary: Codable, Sendable, Equatable {
         self.lastCaptured = lastCaptured
         self.captures = captures
         self.versions = versions
+    }
+}
+
+extension ArticleDetail.Version {
+    /// Who made this text, in words: the capturing node, this node, another node, or nobody who vouches for it.
+    public func provenance(localNode: String? = nil) -> String {
+        TextProvenance(extractedBy: extractedBy, byCapturingNode: extractedBy != nil && extractedBy == capturedBy)
+            .description(localNode: localNode)
+    }
+}
+
+/// Which node extracted a text and vouches for it by its signature.
+public struct TextProvenance: Codable, Sendable, Equatable {
+    /// The node that signed an extraction of the text (the capturing node's, where it did); `nil` when none did.
+    public var extractedBy: String?
+    /// Whether the node that captured the page extracted the text.
+    public var byCapturingNode: Bool
+
+    public init(extractedBy: String?, byCapturingNode: Bool) {
+        self.extractedBy = extractedBy
+        self.byCapturingNode = byCapturingNode
+    }
+
+    /// In words, naming `localNode` as this node.
+    public func description(localNode: String? = nil) -> String {
+        guard let extractedBy else { return "unverified: no node signed this text's extraction" }
+        if byCapturingNode { return "extracted by the capturing node" }
+        if extractedBy == localNode { return "extracted by this node, node \(extractedBy.prefix(12))" }
+        return "extracted by node \(extractedBy.prefix(12)), not the capturing node"
     }
 }

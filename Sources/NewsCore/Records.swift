@@ -308,26 +308,79 @@ public struct TextRecord: ContentAddressed, Hashable {
     }
 }
 
-/// Which text an extractor version made of which capture. Re-extraction adds a new one.
-public struct ExtractionRecord: ContentAddressed, Hashable {
+/// Which text an extractor version made of which capture, and the node that made it and vouches for it by its
+/// signature. Re-extraction adds a new one.
+///
+/// Its `template` names the blocks of the page that were left out as its host's template: with the page, the
+/// extractor and these, anyone can make the text again (`newsctl verify --reextract`). Extractions recorded before
+/// they were signed have no node and no signature: they are shown as unverified.
+public struct ExtractionRecord: SignedRecord, Hashable {
     public var id: ContentHash
     public var captureID: ContentHash
     public var textID: ContentHash
-    /// The extractor and its version, e.g. `newsd-extract/1`.
+    /// The extractor and its version, e.g. `newsd-extract/2`.
     public var extractor: String
+    /// Fingerprints of the page's blocks left out as its host's template: 16 hex digits each, ascending, separated by
+    /// spaces; absent when none was.
+    public var template: String?
+    /// The node that made the text; empty for an extraction made before extractions were signed.
+    public var nodeID: String
+    public var signature: String?
 
-    public init(captureID: ContentHash, textID: ContentHash, extractor: String) {
+    public init(captureID: ContentHash, textID: ContentHash, extractor: String, template: [UInt64] = [], nodeID: String = "") {
         self.id = captureID
         self.captureID = captureID
         self.textID = textID
         self.extractor = extractor
+        self.template =
+            template.isEmpty
+            ? nil
+            : template.sorted().map { String(repeating: "0", count: 16 - String($0, radix: 16).count) + String($0, radix: 16) }
+                .joined(separator: " ")
+        self.nodeID = nodeID
         self.id = computedID
     }
+
+    /// The fingerprints `template` names.
+    public var templateBlocks: Set<UInt64> {
+        Set((template ?? "").split(separator: " ").compactMap { UInt64($0, radix: 16) })
+    }
+
+    /// Whether a node vouches for the text: the extraction is signed (and was checked when it was stored).
+    public var isSigned: Bool { !nodeID.isEmpty && signature != nil }
 
     public func writeCanonicalFields(to writer: inout CanonicalWriter) {
         writer.field("captureID", captureID)
         writer.field("extractor", extractor)
+        writer.field("nodeID", nodeID.isEmpty ? nil : nodeID)
+        writer.field("template", template)
         writer.field("textID", textID)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, captureID, textID, extractor, template, nodeID, signature
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(ContentHash.self, forKey: .id)
+        captureID = try container.decode(ContentHash.self, forKey: .captureID)
+        textID = try container.decode(ContentHash.self, forKey: .textID)
+        extractor = try container.decode(String.self, forKey: .extractor)
+        template = try container.decodeIfPresent(String.self, forKey: .template)
+        nodeID = try container.decodeIfPresent(String.self, forKey: .nodeID) ?? ""
+        signature = try container.decodeIfPresent(String.self, forKey: .signature)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(captureID, forKey: .captureID)
+        try container.encode(textID, forKey: .textID)
+        try container.encode(extractor, forKey: .extractor)
+        try container.encodeIfPresent(template, forKey: .template)
+        try container.encodeIfPresent(nodeID.isEmpty ? nil : nodeID, forKey: .nodeID)
+        try container.encodeIfPresent(signature, forKey: .signature)
     }
 }
 

@@ -41,13 +41,18 @@ public struct SearchHit: Codable, Sendable, Equatable {
     public var snippet: String
     public var textID: String
     public var capturedAt: String
+    /// Which node extracted the text.
+    public var provenance: TextProvenance
 
-    public init(articleURL: String, title: String?, snippet: String, textID: String, capturedAt: String) {
+    public init(
+        articleURL: String, title: String?, snippet: String, textID: String, capturedAt: String, provenance: TextProvenance
+    ) {
         self.articleURL = articleURL
         self.title = title
         self.snippet = snippet
         self.textID = textID
         self.capturedAt = capturedAt
+        self.provenance = provenance
     }
 }
 

@@ -193,6 +193,12 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     public var blobs = 0
     public var records = 0
     public var signatures = 0
+    /// Extractions made before extractions were signed: no node vouches for their texts (not a problem, but said).
+    public var unverifiedExtractions = 0
+    /// With `--reextract`: texts made again from their pages and found the same, and extractions that could not be
+    /// redone here (made by another extractor version than this node's).
+    public var reextracted: Int?
+    public var notReextracted: Int?
     /// What SQLite's `PRAGMA integrity_check` said: `ok`, or its first complaints.
     public var integrity = "ok"
     public var problems: [Problem] = []

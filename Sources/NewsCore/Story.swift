@@ -8,13 +8,18 @@ public struct Story: Codable, Sendable, Equatable {
         /// The host the article came from.
         public var source: String?
         public var capturedAt: String?
+        /// Which node extracted the text.
+        public var provenance: TextProvenance
 
-        public init(textID: String, title: String?, articleURL: String?, source: String?, capturedAt: String?) {
+        public init(
+            textID: String, title: String?, articleURL: String?, source: String?, capturedAt: String?, provenance: TextProvenance
+        ) {
             self.textID = textID
             self.title = title
             self.articleURL = articleURL
             self.source = source
             self.capturedAt = capturedAt
+            self.provenance = provenance
         }
     }
 

@@ -21,14 +21,20 @@ public final class TestNode: Sendable {
     public let nodeID: String
     /// The sync server's base URL.
     public let syncURL: URL
+    /// The daemon's events from before it started: for what it does on its own at start.
+    public let startEvents: AsyncStream<DaemonEvent>
     private let daemon: Daemon
     private let task: Task<Void, any Error>
 
-    private init(directory: URL, config: NewsdConfig, nodeID: String, syncURL: URL, daemon: Daemon, task: Task<Void, any Error>) {
+    private init(
+        directory: URL, config: NewsdConfig, nodeID: String, syncURL: URL, startEvents: AsyncStream<DaemonEvent>,
+        daemon: Daemon, task: Task<Void, any Error>
+    ) {
         self.directory = directory
         self.config = config
         self.nodeID = nodeID
         self.syncURL = syncURL
+        self.startEvents = startEvents
         self.daemon = daemon
         self.task = task
     }
@@ -47,11 +53,12 @@ public final class TestNode: Sendable {
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning
         let daemon = try Daemon(config: config, logger: logger)
+        let startEvents = daemon.events()
         let task = Task { try await daemon.run(handleSignals: false, scheduled: syncInterval != nil) }
         guard let port = await daemon.ready() else { throw DaemonError("sync listener did not start") }
         return TestNode(
             directory: directory, config: config, nodeID: daemon.identity.nodeID,
-            syncURL: URL(string: "\(config.tls ? "https" : "http")://127.0.0.1:\(port)")!,
+            syncURL: URL(string: "\(config.tls ? "https" : "http")://127.0.0.1:\(port)")!, startEvents: startEvents,
             daemon: daemon, task: task)
     }
 

@@ -40,7 +40,15 @@ extension Newsctl {
                     "  \(capture.fetchedAt)  HTTP \(capture.status)  \(capture.size) bytes  sha256 \(capture.blobHash.prefix(16))…"
                 out += "  by node \(capture.nodeID.prefix(12))\n"
             }
-            if let current = detail.versions.last { out += "\n\(current.body)\n" }
+            if !detail.otherTexts.isEmpty {
+                out += "\(detail.otherTexts.count) texts by other nodes or unverified (newsctl show --versions lists them)\n"
+            }
+            if let current = detail.versions.last {
+                out += "text    \(current.textID.prefix(12)), \(current.provenance()) with \(current.extractor)\n"
+                out += "\n\(current.body)\n"
+            } else if !detail.otherTexts.isEmpty {
+                out += "\nno text extracted by the capturing node or this node\n"
+            }
             return out
         }
 
@@ -48,7 +56,13 @@ extension Newsctl {
             var out = "\(detail.url)\n"
             for (number, version) in detail.versions.enumerated() {
                 out +=
-                    "  \(number + 1)  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")\n"
+                    "  \(number + 1)  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")"
+                out += "  (\(version.provenance()))\n"
+            }
+            if !detail.otherTexts.isEmpty { out += "not versions of the article's text:\n" }
+            for version in detail.otherTexts {
+                out += "  -  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")"
+                out += "  (\(version.provenance()))\n"
             }
             return out
         }

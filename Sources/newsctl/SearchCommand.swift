@@ -35,7 +35,8 @@ extension Newsctl {
                 try connection.output(hits) { hits in
                     guard !hits.isEmpty else { return "no matches\n" }
                     return hits.map {
-                        "\($0.title ?? "(untitled)")\n  \($0.articleURL)  captured \($0.capturedAt)\n  \($0.snippet)\n"
+                        "\($0.title ?? "(untitled)")\n  \($0.articleURL)  captured \($0.capturedAt), "
+                            + "\($0.provenance.description())\n  \($0.snippet)\n"
                     }
                     .joined(separator: "\n")
                 }

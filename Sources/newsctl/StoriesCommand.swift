@@ -27,6 +27,7 @@ extension Newsctl {
                         for member in story.members {
                             out += "  \(member.capturedAt ?? "-")  \(member.title ?? "(untitled)")\n"
                             if let url = member.articleURL { out += "      \(url)\n" }
+                            if !member.provenance.byCapturingNode { out += "      \(member.provenance.description())\n" }
                         }
                         return out
                     }.joined(separator: "\n")

@@ -12,6 +12,9 @@ extension Newsctl {
 
         @OptionGroup var connection: Connection
 
+        @Flag(help: "Also clean every stored page again and report each text that is not what its extraction says.")
+        var reextract = false
+
         func run() async throws {
             try await report {
                 let bar = ProgressBar(enabled: !connection.json && isatty(STDERR_FILENO) == 1)
@@ -24,7 +27,7 @@ extension Newsctl {
                         received.withLock { $0.append(event) }
                     }
                 }
-                _ = try await connection.send("POST", "/v1/verify", onData: lines.feed)
+                _ = try await connection.send("POST", "/v1/verify\(reextract ? "?reextract=1" : "")", onData: lines.feed)
                 bar.clear()
                 let events = received.withLock { $0 }
                 if let error = events.compactMap(\.error).first { throw CLIError("verify failed: \(error)") }
@@ -37,6 +40,15 @@ extension Newsctl {
         static func render(_ report: VerifyReport) -> String {
             var out = "checked \(report.blobs) blobs, \(report.records) records, \(report.signatures) signatures; "
             out += "SQLite integrity: \(report.integrity)\n"
+            if report.unverifiedExtractions > 0 {
+                out += "\(report.unverifiedExtractions) texts are unverified: their extractions predate signed extractions\n"
+            }
+            if let same = report.reextracted {
+                out += "\(same) texts made again from their pages and found the same"
+                out +=
+                    (report.notReextracted ?? 0) > 0
+                    ? "; \(report.notReextracted ?? 0) made by another extractor version\n" : "\n"
+            }
             if report.problems.isEmpty { return out + (report.isClean ? "everything checks out\n" : "") }
             out += "\(report.problems.count) problems:\n"
             for problem in report.problems { out += "  \(problem.kind) \(problem.id): \(problem.message)\n" }

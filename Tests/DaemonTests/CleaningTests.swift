@@ -100,7 +100,11 @@ private func deraaPage(_ number: Int) -> String {
 
         let show = try await runCommand(newsctl, ["show", urls[0], "--json", "--socket", socket])
         let detail = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8))
-        #expect(detail.versions.map(\.extractor) == ["newsd-extract/1", "newsd-extract/2"])
+        // The new text is this node's, signed; the old one, from before extractions were signed, is shown apart.
+        #expect(detail.versions.map(\.extractor) == ["newsd-extract/2"])
+        #expect(detail.versions.map(\.extractedBy) == [node.nodeID])
+        #expect(detail.otherTexts.map(\.extractor) == ["newsd-extract/1"])
+        #expect(detail.otherTexts.map(\.extractedBy) == [nil])
         #expect(detail.versions.last?.body.contains("Report 1, paragraph 1") == true)
         // The run learnt the site's template from the three pages: cleaning one again now leaves the masthead out.
         let one = try await runCommand(newsctl, ["reextract", urls[0], "--json", "--socket", socket])
@@ -118,6 +122,14 @@ private func deraaPage(_ number: Int) -> String {
         #expect(both.status != 0)
         let verify = try await runCommand(newsctl, ["verify", "--socket", socket])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("3 texts are unverified"), "\(verify.stdout)")
+        // Every text this extractor made comes out the same when made again, template and all; the older extractor's
+        // cannot be made here.
+        let again = try await runCommand(newsctl, ["verify", "--reextract", "--json", "--socket", socket])
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        let report = try JSONCoding.decoder().decode(VerifyReport.self, from: Data(again.stdout.utf8))
+        #expect(report.reextracted == 4, "three texts, and the one made again without the masthead")
+        #expect(report.notReextracted == 3)
         try await node.stop()
     }
 

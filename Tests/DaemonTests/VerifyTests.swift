@@ -17,7 +17,7 @@ import Testing
         let report = try JSONCoding.decoder().decode(VerifyReport.self, from: Data(clean.stdout.utf8))
         #expect(report.isClean)
         #expect(report.blobs == 4)
-        #expect(report.signatures == 4, "three pages and the feed document, each signed")
+        #expect(report.signatures == 4 + 3, "three pages and the feed document, each signed, and the three extractions")
         #expect(report.records == 1 + 3 + 4 + 3 + 3, "node, articles, captures, texts, extractions")
         try await node.stop(removingData: false)
 

@@ -35,6 +35,8 @@ private func reference(_ record: some ContentAddressed) -> String {
     }
     let fields = Mirror(reflecting: record).children.compactMap { child -> (String, String)? in
         guard let label = child.label, label != "id", label != "signature", let value = json(child.value) else { return nil }
+        // An extraction made before extractions were signed has no node, and its encoding no nodeID.
+        if record is ExtractionRecord, label == "nodeID", value == "\"\"" { return nil }
         return (label, value)
     }
     .sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
@@ -64,6 +66,10 @@ private func reference(_ record: some ContentAddressed) -> String {
                     title: string, byline: string, published: string, language: string, body: text, modified: string,
                     canonicalURL: string, imageURL: string))
             records.append(ExtractionRecord(captureID: hash, textID: hash, extractor: text))
+            records.append(
+                ExtractionRecord(
+                    captureID: hash, textID: hash, extractor: text, template: (0..<UInt64(index)).map { $0 << 60 | $0 },
+                    nodeID: text))
             records.append(
                 AnnotationRecord(
                     articleID: hash, key: text, value: string, time: Int64.min + Int64(index), counter: -index, nodeID: text))

@@ -178,7 +178,7 @@ extension NewsdBench {
         let capture = capture(for: index, page: raw, key: key)
         var extracted = text
         extracted?.paragraphs.append("(\(index))")
-        let records = extracted?.records(capture: capture.id)
+        let records = extracted?.records(capture: capture.id, node: key.record.id.hex)
         return Ingest(
             feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: raw, text: records?.text,
             extraction: records?.extraction)
