@@ -109,6 +109,9 @@ let package = Package(
         .executableTarget(
             name: "extract-fuzzer", dependencies: ["Extraction"], path: "fuzz/ExtractFuzzer", swiftSettings: strict),
         .executableTarget(
+            name: "sync-fuzzer", dependencies: ["Sync", "Archive", "NewsCore"], path: "fuzz/SyncFuzzer",
+            swiftSettings: strict),
+        .executableTarget(
             name: "newsd-bench",
             dependencies: [
                 "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction", "Daemon",

@@ -3,7 +3,7 @@ public import Foundation
 public import Hummingbird
 public import HummingbirdCore
 import NIOCore
-import NewsCore
+public import NewsCore
 
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
@@ -82,35 +82,7 @@ public enum SyncRoutes {
         routes.post("/v1/push") { request, context -> Response in
             let pusher = try sender(request)
             let body = try await request.body.collect(upTo: SyncLimits.maxRequestBytes)
-            let data = Data(buffer: body)
-            guard let newline = data.firstIndex(of: 0x0A),
-                let header = try? JSONDecoder().decode(PushHeader.self, from: data[..<newline])
-            else { throw HTTPError(.badRequest, message: "a push starts with a line of JSON: epoch, since, last, head, changes") }
-            guard header.changes.count <= SyncLimits.maxPage, header.since >= 0, header.last >= header.since,
-                header.changes.allSatisfy({ $0.seq > header.since && $0.seq <= header.last })
-            else {
-                throw HTTPError(
-                    .badRequest, message: "a push holds at most \(SyncLimits.maxPage) changes after since, up to last")
-            }
-            var needed = Set<ContentHash>()
-            for change in header.changes {
-                if case .capture(let capture) = change.item { needed.insert(capture.blobHash) }
-            }
-            do {
-                // Each blob once, and only blobs the pushed captures name.
-                let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
-                let (added, cursor) = try archive.receive(
-                    header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
-                    epoch: header.epoch, since: header.since, last: header.last, lastKey: header.lastKey, head: header.head,
-                    origin: pusher.node)
-                return try json(PushResult(added: added, cursor: cursor), answering: request, gate: gate)
-            } catch let error as FrameError {
-                throw HTTPError(.badRequest, message: error.description)
-            } catch let error as IntegrityError {
-                throw HTTPError(.badRequest, message: error.description)
-            } catch let error as PushConflict {
-                throw HTTPError(.conflict, message: error.description)
-            }
+            return try json(try receivePush(Data(buffer: body), from: pusher, archive: archive), answering: request, gate: gate)
         }
         routes.post("/v1/objects") { request, context -> Response in
             let asked: ObjectsRequest
@@ -134,6 +106,39 @@ public enum SyncRoutes {
             response.headers[FieldName(SyncAuth.Header.encoding)!] = stored.encoding
             response.headers[FieldName(SyncAuth.Header.size)!] = String(stored.size)
             return response
+        }
+    }
+
+    /// Stores what the body of a `POST /v1/push` from `pusher` brings (docs/PROTOCOL.md): a line of JSON with the run
+    /// of changes, then the frames of the blobs its captures name, each checked. Throws an `HTTPError` with the status
+    /// to answer when the body is malformed (400), does not hold up (400) or does not follow what is stored (409).
+    public static func receivePush(_ data: Data, from pusher: PeerConfig, archive: Archive) throws -> PushResult {
+        guard let newline = data.firstIndex(of: 0x0A),
+            let header = try? JSONDecoder().decode(PushHeader.self, from: data[..<newline])
+        else { throw HTTPError(.badRequest, message: "a push starts with a line of JSON: epoch, since, last, head, changes") }
+        guard header.changes.count <= SyncLimits.maxPage, header.since >= 0, header.last >= header.since,
+            header.changes.allSatisfy({ $0.seq > header.since && $0.seq <= header.last })
+        else {
+            throw HTTPError(.badRequest, message: "a push holds at most \(SyncLimits.maxPage) changes after since, up to last")
+        }
+        var needed = Set<ContentHash>()
+        for change in header.changes {
+            if case .capture(let capture) = change.item { needed.insert(capture.blobHash) }
+        }
+        do {
+            // Each blob once, and only blobs the pushed captures name.
+            let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
+            let (added, cursor) = try archive.receive(
+                header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
+                epoch: header.epoch, since: header.since, last: header.last, lastKey: header.lastKey, head: header.head,
+                origin: pusher.node)
+            return PushResult(added: added, cursor: cursor)
+        } catch let error as FrameError {
+            throw HTTPError(.badRequest, message: error.description)
+        } catch let error as IntegrityError {
+            throw HTTPError(.badRequest, message: error.description)
+        } catch let error as PushConflict {
+            throw HTTPError(.conflict, message: error.description)
         }
     }
 

@@ -1,6 +1,8 @@
 import Archive
 import Daemon
+import Fetching
 import Foundation
+import Hummingbird
 import NewsCore
 import NewsdTesting
 import Sync
@@ -156,5 +158,64 @@ import Testing
         #expect(mismatch?.contains("does not match the SHA-256") == true, "\(mismatch ?? "no answer")")
         try await b.stop()
         try await a.stop()
+    }
+}
+
+/// A relay between two real nodes that changes what one of them answers.
+@Suite(.timeLimit(.minutes(2))) struct MutatingProxyTests {
+    /// Relays sync requests to `target`, headers and body as they came, and hands back its answers after `mutate`.
+    private func proxy(to target: URL, mutate: @escaping @Sendable (String, inout Data) -> Void) async throws -> TestHTTPServer {
+        let relay = try await TestHTTPServer.start()
+        for path in ["/v1/info", "/v1/changes", "/v1/objects", "/v1/cursor", "/v1/missing", "/v1/push"] {
+            relay.route(path) { request in
+                let body = (try? await request.body.collect(upTo: 64 << 20)).map { Data(buffer: $0) }
+                let headers = request.headers.filter { $0.name.rawName.lowercased().hasPrefix("x-newsd-") }
+                    .map { ($0.name.rawName, $0.value) }
+                var forwarded = FetchRequest(
+                    url: URL(string: target.absoluteString + (request.uri.string))!, method: request.method.rawValue,
+                    headers: headers + [("Content-Type", "application/json")],
+                    body: request.method == .post ? body : nil, limits: FetchLimits(maxBodyBytes: 64 << 20))
+                forwarded.allowLocalAddresses = true
+                guard let answer = try? await Fetcher().fetch(forwarded) else { return nil }
+                var data = answer.body
+                mutate(path, &data)
+                var fields = HTTPFields()
+                for (name, value) in answer.headers where name.hasPrefix("x-newsd-") || name == "content-type" {
+                    fields[HTTPFields.Element.Name(name)!] = value
+                }
+                return Response(
+                    status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            }
+        }
+        return relay
+    }
+
+    @Test func aPullThroughARelayThatAltersAnswersStoresNothingAndSaysWhy() async throws {
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 3)
+        let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await a.poll()
+        // One relay flips a byte of every blob it passes on; the other says more changes follow the last page.
+        let flipper = try await proxy(to: a.syncURL) { path, data in
+            if path == "/v1/objects", !data.isEmpty { data[data.count - 1] ^= 0x01 }
+        }
+        let extender = try await proxy(to: a.syncURL) { path, data in
+            if path == "/v1/changes" {
+                data = Data(
+                    String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"more\":false", with: "\"more\":true").utf8)
+            }
+        }
+        for relay in [flipper, extender] {
+            let b = try await TestNode.start(peers: [PeerConfig(name: "a", url: relay.url(""), node: a.nodeID)])
+            try await a.allow(b, as: "b")
+            let peer = try await b.sync().first
+            #expect(peer?.lastResult == "error")
+            #expect(peer?.lastError == "peer not authenticated: the answer's signature is not valid", "\(peer?.lastError ?? "")")
+            #expect(try ArchiveFile(path: b.archivePath).count("capture") == 0)
+            try await b.stop()
+            await relay.stop()
+        }
+        try await a.stop()
+        await server.stop()
     }
 }
