@@ -105,11 +105,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
-            name: "feed-fuzzer", dependencies: ["Feeds"], path: "fuzz/FeedFuzzer", swiftSettings: strict),
+            name: "feed-fuzzer", dependencies: ["Feeds", "FuzzDriver"], path: "fuzz/FeedFuzzer", swiftSettings: strict),
         .executableTarget(
-            name: "extract-fuzzer", dependencies: ["Extraction"], path: "fuzz/ExtractFuzzer", swiftSettings: strict),
+            name: "extract-fuzzer", dependencies: ["Extraction", "FuzzDriver"], path: "fuzz/ExtractFuzzer",
+            swiftSettings: strict),
+        .target(name: "FuzzDriver", path: "fuzz/FuzzDriver", swiftSettings: strict),
         .executableTarget(
-            name: "sync-fuzzer", dependencies: ["Sync", "Archive", "NewsCore"], path: "fuzz/SyncFuzzer",
+            name: "sync-fuzzer", dependencies: ["Sync", "Archive", "NewsCore", "FuzzDriver"], path: "fuzz/SyncFuzzer",
             swiftSettings: strict),
         .executableTarget(
             name: "newsd-bench",

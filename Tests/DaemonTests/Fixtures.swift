@@ -45,6 +45,18 @@ enum Fixture {
 }
 
 extension Fixture {
+    /// `words` 8-byte words from a xorshift generator at `state`: bytes that do not compress.
+    static func noise(words: Int, state: inout UInt64) -> Data {
+        var page = [UInt64](repeating: 0, count: words)
+        for word in page.indices {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            page[word] = state
+        }
+        return page.withUnsafeBytes { Data($0) }
+    }
+
     /// Archives `count` articles of `words` 8-byte words that do not compress in `directory`, as the node whose key is
     /// there, a few hundred to a commit.
     static func fill(_ directory: URL, articles count: Int, words: Int) throws {
@@ -54,15 +66,7 @@ extension Fixture {
         var state: UInt64 = 42
         var batch: [PreparedIngest] = []
         for index in 0..<count {
-            // Bytes from a xorshift generator.
-            var page = [UInt64](repeating: 0, count: words)
-            for word in page.indices {
-                state ^= state << 13
-                state ^= state >> 7
-                state ^= state << 17
-                page[word] = state
-            }
-            let bytes = page.withUnsafeBytes { Data($0) }
+            let bytes = noise(words: words, state: &state)
             let (article, capture) = try signedCapture(of: bytes, by: identity.key, url: "https://filled.example/\(index)")
             batch.append(
                 try archive.prepare(

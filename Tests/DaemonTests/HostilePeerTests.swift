@@ -39,14 +39,7 @@ import Testing
         var filler: [ArchiveItem] = []
         var state: UInt64 = 7
         for index in 0..<16 {
-            var words = [UInt64](repeating: 0, count: 3 << 17)
-            for word in words.indices {
-                state ^= state << 13
-                state ^= state >> 7
-                state ^= state << 17
-                words[word] = state
-            }
-            let bytes = words.withUnsafeBytes { Data($0) }
+            let bytes = Fixture.noise(words: 3 << 17, state: &state)
             let (article, capture) = try signedCapture(of: bytes, by: liar.key, url: "https://liar.example/\(index)")
             blobs[capture.blobHash] = bytes
             filler += [.article(article), .capture(capture)]

@@ -1,5 +1,6 @@
 import Extraction
 import Foundation
+import FuzzDriver
 
 // Built with `-D FUZZING -sanitize=fuzzer` (see fuzz/run), this is a libFuzzer target for the article extractor.
 // Built normally, it replays inputs given as files, to reproduce a crash.
@@ -20,30 +21,14 @@ private func extractAll(_ data: Data) {
 }
 
 #if FUZZING
-    @_silgen_name("LLVMFuzzerRunDriver")
-    private func runFuzzer(
-        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-    ) -> CInt
-
     /// SwiftPM links an executable's entry point under this name; it hands control to libFuzzer.
     @_cdecl("extract_fuzzer_main")
     public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-        var count = argc
-        var arguments = argv
-        return runFuzzer(&count, &arguments) { bytes, size in
-            extractAll(bytes.map { Data(bytes: $0, count: size) } ?? Data())
-            return 0
-        }
+        fuzz(argc, argv, extractAll)
     }
 #else
     @main
     struct ExtractFuzzerReplay {
-        static func main() throws {
-            for path in CommandLine.arguments.dropFirst() {
-                extractAll(try Data(contentsOf: URL(fileURLWithPath: path)))
-                print("ok \(path)")
-            }
-        }
+        static func main() throws { try replay(extractAll) }
     }
 #endif

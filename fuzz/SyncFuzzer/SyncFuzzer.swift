@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import FuzzDriver
 import NewsCore
 import Sync
 
@@ -73,24 +74,13 @@ private func signedCapture(_ page: Data, by key: NodeKey) throws -> (ArticleReco
 }
 
 #if FUZZING
-    @_silgen_name("LLVMFuzzerRunDriver")
-    private func runFuzzer(
-        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-    ) -> CInt
-
     /// SwiftPM links an executable's entry point under this name; it hands control to libFuzzer.
     @_cdecl("sync_fuzzer_main")
     public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-        var count = argc
-        var arguments = argv
         if let seeds = ProcessInfo.processInfo.environment["SYNC_FUZZER_SEEDS"] {
             try? writeSeeds(to: URL(fileURLWithPath: seeds))
         }
-        return runFuzzer(&count, &arguments) { bytes, size in
-            handle(bytes.map { Data(bytes: $0, count: size) } ?? Data())
-            return 0
-        }
+        return fuzz(argc, argv, handle)
     }
 #else
     @main
@@ -100,10 +90,7 @@ private func signedCapture(_ page: Data, by key: NodeKey) throws -> (ArticleReco
             if arguments.first == "--seeds", arguments.count == 2 {
                 return try writeSeeds(to: URL(fileURLWithPath: arguments[1]))
             }
-            for path in arguments {
-                handle(try Data(contentsOf: URL(fileURLWithPath: path)))
-                print("ok \(path)")
-            }
+            try replay(handle)
         }
     }
 #endif
