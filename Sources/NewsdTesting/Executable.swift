@@ -19,8 +19,12 @@ public struct CommandResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `executable` with `arguments` to completion, with `input` on its standard input.
-public func runCommand(_ executable: URL, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+/// Runs `executable` with `arguments` to completion, with `input` on its standard input. A command still running after
+/// `limit` is killed (SIGKILL): its result then has status -9 and says so on stderr, and a hung program cannot hang
+/// the suite.
+public func runCommand(
+    _ executable: URL, _ arguments: [String], input: Data? = nil, limit: Duration = .seconds(300)
+) async throws -> CommandResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -33,6 +37,12 @@ public func runCommand(_ executable: URL, _ arguments: [String], input: Data? = 
     let finished = AsyncStream<Int32>.makeStream()
     process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
     try process.run()
+    let pid = process.processIdentifier
+    let watchdog = Task { () -> Bool in
+        do { try await Task.sleep(for: limit) } catch { return false }
+        kill(pid, SIGKILL)
+        return true
+    }
     if let input {
         let writer = stdin.fileHandleForWriting
         Thread {
@@ -49,8 +59,12 @@ public func runCommand(_ executable: URL, _ arguments: [String], input: Data? = 
         status = code
         break
     }
+    watchdog.cancel()
+    let killed = await watchdog.value
     return CommandResult(
-        status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        status: killed ? -SIGKILL : status,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self) + (killed ? "\n(killed after \(limit))\n" : ""))
 }
 
 /// Reads `handle` to its end on a thread of its own: a blocking read must never occupy one of the few
@@ -61,12 +75,15 @@ private func readToEnd(_ handle: FileHandle) async -> Data {
     }
 }
 
-/// A long-running child process whose stderr lines can be awaited.
+/// A long-running child process whose stderr lines can be awaited. Every line it writes is kept, whether awaited or
+/// not; every wait is bounded.
 public final class ChildProcess: Sendable {
     private let process: Process
     private let lines: AsyncStream<String>
     private let exit: AsyncStream<Int32>
     private let log = Mutex<[String]>([])
+    /// Finished when stderr is closed (the process exited, or closed it).
+    private let closed: AsyncStream<Void>
 
     /// Starts `executable` with `arguments`, and `environment` added to this process's.
     public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -82,12 +99,16 @@ public final class ChildProcess: Sendable {
         self.lines = lines.stream
         let exit = AsyncStream<Int32>.makeStream()
         self.exit = exit.stream
+        let closed = AsyncStream<Void>.makeStream()
+        self.closed = closed.stream
         let pending = Mutex(Data())
-        err.fileHandleForReading.readabilityHandler = { handle in
+        // Holds this object until stderr closes, when the handler lets go of itself.
+        err.fileHandleForReading.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
                 lines.continuation.finish()
+                closed.continuation.finish()
                 return
             }
             let complete = pending.withLock { buffer -> [String] in
@@ -99,22 +120,23 @@ public final class ChildProcess: Sendable {
                 }
                 return out
             }
+            self.log.withLock { $0.append(contentsOf: complete) }
             for line in complete { lines.continuation.yield(line) }
         }
         process.terminationHandler = { exit.continuation.yield($0.terminationStatus) }
         try process.run()
     }
 
-    /// Waits for a stderr line containing `text`; returns it, or `nil` if the process closed stderr first.
-    public func waitForLine(containing text: String) async -> String? {
-        for await line in lines {
-            log.withLock { $0.append(line) }
-            if line.contains(text) { return line }
-        }
-        return nil
+    /// Waits up to `seconds` for a stderr line containing `text`; returns it, or `nil` if the process closed stderr
+    /// first or the time ran out.
+    public func waitForLine(containing text: String, within seconds: Double = 60) async -> String? {
+        await bounded(seconds) { [lines] in
+            for await line in lines where line.contains(text) { return line }
+            return nil
+        } ?? nil
     }
 
-    /// Every stderr line read so far.
+    /// Every stderr line read so far, awaited or not; after ``waitForExit(within:)``, all of them.
     public var stderrLines: [String] { log.withLock { $0 } }
 
     /// The process id.
@@ -123,9 +145,35 @@ public final class ChildProcess: Sendable {
     /// Sends `signal` to the process.
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to exit and returns its status.
-    public func waitForExit() async -> Int32 {
-        for await status in exit { return status }
-        return process.terminationStatus
+    /// Waits up to `seconds` for the process to exit and its stderr to be read to the end, and returns its status; a
+    /// process still running then is killed (SIGKILL) and -9 returned.
+    public func waitForExit(within seconds: Double = 60) async -> Int32 {
+        let status = await bounded(seconds) { [exit, closed] in
+            var status: Int32 = -1
+            for await code in exit {
+                status = code
+                break
+            }
+            for await _ in closed {}
+            return status
+        }
+        guard let status else {
+            signal(SIGKILL)
+            return -SIGKILL
+        }
+        return status
+    }
+}
+
+/// What `body` returns, or `nil` if it takes longer than `seconds`.
+private func bounded<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async -> T) async -> T? {
+    await withTaskGroup(of: T?.self) { group in
+        group.addTask { await body() }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        return await group.next() ?? nil
     }
 }

@@ -20,7 +20,7 @@ private func deraaPage(_ number: Int) -> String {
         """
 }
 
-@Suite struct CleaningTests {
+@Suite(.timeLimit(.minutes(5))) struct CleaningTests {
     @Test func theArchiveLearnsASitesTemplateAndLeavesItOut() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -4,7 +4,7 @@ import GRDB
 import NewsdTesting
 import Testing
 
-@Suite struct CompactionTests {
+@Suite(.timeLimit(.minutes(5))) struct CompactionTests {
     /// Pages are compressed fast as they arrive, then recompressed once polling stops; every one still hashes right.
     @Test func pagesAreRecompressedOncePollingStops() async throws {
         let server = try await TestHTTPServer.start()

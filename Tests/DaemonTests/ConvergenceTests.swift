@@ -21,7 +21,7 @@ private struct SeededGenerator: RandomNumberGenerator {
 /// down for a round) and kill -9 in the middle of syncs; healed, they all hold the same archive, and verify clean.
 ///
 /// The seed is printed; `NEWSD_CONVERGENCE_SEED=N swift test --filter ConvergenceTests` replays a run.
-@Suite struct ConvergenceTests {
+@Suite(.timeLimit(.minutes(5))) struct ConvergenceTests {
     /// One node: its process (when up), directory, socket and site.
     private final class Node {
         let index: Int

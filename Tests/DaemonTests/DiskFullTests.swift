@@ -14,7 +14,7 @@ private let canMount: Bool = {
     return true
 }()
 
-@Suite struct DiskFullTests {
+@Suite(.timeLimit(.minutes(5))) struct DiskFullTests {
     @Test(.enabled(if: canMount, "needs root to mount a small tmpfs"))
     func aFullDiskIsAClearErrorCorruptsNothingAndPollingResumesWhenSpaceReturns() async throws {
         let directory = try temporaryDirectory()

@@ -5,7 +5,7 @@ import Testing
 
 /// A node whose archive is recreated, or restored from an older copy, is synced from the start: its sequence numbers
 /// mean something else now. Nothing is lost and nothing doubled.
-@Suite struct EpochTests {
+@Suite(.timeLimit(.minutes(5))) struct EpochTests {
     @Test func aRecreatedOrRestoredPeerIsSyncedFromTheStart() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 2, etag: "\"2\"")

@@ -4,7 +4,7 @@ import NewsdTesting
 import Testing
 
 /// `newsctl export --jsonl` and `newsctl import --jsonl`, run as the real binary.
-@Suite struct ExportImportTests {
+@Suite(.timeLimit(.minutes(5))) struct ExportImportTests {
     @Test func anArchiveRoundTripsIntoAnEmptyNodeWithTheSameHashes() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -6,7 +6,7 @@ import Testing
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 /// `newsctl feeds …` and `newsctl poll FEED`, run as the real binary against a running node.
-@Suite struct FeedsCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct FeedsCommandTests {
     @Test func addListRemoveExportImportAndPollOne() async throws {
         let binary = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()
@@ -105,7 +105,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 }
 
 /// `newsctl config check` and `newsctl peers list`, run as the real binary.
-@Suite struct ConfigAndPeersCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct ConfigAndPeersCommandTests {
     @Test func configCheckNeedsNoDaemonAndNamesTheLine() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let directory = try temporaryDirectory()

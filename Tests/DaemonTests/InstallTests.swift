@@ -7,7 +7,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
     .standardizedFileURL
 
 /// `make install` and `make uninstall`, into a temporary root.
-@Suite struct InstallTests {
+@Suite(.timeLimit(.minutes(5))) struct InstallTests {
     @Test func installPutsEverythingInPlaceAndUninstallLeavesConfigAndArchive() async throws {
         let make = URL(fileURLWithPath: "/usr/bin/make")
         try #require(FileManager.default.isExecutableFile(atPath: make.path), "make is installed by scripts/install-deps")

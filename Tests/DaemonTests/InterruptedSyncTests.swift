@@ -16,7 +16,7 @@ private func served(socket: String) async throws -> Int {
 
 /// A puller killed with SIGKILL in the middle of a large transfer: the next sync finishes it, nothing is lost, and
 /// only what was in flight is fetched again.
-@Suite struct InterruptedSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct InterruptedSyncTests {
     @Test func aPullerKilledAt10_50And75PercentResumesAndLosesNothing() async throws {
         let newsd = try #require(builtExecutable("newsd"))
         let newsctl = try #require(builtExecutable("newsctl"))

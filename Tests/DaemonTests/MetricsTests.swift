@@ -5,7 +5,7 @@ import NewsdTesting
 import Testing
 
 /// `/metrics` on the control socket, scraped as Prometheus would.
-@Suite struct MetricsTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsTests {
     private func scrape(_ node: TestNode) async throws -> [String: Double] {
         let response = try await Fetcher().fetch(
             FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: node.config.controlSocket.path))

@@ -7,7 +7,7 @@ import Testing
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 /// Servers that misbehave on purpose: each outcome is asserted, and a good feed beside them keeps working.
-@Suite struct MisbehavingServerTests {
+@Suite(.timeLimit(.minutes(5))) struct MisbehavingServerTests {
     private func status(_ feeds: [FeedStatus], _ path: String) -> FeedStatus? {
         feeds.first { URL(string: $0.url)?.path == path }
     }

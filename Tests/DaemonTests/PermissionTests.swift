@@ -4,7 +4,7 @@ import NewsdTesting
 import Testing
 
 /// The control socket is the daemon's door for newsctl: mode 0660, so its group may use it and others may not.
-@Suite struct PermissionTests {
+@Suite(.timeLimit(.minutes(5))) struct PermissionTests {
     /// Runs newsctl as the unprivileged user `nobody`, in `groups`.
     private func asNobody(_ arguments: [String], groups: [Int]) async throws -> CommandResult {
         let newsctl = try #require(builtExecutable("newsctl"))

@@ -4,7 +4,7 @@ import Foundation
 import NewsCore
 import Testing
 
-@Suite struct PollScheduleTests {
+@Suite(.timeLimit(.minutes(5))) struct PollScheduleTests {
     let schedule = PollSchedule(pollInterval: 900, maxInterval: 4 * 3600)
     let now = Date(timeIntervalSince1970: 1_795_338_000)  // Sunday 2026-11-22 09:00 GMT
 

@@ -4,7 +4,7 @@ import NewsCore
 import NewsdTesting
 import Testing
 
-@Suite struct PollingTests {
+@Suite(.timeLimit(.minutes(5))) struct PollingTests {
     @Test func pollArchivesPagesWithCorrectHashesAndA304AddsNothing() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 3)
@@ -84,7 +84,7 @@ import Testing
     }
 }
 
-@Suite struct ActivityTests {
+@Suite(.timeLimit(.minutes(5))) struct ActivityTests {
     @Test func statusSaysWhatTheDaemonIsDoing() async throws {
         let server = try await TestHTTPServer.start()
         let (arrived, arrival) = AsyncStream<Void>.makeStream()

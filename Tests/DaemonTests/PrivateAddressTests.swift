@@ -67,7 +67,7 @@ struct PrivateAddressTests {
 }
 
 /// Which addresses count as this machine's or its network's.
-@Suite struct LocalAddressTests {
+@Suite(.timeLimit(.minutes(5))) struct LocalAddressTests {
     @Test func loopbackPrivateLinkLocalAndUniqueLocalAreLocalAndPublicOnesAreNot() {
         for local in [
             "127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",

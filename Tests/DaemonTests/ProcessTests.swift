@@ -6,7 +6,7 @@ import Testing
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 /// The real `newsd` and `newsctl` binaries, as a user runs them.
-@Suite struct ProcessTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessTests {
     let newsd = builtExecutable("newsd")
     let newsctl = builtExecutable("newsctl")
 
@@ -109,7 +109,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 }
 
 /// SIGHUP, sent to the real `newsd`.
-@Suite struct ReloadTests {
+@Suite(.timeLimit(.minutes(5))) struct ReloadTests {
     @Test func sighupAddsAndRemovesFeedsAndABadConfigKeepsTheOldOne() async throws {
         let newsd = try #require(builtExecutable("newsd"))
         let newsctl = try #require(builtExecutable("newsctl"))

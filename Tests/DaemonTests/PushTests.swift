@@ -7,7 +7,7 @@ import Sync
 import Testing
 
 /// Push: a node its peers cannot reach (behind NAT, on a laptop) delivers its archive when it syncs.
-@Suite struct PushTests {
+@Suite(.timeLimit(.minutes(5))) struct PushTests {
     @Test func aNodeNobodyCanReachDeliversItsCapturesAndAnnotationsWhenItSyncs() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The sync server lets in only signed, fresh, first-seen requests of the nodes it knows.
-@Suite struct SyncAuthTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncAuthTests {
     /// Sends `GET target` to `node`'s sync server with `headers`.
     private func get(_ node: TestNode, _ target: String, headers: [(String, String)]) async throws -> FetchResponse {
         try await Fetcher().fetch(
@@ -137,7 +137,7 @@ import Testing
     }
 }
 
-@Suite struct SyncBackoffTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncBackoffTests {
     @Test func aFailingPeerBacksOffAndIsPulledAtOnceWhenItComesBack() async throws {
         let a = try await TestNode.start()
         let c = try await TestNode.start()

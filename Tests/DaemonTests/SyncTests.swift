@@ -6,7 +6,7 @@ import NewsdTesting
 import Sync
 import Testing
 
-@Suite struct SyncTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncTests {
     @Test func aPeerPullsEverythingAndEndsIdentical() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 5)
@@ -100,7 +100,7 @@ import Testing
     }
 }
 
-@Suite struct HostileBlobTests {
+@Suite(.timeLimit(.minutes(5))) struct HostileBlobTests {
     /// A signed change log naming one capture, whose blob the liar then serves with `headers`.
     private func lie(blob: Data, frame: (ContentHash) -> ObjectFrame) async throws -> (TestNode, FakePeer, PeerStatus?) {
         let key = NodeKey()
@@ -140,7 +140,7 @@ import Testing
     }
 }
 
-@Suite struct ScheduledSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct ScheduledSyncTests {
     @Test func aNodePullsOnItsIntervalWithoutBeingAsked() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 2)
@@ -165,7 +165,7 @@ import Testing
     }
 }
 
-@Suite struct ForgedCaptureTests {
+@Suite(.timeLimit(.minutes(5))) struct ForgedCaptureTests {
     @Test func aCaptureWithAForgedSignatureIsRefusedWithItsWholeBatch() async throws {
         let liarKey = NodeKey()
         let liar = try await FakePeer.start(key: liarKey)

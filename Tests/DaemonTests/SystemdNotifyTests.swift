@@ -48,7 +48,7 @@ private final class NotifySocket: @unchecked Sendable {
     }
 }
 
-@Suite struct SystemdNotifyTests {
+@Suite(.timeLimit(.minutes(5))) struct SystemdNotifyTests {
     @Test func newsdSaysReadyKeepsTheWatchdogFedAndSaysStopping() async throws {
         let newsd = try #require(builtExecutable("newsd"))
         let directory = try temporaryDirectory()

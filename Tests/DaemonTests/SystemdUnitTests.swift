@@ -6,7 +6,7 @@ private let unitFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     .appendingPathComponent("../../systemd/newsd.service").standardizedFileURL
 
 /// The unit as systemd itself reads it.
-@Suite struct SystemdUnitTests {
+@Suite(.timeLimit(.minutes(5))) struct SystemdUnitTests {
     @Test func systemdAnalyzeVerifyAcceptsTheUnit() async throws {
         let analyze = try #require(
             ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].map(URL.init(fileURLWithPath:))

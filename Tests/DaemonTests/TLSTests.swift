@@ -4,7 +4,7 @@ import NewsdTesting
 import Testing
 
 /// Sync over TLS with the node's own certificate, its key pinned by the peer.
-@Suite struct TLSTests {
+@Suite(.timeLimit(.minutes(5))) struct TLSTests {
     @Test func peersSyncOverTLSOnlyWithTheRightPin() async throws {
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 3)
@@ -29,17 +29,21 @@ import Testing
         // is sent.
         let wrongPin = "sha256//" + Data(repeating: 7, count: 32).base64EncodedString()
         let attempts = [
-            PeerConfig(name: "a", url: a.syncURL, node: a.nodeID, pin: wrongPin),
-            PeerConfig(name: "a", url: a.syncURL, node: a.nodeID),
-            PeerConfig(
-                name: "a", url: URL(string: a.syncURL.absoluteString.replacingOccurrences(of: "https:", with: "http:"))!,
-                node: a.nodeID),
+            (PeerConfig(name: "a", url: a.syncURL, node: a.nodeID, pin: wrongPin), "public key does not match pinned"),
+            (PeerConfig(name: "a", url: a.syncURL, node: a.nodeID), "SSL certificate problem: self-signed certificate"),
+            (
+                PeerConfig(
+                    name: "a", url: URL(string: a.syncURL.absoluteString.replacingOccurrences(of: "https:", with: "http:"))!,
+                    node: a.nodeID), "Empty reply from server"
+            ),
         ]
-        for peer in attempts {
+        for (peer, reason) in attempts {
             let c = try await TestNode.start(peers: [peer])
             try await a.allow(c, as: "c")
             let result = try await c.sync().first
             #expect(result?.lastResult == "error", "\(peer)")
+            // Refused by the TLS layer, before a request went out.
+            #expect(result?.lastError?.hasPrefix("peer unreachable: ") == true && result?.lastError?.contains(reason) == true)
             #expect(try ArchiveFile(path: c.archivePath).count("capture") == 0)
             try await c.stop()
         }

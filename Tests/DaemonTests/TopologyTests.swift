@@ -6,7 +6,7 @@ import Testing
 /// Real nodes on loopback, each archiving its own feed, peered along the edges of a topology; syncing round after
 /// round, every node ends with the same blobs, captures, texts and annotations, and captures keep their capturing node's
 /// signature.
-@Suite struct TopologyTests {
+@Suite(.timeLimit(.minutes(5))) struct TopologyTests {
     /// Starts `count` nodes, each with a site of its own, peers them along `edges` (both ways), syncs until nothing
     /// changes, and checks that all hold the same archive.
     private func converge(nodes count: Int, edges: [(Int, Int)]) async throws {

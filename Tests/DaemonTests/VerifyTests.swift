@@ -5,7 +5,7 @@ import NewsdTesting
 import Testing
 
 /// `newsctl verify`, run as the real binary, on a clean archive and on one tampered with behind its back.
-@Suite struct VerifyTests {
+@Suite(.timeLimit(.minutes(5))) struct VerifyTests {
     @Test func verifyPassesACleanArchiveAndNamesEveryTamperedItem() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -5,7 +5,7 @@ import NewsdTesting
 import Testing
 
 /// An article edited after it was archived: a new capture and a new version, the old kept.
-@Suite struct VersionTests {
+@Suite(.timeLimit(.minutes(5))) struct VersionTests {
     @Test func anEditedArticleGetsANewVersionAndShowAndDiffTellWhatChanged() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -29,7 +29,7 @@ private let checker = """
     print(json.dumps({"types": types, "checked": checked, "bad": bad}))
     """
 
-@Suite struct WARCTests {
+@Suite(.timeLimit(.minutes(5))) struct WARCTests {
     @Test(.enabled(if: warcioPython != nil, "warcio is installed by scripts/test"))
     func warcExportPassesWarcioAndEveryPayloadDigestMatches() async throws {
         let python = try #require(warcioPython)

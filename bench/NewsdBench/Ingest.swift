@@ -63,6 +63,7 @@ extension NewsdBench {
         }
         let storageSeconds = (clock.now - start) / .seconds(1)
         let storageCPU = cpuSeconds() - cpuStart
+        try requireCaptures(storageCount, in: storage)
         let fastBytes = try storage.counts().storedBlobBytes
         // What newsd does once it is idle: every page recompressed smaller, one thread.
         start = clock.now
@@ -94,6 +95,7 @@ extension NewsdBench {
         }
         let fullSeconds = (clock.now - start) / .seconds(1)
         let fullCPU = cpuSeconds() - cpuStart
+        try requireCaptures(endToEnd, in: archive)
         emit([
             "bench": "ingest-end-to-end", "articles": endToEnd, "cores": ProcessInfo.processInfo.activeProcessorCount,
             "in_flight": inFlight, "articles_per_s": (Double(endToEnd) / fullSeconds).rounded(),
@@ -106,13 +108,24 @@ extension NewsdBench {
             benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count])
         }
 
-        // Search latency over what was just stored.
-        let words = [
-            "government", "police", "said", "city", "water", "president", "\"last year\"", "market", "report*", "health",
-        ]
+        try requireCaptures(count, in: archive)
+
+        // Search latency over what was just stored: 200 different queries (a query asked again would find its pages
+        // cached), words of the pages' own texts taken evenly from their vocabulary, and every fourth two words that
+        // stand together in one of the texts, as a phrase.
+        let vocabulary = Array(
+            Set(texts.flatMap { $0.body.lowercased().split { !$0.isLetter }.filter { $0.count >= 5 }.map(String.init) })
+        ).sorted()
+        guard vocabulary.count >= 200 else { fail("the pages give only \(vocabulary.count) words to search for") }
+        let queries = (0..<200).map { round -> String in
+            let words = texts[round % texts.count].body.split { !$0.isLetter }
+            guard round % 4 == 3, words.count > round / 4 + 1 else { return vocabulary[round * vocabulary.count / 200] }
+            return "\"\(words[round / 4]) \(words[round / 4 + 1])\""
+        }
+        guard Set(queries).count == queries.count else { fail("the search queries are not all different") }
         var latencies: [Double] = []
-        for round in 0..<200 {
-            let query = SearchQuery(text: words[round % words.count], limit: 20)
+        for query in queries {
+            let query = SearchQuery(text: query, limit: 20)
             let began = clock.now
             _ = try archive.search(query)
             latencies.append((clock.now - began) / .milliseconds(1))
@@ -182,6 +195,12 @@ extension NewsdBench {
         return Ingest(
             feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: raw, text: records?.text,
             extraction: records?.extraction)
+    }
+
+    /// Stops the bench unless `archive` holds `count` captures: a figure for storing counts only what was stored.
+    static func requireCaptures(_ count: Int, in archive: Archive) throws {
+        let stored = try archive.counts().captures
+        guard stored == count else { fail("\(stored) captures stored, expected \(count)") }
     }
 
     /// Stores `ingest(index)` for each index of `range` into `archive` through group commit, its capture signed with

@@ -135,18 +135,28 @@ struct NewsdBench {
         guard await daemon.waitForLine(containing: "ready") != nil else { fail("newsd did not start: \(daemon.stderrLines)") }
         let socket = directory.appendingPathComponent("data/newsd.sock").path
         let client = Fetcher()
-        func pollAll() async throws -> Double {
+        /// Polls every feed, checks that each came back with `result`, and returns the seconds it took.
+        func pollAll(expecting result: String) async throws -> Double {
             let start = ContinuousClock.now
             let response = try await client.fetch(
                 FetchRequest(
                     url: URL(string: "http://newsd/v1/poll")!, method: "POST",
                     limits: FetchLimits(maxBodyBytes: 64 << 20, totalTimeout: 600, lowSpeedBytes: 0), unixSocket: socket))
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
             guard response.status == 200 else { fail("poll failed: HTTP \(response.status)") }
-            return (ContinuousClock.now - start) / .seconds(1)
+            let feeds = try JSONCoding.decoder().decode([FeedStatus].self, from: response.body)
+            let matching = feeds.filter { $0.lastResult == result }.count
+            guard feeds.count == count, matching == count else {
+                fail("\(matching) of \(feeds.count) feeds answered \(result), expected all \(count)")
+            }
+            return seconds
         }
-        let first = try await pollAll()
+        let first = try await pollAll(expecting: "ok")
+        let status = try await client.fetch(FetchRequest(url: URL(string: "http://newsd/v1/status")!, unixSocket: socket))
+        let stored = try JSONCoding.decoder().decode(StatusReport.self, from: status.body).counts.articles
+        guard stored == count else { fail("\(stored) articles stored after the first poll, expected \(count)") }
         var rounds: [Double] = []
-        for _ in 0..<5 { rounds.append(try await pollAll()) }
+        for _ in 0..<5 { rounds.append(try await pollAll(expecting: "not-modified")) }
         let memory = try String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)
         func kilobytes(_ key: String) -> Int {
             memory.split(separator: "\n").first { $0.hasPrefix(key) }.flatMap {
