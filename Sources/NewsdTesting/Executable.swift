@@ -19,15 +19,18 @@ public struct CommandResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `executable` with `arguments` to completion, with `input` on its standard input. A command still running after
-/// `limit` is killed (SIGKILL): its result then has status -9 and says so on stderr, and a hung program cannot hang
-/// the suite.
+/// Runs `executable` with `arguments` to completion, with `input` on its standard input, `environment` added to this
+/// process's and, if given, in `directory`. A command still running after `limit` is killed (SIGKILL): its result then
+/// has status -9 and says so on stderr, and a hung program cannot hang the suite.
 public func runCommand(
-    _ executable: URL, _ arguments: [String], input: Data? = nil, limit: Duration = .seconds(300)
+    _ executable: URL, _ arguments: [String], input: Data? = nil, environment: [String: String] = [:],
+    directory: URL? = nil, limit: Duration = .seconds(300)
 ) async throws -> CommandResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let directory { process.currentDirectoryURL = directory }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

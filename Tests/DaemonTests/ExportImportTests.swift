@@ -45,4 +45,61 @@ import Testing
         for node in [a, b, c] { try await node.stop() }
         await server.stop()
     }
+
+    @Test func anImportWithATamperedBlobOrSignatureStoresNothingOfThatBatch() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let a = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await a.poll()
+        let tag = try await runCommand(
+            newsctl, ["tag", server.url("/a/1.html").absoluteString, "checked", "--socket", a.config.controlSocket.path])
+        #expect(tag.status == 0, "\(tag.stderr)")
+        let file = a.directory.appendingPathComponent("archive.jsonl")
+        #expect(
+            try await runCommand(newsctl, ["export", "--jsonl", file.path, "--socket", a.config.controlSocket.path]).status == 0)
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+
+        /// The export with the first line of `kind` changed by `change`, imported into a new node: what newsctl said,
+        /// and how many of `kind` the node then holds.
+        func importTampered(_ kind: String, _ change: (inout [String: Any]) -> Void) async throws -> (CommandResult, Int) {
+            var changed = lines
+            let index = try #require(changed.firstIndex { $0["kind"] as? String == kind })
+            change(&changed[index])
+            let tampered = a.directory.appendingPathComponent("tampered-\(kind).jsonl")
+            try changed.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+                .joined(separator: "\n").write(to: tampered, atomically: true, encoding: .utf8)
+            let node = try await TestNode.start()
+            let result = try await runCommand(
+                newsctl, ["import", "--jsonl", tampered.path, "--socket", node.config.controlSocket.path])
+            let stored = try ArchiveFile(path: node.archivePath).count(kind)
+            try await node.stop()
+            return (result, stored)
+        }
+        func flipSignature(_ line: inout [String: Any]) {
+            var record = line["record"] as? [String: Any] ?? [:]
+            let signature = record["signature"] as? String ?? ""
+            record["signature"] = (signature.first == "0" ? "1" : "0") + signature.dropFirst()
+            line["record"] = record
+        }
+
+        let (blob, blobs) = try await importTampered("blob") { line in
+            var bytes = Data(base64Encoded: line["data"] as? String ?? "") ?? Data()
+            bytes[bytes.count / 2] ^= 0x01
+            line["data"] = bytes.base64EncodedString()
+        }
+        #expect(blob.status == 1)
+        #expect(blob.stderr.hasPrefix("newsctl: ") && blob.stderr.contains("hash"), "\(blob.stderr)")
+        #expect(blobs == 0)
+        for kind in ["capture", "extraction", "annotation"] {
+            let (result, stored) = try await importTampered(kind, flipSignature)
+            #expect(result.status == 1, "\(kind)")
+            #expect(result.stderr.contains("does not carry a valid signature"), "\(kind): \(result.stderr)")
+            #expect(stored == 0, "\(kind)")
+        }
+        try await a.stop()
+        await server.stop()
+    }
 }

@@ -73,6 +73,53 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(result.stderr == "newsctl: newsd is not running (no control socket at /tmp/newsd-no-such-dir/newsd.sock)\n")
     }
 
+    @Test func newsctlFindsTheSocketFromItsOptionTheEnvironmentTheConfigTheSystemPathOrDataDirectory() async throws {
+        let newsctl = try #require(newsctl)
+        let node = try await TestNode.start()
+        let socket = node.config.controlSocket.path
+        let elsewhere = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        func status(_ arguments: [String] = [], environment: [String: String] = [:]) async throws -> CommandResult {
+            try await runCommand(
+                newsctl, ["status", "--json"] + arguments, environment: ["NEWSD_SOCKET": ""].merging(environment) { $1 },
+                directory: elsewhere)
+        }
+        func answered(_ result: CommandResult) throws -> Bool {
+            guard result.status == 0 else { return false }
+            return try JSONCoding.decoder().decode(StatusReport.self, from: Data(result.stdout.utf8)).nodeID == node.nodeID
+        }
+        // Nothing says where: data/newsd.sock under the current directory, which is not there yet (unless the system's
+        // socket is).
+        let systemSocket = "/run/newsd/newsd.sock"
+        let systemHasOne = FileManager.default.fileExists(atPath: systemSocket)
+        if !systemHasOne {
+            let none = try await status()
+            #expect(none.status == 1)
+            #expect(none.stderr == "newsctl: newsd is not running (no control socket at data/newsd.sock)\n")
+        }
+        #expect(try answered(try await status(["--socket", socket])))
+        #expect(try answered(try await status(environment: ["NEWSD_SOCKET": socket])))
+        let config = elsewhere.appendingPathComponent("newsd.toml")
+        try "control_socket = \"\(socket)\"\n".write(to: config, atomically: true, encoding: .utf8)
+        #expect(try answered(try await status(["--config", config.path])))
+        // The option wins over the environment.
+        #expect(try answered(try await status(["--socket", socket], environment: ["NEWSD_SOCKET": "/nonexistent.sock"])))
+        try FileManager.default.createSymbolicLink(
+            at: elsewhere.appendingPathComponent("data"), withDestinationURL: node.directory)
+        if !systemHasOne {
+            #expect(try answered(try await status()))
+            // The system's socket, where there is one (here a link to the node's), with no data/ here.
+            if getuid() == 0, !FileManager.default.fileExists(atPath: "/run/newsd") {
+                try FileManager.default.removeItem(at: elsewhere.appendingPathComponent("data"))
+                try FileManager.default.createDirectory(atPath: "/run/newsd", withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: "/run/newsd") }
+                try FileManager.default.createSymbolicLink(atPath: systemSocket, withDestinationPath: socket)
+                #expect(try answered(try await status()))
+            }
+        }
+        try await node.stop()
+    }
+
     @Test func aSecondDaemonOnTheSameDataDirectoryRefusesToStart() async throws {
         let newsd = try #require(newsd)
         let node = try await TestNode.start()
