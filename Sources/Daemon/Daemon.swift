@@ -140,7 +140,9 @@ public final class Daemon: Sendable {
         var services: [any Service] = [controlServer(), LegacyExtractionSigner(daemon: self)]
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         if scheduled {
-            services += [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self)] as [any Service]
+            // The compaction loop hears of polls from before its task first runs: under load that can be after one.
+            services += [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self, events: events())]
+                as [any Service]
         }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
@@ -415,9 +417,10 @@ private struct PollLoop: Service {
 /// Recompresses stored pages at start and whenever polling stops, until shutdown.
 private struct CompactLoop: Service {
     let daemon: Daemon
+    /// The daemon's events, subscribed to before the daemon started.
+    let events: AsyncStream<DaemonEvent>
 
     func run() async throws {
-        let events = daemon.events()
         await cancelWhenGracefulShutdown {
             await daemon.compactWhileIdle()
             for await event in events {

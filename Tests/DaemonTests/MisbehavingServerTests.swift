@@ -106,8 +106,10 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         // Bounded for the test's sake: 1 GiB would take the client far past any limit.
         server.stream("/endless.xml", chunks: 16_384, chunkSize: 64 << 10)
         server.serve("/huge.xml", bytes: Data(count: 30 << 20))
-        server.stream("/slow.xml", chunks: 200, chunkSize: 10, pause: .milliseconds(100))
-        let limits = FetchLimits(maxBodyBytes: 16 << 20, totalTimeout: 20, lowSpeedBytes: 1000, lowSpeedTime: 1)
+        server.stream("/slow.xml", chunks: 600, chunkSize: 10, pause: .milliseconds(100))
+        // The slow feed sends 100 bytes a second; three seconds below 1,000 end it, and leave a loaded machine's
+        // stalls of a second or two to the others.
+        let limits = FetchLimits(maxBodyBytes: 16 << 20, totalTimeout: 20, lowSpeedBytes: 1000, lowSpeedTime: 3)
         let node = try await TestNode.start(
             feeds: ["/endless.xml", "/huge.xml", "/slow.xml", "/feed.xml"].map(server.url), limits: limits)
         let clock = ContinuousClock()
