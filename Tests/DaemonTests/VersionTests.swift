@@ -70,6 +70,36 @@ import Testing
         await server.stop()
     }
 
+    @Test func aChangedPageWithTheSameTextIsANewCaptureButNotANewVersion() async throws {
+        let server = try await TestHTTPServer.start()
+        func publish(_ version: Int, footer: String) {
+            let feed = """
+                <rss version="2.0"><channel><title>Edits</title><item><title>Talks resume</title><link>/story.html</link>
+                <guid>story</guid><description>Revision \(version)</description></item></channel></rss>
+                """
+            server.serve("/feed.xml", body: feed, headers: [.eTag: "\"feed-\(version)\""])
+            // The same article; only the page's chrome (a footer the extractor leaves out) differs.
+            let page = Fixture.page("Talks resume", paragraphs: ["Negotiators met again in Amman on Monday morning."])
+                .replacingOccurrences(of: "© Test site", with: footer)
+            server.serve("/story.html", body: page, headers: [.eTag: "\"page-\(version)\""])
+        }
+        publish(1, footer: "© Test site 2025")
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        publish(2, footer: "© Test site 2026")
+        _ = try await node.poll()
+        #expect(server.hitCount("/story.html") == 2)
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let show = try await runCommand(
+            newsctl, ["show", server.url("/story.html").absoluteString, "--json", "--socket", node.config.controlSocket.path])
+        let detail = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8))
+        #expect(detail.captures.count == 2)
+        #expect(Set(detail.captures.map(\.blobHash)).count == 2, "two different pages")
+        #expect(detail.versions.count == 1, "one text")
+        try await node.stop()
+        await server.stop()
+    }
+
     @Test func wordDiff() {
         let changes = WordDiff.changes(from: "the rebels took the town", to: "the opposition fighters took the old town")
         #expect(WordDiff.render(changes) == "the [-rebels-] {+opposition fighters+} took the {+old+} town")
