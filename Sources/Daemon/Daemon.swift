@@ -141,7 +141,8 @@ public final class Daemon: Sendable {
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         if scheduled {
             // The compaction loop hears of polls from before its task first runs: under load that can be after one.
-            services += [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self, events: events())]
+            services +=
+                [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self, events: events())]
                 as [any Service]
         }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
