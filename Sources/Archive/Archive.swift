@@ -53,6 +53,15 @@ public final class Archive: Sendable {
 
     deinit { checkpointer.stop() }
 
+    /// Takes the write lock and gives it back, writing nothing: returns once the writer is free, throws if it is not
+    /// within the busy timeout.
+    public func takeWriteLock() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+
     /// Makes the database, and its WAL and shared-memory files where they exist, readable and writable by their owner
     /// only, whatever the umask; a new database file is created so. SQLite gives the files it creates beside the
     /// database the database file's mode.

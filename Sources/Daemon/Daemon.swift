@@ -170,15 +170,28 @@ public final class Daemon: Sendable {
         }
         defer { announce.cancel() }
         defer { hub.finish() }
+        // The watchdog is fed only while the writer answers: each ping needs a check that ended after the one before.
+        let probe = notifier.watchdogInterval.map { _ in WriterProbe(archive: archive) }
         let watchdog = Task {
-            guard let interval = notifier.watchdogInterval else { return }
+            guard let interval = notifier.watchdogInterval, let probe else { return }
+            var asked = ContinuousClock.now
+            probe.ask()
             while !Task.isCancelled {
-                notifier.send("WATCHDOG=1")
                 try? await Task.sleep(for: interval)
+                if probe.answered(since: asked) {
+                    notifier.send("WATCHDOG=1")
+                    asked = .now
+                }
+                probe.ask()
             }
         }
-        defer { watchdog.cancel() }
+        defer {
+            watchdog.cancel()
+            probe?.stop()
+        }
         try await group.run()
+        watchdog.cancel()
+        probe?.stop()
         notifier.send("STOPPING=1")
         try archive.close()
         lock.release()

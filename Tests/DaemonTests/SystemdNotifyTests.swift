@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NewsdTesting
 import Testing
 
@@ -24,6 +25,22 @@ private final class NotifySocket: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// Every message received within `seconds`.
+    func drain(seconds: Double) async -> [String] {
+        await withCheckedContinuation { continuation in
+            Thread { [self] in
+                var seen: [String] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let end = Date().addingTimeInterval(seconds)
+                while Date() < end {
+                    let count = recv(descriptor, &buffer, buffer.count, 0)
+                    if count > 0 { seen.append(String(decoding: buffer[0..<count], as: UTF8.self)) }
+                }
+                continuation.resume(returning: seen)
+            }.start()
+        }
+    }
 
     /// Messages received until one contains `text`, or `nil` after `attempts` seconds without it.
     func wait(for text: String, attempts: Int = 30) async -> [String]? {
@@ -62,6 +79,21 @@ private final class NotifySocket: @unchecked Sendable {
         let ready = try #require(await notify.wait(for: "READY=1"))
         #expect(ready.last?.contains("STATUS=0 feeds (0 failing), 0 articles, 0 captures") == true, "\(ready)")
         #expect(await notify.wait(for: "WATCHDOG=1") != nil)
+
+        // A writer that cannot write (another process holds the archive's write lock) stops the pings; once it can
+        // again, they come back.
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true
+        let archive = try DatabaseQueue(
+            path: directory.appendingPathComponent("data/archive.sqlite").path, configuration: holding)
+        try await archive.writeWithoutTransaction { try $0.execute(sql: "BEGIN IMMEDIATE") }
+        _ = await notify.drain(seconds: 1)
+        let whileLocked = await notify.drain(seconds: 2)
+        #expect(!whileLocked.contains { $0.contains("WATCHDOG=1") }, "\(whileLocked)")
+        try await archive.writeWithoutTransaction { try $0.execute(sql: "ROLLBACK") }
+        #expect(await notify.wait(for: "WATCHDOG=1", attempts: 15) != nil)
+        try archive.close()
+
         daemon.signal(SIGTERM)
         #expect(await notify.wait(for: "STOPPING=1") != nil)
         #expect(await daemon.waitForExit() == 0)
