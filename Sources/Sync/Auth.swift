@@ -87,7 +87,16 @@ public final class SyncGate: Sendable {
     private let allowed: Mutex<[String: PeerConfig]>
     /// Nonces seen within the allowed clock skew, with when they were seen.
     private let seen = Mutex<[String: Date]>([:])
-    private let contact = Mutex<(@Sendable (String) async -> Void)?>(nil)
+    /// Boxed: a function value kept in a `Mutex` and read back through its `inout` access comes back wrapped in one more
+    /// reabstraction thunk each time, and read on every request the chain grew until it overflowed the stack (after
+    /// some 100,000 requests).
+    private let contact = Mutex<ContactHandler?>(nil)
+
+    private final class ContactHandler: Sendable {
+        let handle: @Sendable (String) async -> Void
+
+        init(_ handle: @escaping @Sendable (String) async -> Void) { self.handle = handle }
+    }
 
     /// A gate for the node with `key` that lets in the nodes of `peers`.
     public init(key: NodeKey, peers: [PeerConfig]) {
@@ -100,11 +109,13 @@ public final class SyncGate: Sendable {
     }
 
     /// Calls `handler` with the node id of every request let in (a peer that reaches this node is up).
-    public func onContact(_ handler: @escaping @Sendable (String) async -> Void) { contact.withLock { $0 = handler } }
+    public func onContact(_ handler: @escaping @Sendable (String) async -> Void) {
+        contact.withLock { $0 = ContactHandler(handler) }
+    }
 
     /// Reports a node let in to the contact handler.
     func contacted(by node: String) async {
-        if let handler = contact.withLock({ $0 }) { await handler(node) }
+        if let handler = contact.withLock({ $0 }) { await handler.handle(node) }
     }
 
     /// Replaces the peers let in (a reload, a peer added).

@@ -2,9 +2,10 @@ import Fetching
 import Foundation
 import NewsCore
 import NewsdTesting
-import Sync
 import Synchronization
 import Testing
+
+@testable import Sync
 
 /// The sync server lets in only signed, fresh, first-seen requests of the nodes it knows.
 @Suite(.timeLimit(.minutes(5))) struct SyncAuthTests {
@@ -177,5 +178,22 @@ import Testing
         try await b.stop()
         try await c.stop()
         try await a.stop()
+    }
+}
+
+/// The gate reports every request it lets in, however many.
+@Suite(.timeLimit(.minutes(2))) struct GateContactTests {
+    @Test func aMillionContactsAreReportedWithoutTheHandlerGrowing() async throws {
+        let gate = SyncGate(key: NodeKey(), peers: [])
+        let count = Mutex(0)
+        gate.onContact { _ in count.withLock { $0 += 1 } }
+        // Each read of a function value kept in a Mutex used to wrap it in one more thunk: it overflowed the stack
+        // after some 170,000 (a daemon that had served that many sync requests).
+        // (Each call then walked the whole chain: the loop checks for the time limit's cancellation.)
+        for _ in 0..<1_000_000 {
+            try Task.checkCancellation()
+            await gate.contacted(by: "node")
+        }
+        #expect(count.withLock { $0 } == 1_000_000)
     }
 }

@@ -5,8 +5,15 @@ import Synchronization
 // the target's test over generated inputs; built normally, the target replays inputs given as files, to reproduce a
 // crash.
 
-/// The test libFuzzer's callback hands each input to: a C callback captures nothing.
-private let test = Mutex<(@Sendable (Data) -> Void)?>(nil)
+/// The test libFuzzer's callback hands each input to: a C callback captures nothing. Boxed, since a function value read
+/// out of a `Mutex` gains a reabstraction thunk on every read (see `SyncGate`).
+private let test = Mutex<Test?>(nil)
+
+private final class Test: Sendable {
+    let run: @Sendable (Data) -> Void
+
+    init(_ run: @escaping @Sendable (Data) -> Void) { self.run = run }
+}
 
 #if FUZZING
     @_silgen_name("LLVMFuzzerRunDriver")
@@ -19,12 +26,12 @@ private let test = Mutex<(@Sendable (Data) -> Void)?>(nil)
     public func fuzz(
         _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ body: @escaping @Sendable (Data) -> Void
     ) -> CInt {
-        test.withLock { $0 = body }
+        test.withLock { $0 = Test(body) }
         var count = argc
         var arguments = argv
         return runDriver(&count, &arguments) { bytes, size in
             let input = bytes.map { Data(bytes: $0, count: size) } ?? Data()
-            test.withLock { $0 }?(input)
+            test.withLock { $0 }?.run(input)
             return 0
         }
     }
