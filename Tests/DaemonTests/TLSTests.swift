@@ -18,8 +18,19 @@ import Testing
                 .posixPermissions] as? Int
         #expect(keyMode == 0o600)
 
-        // The right pin: the sync goes through, both ways.
-        let b = try await TestNode.start(peers: [a.asPeer("a")])
+        // `newsctl status` shows the pin; `newsctl peers add https://… --pin` takes it, and the sync goes through,
+        // both ways.
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let shown = try await runCommand(newsctl, ["status", "--socket", a.config.controlSocket.path])
+        #expect(shown.stdout.contains("tls pin  \(pin)"), "\(shown.stdout)")
+        let b = try await TestNode.start()
+        let added = try await runCommand(
+            newsctl,
+            [
+                "peers", "add", a.syncURL.absoluteString, "--node", a.nodeID, "--pin", pin, "--name", "a", "--socket",
+                b.config.controlSocket.path,
+            ])
+        #expect(added.status == 0, "\(added.stderr)")
         try await a.allow(b, as: "b")
         let synced = try await b.sync()
         #expect(synced.first?.lastResult == "ok", "\(synced)")

@@ -71,6 +71,22 @@ private let checker = """
         let none = try JSONDecoder().decode(
             Checked.self, from: Data(try await runCommand(python, ["-c", checker, future.path]).stdout.utf8))
         #expect(none.types == ["warcinfo": 1])
+
+        // Before a date, and one story's articles.
+        func responses(_ arguments: [String]) async throws -> Int? {
+            let out = node.directory.appendingPathComponent("selected-\(UUID().uuidString).warc")
+            let export = try await runCommand(newsctl, ["export", "--warc", out.path] + arguments + ["--socket", socket])
+            #expect(export.status == 0, "\(export.stderr)")
+            let checked = try JSONDecoder().decode(
+                Checked.self, from: Data(try await runCommand(python, ["-c", checker, out.path]).stdout.utf8))
+            return checked.types["response"]
+        }
+        #expect(try await responses(["--until", "2000-01-01"]) == nil)
+        #expect(try await responses(["--until", "2999-01-01"]) == 4)
+        let show = try await runCommand(
+            newsctl, ["show", server.url("/x.html").absoluteString, "--json", "--socket", socket])
+        let story = try #require(try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8)).story)
+        #expect(try await responses(["--story", String(story.prefix(12))]) == 1)
         try await node.stop()
         await server.stop()
     }
