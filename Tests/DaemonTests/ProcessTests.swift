@@ -197,6 +197,16 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         daemon.signal(SIGHUP)
         #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
         #expect(try await feeds() == [second])
+
+        // A peer added to the file is a peer after the reload.
+        let node = String(repeating: "ab", count: 32)
+        try write([second], extra: "[[peer]]\nname = \"field\"\nurl = \"http://127.0.0.1:9\"\nnode = \"\(node)\"\n")
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
+        let peers = try await runCommand(
+            newsctl, ["peers", "list", "--json", "--socket", directory.appendingPathComponent("data/newsd.sock").path])
+        let listed = try JSONCoding.decoder().decode([PeerStatus].self, from: Data(peers.stdout.utf8))
+        #expect(listed.map(\.name) == ["field"] && listed.map(\.node) == [node], "\(listed)")
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
     }
