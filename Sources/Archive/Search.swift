@@ -46,8 +46,66 @@ extension Archive {
         return (conditions, arguments)
     }
 
+    /// The FTS5 expression for what a user typed: operators they wrote (quoted phrases, `AND`, `OR`, `NOT`,
+    /// `NEAR(…)`, parentheses, `prefix*`, `title:`/`body:`) stay operators; any other word that FTS5 would read as
+    /// syntax (`al-Balad`, `Assad's`, `70%`, `U.S.`, `9/11`) is searched for as the phrase it is.
+    static func matchExpression(_ text: String) throws(SearchError) -> String {
+        var tokens: [String] = []
+        var rest = Substring(text)
+        var nearDepth: Int?
+        var depth = 0
+        while let first = rest.first {
+            if first.isWhitespace {
+                rest = rest.dropFirst()
+            } else if first == "\"" {
+                guard let close = rest.dropFirst().firstIndex(of: "\"") else {
+                    throw SearchError(description: "the query has a \" that is not closed: \(text)")
+                }
+                tokens.append(String(rest[...close]) + (rest[rest.index(after: close)...].first == "*" ? "*" : ""))
+                rest = rest[rest.index(after: close)...].drop { $0 == "*" }
+            } else if first == "(" || first == ")" || (first == "," && nearDepth != nil) {
+                if first == "(" { depth += 1 }
+                if first == ")" {
+                    if nearDepth == depth { nearDepth = nil }
+                    depth -= 1
+                }
+                tokens.append(String(first))
+                rest = rest.dropFirst()
+            } else {
+                let word = rest.prefix {
+                    !$0.isWhitespace && $0 != "\"" && $0 != "(" && $0 != ")" && !($0 == "," && nearDepth != nil)
+                }
+                rest = rest.dropFirst(word.count)
+                if word == "NEAR", rest.first == "(" { nearDepth = depth + 1 }
+                tokens.append(Self.term(String(word)))
+            }
+        }
+        guard !tokens.isEmpty else { throw SearchError(description: "the query is empty") }
+        return tokens.joined(separator: " ")
+    }
+
+    /// One word of a query as FTS5 reads it: an operator, a bareword (with `*` for a prefix), a column filter, or else
+    /// the phrase its characters make.
+    private static func term(_ word: String) -> String {
+        if ["AND", "OR", "NOT", "NEAR"].contains(word) { return word }
+        for column in ["title:", "body:"] where word.hasPrefix(column) && word.count > column.count {
+            return column + " " + term(String(word.dropFirst(column.count)))
+        }
+        let stem = word.hasSuffix("*") ? String(word.dropLast()) : word
+        // FTS5's barewords: ASCII letters, digits and "_", and anything beyond ASCII.
+        let bare =
+            !stem.isEmpty
+            && stem.unicodeScalars.allSatisfy { scalar in
+                scalar.value >= 128 || scalar == "_" || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                    || ("0"..."9").contains(scalar)
+            }
+        if bare { return word }
+        return "\"" + stem.replacingOccurrences(of: "\"", with: "\"\"") + "\"" + (word.hasSuffix("*") && !stem.isEmpty ? "*" : "")
+    }
+
     /// The texts matching `query`, best first, one hit per text.
     public func search(_ query: SearchQuery) throws -> [SearchHit] {
+        let match = try Self.matchExpression(query.text)
         var (conditions, filters) = Self.captureFilters(
             feed: query.feed, since: query.since, until: query.until, tag: query.tag, hidden: query.includeHidden)
         if let story = query.story {
@@ -78,7 +136,7 @@ extension Archive {
                 while hits.count < limit {
                     let candidates = try Row.fetchAll(
                         db, sql: "SELECT rowid, textID FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
-                        arguments: [query.text, page, offset])
+                        arguments: [match, page, offset])
                     for candidate in candidates where hits.count < limit {
                         let textID: String = candidate["textID"]
                         if let row = try Row.fetchOne(db, sql: details, arguments: StatementArguments([textID] + filters)) {
@@ -96,7 +154,7 @@ extension Archive {
                         sql: """
                             SELECT rowid, snippet(text_search, 1, '[', ']', '…', 16) AS snippet FROM text_search
                             WHERE text_search MATCH ? AND rowid IN (\(marks))
-                            """, arguments: StatementArguments([query.text] + hits.map(\.rowid))
+                            """, arguments: StatementArguments([match] + hits.map(\.rowid))
                     ).map { ($0["rowid"] as Int64, $0["snippet"] as String) }, uniquingKeysWith: { first, _ in first })
                 return hits.map { hit in
                     SearchHit(
@@ -105,8 +163,10 @@ extension Archive {
                 }
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
-            // The statement is fixed; an SQL error here comes from the FTS5 query the user wrote.
-            throw SearchError(description: "cannot read the query \"\(query.text)\": \(error.message ?? "\(error)")")
+            // The statement is fixed; an SQL error here comes from the operators the user wrote.
+            throw SearchError(
+                description:
+                    "cannot read the query \"\(query.text)\": check its quotes, parentheses and operators (AND, OR, NOT, NEAR)")
         }
     }
 }

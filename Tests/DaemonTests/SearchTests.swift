@@ -64,9 +64,54 @@ import Testing
 
         let (malformed, _) = try await search("\"unclosed")
         #expect(malformed.status == 1)
-        #expect(malformed.stderr.hasPrefix("newsctl: cannot read the query"))
+        #expect(malformed.stderr == "newsctl: the query has a \" that is not closed: \"unclosed\n")
+        let (dangling, _) = try await search("road AND")
+        #expect(dangling.status == 1)
+        #expect(
+            dangling.stderr
+                == "newsctl: cannot read the query \"road AND\": check its quotes, parentheses and operators (AND, OR, NOT, NEAR)\n"
+        )
         let human = try await runCommand(newsctl, ["search", "xylophone", "--socket", node.config.controlSocket.path])
         #expect(human.stdout == "no matches\n")
+        try await node.stop()
+        await server.stop()
+    }
+}
+
+/// The words researchers type, punctuation and all.
+@Suite(.timeLimit(.minutes(5))) struct SearchWordsTests {
+    @Test func wordsWithPunctuationFindWhatTheySayAndOperatorsStillWork() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        let stories = [
+            ("Old town shelled", "Shelling hit al-Balad, the old town, as Assad's forces advanced on Tuesday."),
+            ("Prices", "Bread prices rose 70% since the U.S. sanctions, traders said."),
+            ("Anniversary", "Twenty-five years after 9/11, the memorial drew thousands."),
+        ]
+        for (index, story) in stories.enumerated() {
+            server.serve("/p/\(index).html", body: Fixture.page(story.0, paragraphs: [story.1]))
+        }
+        server.serve("/feed.xml", body: Fixture.rss(stories.indices.map { (id: "\($0)", link: "/p/\($0).html") }))
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        func titles(_ query: String) async throws -> [String?] {
+            let result = try await runCommand(
+                newsctl, ["search", query, "--json", "--socket", node.config.controlSocket.path])
+            #expect(result.status == 0, "\(query): \(result.stderr)")
+            guard result.status == 0 else { return [] }
+            return try JSONCoding.decoder().decode([SearchHit].self, from: Data(result.stdout.utf8)).map(\.title)
+        }
+        #expect(try await titles("al-Balad") == ["Old town shelled"])
+        #expect(try await titles("Assad's forces") == ["Old town shelled"])
+        #expect(try await titles("70%") == ["Prices"])
+        #expect(try await titles("U.S.") == ["Prices"])
+        #expect(try await titles("9/11") == ["Anniversary"])
+        #expect(try await titles("title:prices") == ["Prices"])
+        // Operators written as operators still are.
+        #expect(try await titles("bread OR memorial").count == 2)
+        #expect(try await titles("prices NOT bread").isEmpty)
+        #expect(try await titles("NEAR(shelling town, 5)") == ["Old town shelled"])
+        #expect(try await titles("memor*") == ["Anniversary"])
         try await node.stop()
         await server.stop()
     }
