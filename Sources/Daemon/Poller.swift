@@ -254,8 +254,16 @@ final class Poller: Sendable {
         let state = try archive.entryState(
             articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
         let membership = (url: feed.url, entryID: entry.id, version: version)
+        // The feed's own headers (a token, a cookie) go with its articles of the same origin (scheme, host and port),
+        // and nowhere else.
+        func origin(_ url: URL?) -> String? {
+            guard let url, let host = url.host?.lowercased() else { return nil }
+            return "\(url.scheme?.lowercased() ?? "")://\(host):\(url.port.map(String.init) ?? "")"
+        }
+        let sameHost = origin(link) != nil && origin(link) == origin(URL(string: feed.location))
         var request = FetchRequest(
-            url: link, limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
+            url: link, headers: sameHost ? feed.settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : [],
+            limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
             userAgent: feed.settings.userAgent)
         request.allowLocalAddresses = mayReachLocal
         switch state {

@@ -193,11 +193,27 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     @Test func aFeedSendsItsOwnUserAgentAndHeaders() async throws {
         let server = try await TestHTTPServer.start()
         let body = Fixture.rss([])
+        // A members' feed whose articles, on the same host, want the same token; a link to another host must not get it.
+        let other = try await TestHTTPServer.start()
+        let members = Fixture.rss([
+            (id: "m1", link: server.url("/members/1.html").absoluteString),
+            (id: "m2", link: other.url("/elsewhere.html").absoluteString),
+        ])
+        server.route("/members/1.html") { request in
+            guard request.headers[.authorization] == "Bearer token-1" else { return Response(status: .forbidden) }
+            return Response(
+                status: .ok, body: .init(byteBuffer: ByteBuffer(string: Fixture.page("Members", paragraphs: ["For members."]))))
+        }
+        other.route("/elsewhere.html") { request in
+            guard request.headers[.authorization] == nil else { return Response(status: .forbidden) }
+            return Response(
+                status: .ok, body: .init(byteBuffer: ByteBuffer(string: Fixture.page("Elsewhere", paragraphs: ["Public."]))))
+        }
         server.route("/members.xml") { request in
             guard request.headers[.userAgent] == "field-kit/2", request.headers[.authorization] == "Bearer token-1" else {
                 return Response(status: .forbidden)
             }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: members)))
         }
         server.route("/ua.xml") { request in
             request.headers[.userAgent] == "newsd-test-agent"
@@ -210,8 +226,10 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         }
         let feeds = try await node.poll()
         #expect(feeds.map(\.lastResult) == ["ok", "ok"], "\(feeds.map(\.lastError))")
+        #expect(try await node.status().counts.articles == 2)
         try await node.stop()
         await server.stop()
+        await other.stop()
     }
 
     @Test func aFeedIsFetchedThroughItsProxy() async throws {
