@@ -95,8 +95,8 @@ public enum WordDiff {
 
     /// The changes that turn `old` into `new`, words compared exactly, runs merged.
     public static func changes(from old: String, to new: String) -> [Change] {
-        let a = old.split(whereSeparator: \.isWhitespace).map(String.init)
-        let b = new.split(whereSeparator: \.isWhitespace).map(String.init)
+        let a = tokens(old)
+        let b = tokens(new)
         // Common prefix and suffix first: edits are usually local, and that keeps the table small.
         var prefix = 0
         while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }
@@ -140,20 +140,35 @@ public enum WordDiff {
         return merge(words)
     }
 
+    /// The words of `text`, and a `\n` for each line break, so that a diff keeps the title and the paragraphs apart.
+    private static func tokens(_ text: String) -> [String] {
+        var tokens: [String] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { tokens.append("\n") }
+            tokens += line.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
+        return tokens
+    }
+
+    /// `a` and `b` joined as the text had them: a space between words, nothing around a line break.
+    private static func join(_ a: String, _ b: String) -> String {
+        a.isEmpty || b.isEmpty || a.hasSuffix("\n") || b.hasPrefix("\n") ? a + b : a + " " + b
+    }
+
     private static func merge(_ words: [Change]) -> [Change] {
         var out: [Change] = []
         for word in words {
             switch (out.last, word) {
-            case (.same(let run)?, .same(let next)): out[out.count - 1] = .same(run + " " + next)
-            case (.removed(let run)?, .removed(let next)): out[out.count - 1] = .removed(run + " " + next)
-            case (.added(let run)?, .added(let next)): out[out.count - 1] = .added(run + " " + next)
+            case (.same(let run)?, .same(let next)): out[out.count - 1] = .same(join(run, next))
+            case (.removed(let run)?, .removed(let next)): out[out.count - 1] = .removed(join(run, next))
+            case (.added(let run)?, .added(let next)): out[out.count - 1] = .added(join(run, next))
             default: out.append(word)
             }
         }
         return out
     }
 
-    /// The changes as text: removals as `[-…-]`, additions as `{+…+}`.
+    /// The changes as text: removals as `[-…-]`, additions as `{+…+}`, line breaks kept.
     public static func render(_ changes: [Change]) -> String {
         changes.map { change in
             switch change {
@@ -161,7 +176,7 @@ public enum WordDiff {
             case .removed(let text): "[-\(text)-]"
             case .added(let text): "{+\(text)+}"
             }
-        }.joined(separator: " ")
+        }.reduce("", join)
     }
 }
 

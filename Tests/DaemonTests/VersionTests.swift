@@ -105,5 +105,13 @@ import Testing
         #expect(WordDiff.render(changes) == "the [-rebels-] {+opposition fighters+} took the {+old+} town")
         #expect(WordDiff.changes(from: "same", to: "same") == [.same("same")])
         #expect(WordDiff.render(WordDiff.changes(from: "", to: "new text")) == "{+new text+}")
+        // The title and the paragraphs stay on lines of their own.
+        let paragraphs = WordDiff.changes(
+            from: "Four killed\nShells hit the market.\n\nThe council met.",
+            to: "Six killed\nShells hit the market.\n\nThe council met late.")
+        #expect(
+            WordDiff.render(paragraphs)
+                == "[-Four-] {+Six+} killed\nShells hit the market.\n\nThe council [-met.-] {+met late.+}",
+            "\(WordDiff.render(paragraphs))")
     }
 }
