@@ -37,6 +37,7 @@ final class Metrics: Sendable {
         "newsd_archive_blob_bytes": ("gauge", "Bytes of raw content held in the archive."),
         "newsd_archive_articles": ("gauge", "Articles in the archive."),
         "newsd_archive_captures": ("gauge", "Captures in the archive."),
+        "newsd_archive_stored_blob_bytes": ("gauge", "Bytes the archive's blobs take as stored (compressed)."),
     ]
 
     /// Adds `amount` to the counter `name` with `labels`.

@@ -11,7 +11,18 @@ import Testing
             FetchRequest(url: URL(string: "http://newsd/metrics")!, unixSocket: node.config.controlSocket.path))
         #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
         var samples: [String: Double] = [:]
-        for line in String(decoding: response.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+        let text = String(decoding: response.body, as: UTF8.self)
+        // Every family has its HELP and TYPE lines.
+        let typed = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+        let helped = Set(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let name = line.prefix { $0 != "{" && $0 != " " }
+            let family = ["_bucket", "_sum", "_count"].reduce(name) { family, suffix in
+                typed.contains(family) || !family.hasSuffix(suffix) ? family : family.dropLast(suffix.count)
+            }
+            #expect(typed.contains(family) && helped.contains(family), "\(family) has no HELP or TYPE")
+        }
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
                 Issue.record("not a sample: \(line)")
                 continue
