@@ -87,10 +87,16 @@ final class Poller: Sendable {
         }
         var results: [FeedStatus] = []
         for (feed, task) in zip(feeds, tasks) {
-            if let status = await task.value { results.append(status) }
-            inFlight.withLock { running in
-                if running[feed.id] == task { running[feed.id] = nil }
+            let status = await task.value
+            if let status { results.append(status) }
+            let ended = inFlight.withLock { running in
+                guard running[feed.id] == task else { return false }
+                running[feed.id] = nil
+                return true
             }
+            // Told once per poll, by whoever saw it end, and only once it no longer counts as under way: whoever
+            // listens (the compaction loop) then sees the poller idle.
+            if ended, let status { events.publish(.polled(status)) }
         }
         return results
     }
@@ -115,7 +121,6 @@ final class Poller: Sendable {
                 logger.info(
                     "polled", metadata: ["feed": "\(feed.url)", "result": "\(record.result.name)", "ms": "\(milliseconds)"])
             }
-            if let status { events.publish(.polled(status)) }
             return status
         } catch {
             logger.error("cannot record poll", metadata: ["feed": "\(feed.url)", "error": "\(error)"])
@@ -126,7 +131,6 @@ final class Poller: Sendable {
             status.lastResult = "error"
             let failure: String? = if case .error(let message) = record.result { message } else { nil }
             status.lastError = [failure, "not recorded: \(error)"].compactMap { $0 }.joined(separator: "; ")
-            events.publish(.polled(status))
             return status
         }
     }

@@ -15,7 +15,7 @@ import Testing
         // A: 5,000 small articles (10,001 changes with its node record), archived before it starts. Each page after
         // the first holds captures signed by A, whose node record is in the first page.
         let aDirectory = try temporaryDirectory()
-        try Fixture.fill(aDirectory, articles: 5000, words: 32)
+        try await onOwnThread { try Fixture.fill(aDirectory, articles: 5000, words: 32) }
         let a = try await TestNode.start(directory: aDirectory)
         let b = try await TestNode.start(peers: [a.asPeer("a")])
         try await a.allow(b, as: "b")
@@ -35,14 +35,18 @@ import Testing
         let relayed = NodeKey()
         // Page one: 48 MB of pages that do not compress (so that storing it takes a while), the relayed node's record
         // last. Page two: that node's capture, checked while page one is being stored.
-        var blobs: [ContentHash: Data] = [:]
-        var filler: [ArchiveItem] = []
-        var state: UInt64 = 7
-        for index in 0..<16 {
-            let bytes = Fixture.noise(words: 3 << 17, state: &state)
-            let (article, capture) = try signedCapture(of: bytes, by: liar.key, url: "https://liar.example/\(index)")
-            blobs[capture.blobHash] = bytes
-            filler += [.article(article), .capture(capture)]
+        let key = liar.key
+        var (blobs, filler) = try await onOwnThread { () -> ([ContentHash: Data], [ArchiveItem]) in
+            var blobs: [ContentHash: Data] = [:]
+            var filler: [ArchiveItem] = []
+            var state: UInt64 = 7
+            for index in 0..<16 {
+                let bytes = Fixture.noise(words: 3 << 17, state: &state)
+                let (article, capture) = try signedCapture(of: bytes, by: key, url: "https://liar.example/\(index)")
+                blobs[capture.blobHash] = bytes
+                filler += [.article(article), .capture(capture)]
+            }
+            return (blobs, filler)
         }
         let page = Data("<p>a page the relayed node captured</p>".utf8)
         let (article, capture) = try signedCapture(of: page, by: relayed)

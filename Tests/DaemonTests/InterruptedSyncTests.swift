@@ -23,7 +23,7 @@ private func served(socket: String) async throws -> Int {
         // A: 1,200 articles of 48 KB that do not compress, archived before it starts.
         let total = 1200
         let aDirectory = try temporaryDirectory()
-        try Fixture.fill(aDirectory, articles: total, words: 6000)
+        try await onOwnThread { try Fixture.fill(aDirectory, articles: total, words: 6000) }
         let a = try await TestNode.start(directory: aDirectory)
 
         // B: a newsd process of its own, which can be killed.
@@ -102,7 +102,7 @@ private func served(socket: String) async throws -> Int {
         defer { try? FileManager.default.removeItem(at: aDirectory) }
         let aData = aDirectory.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: aData, withIntermediateDirectories: true)
-        try Fixture.fill(aData, articles: total, words: 6000)
+        try await onOwnThread { try Fixture.fill(aData, articles: total, words: 6000) }
         let aID = try NodeIdentity(directory: aData).nodeID
         // B, in this process, pulls from A, a newsd process of its own on a port chosen now.
         let port = freePort()
