@@ -11,12 +11,16 @@ struct Cleaner: Sendable {
 
     /// The cleaned article of a capture whose page is `raw`.
     func clean(_ raw: Data, capture: CaptureRecord) -> ExtractedArticle {
-        let url = URL(string: capture.finalURL)
         let template = (try? archive.template(host: Self.host(of: capture))) ?? []
         let start = ContinuousClock.now
         defer { metrics.observe("newsd_extraction_seconds", seconds: (ContinuousClock.now - start) / .seconds(1)) }
-        return Extractor.extract(
-            raw, url: url, encoding: ContentType.charset(capture.contentType), template: template)
+        return Self.extract(raw, capture: capture, template: template)
+    }
+
+    /// What the current extractor makes of `capture`'s page `raw`, leaving out the blocks of `template`.
+    static func extract(_ raw: Data, capture: CaptureRecord, template: Set<UInt64>) -> ExtractedArticle {
+        Extractor.extract(
+            raw, url: URL(string: capture.finalURL), encoding: ContentType.charset(capture.contentType), template: template)
     }
 
     /// Counts the blocks of a newly archived article toward its host's template.
@@ -24,7 +28,8 @@ struct Cleaner: Sendable {
         try archive.learnTemplate(host: Self.host(of: capture), blocks: article.blocks)
     }
 
-    private static func host(of capture: CaptureRecord) -> String {
+    /// The host whose template applies to `capture`'s page.
+    static func host(of capture: CaptureRecord) -> String {
         URL(string: capture.finalURL)?.host?.lowercased() ?? ""
     }
 }

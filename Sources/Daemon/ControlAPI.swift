@@ -268,7 +268,7 @@ extension Daemon {
 
     /// Streams the backup copy `name` and removes it once sent (or the transfer broke off).
     fileprivate func backupFile(_ name: String) throws -> Response {
-        guard name.hasPrefix("backup-"), name.hasSuffix(".sqlite"), !name.contains("/") else {
+        guard Self.isBackupName(name), !name.contains("/") else {
             throw HTTPError(.badRequest, message: "\(name) is not the name of a backup copy")
         }
         let path = config.dataDirectory.appendingPathComponent(name).path
@@ -289,10 +289,13 @@ extension Daemon {
             })
     }
 
+    /// Whether `name` is that of a backup copy in the data directory (`backup-UUID.sqlite`).
+    private static func isBackupName(_ name: String) -> Bool { name.hasPrefix("backup-") && name.hasSuffix(".sqlite") }
+
     /// Removes backup copies a newsctl never fetched (it was interrupted): one at most is in the making at a time.
     static func removeBackups(in directory: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names where name.hasPrefix("backup-") && name.hasSuffix(".sqlite") {
+        for name in names where isBackupName(name) {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
     }

@@ -9,8 +9,7 @@ extension Daemon {
     /// What the current extractor makes of `capture`'s page, leaving out `template`; `nil` when the page is not stored.
     static func remake(_ capture: ContentHash, template: Set<UInt64>, archive: Archive) throws -> ExtractedArticle? {
         guard let capture = try archive.capture(capture), let raw = try archive.blob(capture.blobHash) else { return nil }
-        return Extractor.extract(
-            raw, url: URL(string: capture.finalURL), encoding: ContentType.charset(capture.contentType), template: template)
+        return Cleaner.extract(raw, capture: capture, template: template)
     }
 
     /// Makes every text again whose extraction the current extractor made, adding a problem to `report` for each that
@@ -59,8 +58,7 @@ extension Daemon {
             if stopping() { return nil }
             for extraction in page where extraction.extractor == Extractor.version {
                 guard let capture = try archive.capture(extraction.captureID) else { continue }
-                let host = URL(string: capture.finalURL)?.host?.lowercased() ?? ""
-                for template in [try archive.template(host: host), []] {
+                for template in [try archive.template(host: Cleaner.host(of: capture)), []] {
                     guard let made = try Self.remake(extraction.captureID, template: template, archive: archive),
                         let records = made.records(capture: extraction.captureID, node: identity.nodeID),
                         records.text.id == extraction.textID
