@@ -152,18 +152,36 @@ public func temporaryDirectory() throws -> URL {
     return url
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now, for a server that must be told its port in advance.
+/// A TCP port on 127.0.0.1 that nothing is bound to right now, for a server that must be told its port in advance
+/// and may be restarted on it.
+///
+/// Ports come from below the kernel's ephemeral range (32768 and up here), so that no outgoing connection of
+/// a test can take the port as its local end between a server's stop and its restart; each is handed out once
+/// per process.
 public func freePort() -> Int {
+    handedOutPorts.withLock { handedOut in
+        for _ in 0..<1000 {
+            let port = Int.random(in: 20_000..<32_768)
+            if handedOut.contains(port) || !bindable(port) { continue }
+            handedOut.insert(port)
+            return port
+        }
+        preconditionFailure("no free port in 20000-32767 after 1000 tries")
+    }
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+private func bindable(_ port: Int) -> Bool {
     let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(probe) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0
+            bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
         }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
