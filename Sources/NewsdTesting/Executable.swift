@@ -104,30 +104,28 @@ public final class ChildProcess: Sendable {
         self.exit = exit.stream
         let closed = AsyncStream<Void>.makeStream()
         self.closed = closed.stream
-        let pending = Mutex(Data())
-        // Holds this object until stderr closes, when the handler lets go of itself.
-        err.fileHandleForReading.readabilityHandler = { [self] handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                lines.continuation.finish()
-                closed.continuation.finish()
-                return
-            }
-            let complete = pending.withLock { buffer -> [String] in
-                buffer.append(chunk)
-                var out: [String] = []
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    out.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                }
-                return out
-            }
-            self.log.withLock { $0.append(contentsOf: complete) }
-            for line in complete { lines.continuation.yield(line) }
-        }
         process.terminationHandler = { exit.continuation.yield($0.terminationStatus) }
         try process.run()
+        // Read on a thread of its own, with blocking reads to the end: a dispatch readability handler on a pipe
+        // whose descriptor closes crashed libdispatch's event loop now and then, and sometimes never saw the end.
+        let reader = err.fileHandleForReading
+        Thread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                var complete: [String] = []
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    complete.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+                self.log.withLock { $0.append(contentsOf: complete) }
+                for line in complete { lines.continuation.yield(line) }
+            }
+            lines.continuation.finish()
+            closed.continuation.finish()
+        }.start()
     }
 
     /// Waits up to `seconds` for a stderr line containing `text`; returns it, or `nil` if the process closed stderr

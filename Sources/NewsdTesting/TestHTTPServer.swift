@@ -47,7 +47,9 @@ public final class TestHTTPServer: Sendable {
                 port.continuation.yield(channel.localAddress?.port ?? 0)
                 port.continuation.finish()
             }, logger: logger)
-        server.task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        server.task.withLock {
+            $0 = Task(executorPreference: testServerExecutor) { try await app.runService(gracefulShutdownSignals: []) }
+        }
         for await bound in port.stream { server.boundPort.withLock { $0 = bound } }
         return server
     }
@@ -126,5 +128,20 @@ public final class TestHTTPServer: Sendable {
             return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "no such test route \(path)")))
         }
         return response
+    }
+}
+
+/// Where test servers answer: threads of their own rather than the few Swift concurrency runs everything else on,
+/// so a test beside them holding those (an in-process daemon's synchronous archive work) cannot stall a body
+/// they are streaming past a client's low-speed limit.
+let testServerExecutor = DedicatedExecutor()
+
+/// A task executor on a concurrent dispatch queue of its own, which gets threads apart from the global pool.
+final class DedicatedExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "newsd-test-servers", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
