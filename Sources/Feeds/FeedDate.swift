@@ -5,8 +5,7 @@ public import Foundation
 public enum FeedDate {
     /// Parses `text`; `nil` when no known form fits.
     public static func parse(_ text: String) -> Date? {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let first = trimmed.utf8.first else { return nil }
+        guard let trimmed = Whitespace.trimmed(text), let first = trimmed.utf8.first else { return nil }
         if let date = iso8601(Array(trimmed.utf8)) { return date }
         return first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") || first >= UInt8(ascii: "A") ? rfc822(trimmed) : nil
     }

@@ -6,6 +6,8 @@ public enum FeedFormat: String, Sendable, Codable {
     case rdf
     case atom
     case json
+    /// Channel Definition Format, the channels of Internet Explorer 4.
+    case cdf
 }
 
 /// One item of a feed, whatever its format.

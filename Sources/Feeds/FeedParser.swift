@@ -28,6 +28,7 @@ public enum FeedParser {
                 | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue)
         guard let context = xmlNewParserCtxt() else { throw .notAFeed("out of memory") }
         defer { xmlFreeParserCtxt(context) }
+        let data = EntityRepair.scannable(data, encoding: encoding) ? EntityRepair.repaired(data) ?? data : data
         let document = data.withUnsafeBytes { bytes in
             xmlCtxtReadMemory(
                 context, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), url.absoluteString, encoding,
@@ -39,11 +40,12 @@ public enum FeedParser {
         let warnings = context.pointee.wellFormed == 0 ? 1 : 0
         let reader = Reader(feedURL: url)
         let node = Node(root)
-        switch node.name {
-        case "rss": return try reader.rss(node, format: .rss, warnings: warnings)
-        case "RDF": return try reader.rss(node, format: .rdf, warnings: warnings)
+        switch node.name.lowercased() {
+        case "rss": return reader.rss(node, format: .rss, warnings: warnings)
+        case "rdf": return reader.rss(node, format: .rdf, warnings: warnings)
         case "feed": return reader.atom(node, warnings: warnings)
-        case let other: throw .notAFeed("root element <\(other)> is not rss, rdf:RDF or feed")
+        case "channel": return reader.cdf(node, warnings: warnings)
+        case let other: throw .notAFeed("root element <\(other)> is not rss, rdf:RDF, feed or a CDF channel")
         }
     }
 }
@@ -69,13 +71,16 @@ struct Node {
         return out
     }
 
-    /// The first child element named `name` (in `namespace`, if given), found without allocating.
+    /// Whether the element is named `name`, in any case (feeds exist in upper case).
+    func named(_ name: String) -> Bool { self.name.caseInsensitiveCompare(name) == .orderedSame }
+
+    /// The first child element named `name` in any case (in `namespace`, if given), found without allocating.
     func first(_ name: String, namespace: String? = nil) -> Node? {
         name.withCString { cName in
             var child = pointer.pointee.children
             while let node = child {
                 if node.pointee.type == XML_ELEMENT_NODE,
-                    strcmp(UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self), cName) == 0,
+                    strcasecmp(UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self), cName) == 0,
                     namespace == nil || node.pointee.ns.flatMap({ $0.pointee.href }).map({ String(cString: $0) }) == namespace
                 {
                     return Node(node)
@@ -92,7 +97,8 @@ struct Node {
         return String(cString: value)
     }
 
-    /// The text of this element and its descendants. Entity references are skipped, never expanded.
+    /// The text of this element and its descendants, but for scripts and styles. Entity references are
+    /// skipped, never expanded.
     var text: String {
         var out = ""
         func collect(_ node: xmlNodePtr) {
@@ -102,7 +108,8 @@ struct Node {
                 case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
                     if let content = current.pointee.content { out += String(cString: content) }
                 case XML_ELEMENT_NODE:
-                    collect(current)
+                    let name = UnsafeRawPointer(current.pointee.name).assumingMemoryBound(to: CChar.self)
+                    if strcasecmp(name, "script") != 0 && strcasecmp(name, "style") != 0 { collect(current) }
                 default:
                     break
                 }
@@ -114,10 +121,7 @@ struct Node {
     }
 
     /// Trimmed text, or `nil` when empty.
-    var value: String? {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? nil : trimmed
-    }
+    var value: String? { Whitespace.trimmed(text) }
 
     /// The base URL in effect at this element (`xml:base` chain over the document URL).
     var base: URL? {
@@ -138,22 +142,24 @@ private struct Reader {
     let feedURL: URL
 
     func resolve(_ link: String?, at node: Node) -> URL? {
-        guard let link = link?.trimmingCharacters(in: .whitespacesAndNewlines), !link.isEmpty else { return nil }
+        guard let link = link.flatMap(Whitespace.trimmed) else { return nil }
         guard let url = URL(string: link, relativeTo: node.base ?? feedURL)?.absoluteURL else { return nil }
         return url.scheme == nil ? nil : url
     }
 
-    func rss(_ root: Node, format: FeedFormat, warnings: Int) throws(FeedParseError) -> ParsedFeed {
-        guard let channel = root.first("channel") else { throw .notAFeed("no <channel>") }
-        // RSS 2.0 nests items in the channel; RSS 1.0 (RDF) puts them beside it.
-        let items = channel.children.filter { $0.name == "item" } + root.children.filter { $0.name == "item" }
+    func rss(_ root: Node, format: FeedFormat, warnings: Int) -> ParsedFeed {
+        let channel = root.first("channel")
+        // RSS 2.0 nests items in the channel; RSS 0.90 and 1.0 (RDF) put them beside it, and some feeds have no channel.
+        let items = (channel?.children ?? []).filter { $0.named("item") } + root.children.filter { $0.named("item") }
         let entries = items.map { item in
-            let link = resolve(item.first("link")?.value, at: item)
-            let guid = item.first("guid")?.value ?? item.attribute("about")
+            let guid = item.first("guid")
+            let link =
+                resolve(item.first("link").flatMap { $0.value ?? $0.attribute("href") }, at: item)
+                ?? guid.flatMap { $0.attribute("isPermaLink")?.lowercased() == "false" ? nil : absoluteLink($0) }
             let published = (item.first("pubDate") ?? item.first("date", namespace: dublinCore))?.value.flatMap(FeedDate.parse)
-            let title = item.first("title")?.value
+            let title = item.first("title").flatMap { plainText($0, atom: false) }
             return FeedEntry(
-                id: identity(guid, link, title, published),
+                id: identity(guid?.value ?? item.attribute("about"), link, title, published),
                 title: title,
                 link: link,
                 published: published,
@@ -165,13 +171,32 @@ private struct Reader {
             )
         }
         var feed = ParsedFeed(
-            format: format, title: channel.first("title")?.value, link: resolve(channel.first("link")?.value, at: channel),
-            entries: entries, warnings: warnings)
-        feed.ttl = channel.first("ttl")?.value.flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-        feed.skipHours = (channel.first("skipHours")?.children ?? []).compactMap { $0.value.flatMap { Int($0) } }
+            format: format, title: channel?.first("title").flatMap { plainText($0, atom: false) },
+            link: resolve(channel?.first("link")?.value, at: channel ?? root), entries: entries, warnings: warnings)
+        feed.ttl = channel?.first("ttl")?.value.flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        feed.skipHours = (channel?.first("skipHours")?.children ?? []).compactMap { $0.value.flatMap { Int($0) } }
             .filter { (0..<24).contains($0) }
-        feed.skipDays = (channel.first("skipDays")?.children ?? []).compactMap { $0.value?.lowercased() }
+        feed.skipDays = (channel?.first("skipDays")?.children ?? []).compactMap { $0.value?.lowercased() }
         return feed
+    }
+
+    /// A CDF document (Internet Explorer's channels): `<CHANNEL>` holding `<ITEM HREF=…>`, channels nested.
+    func cdf(_ root: Node, warnings: Int) -> ParsedFeed {
+        func items(_ channel: Node) -> [Node] {
+            channel.children.flatMap { $0.named("item") ? [$0] : $0.named("channel") ? items($0) : [] }
+        }
+        func href(_ node: Node) -> URL? { resolve(node.attribute("HREF") ?? node.attribute("href"), at: node) }
+        let entries = items(root).map { item in
+            let link = href(item)
+            let title = item.first("title").flatMap { plainText($0, atom: false) }
+            let updated = (item.attribute("LASTMOD") ?? item.attribute("lastmod")).flatMap(FeedDate.parse)
+            return FeedEntry(
+                id: identity(nil, link, title, updated), title: title, link: link, updated: updated,
+                summary: item.first("abstract")?.value)
+        }
+        return ParsedFeed(
+            format: .cdf, title: root.first("title").flatMap { plainText($0, atom: false) }, link: href(root), entries: entries,
+            warnings: warnings)
     }
 
     func atom(_ root: Node, warnings: Int) -> ParsedFeed {
@@ -179,15 +204,16 @@ private struct Reader {
             node.namespace == nil || node.namespace == atomNamespace || node.namespace == atom03Namespace
         }
         func alternate(_ node: Node) -> URL? {
-            let links = node.children.filter { $0.name == "link" && isAtom($0) }
+            let links = node.children.filter { $0.named("link") && isAtom($0) }
             let chosen = links.first { ($0.attribute("rel") ?? "alternate") == "alternate" } ?? links.first
             return chosen.flatMap { resolve($0.attribute("href"), at: $0) }
         }
-        let entries = root.children.filter { $0.name == "entry" && isAtom($0) }.map { entry in
-            let link = alternate(entry)
+        let entries = root.children.filter { $0.named("entry") && isAtom($0) }.map { entry in
+            // An entry without a link is its `<id>`'s, when that is a URL.
+            let link = alternate(entry) ?? entry.first("id").flatMap(absoluteLink)
             let published = (entry.first("published") ?? entry.first("issued"))?.value.flatMap(FeedDate.parse)
             let updated = (entry.first("updated") ?? entry.first("modified"))?.value.flatMap(FeedDate.parse)
-            let title = entry.first("title")?.value
+            let title = entry.first("title").flatMap { plainText($0, atom: true) }
             return FeedEntry(
                 id: identity(entry.first("id")?.value, link, title, published ?? updated),
                 title: title,
@@ -195,15 +221,46 @@ private struct Reader {
                 published: published,
                 updated: updated,
                 author: entry.first("author")?.first("name")?.value,
-                summary: entry.first("summary")?.value,
-                content: entry.first("content")?.value,
+                summary: entry.first("summary").map(decoded).flatMap(Whitespace.trimmed),
+                content: entry.first("content").map(decoded).flatMap(Whitespace.trimmed),
                 enclosures: media(entry)
                     + entry.children.filter { $0.name == "link" && $0.attribute("rel") == "enclosure" }
                     .compactMap { resolve($0.attribute("href"), at: $0) }
             )
         }
         return ParsedFeed(
-            format: .atom, title: root.first("title")?.value, link: alternate(root), entries: entries, warnings: warnings)
+            format: .atom, title: root.first("title").flatMap { plainText($0, atom: true) }, link: alternate(root),
+            entries: entries, warnings: warnings)
+    }
+
+    /// An element's text as a link when it is one: an absolute http(s) URL, or a path from the root.
+    func absoluteLink(_ node: Node) -> URL? {
+        guard let value = node.value else { return nil }
+        let lower = value.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") || value.hasPrefix("/") else { return nil }
+        return resolve(value, at: node)
+    }
+
+    /// A title (or other text construct) as plain text: base64 decoded where Atom says so, markup removed and
+    /// references decoded where it is HTML, spaces collapsed. RSS says nothing of its titles' type: one that
+    /// holds a tag or a reference after XML's own decoding was escaped HTML.
+    func plainText(_ node: Node, atom: Bool) -> String? {
+        let text = atom ? decoded(node) : node.text
+        let html =
+            atom ? ["html", "text/html"].contains(node.attribute("type")?.lowercased() ?? "text") : HTMLText.looksLikeHTML(text)
+        return Whitespace.collapsed(html ? HTMLText.plain(text) : text)
+    }
+
+    /// An Atom text or content construct's text, decoded from base64 when its mode or its type (one that is
+    /// neither text nor XML) says it is.
+    func decoded(_ node: Node) -> String {
+        let text = node.text
+        let type = node.attribute("type")?.lowercased() ?? "text"
+        let textual = ["text", "html", "xhtml"].contains(type) || type.hasPrefix("text/") || type.hasSuffix("xml")
+        guard node.attribute("mode")?.lowercased() == "base64" || !textual,
+            let data = Data(base64Encoded: text.filter { !$0.isWhitespace })
+        else { return text }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Enclosures and Media RSS content and thumbnails of an item.
