@@ -126,6 +126,9 @@ extension Newsctl.Feeds {
         @Argument(help: "A feed file, or an http or https URL.")
         var source: String
 
+        @Option(help: "The URL a feed file came from, for resolving its relative links (the file's own path otherwise).")
+        var url: String?
+
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
@@ -165,7 +168,9 @@ extension Newsctl.Feeds {
             }
             let file = URL(fileURLWithPath: source)
             guard let data = FileManager.default.contents(atPath: file.path) else { throw CLIError("cannot read \(source)") }
-            return (data, file, nil)
+            guard let url else { return (data, file, nil) }
+            guard let base = URL(string: url), base.scheme != nil else { throw CLIError("--url \(url) is not an absolute URL") }
+            return (data, base, nil)
         }
     }
 }
