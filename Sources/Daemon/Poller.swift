@@ -197,23 +197,36 @@ final class Poller: Sendable {
         } catch {
             throw PollFailure(error.description)
         }
+        // Articles are fetched side by side, as many at a time as the fetcher has connections; its per-host cap and
+        // politeness delay decide how fast one site is asked.
+        let linked = parsed.entries.compactMap { entry in entry.link.map { (entry, $0) } }
+        let mayReachLocal = feed.settings.allowPrivate || response.address.map { LocalAddress.isLocal($0) } ?? true
+        let window = max(1, fetcher.options.maxConnections)
         var failures: [String] = []
-        for (index, entry) in parsed.entries.enumerated() {
-            guard let link = entry.link else { continue }
-            if stopping.withLock({ $0 }) {
-                // Validators are not remembered, so the next poll after the restart fetches the rest.
-                throw PollFailure(
-                    "newsd stopped during the poll; \(parsed.entries.count - index) of \(parsed.entries.count) articles were "
-                        + "left for the next poll")
+        var launched = 0
+        await withTaskGroup(of: String?.self) { group in
+            for (entry, link) in linked {
+                if stopping.withLock({ $0 }) { break }
+                if launched >= window, let failure = await group.next() ?? nil { failures.append(failure) }
+                launched += 1
+                group.addTask {
+                    do {
+                        try await self.archiveArticle(
+                            entry, link: link, feed: feed, feedIsLocal: location.isFileURL, mayReachLocal: mayReachLocal,
+                            settings: settings)
+                        return nil
+                    } catch {
+                        return "\(link.absoluteString): \(error)"
+                    }
+                }
             }
-            do {
-                try await archiveArticle(
-                    entry, link: link, feed: feed, feedIsLocal: location.isFileURL,
-                    mayReachLocal: feed.settings.allowPrivate || response.address.map { LocalAddress.isLocal($0) } ?? true,
-                    settings: settings)
-            } catch {
-                failures.append("\(link.absoluteString): \(error)")
-            }
+            for await failure in group { if let failure { failures.append(failure) } }
+        }
+        if launched < linked.count {
+            // Validators are not remembered, so the next poll after the restart fetches the rest.
+            throw PollFailure(
+                "newsd stopped during the poll; \(linked.count - launched) of \(parsed.entries.count) articles were left for "
+                    + "the next poll")
         }
         if let last = failures.last {
             // Validators are not remembered, so the next poll retries the articles that failed.

@@ -28,12 +28,15 @@ public struct FetcherOptions: Sendable, Equatable {
 public final class Fetcher: Sendable {
     private let userAgent: String
     private let loop: TransferLoop
+    /// The limits it was made with.
+    public let options: FetcherOptions
 
     /// Creates a fetcher sending `userAgent` with every request that sets none of its own.
     public init(userAgent: String = "newsd/\(newsdVersion)", options: FetcherOptions = FetcherOptions()) {
         Fetcher.initialiseCurl()
         self.userAgent = userAgent
         loop = TransferLoop(options: options)
+        self.options = options
     }
 
     deinit {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NewsCore
 import NewsdTesting
+import Synchronization
 import Testing
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
@@ -186,6 +187,32 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         // The fourth request to the host cannot leave before three politeness delays have passed.
         // (Arrival gaps themselves are not measured: a request's latency varies under load.)
         #expect(try #require(starts.last) >= pollStarted + .milliseconds(3 * 200))
+        try await node.stop()
+        await server.stop()
+    }
+
+    @Test func aFeedsArticlesAreFetchedSideBySideUpToTheHostsCap() async throws {
+        let server = try await TestHTTPServer.start()
+        let pages = 12
+        server.serve(
+            "/many.xml",
+            body: Fixture.rss((1...pages).map { (id: "p\($0)", link: server.url("/many/\($0).html").absoluteString) }))
+        // Each page is answered once three are asked for at the same time (or after 5 s, when they never are).
+        let open = Mutex(0)
+        for number in 1...pages {
+            server.route("/many/\(number).html") { _ in
+                open.withLock { $0 += 1 }
+                for _ in 0..<500 where open.withLock({ $0 }) < 3 { try? await Task.sleep(for: .milliseconds(10)) }
+                let body = Fixture.page("Page \(number)", paragraphs: ["Text of page \(number) of the many."])
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
+        }
+        let node = try await TestNode.start(feeds: [server.url("/many.xml")]) { config in config.maxPerHost = 3 }
+        let feeds = try await node.poll()
+        #expect(feeds.first?.lastResult == "ok")
+        #expect(try await node.status().counts.articles == pages)
+        // The feed document's request came alone; its articles three at a time, never more.
+        #expect(server.mostConcurrentRequests == 3)
         try await node.stop()
         await server.stop()
     }

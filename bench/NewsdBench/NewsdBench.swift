@@ -21,6 +21,10 @@ struct NewsdBench {
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
                 newsd: URL(fileURLWithPath: arguments[1]), feeds: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
+        case "poll-feed":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench poll-feed NEWSD [ARTICLES]") }
+            try await pollOneFeed(
+                newsd: URL(fileURLWithPath: arguments[1]), articles: arguments.count > 2 ? Int(arguments[2]) ?? 10000 : 10000)
         case "extract":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract PAGES_DIR [PREDICTIONS_JSON]") }
             try extract(pages: URL(fileURLWithPath: arguments[1]), predictions: arguments.count > 2 ? arguments[2] : nil)
@@ -35,7 +39,7 @@ struct NewsdBench {
                 pages: URL(fileURLWithPath: arguments[1]), megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5)
         default:
             fail(
-                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
+                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB]")
         }
     }
@@ -124,27 +128,16 @@ struct NewsdBench {
             server.serve(
                 "/a/\(index).html", body: "<html><body><article><p>Story \(index) body text.</p></article></body></html>")
         }
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
         var config = "data_dir = \"data\"\nlisten = \"\"\n[limits]\npoliteness = 0\nmax_per_host = 16\n"
         for index in 0..<count { config += "[[feed]]\nurl = \"\(server.url("/f/\(index).xml").absoluteString)\"\n" }
-        let configFile = directory.appendingPathComponent("newsd.toml")
-        try config.write(to: configFile, atomically: true, encoding: .utf8)
-        // A real process, so that its memory is the daemon's alone; --manual so that only the benchmark polls.
-        let daemon = try ChildProcess(newsd, ["--config", configFile.path, "--manual"])
-        guard await daemon.waitForLine(containing: "ready") != nil else { fail("newsd did not start: \(daemon.stderrLines)") }
-        let socket = directory.appendingPathComponent("data/newsd.sock").path
-        let client = Fetcher()
+        let daemon = try await BenchDaemon.start(newsd, config: config)
+        defer { daemon.remove() }
+        let directory = daemon.directory
         /// Polls every feed, checks that each came back with `result`, and returns the seconds it took.
         func pollAll(expecting result: String) async throws -> Double {
             let start = ContinuousClock.now
-            let response = try await client.fetch(
-                FetchRequest(
-                    url: URL(string: "http://newsd/v1/poll")!, method: "POST",
-                    limits: FetchLimits(maxBodyBytes: 64 << 20, totalTimeout: 600, lowSpeedBytes: 0), unixSocket: socket))
+            let feeds = try await daemon.poll()
             let seconds = (ContinuousClock.now - start) / .seconds(1)
-            guard response.status == 200 else { fail("poll failed: HTTP \(response.status)") }
-            let feeds = try JSONCoding.decoder().decode([FeedStatus].self, from: response.body)
             let matching = feeds.filter { $0.lastResult == result }.count
             guard feeds.count == count, matching == count else {
                 fail("\(matching) of \(feeds.count) feeds answered \(result), expected all \(count)")
@@ -152,12 +145,11 @@ struct NewsdBench {
             return seconds
         }
         let first = try await pollAll(expecting: "ok")
-        let status = try await client.fetch(FetchRequest(url: URL(string: "http://newsd/v1/status")!, unixSocket: socket))
-        let stored = try JSONCoding.decoder().decode(StatusReport.self, from: status.body).counts.articles
+        let stored = try await daemon.status().counts.articles
         guard stored == count else { fail("\(stored) articles stored after the first poll, expected \(count)") }
         var rounds: [Double] = []
         for _ in 0..<5 { rounds.append(try await pollAll(expecting: "not-modified")) }
-        let memory = try String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)
+        let memory = try String(contentsOfFile: "/proc/\(daemon.process.pid)/status", encoding: .utf8)
         func kilobytes(_ key: String) -> Int {
             memory.split(separator: "\n").first { $0.hasPrefix(key) }.flatMap {
                 Int($0.split(separator: " ").dropFirst().first ?? "")
@@ -186,8 +178,7 @@ struct NewsdBench {
             "bench": "poll", "tool": "curl --parallel (fetch only, no state, no parsing)", "feeds": count,
             "all_304_median_s": (median(curlRounds) * 1000).rounded() / 1000,
         ])
-        daemon.signal(SIGTERM)
-        _ = await daemon.waitForExit()
+        await daemon.stop()
         await server.stop()
     }
 }

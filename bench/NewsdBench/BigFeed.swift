@@ -1,0 +1,109 @@
+import Fetching
+import Foundation
+import Hummingbird
+import NewsCore
+import NewsdTesting
+
+/// A real `newsd --manual` on a configuration of the benchmark's, reached through its control socket.
+struct BenchDaemon {
+    let process: ChildProcess
+    let directory: URL
+    private let socket: String
+    private let client = Fetcher()
+
+    /// Writes `config` (whose `data_dir` is "data") into a new directory and starts newsd on it.
+    static func start(_ newsd: URL, config: String) async throws -> BenchDaemon {
+        let directory = try temporaryDirectory()
+        let file = directory.appendingPathComponent("newsd.toml")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        // A real process, so that its memory is the daemon's alone; --manual so that only the benchmark polls.
+        let process = try ChildProcess(newsd, ["--config", file.path, "--manual"])
+        guard await process.waitForLine(containing: "ready") != nil else {
+            NewsdBench.fail("newsd did not start: \(process.stderrLines)")
+        }
+        return BenchDaemon(
+            process: process, directory: directory, socket: directory.appendingPathComponent("data/newsd.sock").path)
+    }
+
+    /// Polls every feed now and returns what each poll came to.
+    func poll() async throws -> [FeedStatus] {
+        let response = try await client.fetch(
+            FetchRequest(
+                url: URL(string: "http://newsd/v1/poll")!, method: "POST",
+                limits: FetchLimits(maxBodyBytes: 64 << 20, totalTimeout: 3600, lowSpeedBytes: 0), unixSocket: socket))
+        guard response.status == 200 else { NewsdBench.fail("poll failed: HTTP \(response.status)") }
+        return try JSONCoding.decoder().decode([FeedStatus].self, from: response.body)
+    }
+
+    func status() async throws -> StatusReport {
+        let response = try await client.fetch(FetchRequest(url: URL(string: "http://newsd/v1/status")!, unixSocket: socket))
+        return try JSONCoding.decoder().decode(StatusReport.self, from: response.body)
+    }
+
+    func stop() async {
+        process.signal(SIGTERM)
+        _ = await process.waitForExit()
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: directory) }
+}
+
+extension NewsdBench {
+    /// The first poll of one feed of `articles` entries on loopback, from a server that takes 50 ms a page, with the
+    /// default per-host cap (4) and no politeness delay; beside it, curl fetching the same pages four at a time
+    /// (fetching only: no parsing, cleaning, hashing or storing).
+    static func pollOneFeed(newsd: URL, articles: Int) async throws {
+        let server = try await TestHTTPServer.start()
+        let items = (0..<articles).map { index in
+            "<item><title>Story \(index)</title><link>\(server.url("/a/\(index).html"))</link><guid>s\(index)</guid></item>"
+        }
+        server.serve(
+            "/big.xml",
+            body: "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>\(items.joined())</channel></rss>",
+            headers: [.contentType: "application/rss+xml"])
+        // Each page answers after 50 ms, as a distant site would: one after another, 10,000 take over eight minutes.
+        for index in 0..<articles {
+            let paragraphs = (0..<6).map { "<p>Paragraph \($0) of story \(index), long enough to be the article's text.</p>" }
+            let page = "<html><body><article>\(paragraphs.joined())</article></body></html>"
+            server.route("/a/\(index).html") { _ in
+                try? await Task.sleep(for: .milliseconds(50))
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: page)))
+            }
+        }
+        let config = """
+            data_dir = "data"
+            listen = ""
+            [limits]
+            politeness = 0
+            [[feed]]
+            url = "\(server.url("/big.xml").absoluteString)"
+
+            """
+        let daemon = try await BenchDaemon.start(newsd, config: config)
+        defer { daemon.remove() }
+        let start = ContinuousClock.now
+        let feeds = try await daemon.poll()
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        guard feeds.first?.lastResult == "ok" else { fail("the poll failed: \(feeds.first?.lastError ?? "no status")") }
+        let stored = try await daemon.status().counts.articles
+        guard stored == articles else { fail("\(stored) articles stored, expected \(articles)") }
+        await daemon.stop()
+        emit([
+            "bench": "poll-feed", "tool": "newsd", "articles": articles, "first_poll_s": (seconds * 100).rounded() / 100,
+            "articles_per_s": (Double(articles) / seconds).rounded(),
+        ])
+        let urls = daemon.directory.appendingPathComponent("pages.txt")
+        try (0..<articles).map { "url = \"\(server.url("/a/\($0).html"))\"\noutput = \"/dev/null\"\n" }
+            .joined(separator: "next\n").write(to: urls, atomically: true, encoding: .utf8)
+        let curlStart = ContinuousClock.now
+        let result = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--parallel", "--parallel-max", "4", "-K", urls.path])
+        guard result.status == 0 else { fail("curl failed: \(result.stderr)") }
+        let curlSeconds = (ContinuousClock.now - curlStart) / .seconds(1)
+        emit([
+            "bench": "poll-feed", "tool": "curl --parallel-max 4 (fetch only)", "articles": articles,
+            "seconds": (curlSeconds * 100).rounded() / 100, "articles_per_s": (Double(articles) / curlSeconds).rounded(),
+        ])
+        await server.stop()
+    }
+}
