@@ -85,15 +85,18 @@ public struct PollRecord: Sendable {
     public var next: Date
     /// The title the feed gives itself.
     public var title: String?
+    /// The site the feed says it belongs to.
+    public var site: String?
     public var warnings: Int
     /// A permanent redirect to a new location, and its status.
     public var movedTo: (location: String, status: Int)?
 
-    public init(at: Date, result: PollResult, next: Date, title: String? = nil, warnings: Int = 0) {
+    public init(at: Date, result: PollResult, next: Date, title: String? = nil, site: String? = nil, warnings: Int = 0) {
         self.at = at
         self.result = result
         self.next = next
         self.title = title
+        self.site = site
         self.warnings = warnings
     }
 }
@@ -115,8 +118,9 @@ extension Archive {
         }
     }
 
-    /// Adds a feed for newsctl; an active feed with the same URL is an error.
-    public func addFeed(_ feed: FeedConfig) throws -> Feed {
+    /// Adds a feed for newsctl, with the site it belongs to if known (an OPML list's `htmlUrl`); an active feed
+    /// with the same URL is an error.
+    public func addFeed(_ feed: FeedConfig, site: String? = nil) throws -> Feed {
         try pool.write { db in
             let url = feed.url.absoluteString
             if try Bool.fetchOne(
@@ -126,6 +130,7 @@ extension Archive {
                 throw FeedListError("\(url) is already a feed")
             }
             try Self.upsert(feed, origin: "user", db: db)
+            if let site { try db.execute(sql: "UPDATE feed SET siteURL = ? WHERE url = ?", arguments: [site, url]) }
             return try Self.feeds(db, where: "url = ?", [url])[0]
         }
     }
@@ -160,12 +165,14 @@ extension Archive {
                 try db.execute(
                     sql: """
                         UPDATE feed SET etag = ?, lastModified = ?, lastHash = ?, ttl = ?, skipHours = ?, skipDays = ?,
-                            adaptiveInterval = COALESCE(?, adaptiveInterval), feedTitle = COALESCE(?, feedTitle), warnings = ?
+                            adaptiveInterval = COALESCE(?, adaptiveInterval), feedTitle = COALESCE(?, feedTitle),
+                            siteURL = COALESCE(?, siteURL), warnings = ?
                         WHERE id = ?
                         """,
                     arguments: [
                         etag, lastModified, hash, hints.ttl, hints.skipHours.map(String.init).joined(separator: ","),
-                        hints.skipDays.joined(separator: ","), hints.adaptiveInterval, record.title, record.warnings, id,
+                        hints.skipDays.joined(separator: ","), hints.adaptiveInterval, record.title, record.site,
+                        record.warnings, id,
                     ])
                 try db.execute(sql: "UPDATE feed SET errorCount = 0, lastError = NULL WHERE id = ?", arguments: [id])
             case .notModified:
@@ -187,16 +194,11 @@ extension Archive {
         }
     }
 
-    /// The moves of feed `url` by permanent redirect, oldest first: `(from, to, status, at)`.
-    public func feedMoves(url: String) throws -> [(from: String, to: String, status: Int, at: Date)] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT fromURL, toURL, status, at FROM feed_move WHERE feedID = (SELECT id FROM feed WHERE url = ?) ORDER BY rowid",
-                arguments: [url]
-            ).map { ($0["fromURL"], $0["toURL"], $0["status"], Date(timeIntervalSince1970: $0["at"])) }
-        }
+    /// The moves of feed `id` by permanent redirect, oldest first.
+    private static func moves(feed id: Int64, db: Database) throws -> [FeedMove] {
+        try Row.fetchAll(
+            db, sql: "SELECT fromURL, toURL, status, at FROM feed_move WHERE feedID = ? ORDER BY rowid", arguments: [id]
+        ).map { FeedMove(from: $0["fromURL"], to: $0["toURL"], status: $0["status"], at: Date(timeIntervalSince1970: $0["at"])) }
     }
 
     /// Polling state of the active feeds (or of the one with id `only`).
@@ -209,7 +211,7 @@ extension Archive {
                     SELECT feed.*, (SELECT COUNT(*) FROM feed_entry WHERE feedID = feed.id) AS articles
                     FROM feed WHERE \(filter) ORDER BY id
                     """, arguments: StatementArguments(only.map { [$0] } ?? [])
-            ).map { row in
+            ).map { row throws in
                 let url: String = row["url"]
                 let location: String = row["location"]
                 return FeedStatus(
@@ -218,7 +220,8 @@ extension Archive {
                     lastPollAt: row.date("lastPollAt"),
                     lastResult: row["lastResult"],
                     lastError: row["lastError"], errorCount: row["errorCount"], warnings: row["warnings"],
-                    nextPollAt: row.date("nextPollAt"), articles: row["articles"])
+                    nextPollAt: row.date("nextPollAt"), articles: row["articles"], site: row["siteURL"],
+                    moves: try Self.moves(feed: row["id"], db: db))
             }
         }
     }

@@ -284,6 +284,10 @@ enum Schema {
                     ALTER TABLE extraction ADD COLUMN signature TEXT;
                     """)
         }
+        migrator.registerMigration("v15") { db in
+            // The site a feed belongs to, as the feed or an imported OPML list (htmlUrl) says.
+            try db.execute(sql: "ALTER TABLE feed ADD COLUMN siteURL TEXT")
+        }
         return migrator
     }
 }

@@ -130,25 +130,31 @@ extension Daemon {
             return Response(status: .noContent)
         }
         router.get("/v1/feeds/opml") { _, _ -> Response in
-            let feeds = try self.archive.activeFeeds().map { feed in
+            let statuses = Dictionary(try self.archive.feedStatuses().map { ($0.url, $0) }) { first, _ in first }
+            let subscriptions = try self.archive.activeFeeds().map { feed in
                 var settings = feed.settings
-                settings.title = settings.title ?? (try? self.archive.feedStatuses(only: feed.id).first?.title) ?? nil
-                return settings
+                let status = statuses[feed.url]
+                settings.title = settings.title ?? status?.title
+                return OPML.Subscription(feed: settings, site: status?.site.flatMap { URL(string: $0) })
             }
-            let body = ByteBuffer(string: OPML.export(feeds))
+            let body = ByteBuffer(string: OPML.export(subscriptions))
             return Response(status: .ok, headers: [.contentType: "text/x-opml; charset=utf-8"], body: .init(byteBuffer: body))
         }
         router.post("/v1/feeds/opml") { request, _ in
             let body = try await request.body.collect(upTo: 16 << 20)
-            let listed: [FeedConfig]
+            let listed: [OPML.Subscription]
             do {
                 listed = try OPML.parse(Data(buffer: body))
             } catch {
                 throw HTTPError(.badRequest, message: "\(error)")
             }
             var imported = OPMLImport(added: 0, skipped: 0)
-            for feed in listed {
-                if (try? self.archive.addFeed(feed)) != nil { imported.added += 1 } else { imported.skipped += 1 }
+            for entry in listed {
+                if (try? self.archive.addFeed(entry.feed, site: entry.site?.absoluteString)) != nil {
+                    imported.added += 1
+                } else {
+                    imported.skipped += 1
+                }
             }
             self.wakePoller()
             return JSONBody(imported)

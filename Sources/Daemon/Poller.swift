@@ -114,6 +114,13 @@ final class Poller: Sendable {
             try archive.recordPoll(feed: feed.id, record)
             metrics.count("newsd_polls_total", ["result": record.result.name])
             let status = try archive.feedStatuses(only: feed.id).first
+            if let move = record.movedTo {
+                logger.notice(
+                    "feed moved permanently",
+                    metadata: [
+                        "feed": "\(feed.url)", "from": "\(feed.location)", "to": "\(move.location)", "status": "\(move.status)",
+                    ])
+            }
             if case .error(let message) = record.result {
                 logger.warning("poll failed", metadata: ["feed": "\(feed.url)", "error": "\(message)"])
             } else {
@@ -242,7 +249,7 @@ final class Poller: Sendable {
             at: started,
             result: .ok(etag: response.header("etag"), lastModified: response.header("last-modified"), hash: hash, hints: hints),
             next: settings.schedule.next(after: Date(), feed: updated, responseHeaders: response.headers), title: parsed.title,
-            warnings: parsed.warnings)
+            site: parsed.link?.absoluteString, warnings: parsed.warnings)
     }
 
     /// The capture record of a response this node just received, to be signed as it is prepared for storing.

@@ -4,8 +4,20 @@ public import NewsCore
 
 /// OPML 1.0/2.0 subscription lists: nested outlines become categories (`News/Region`), and back.
 public enum OPML {
-    /// The feeds an OPML document lists, each with the path of folders it sits in as its category.
-    public static func parse(_ data: Data) throws(FeedParseError) -> [FeedConfig] {
+    /// One feed of a list: its settings (title, category) and the site it belongs to (`htmlUrl`).
+    public struct Subscription: Sendable, Equatable {
+        public var feed: FeedConfig
+        public var site: URL?
+
+        public init(feed: FeedConfig, site: URL? = nil) {
+            self.feed = feed
+            self.site = site
+        }
+    }
+
+    /// The feeds an OPML document lists, each with the path of folders it sits in as its category (or, outside any
+    /// folder, the first path of its OPML 2.0 `category` attribute).
+    public static func parse(_ data: Data) throws(FeedParseError) -> [Subscription] {
         guard !data.isEmpty, data.count < Int(Int32.max) else { throw .notAFeed("empty or oversized OPML document") }
         xmlInitParser()
         let options = Int32(
@@ -19,7 +31,7 @@ public enum OPML {
             throw .notAFeed("no <opml> root element")
         }
         guard let body = Node(root).first("body") else { throw .notAFeed("OPML without <body>") }
-        var feeds: [FeedConfig] = []
+        var subscriptions: [Subscription] = []
         var seen = Set<URL>()
         // Depth-first with an explicit stack: (outline, folder path).
         var stack: [(Node, [String])] = body.children.reversed().map { ($0, []) }
@@ -27,23 +39,49 @@ public enum OPML {
             guard outline.name == "outline" else { continue }
             let title = outline.attribute("title") ?? outline.attribute("text")
             if let xmlURL = outline.attribute("xmlUrl") ?? outline.attribute("xmlurl"),
-                let url = URL(string: xmlURL.trimmingCharacters(in: .whitespaces)),
+                let url = Whitespace.trimmed(xmlURL).flatMap({ URL(string: $0) }),
                 ["http", "https"].contains(url.scheme?.lowercased() ?? "")
             {
-                if seen.insert(url).inserted {
-                    feeds.append(
-                        FeedConfig(url: url, title: title, category: folders.isEmpty ? nil : folders.joined(separator: "/")))
+                guard seen.insert(url).inserted else { continue }
+                let declared = outline.attribute("category")?.split(separator: ",").first.map {
+                    $0.split(separator: "/").compactMap { Whitespace.trimmed(String($0)) }
                 }
+                let path = folders.isEmpty ? declared ?? [] : folders
+                let site = (outline.attribute("htmlUrl") ?? outline.attribute("htmlurl")).flatMap(Whitespace.trimmed)
+                    .flatMap { URL(string: $0) }
+                subscriptions.append(
+                    Subscription(
+                        feed: FeedConfig(url: url, title: title, category: path.isEmpty ? nil : path.joined(separator: "/")),
+                        site: site.flatMap { ["http", "https"].contains($0.scheme?.lowercased() ?? "") ? $0 : nil }))
             } else {
                 let folder = folders + (title.map { [$0] } ?? [])
                 stack.append(contentsOf: outline.children.reversed().map { ($0, folder) })
             }
         }
-        return feeds
+        return subscriptions
     }
 
-    /// An OPML 2.0 document listing `feeds`, folders made from their categories.
-    public static func export(_ feeds: [FeedConfig], title: String = "newsd feeds") -> String {
+    /// An OPML 2.0 document listing `subscriptions`, in folders nested as their categories' paths.
+    public static func export(_ subscriptions: [Subscription], title: String = "newsd feeds") -> String {
+        /// A folder: its feeds and its subfolders by name.
+        final class Folder {
+            var feeds: [Subscription] = []
+            var folders: [String: Folder] = [:]
+        }
+        let top = Folder()
+        for subscription in subscriptions {
+            var folder = top
+            for name in (subscription.feed.category ?? "").split(separator: "/").map(String.init) {
+                if let existing = folder.folders[name] {
+                    folder = existing
+                } else {
+                    let created = Folder()
+                    folder.folders[name] = created
+                    folder = created
+                }
+            }
+            folder.feeds.append(subscription)
+        }
         var out = """
             <?xml version="1.0" encoding="UTF-8"?>
             <opml version="2.0">
@@ -51,24 +89,22 @@ public enum OPML {
               <body>
 
             """
-        let groups = Dictionary(grouping: feeds) { $0.category ?? "" }
-        for category in groups.keys.sorted() {
-            let path = category.split(separator: "/").map(String.init)
-            let indent = String(repeating: "  ", count: path.count + 2)
-            for (depth, folder) in path.enumerated() {
+        func write(_ folder: Folder, depth: Int) {
+            let indent = String(repeating: "  ", count: depth + 2)
+            for subscription in folder.feeds {
+                let name = escape(subscription.feed.title ?? subscription.feed.url.absoluteString)
+                let site = subscription.site.map { " htmlUrl=\"\(escape($0.absoluteString))\"" } ?? ""
                 out +=
-                    String(repeating: "  ", count: depth + 2)
-                    + "<outline text=\"\(escape(folder))\" title=\"\(escape(folder))\">\n"
+                    "\(indent)<outline type=\"rss\" text=\"\(name)\" title=\"\(name)\" "
+                    + "xmlUrl=\"\(escape(subscription.feed.url.absoluteString))\"\(site)/>\n"
             }
-            for feed in groups[category] ?? [] {
-                let name = escape(feed.title ?? feed.url.absoluteString)
-                out +=
-                    "\(indent)<outline type=\"rss\" text=\"\(name)\" title=\"\(name)\" xmlUrl=\"\(escape(feed.url.absoluteString))\"/>\n"
-            }
-            for depth in stride(from: path.count - 1, through: 0, by: -1) {
-                out += String(repeating: "  ", count: depth + 2) + "</outline>\n"
+            for name in folder.folders.keys.sorted() {
+                out += "\(indent)<outline text=\"\(escape(name))\" title=\"\(escape(name))\">\n"
+                write(folder.folders[name]!, depth: depth + 1)
+                out += "\(indent)</outline>\n"
             }
         }
+        write(top, depth: 0)
         return out + "  </body>\n</opml>\n"
     }
 

@@ -89,11 +89,15 @@ public struct FeedStatus: Codable, Sendable, Equatable {
     public var warnings: Int
     public var nextPollAt: Date?
     public var articles: Int
+    /// The site the feed says it belongs to (its own link; OPML's `htmlUrl`).
+    public var site: String?
+    /// Its moves by permanent redirect, oldest first.
+    public var moves: [FeedMove]?
 
     public init(
         url: String, location: String? = nil, title: String?, category: String? = nil, origin: String = "config",
         lastPollAt: Date?, lastResult: String?, lastError: String?, errorCount: Int, warnings: Int = 0, nextPollAt: Date?,
-        articles: Int
+        articles: Int, site: String? = nil, moves: [FeedMove]? = nil
     ) {
         self.url = url
         self.location = location
@@ -107,6 +111,23 @@ public struct FeedStatus: Codable, Sendable, Equatable {
         self.warnings = warnings
         self.nextPollAt = nextPollAt
         self.articles = articles
+        self.site = site
+        self.moves = moves
+    }
+}
+
+/// A feed's move by permanent redirect (301 or 308).
+public struct FeedMove: Codable, Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var status: Int
+    public var at: Date
+
+    public init(from: String, to: String, status: Int, at: Date) {
+        self.from = from
+        self.to = to
+        self.status = status
+        self.at = at
     }
 }
 

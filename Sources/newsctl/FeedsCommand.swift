@@ -8,7 +8,7 @@ extension Newsctl {
     struct Feeds: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lists, adds, removes, imports, exports and test-parses feeds.",
-            subcommands: [List.self, Add.self, Remove.self, Import.self, Export.self, Parse.self],
+            subcommands: [List.self, Show.self, Add.self, Remove.self, Import.self, Export.self, Parse.self],
             defaultSubcommand: List.self)
     }
 }
@@ -23,6 +23,26 @@ extension Newsctl.Feeds {
             try await report {
                 let feeds = try await connection.call("GET", "/v1/feeds", as: [FeedStatus].self)
                 try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shows one feed: its polling state, site, last error and permanent moves.")
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "The feed's URL, as declared or where it moved to.")
+        var url: String
+
+        func run() async throws {
+            try await report {
+                let feeds = try await connection.call("GET", "/v1/feeds", as: [FeedStatus].self)
+                guard let feed = feeds.first(where: { $0.url == url || $0.location == url }) else {
+                    throw CLIError("\(url) is not a feed")
+                }
+                try connection.output(feed) { StatusText.feeds([$0], now: Date()) }
             }
         }
     }

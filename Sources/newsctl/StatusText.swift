@@ -30,7 +30,11 @@ enum StatusText {
             out += "  \(marker(feed.lastResult)) \(feed.title ?? feed.url)"
             out += (feed.category.map { "  [\($0)]" } ?? "") + (feed.origin == "user" ? "  (added with newsctl)" : "") + "\n"
             out += "      \(feed.url)\n"
-            if let location = feed.location { out += "      moved permanently to \(location)\n" }
+            if let site = feed.site { out += "      site \(site)\n" }
+            for move in feed.moves ?? [] {
+                out += "      moved permanently (\(move.status)) \(ago(move.at, now: now)): \(move.from) → \(move.to)\n"
+            }
+            if let location = feed.location, feed.moves?.isEmpty ?? true { out += "      moved permanently to \(location)\n" }
             out += "      \(result), \(last), \(next), \(feed.articles) articles"
             if feed.errorCount > 0 { out += ", \(feed.errorCount) failures in a row" }
             if feed.warnings > 0 { out += ", repaired while parsing" }

@@ -55,6 +55,8 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(opml.status == 0)
         #expect(opml.stdout.contains("<outline text=\"Region\""))
         #expect(opml.stdout.contains("xmlUrl=\"\(server.url("/feed.xml").absoluteString)\""))
+        // The site the feed names as its own goes along as htmlUrl.
+        #expect(opml.stdout.contains("htmlUrl=\"https://test.example/\""))
 
         let removeDeclared = try await newsctl("feeds", "remove", declared.absoluteString)
         #expect(removeDeclared.status == 1)
@@ -72,6 +74,9 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let otherFeeds = try await other.status().feeds
         #expect(Set(otherFeeds.map(\.url)) == [declared.absoluteString, server.url("/feed.xml").absoluteString])
         #expect(otherFeeds.first { $0.url.hasSuffix("/feed.xml") }?.category == "Region/North")
+        let listedThere = try await runCommand(binary, ["feeds", "list", "--json", "--socket", other.config.controlSocket.path])
+        let there = try JSONCoding.decoder().decode([FeedStatus].self, from: Data(listedThere.stdout.utf8))
+        #expect(there.first { $0.url.hasSuffix("/feed.xml") }?.site == "https://test.example/")
 
         try await other.stop()
         try await node.stop()

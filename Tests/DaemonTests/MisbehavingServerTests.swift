@@ -50,6 +50,12 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(status(feeds, "/chain.xml")?.location == server.url("/feed.xml").absoluteString)
         #expect(status(feeds, "/temporary.xml")?.location == nil)
         #expect(status(feeds, "/mixed.xml")?.location == nil, "one temporary hop makes the move temporary")
+        // The move is shown with the feed: from, to, the status that moved it, when.
+        let moves = try #require(status(feeds, "/chain.xml")?.moves)
+        #expect(moves.map(\.from) == [server.url("/chain.xml").absoluteString])
+        #expect(moves.map(\.to) == [server.url("/feed.xml").absoluteString])
+        #expect(moves.map(\.status) == [301])
+        #expect(status(feeds, "/temporary.xml")?.moves == [])
         _ = try await node.poll()
         #expect(server.hitCount("/old.xml") == 1, "a moved feed is fetched at its new location")
         #expect(server.hitCount("/temporary.xml") == 2)

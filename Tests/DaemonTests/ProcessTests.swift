@@ -133,6 +133,38 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         try await node.stop()
     }
 
+    @Test func aPermanentMoveIsLoggedAndShownWithTheFeed() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 1)
+        server.redirect("/old.xml", to: "/feed.xml", status: .permanentRedirect)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        let old = server.url("/old.xml").absoluteString
+        try "data_dir = \"data\"\nlisten = \"\"\n[[feed]]\nurl = \"\(old)\"\n".write(
+            to: config, atomically: true, encoding: .utf8)
+        let daemon = try await startManual(newsd, config: config)
+        let socket = directory.appendingPathComponent("data/newsd.sock").path
+        let polled = try await runCommand(newsctl, ["poll", "--socket", socket])
+        #expect(polled.status == 0, "\(polled.stderr)")
+        let logged = await daemon.waitForLine(containing: "feed moved permanently")
+        #expect(logged?.contains("to=\(server.url("/feed.xml").absoluteString)") == true, "\(logged ?? "")")
+        #expect(logged?.contains("status=308") == true)
+        let shown = try await runCommand(newsctl, ["feeds", "show", old, "--socket", socket])
+        #expect(shown.stdout.contains("moved permanently (308)"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("\(old) → \(server.url("/feed.xml").absoluteString)"))
+        let byNewLocation = try await runCommand(
+            newsctl, ["feeds", "show", server.url("/feed.xml").absoluteString, "--socket", socket])
+        #expect(byNewLocation.status == 0)
+        let unknown = try await runCommand(newsctl, ["feeds", "show", "https://nowhere.example/", "--socket", socket])
+        #expect(unknown.stderr == "newsctl: https://nowhere.example/ is not a feed\n")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        await server.stop()
+    }
+
     @Test func aBadConfigNamesTheFileLineAndKey() async throws {
         let newsd = try #require(newsd)
         let directory = try temporaryDirectory()
