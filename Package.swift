@@ -41,6 +41,11 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "NewsCore",
             dependencies: [
@@ -55,7 +60,7 @@ let package = Package(
         .target(
             name: "Archive",
             dependencies: [
-                "NewsCore", "CZstd",
+                "NewsCore", "CZstd", "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,3 +1,4 @@
+import CZlib
 import Crypto
 public import Foundation
 import GRDB
@@ -17,16 +18,19 @@ public enum WARCWriter {
             extra: [])
     }
 
-    /// The records of one capture whose raw body is `body`.
-    public static func records(for capture: CaptureRecord, body: Data) -> Data {
+    /// The records of one capture whose raw body is `body`, in file order.
+    public static func records(for capture: CaptureRecord, body: Data) -> [Data] {
         let date = capture.fetchedAt
         let payloadDigest = "sha256:" + base32(Data(hex: capture.blobHash.hex) ?? Data())
         guard let url = URL(string: capture.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
         else {
-            return record(
-                type: "resource", uri: capture.url, date: date, contentType: capture.contentType ?? "application/octet-stream",
-                block: body,
-                extra: [("WARC-Payload-Digest", payloadDigest)])
+            return [
+                record(
+                    type: "resource", uri: capture.url, date: date,
+                    contentType: capture.contentType ?? "application/octet-stream",
+                    block: body,
+                    extra: [("WARC-Payload-Digest", payloadDigest)])
+            ]
         }
         var head = "HTTP/1.1 \(capture.status) \(reason(capture.status))\r\n"
         if let type = capture.contentType { head += "Content-Type: \(type)\r\n" }
@@ -45,10 +49,35 @@ public enum WARCWriter {
         var path = target.path.isEmpty ? "/" : target.path
         if let query = target.query { path += "?" + query }
         let request = "GET \(path) HTTP/1.1\r\nHost: \(target.host ?? "")\r\n\r\n"
-        return record(
-            type: "request", uri: capture.finalURL, date: date, contentType: "application/http;msgtype=request",
-            block: Data(request.utf8),
-            extra: [("WARC-Record-ID", recordID(capture.id.hex + "/request")), ("WARC-Concurrent-To", responseID)]) + response
+        return [
+            record(
+                type: "request", uri: capture.finalURL, date: date, contentType: "application/http;msgtype=request",
+                block: Data(request.utf8),
+                extra: [("WARC-Record-ID", recordID(capture.id.hex + "/request")), ("WARC-Concurrent-To", responseID)]),
+            response,
+        ]
+    }
+
+    /// `record` as one gzip member: a `.warc.gz` file is its records each compressed on its own, so that a reader can
+    /// seek to any of them.
+    public static func gzipMember(_ record: Data) -> Data {
+        var stream = z_stream()
+        guard newsd_deflate_init_gzip(&stream, 6) == Z_OK else { preconditionFailure("zlib cannot start a gzip stream") }
+        defer { deflateEnd(&stream) }
+        var out = Data(count: Int(deflateBound(&stream, uLong(record.count))) + 32)
+        let written = record.withUnsafeBytes { input in
+            out.withUnsafeMutableBytes { output in
+                stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+                stream.avail_in = uInt(input.count)
+                stream.next_out = output.bindMemory(to: Bytef.self).baseAddress
+                stream.avail_out = uInt(output.count)
+                let result = deflate(&stream, Z_FINISH)
+                precondition(result == Z_STREAM_END, "zlib could not finish within its own bound")
+                return output.count - Int(stream.avail_out)
+            }
+        }
+        out.count = written
+        return out
     }
 
     private static func record(

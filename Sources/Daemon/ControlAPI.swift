@@ -36,7 +36,9 @@ extension Daemon {
         }
         router.get("/v1/export") { _, _ in self.export() }
         router.post("/v1/export/warc") { request, context in
-            self.exportWARC(try await request.decode(as: CaptureSelection.self, context: context))
+            self.exportWARC(
+                try await request.decode(as: CaptureSelection.self, context: context),
+                gzip: request.uri.queryParameters.get("gzip") == "1")
         }
         router.post("/v1/import") { request, _ in try await JSONBody(self.importLines(request.body)) }
         router.get("/v1/articles") { request, _ in
@@ -359,20 +361,23 @@ extension Daemon {
             })
     }
 
-    /// The selected captures as WARC 1.1, streamed page by page.
-    fileprivate func exportWARC(_ selection: CaptureSelection) -> Response {
+    /// The selected captures as WARC 1.1, streamed page by page; with `gzip`, each record a gzip member of its own.
+    fileprivate func exportWARC(_ selection: CaptureSelection, gzip: Bool) -> Response {
         let archive = self.archive
         return Response(
             status: .ok, headers: [.contentType: "application/warc"],
             body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(bytes: WARCWriter.header(software: "newsd/\(newsdVersion)", date: Date())))
+                func write(_ record: Data) async throws {
+                    try await writer.write(ByteBuffer(bytes: gzip ? WARCWriter.gzipMember(record) : record))
+                }
+                try await write(WARCWriter.header(software: "newsd/\(newsdVersion)", date: Date()))
                 var after = ""
                 while true {
                     let captures = try archive.captures(selection, after: after)
                     guard let last = captures.last else { break }
                     for capture in captures {
                         guard let body = try archive.blob(capture.blobHash) else { continue }
-                        try await writer.write(ByteBuffer(bytes: WARCWriter.records(for: capture, body: body)))
+                        for record in WARCWriter.records(for: capture, body: body) { try await write(record) }
                     }
                     after = last.id.hex
                 }

@@ -9,7 +9,8 @@ extension Newsctl {
             abstract: "Writes the archive as JSON Lines (everything, losslessly) or as WARC 1.1 (captures of articles).",
             discussion: """
                 `newsctl import --jsonl` reads a JSON Lines export back into any node: the same hashes, the same signatures.
-                A WARC export holds a request and a response record per capture, selectable by feed, date and story.
+                A WARC export holds a request and a response record per capture, selectable by feed, date and story; to a \
+                FILE ending in .gz (or with --gzip) each record is a gzip member of its own, as .warc.gz readers expect.
                 """)
 
         @OptionGroup var connection: Connection
@@ -31,6 +32,9 @@ extension Newsctl {
 
         @Option(help: "WARC: only articles of this story (its id, or the start of it).")
         var story: String?
+
+        @Flag(help: "WARC: compress each record as a gzip member of its own (the default for a FILE ending in .gz).")
+        var gzip = false
 
         @Argument(help: "The file to write; standard output when left out.")
         var file: String?
@@ -61,8 +65,10 @@ extension Newsctl {
                     let selection = CaptureSelection(
                         feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
                         story: story)
+                    let compressed = gzip || file?.hasSuffix(".gz") == true
                     _ = try await connection.send(
-                        "POST", "/v1/export/warc", body: try JSONCoding.encoder().encode(selection), onData: write)
+                        "POST", "/v1/export/warc" + (compressed ? "?gzip=1" : ""),
+                        body: try JSONCoding.encoder().encode(selection), onData: write)
                 } else {
                     _ = try await connection.send("GET", "/v1/export", onData: write)
                 }

@@ -29,6 +29,19 @@ private let checker = """
     print(json.dumps({"types": types, "checked": checked, "bad": bad}))
     """
 
+/// Counts the gzip members of a file, and the WARC records the members start with.
+private let members = """
+    import sys, zlib
+    data, members, records = open(sys.argv[1], 'rb').read(), 0, 0
+    while data:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        member = inflater.decompress(data)
+        members += 1
+        records += member.startswith(b'WARC/1.1\\r\\n')
+        data = inflater.unused_data
+    print(members, records)
+    """
+
 @Suite(.timeLimit(.minutes(5))) struct WARCTests {
     @Test(.enabled(if: warcioPython != nil, "warcio is installed by scripts/test"))
     func warcExportPassesWarcioAndEveryPayloadDigestMatches() async throws {
@@ -59,6 +72,20 @@ private let checker = """
         #expect(all.types == ["warcinfo": 1, "request": 4, "response": 4])
         #expect(all.checked == 4)
         #expect(all.bad.isEmpty)
+
+        #expect(try Data(contentsOf: file).prefix(8) == Data("WARC/1.1".utf8), "a plain .warc is not compressed")
+
+        // To a .warc.gz, every record is a gzip member of its own, and warcio reads the same records.
+        let packed = node.directory.appendingPathComponent("all.warc.gz")
+        let gzipped = try await runCommand(newsctl, ["export", "--warc", packed.path, "--socket", socket])
+        #expect(gzipped.status == 0, "\(gzipped.stderr)")
+        let packedCheck = try await runCommand(python, ["-m", "warcio.cli", "check", "-v", packed.path])
+        #expect(packedCheck.status == 0 && !packedCheck.stdout.contains("failed"), "\(packedCheck.stdout)\(packedCheck.stderr)")
+        let unpacked = try JSONDecoder().decode(
+            Checked.self, from: Data(try await runCommand(python, ["-c", checker, packed.path]).stdout.utf8))
+        #expect(unpacked.types == all.types && unpacked.checked == 4 && unpacked.bad.isEmpty)
+        let counted = try await runCommand(python, ["-c", members, packed.path])
+        #expect(counted.stdout == "9 9\n", "\(counted.stdout)\(counted.stderr)")
 
         let selected = node.directory.appendingPathComponent("one-feed.warc")
         _ = try await runCommand(
