@@ -33,9 +33,9 @@ endif
 install: build man
 	install -D -m 0755 $(BIN_DIR)/newsd $(bindir)/newsd
 	install -D -m 0755 $(BIN_DIR)/newsctl $(bindir)/newsctl
-	sed 's|/usr/local/bin/newsd|$(PREFIX)/bin/newsd|' systemd/newsd.service > newsd.service.tmp
-	install -D -m 0644 newsd.service.tmp $(unitdir)/newsd.service
-	rm -f newsd.service.tmp
+	mkdir -p $(unitdir)
+	sed 's|/usr/local/bin/newsd|$(PREFIX)/bin/newsd|' systemd/newsd.service > $(unitdir)/newsd.service
+	chmod 0644 $(unitdir)/newsd.service
 	[ -e $(confdir)/newsd.toml ] || install -D -m 0644 config/system.toml $(confdir)/newsd.toml
 	mkdir -p $(bashdir) $(zshdir) $(fishdir)
 	$(BIN_DIR)/newsctl --generate-completion-script bash > $(bashdir)/newsctl

@@ -98,7 +98,7 @@ extension Newsctl {
             func run() async throws {
                 try await report {
                     _ = try await connection.send("DELETE", "/v1/peers?name=\(queryValue(name))")
-                    if !connection.json { print("removed peer \(name)") }
+                    try connection.output(["removed": name]) { "removed peer \($0["removed"] ?? "")\n" }
                 }
             }
         }

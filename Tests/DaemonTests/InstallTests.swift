@@ -15,7 +15,12 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let common = ["-C", repository.path, "DESTDIR=\(root.path)", "BIN_DIR=\(built.path)", "SKIP_BUILD=1", "NO_MAN=1"]
-        let install = try await runCommand(make, ["install"] + common)
+        // The first install runs with the source tree mounted read-only (in a mount namespace of its own): it must
+        // write nothing there.
+        let readOnly = "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" \"$0\" && exec \"$@\""
+        let install = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/unshare"),
+            ["--mount", "--propagation", "private", "sh", "-c", readOnly, repository.path, make.path, "install"] + common)
         #expect(install.status == 0, "\(install.stderr)")
         let files = [
             "usr/local/bin/newsd", "usr/local/bin/newsctl", "etc/systemd/system/newsd.service", "etc/newsd/newsd.toml",

@@ -121,7 +121,9 @@ import Testing
         #expect(peers.map(\.node) == [a.nodeID])
 
         // A removes B: B is a stranger again.
-        #expect(try await ctl(a, ["peers", "remove", "b"]).status == 0)
+        let removed = try await ctl(a, ["peers", "remove", "b", "--json"])
+        #expect(removed.status == 0)
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(removed.stdout.utf8)) == ["removed": "b"])
         let refused = try await ctl(b, ["sync"])
         #expect(refused.status == 1, "a failed sync is a failed command")
         synced = try await b.sync()
