@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "Feeds", "Fetching", "NewsCore", "NewsdTesting", "Archive", "Extraction", "Daemon",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "bench/NewsdBench", swiftSettings: strict),
         .target(

@@ -465,8 +465,8 @@ extension Archive {
         if case .annotation(let annotation) = item { try Self.merge(annotation, db: db) }
         if case .text(let text) = item {
             try db.execute(
-                sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
-                arguments: [text.title ?? "", text.body, text.id])
+                sql: "INSERT INTO text_search(rowid, title, body) SELECT seq, title, body FROM text WHERE id = ?",
+                arguments: [text.id])
             try Self.assignStory(text, fingerprint: fingerprint ?? MinHash(text: text.body), db: db)
         }
         try db.execute(
@@ -546,7 +546,7 @@ extension Archive {
                     case "node": try NodeRecord.fetchOne(db, key: key).map(ArchiveItem.node)
                     case "article": try ArticleRecord.fetchOne(db, key: key).map(ArchiveItem.article)
                     case "capture": try CaptureRecord.fetchOne(db, key: key).map(ArchiveItem.capture)
-                    case "text": try TextRecord.fetchOne(db, key: key).map(ArchiveItem.text)
+                    case "text": try TextRecord.fetchOne(db, key: ["id": key]).map(ArchiveItem.text)
                     case "extraction": try ExtractionRecord.fetchOne(db, key: key).map(ArchiveItem.extraction)
                     case "annotation": try AnnotationRecord.fetchOne(db, key: key).map(ArchiveItem.annotation)
                     default: nil

@@ -288,6 +288,37 @@ enum Schema {
             // The site a feed belongs to, as the feed or an imported OPML list (htmlUrl) says.
             try db.execute(sql: "ALTER TABLE feed ADD COLUMN siteURL TEXT")
         }
+        migrator.registerMigration("v16") { db in
+            // Search: the index reads titles and bodies from `text` itself instead of keeping a second copy of every
+            // text (as large as the texts), through `seq`, an INTEGER PRIMARY KEY, which VACUUM keeps, unlike a plain
+            // rowid; and a text's extractions are found by index, not by reading them all, once per hit.
+            try db.execute(
+                sql: """
+                    CREATE TABLE text_v16(
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        title TEXT,
+                        byline TEXT,
+                        published TEXT,
+                        language TEXT,
+                        body TEXT NOT NULL,
+                        modified TEXT,
+                        canonicalURL TEXT,
+                        imageURL TEXT
+                    );
+                    INSERT INTO text_v16(seq, id, title, byline, published, language, body, modified, canonicalURL, imageURL)
+                        SELECT rowid, id, title, byline, published, language, body, modified, canonicalURL, imageURL FROM text;
+                    DROP TABLE text;
+                    ALTER TABLE text_v16 RENAME TO text;
+                    DROP TABLE text_search;
+                    CREATE VIRTUAL TABLE text_search USING fts5(
+                        title, body, content = 'text', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
+                    );
+                    INSERT INTO text_search(text_search) VALUES ('rebuild');
+                    INSERT INTO text_search(text_search, rank) VALUES ('rank', 'bm25(5.0, 1.0)');
+                    CREATE INDEX extraction_text ON extraction(textID);
+                    """)
+        }
         return migrator
     }
 }

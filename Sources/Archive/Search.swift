@@ -117,50 +117,43 @@ extension Archive {
         }
         let limit = max(1, min(query.limit, 500))
         // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are
-        // joined to their articles and filtered, page by page, and only the hits get snippets.
+        // joined to their articles and filtered, page by page, and only the hits get snippets (see ``Snippet``).
         let page = limit * 4
         let details = """
-            SELECT article.url AS url, text.title AS title, text.id AS textID, MIN(capture.fetchedAt) AS capturedAt,
+            SELECT article.url AS url, text.title AS title, text.body AS body, text.id AS textID,
+                MIN(capture.fetchedAt) AS capturedAt,
                 \(Self.provenanceColumns)
             FROM text
             JOIN extraction ON extraction.textID = text.id
             JOIN capture ON capture.id = extraction.captureID
             JOIN article ON article.id = capture.articleID
-            WHERE text.id = ? \(conditions.map { "AND " + $0 }.joined(separator: " "))
+            WHERE text.seq = ? \(conditions.map { "AND " + $0 }.joined(separator: " "))
             GROUP BY text.id
             """
         do {
             return try pool.read { db in
-                var hits: [(rowid: Int64, row: Row)] = []
+                // Prepared once per search: each hit runs them again.
+                let detailsStatement = try db.cachedStatement(sql: details)
+                var snippets = Snippet(expression: match)
+                var hits: [SearchHit] = []
                 var offset = 0
                 while hits.count < limit {
-                    let candidates = try Row.fetchAll(
-                        db, sql: "SELECT rowid, textID FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
+                    let candidates = try Int64.fetchAll(
+                        db, sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
                         arguments: [match, page, offset])
                     for candidate in candidates where hits.count < limit {
-                        let textID: String = candidate["textID"]
-                        if let row = try Row.fetchOne(db, sql: details, arguments: StatementArguments([textID] + filters)) {
-                            hits.append((candidate["rowid"], row))
-                        }
+                        guard let row = try Row.fetchOne(detailsStatement, arguments: StatementArguments([candidate] + filters))
+                        else { continue }
+                        hits.append(
+                            SearchHit(
+                                articleURL: row["url"], title: row["title"], snippet: snippets.make(row["body"]),
+                                textID: row["textID"],
+                                capturedAt: row["capturedAt"], provenance: Self.provenance(row)))
                     }
                     guard candidates.count == page else { break }
                     offset += page
                 }
-                guard !hits.isEmpty else { return [] }
-                let marks = Array(repeating: "?", count: hits.count).joined(separator: ",")
-                let snippets = try Dictionary(
-                    Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT rowid, snippet(text_search, 1, '[', ']', '…', 16) AS snippet FROM text_search
-                            WHERE text_search MATCH ? AND rowid IN (\(marks))
-                            """, arguments: StatementArguments([match] + hits.map(\.rowid))
-                    ).map { ($0["rowid"] as Int64, $0["snippet"] as String) }, uniquingKeysWith: { first, _ in first })
-                return hits.map { hit in
-                    SearchHit(
-                        articleURL: hit.row["url"], title: hit.row["title"], snippet: snippets[hit.rowid] ?? "",
-                        textID: hit.row["textID"], capturedAt: hit.row["capturedAt"], provenance: Self.provenance(hit.row))
-                }
+                return hits
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
             // The statement is fixed; an SQL error here comes from the operators the user wrote.

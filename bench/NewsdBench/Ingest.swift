@@ -1,13 +1,14 @@
 import Archive
 import Extraction
 import Foundation
+import GRDB
 import NewsCore
 import NewsdTesting
 
 extension NewsdBench {
     /// Real pages, repeated with a variation each so that no two are the same bytes, stored as the poller
     /// stores them: the storage stages alone, then end to end with extraction on both cores; then search.
-    static func ingest(pages directory: URL, count: Int) async throws {
+    static func ingest(pages directory: URL, count: Int, searchOutput: URL?) async throws {
         let pages = try pageFiles(in: directory).map { try Data(contentsOf: $0) }
         @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
         let key = NodeKey()
@@ -130,13 +131,47 @@ extension NewsdBench {
             _ = try archive.search(query)
             latencies.append((clock.now - began) / .milliseconds(1))
         }
-        latencies.sort()
-        emit([
-            "bench": "search", "articles": count, "queries": latencies.count,
-            "median_ms": (latencies[latencies.count / 2] * 100).rounded() / 100,
-            "p99_ms": (latencies[latencies.count * 99 / 100] * 100).rounded() / 100,
-        ])
+        // The bare FTS5 query beneath: the same queries (already valid FTS5), ranked, the first 20 rowids and nothing else.
         try archive.close()
+        let bare = try DatabaseQueue(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
+        let bareLatencies = try await bare.read { db in
+            try queries.map { query in
+                let began = clock.now
+                _ = try Int64.fetchAll(
+                    db, sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT 20", arguments: [query])
+                return (clock.now - began) / .milliseconds(1)
+            }
+        }
+        func percentiles(_ values: [Double]) -> (median: Double, p99: Double) {
+            let sorted = values.sorted()
+            return ((sorted[sorted.count / 2] * 100).rounded() / 100, (sorted[sorted.count * 99 / 100] * 100).rounded() / 100)
+        }
+        let ours = percentiles(latencies)
+        let fts = percentiles(bareLatencies)
+        emit([
+            "bench": "search", "tool": "newsd", "articles": count, "queries": latencies.count, "median_ms": ours.median,
+            "p99_ms": ours.p99, "median_over_bare_fts5": (ours.median / fts.median * 100).rounded() / 100,
+        ])
+        emit([
+            "bench": "search", "tool": "sqlite fts5 alone (MATCH, bm25 rank, first 20 rowids)", "articles": count,
+            "queries": bareLatencies.count, "median_ms": fts.median, "p99_ms": fts.p99,
+        ])
+        // The texts and queries, for another engine to index and answer the same (bench/run gives them to tantivy).
+        if let searchOutput {
+            try FileManager.default.createDirectory(at: searchOutput, withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: queries).write(to: searchOutput.appendingPathComponent("queries.json"))
+            _ = FileManager.default.createFile(atPath: searchOutput.appendingPathComponent("texts.jsonl").path, contents: nil)
+            let handle = try FileHandle(forWritingTo: searchOutput.appendingPathComponent("texts.jsonl"))
+            try await bare.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT title, body FROM text")
+                while let row = try rows.next() {
+                    let fields: [String: String] = ["title": row["title"] ?? "", "body": row["body"]]
+                    try handle.write(contentsOf: JSONSerialization.data(withJSONObject: fields) + Data([0x0A]))
+                }
+            }
+            try handle.close()
+        }
+        try bare.close()
     }
 
     /// Microseconds per article of the writer alone, on one thread: 4,000 articles (with `texts`, each page's text

@@ -14,9 +14,10 @@ struct NewsdBench {
         switch arguments.first {
         case "parse": try parse(output: arguments.dropFirst().first)
         case "ingest":
-            guard arguments.count >= 2 else { fail("usage: newsd-bench ingest PAGES_DIR [ARTICLES]") }
+            guard arguments.count >= 2 else { fail("usage: newsd-bench ingest PAGES_DIR [ARTICLES] [SEARCH_OUTPUT_DIR]") }
             try await ingest(
-                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000)
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000,
+                searchOutput: arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : nil)
         case "poll":
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
