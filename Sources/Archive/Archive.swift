@@ -95,10 +95,29 @@ public final class Archive: Sendable {
 
 // MARK: - Storing what was fetched
 
+/// A feed's entry that links to an article.
+public struct FeedLink: Sendable {
+    /// The feed's URL (its identity).
+    public var url: String
+    /// The entry's id in the feed.
+    public var entryID: String
+    /// A digest of what the entry says about its article (see ``EntryState``).
+    public var version: String
+    /// The entry's title: the article's title when its page has none.
+    public var title: String?
+
+    public init(url: String, entryID: String, version: String, title: String? = nil) {
+        self.url = url
+        self.entryID = entryID
+        self.version = version
+        self.title = title
+    }
+}
+
 /// Everything one fetch produced, stored together or not at all: an article page with its text, or a feed document.
 public struct Ingest: Sendable {
-    /// The feed that linked the article, the entry's id in it, and the entry's version (see ``EntryState``).
-    public var feed: (url: String, entryID: String, version: String)?
+    /// The feed entry that linked the article.
+    public var feed: FeedLink?
     /// The article, absent for a feed document.
     public var article: ArticleRecord?
     public var capture: CaptureRecord
@@ -108,7 +127,7 @@ public struct Ingest: Sendable {
     public var extraction: ExtractionRecord?
 
     public init(
-        feed: (url: String, entryID: String, version: String)?, article: ArticleRecord?, capture: CaptureRecord,
+        feed: FeedLink?, article: ArticleRecord?, capture: CaptureRecord,
         raw: HashedBytes, text: TextRecord?, extraction: ExtractionRecord?
     ) {
         self.feed = feed
@@ -160,7 +179,7 @@ public struct StoredBlob: Sendable, Equatable {
 /// An ``Ingest`` checked, with the work that needs no lock done: see ``Archive/prepare(_:)``.
 public struct PreparedIngest: Sendable {
     let items: [ArchiveItem]
-    let feed: (url: String, entryID: String, version: String)?
+    let feed: FeedLink?
     let blobHash: ContentHash
     let size: Int
     let stored: (data: Data, encoding: String)
@@ -323,7 +342,7 @@ extension Archive {
                     added += 1
                 }
                 if let feed = prepared.feed, case .article(let article) = prepared.items.first {
-                    try Self.link(article: article.id, feedURL: feed.url, entryID: feed.entryID, version: feed.version, db: db)
+                    try Self.link(article: article.id, feed, db: db)
                 }
                 counts.append(added)
             }
@@ -336,7 +355,7 @@ extension Archive {
     /// When the article is archived, the entry is linked to the feed (one article, several feeds). An
     /// entry whose version (a digest of its dates, title and content) differs from the one recorded
     /// means the article may have changed: it is fetched again, conditionally on its last capture.
-    public func entryState(articleURL: String, feedURL: String, entryID: String, version: String) throws -> EntryState {
+    public func entryState(articleURL: String, entry: FeedLink) throws -> EntryState {
         let articleID = ArticleRecord(url: articleURL).id
         return try pool.write { db in
             guard
@@ -347,30 +366,28 @@ extension Archive {
                 db,
                 sql:
                     "SELECT version FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID WHERE feed.url = ? AND articleID = ?",
-                arguments: [feedURL, articleID])
+                arguments: [entry.url, articleID])
             if recorded == nil {
                 // First seen through this feed: linked, and current as of now.
-                try Self.link(article: articleID, feedURL: feedURL, entryID: entryID, version: version, db: db)
+                try Self.link(article: articleID, entry, db: db)
                 return .current
             }
-            return recorded == version ? .current : .changed(last: last)
+            return recorded == entry.version ? .current : .changed(last: last)
         }
     }
 
-    /// Records that the entry of `feedURL` linking to `articleURL` is now at `version`.
-    public func entryIsCurrent(articleURL: String, feedURL: String, entryID: String, version: String) throws {
-        try pool.write { db in
-            try Self.link(
-                article: ArticleRecord(url: articleURL).id, feedURL: feedURL, entryID: entryID, version: version, db: db)
-        }
+    /// Records that `entry`, linking to `articleURL`, is now at its version.
+    public func entryIsCurrent(articleURL: String, entry: FeedLink) throws {
+        try pool.write { db in try Self.link(article: ArticleRecord(url: articleURL).id, entry, db: db) }
     }
 
-    static func link(article: ContentHash, feedURL: String, entryID: String, version: String, db: Database) throws {
+    static func link(article: ContentHash, _ entry: FeedLink, db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO feed_entry(feedID, articleID, entryID, version) SELECT id, ?, ?, ? FROM feed WHERE url = ?
-                ON CONFLICT(feedID, articleID) DO UPDATE SET entryID = excluded.entryID, version = excluded.version
-                """, arguments: [article, entryID, version, feedURL])
+                INSERT INTO feed_entry(feedID, articleID, entryID, version, title) SELECT id, ?, ?, ?, ? FROM feed WHERE url = ?
+                ON CONFLICT(feedID, articleID) DO UPDATE SET entryID = excluded.entryID, version = excluded.version,
+                    title = excluded.title
+                """, arguments: [article, entry.entryID, entry.version, entry.title, entry.url])
     }
 
     /// Records a node (this one, at start) so that its captures can be verified.

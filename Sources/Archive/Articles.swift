@@ -10,6 +10,11 @@ public struct ArticleLookupError: Error, CustomStringConvertible, Equatable {
 extension Archive {
     /// Columns `extractedBy` and `byCapturingNode` of the text `text.id`, for a ``TextProvenance``: the node that signed
     /// an extraction of it (the capturing node where it did one), and whether the capturing node did.
+    /// The title the feeds' entries give article `articleID` (an SQL expression naming it): for a page without one.
+    static func entryTitle(of articleID: String) -> String {
+        "(SELECT feed_entry.title FROM feed_entry WHERE feed_entry.articleID = \(articleID) AND feed_entry.title IS NOT NULL LIMIT 1)"
+    }
+
     static let provenanceColumns = """
         (SELECT e.nodeID FROM extraction e JOIN capture c ON c.id = e.captureID WHERE e.textID = text.id
             AND e.nodeID IS NOT NULL ORDER BY e.nodeID = c.nodeID DESC LIMIT 1) AS extractedBy,
@@ -82,6 +87,7 @@ extension Archive {
                 sql:
                     "SELECT feed.url FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID WHERE articleID = ? ORDER BY feed.id",
                 arguments: [article.id])
+            let entryTitle = try String.fetchOne(db, sql: "SELECT \(Self.entryTitle(of: "?"))", arguments: [article.id])
             let story = try versions.last.flatMap { version in
                 try String.fetchOne(db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [version.textID])
             }
@@ -93,7 +99,7 @@ extension Archive {
                         id: $0.id.hex, fetchedAt: $0.fetchedAt, status: $0.status, finalURL: $0.finalURL,
                         blobHash: $0.blobHash.hex,
                         size: $0.size, nodeID: $0.nodeID)
-                }, versions: versions, otherTexts: others)
+                }, versions: versions, otherTexts: others, entryTitle: entryTitle)
         }
     }
 }
@@ -112,9 +118,11 @@ extension Archive {
                 sql: """
                     SELECT article.id, article.url, MIN(capture.fetchedAt) AS first, MAX(capture.fetchedAt) AS last,
                         COUNT(DISTINCT capture.id) AS captures, COUNT(DISTINCT extraction.textID) AS versions,
-                        (SELECT text.title FROM capture AS latest JOIN extraction AS made ON made.captureID = latest.id
-                            JOIN text ON text.id = made.textID
-                            WHERE latest.articleID = article.id ORDER BY latest.fetchedAt DESC LIMIT 1) AS title
+                        COALESCE(
+                            (SELECT text.title FROM capture AS latest JOIN extraction AS made ON made.captureID = latest.id
+                                JOIN text ON text.id = made.textID
+                                WHERE latest.articleID = article.id ORDER BY latest.fetchedAt DESC LIMIT 1),
+                            \(Self.entryTitle(of: "article.id"))) AS title
                     FROM article JOIN capture ON capture.articleID = article.id
                     LEFT JOIN extraction ON extraction.captureID = capture.id
                     \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))

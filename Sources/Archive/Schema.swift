@@ -319,6 +319,10 @@ enum Schema {
                     CREATE INDEX extraction_text ON extraction(textID);
                     """)
         }
+        migrator.registerMigration("v17") { db in
+            // The title a feed's entry gives its article: shown when the page has none.
+            try db.execute(sql: "ALTER TABLE feed_entry ADD COLUMN title TEXT")
+        }
         return migrator
     }
 }

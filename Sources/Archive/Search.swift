@@ -120,7 +120,8 @@ extension Archive {
         // joined to their articles and filtered, page by page, and only the hits get snippets (see ``Snippet``).
         let page = limit * 4
         let details = """
-            SELECT article.url AS url, text.title AS title, text.body AS body, text.id AS textID,
+            SELECT article.url AS url, COALESCE(text.title, \(Self.entryTitle(of: "article.id"))) AS title,
+                text.body AS body, text.id AS textID,
                 MIN(capture.fetchedAt) AS capturedAt,
                 \(Self.provenanceColumns)
             FROM text

@@ -98,7 +98,8 @@ extension Archive {
                 let members = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT text.id AS textID, text.title AS title, MIN(capture.fetchedAt) AS capturedAt,
+                        SELECT text.id AS textID, COALESCE(text.title, \(Self.entryTitle(of: "capture.articleID"))) AS title,
+                               MIN(capture.fetchedAt) AS capturedAt,
                                \(Self.provenanceColumns),
                                (SELECT article.url FROM extraction JOIN capture c ON c.id = extraction.captureID
                                 JOIN article ON article.id = c.articleID WHERE extraction.textID = text.id LIMIT 1) AS url

@@ -265,7 +265,7 @@ final class Poller: Sendable {
 
     /// Fetches, cleans and stores one article unless this archive holds it as the entry now describes it.
     ///
-    /// An entry that changed (see ``Archive/entryState(articleURL:feedURL:entryID:version:)``) has its
+    /// An entry that changed (see ``Archive/entryState(articleURL:entry:)``) has its
     /// article fetched again, conditionally: a page that changed becomes a new capture, and a new version
     /// if its cleaned text changed too; nothing is overwritten.
     ///
@@ -275,9 +275,8 @@ final class Poller: Sendable {
         _ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, mayReachLocal: Bool, settings: Settings
     ) async throws {
         let version = Self.version(of: entry)
-        let state = try archive.entryState(
-            articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
-        let membership = (url: feed.url, entryID: entry.id, version: version)
+        let membership = FeedLink(url: feed.url, entryID: entry.id, version: version, title: entry.title)
+        let state = try archive.entryState(articleURL: link.absoluteString, entry: membership)
         // The feed's own headers (a token, a cookie) go with its articles of the same origin (scheme, host and port),
         // and nowhere else.
         func origin(_ url: URL?) -> String? {
@@ -298,8 +297,7 @@ final class Poller: Sendable {
         let response = try await fetch(request)
         let page = HashedBytes(response.body)
         if case .changed(let last) = state, response.status == 304 || page.hash == last.blobHash {
-            return try archive.entryIsCurrent(
-                articleURL: link.absoluteString, feedURL: feed.url, entryID: entry.id, version: version)
+            return try archive.entryIsCurrent(articleURL: link.absoluteString, entry: membership)
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
         let article = ArticleRecord(url: link.absoluteString)

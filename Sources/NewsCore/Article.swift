@@ -59,6 +59,8 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
     public var story: String?
     /// URLs of the feeds that linked it.
     public var feeds: [String]
+    /// The title a feed's entry gave it: its title wherever its page has none.
+    public var entryTitle: String?
     /// Its tags, note and visibility now.
     public var annotations: ArticleAnnotations
     /// Oldest first.
@@ -71,12 +73,13 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
 
     public init(
         id: String, url: String, story: String?, feeds: [String], annotations: ArticleAnnotations = ArticleAnnotations(),
-        captures: [Capture], versions: [Version], otherTexts: [Version] = []
+        captures: [Capture], versions: [Version], otherTexts: [Version] = [], entryTitle: String? = nil
     ) {
         self.id = id
         self.url = url
         self.story = story
         self.feeds = feeds
+        self.entryTitle = entryTitle
         self.annotations = annotations
         self.captures = captures
         self.versions = versions

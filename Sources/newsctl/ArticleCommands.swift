@@ -26,7 +26,7 @@ extension Newsctl {
         static func render(_ detail: ArticleDetail) -> String {
             var out = "\(detail.url)\n"
             if let current = detail.versions.last {
-                out += "\(current.title ?? "(untitled)")\n"
+                out += "\(current.title ?? detail.entryTitle ?? "(untitled)")\n"
                 let meta = [current.byline, current.published.map { "published \($0)" }, current.language].compactMap { $0 }
                 if !meta.isEmpty { out += meta.joined(separator: " · ") + "\n" }
             }
@@ -56,12 +56,13 @@ extension Newsctl {
             var out = "\(detail.url)\n"
             for (number, version) in detail.versions.enumerated() {
                 out +=
-                    "  \(number + 1)  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")"
+                    "  \(number + 1)  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? detail.entryTitle ?? "(untitled)")"
                 out += "  (\(version.provenance()))\n"
             }
             if !detail.otherTexts.isEmpty { out += "not versions of the article's text:\n" }
             for version in detail.otherTexts {
-                out += "  -  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? "(untitled)")"
+                out +=
+                    "  -  \(version.firstSeen)  text \(version.textID.prefix(12))  \(version.title ?? detail.entryTitle ?? "(untitled)")"
                 out += "  (\(version.provenance()))\n"
             }
             return out

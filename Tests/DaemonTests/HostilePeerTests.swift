@@ -96,28 +96,31 @@ import Testing
 /// The sync server decides on a request's headers alone whether to read its body.
 @Suite(.timeLimit(.minutes(2))) struct UnreadBodyTests {
     /// Sends `head` (a request line and headers) and then `body` to 127.0.0.1:`port` over a plain socket; returns what
-    /// the server answered within `seconds`, or `nil`.
-    private func exchange(port: Int, head: String, body: Data = Data(), within seconds: Int = 5) throws -> String? {
-        let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(socket >= 0)
-        defer { close(socket) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    /// the server answered within `seconds`, or `nil`. The blocking socket calls run on a thread of their own, never on
+    /// one of the few threads the in-process daemon answers on.
+    private func exchange(port: Int, head: String, body: Data = Data(), within seconds: Int = 30) async throws -> String? {
+        try await onOwnThread {
+            let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socket >= 0 else { throw POSIXError(.EMFILE) }
+            defer { close(socket) }
+            var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
+            guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+            let request = Data(head.utf8) + body
+            _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var answer = [UInt8](repeating: 0, count: 4096)
+            let read = recv(socket, &answer, answer.count, 0)
+            return read > 0 ? String(decoding: answer[..<read], as: UTF8.self) : nil
         }
-        try #require(connected == 0)
-        let request = Data(head.utf8) + body
-        _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var answer = [UInt8](repeating: 0, count: 4096)
-        let read = recv(socket, &answer, answer.count, 0)
-        return read > 0 ? String(decoding: answer[..<read], as: UTF8.self) : nil
     }
 
     private func head(_ port: Int, length: Int, headers: [(String, String)]) -> String {
@@ -136,20 +139,20 @@ import Testing
         }
 
         // A stranger announcing 100 MiB: 403 at once, though not one byte of the body was sent.
-        let stranger = try exchange(port: port, head: head(port, length: 100 << 20, headers: []))
+        let stranger = try await exchange(port: port, head: head(port, length: 100 << 20, headers: []))
         #expect(stranger?.hasPrefix("HTTP/1.1 403") == true, "\(stranger ?? "no answer")")
         // B's id with a signature that does not verify: 401 at once.
         var forged = try signed(claiming: Data(count: 60 << 20))
         forged[forged.firstIndex { $0.0 == SyncAuth.Header.signature }!].1 = String(repeating: "00", count: 64)
-        let forgery = try exchange(port: port, head: head(port, length: 60 << 20, headers: forged))
+        let forgery = try await exchange(port: port, head: head(port, length: 60 << 20, headers: forged))
         #expect(forgery?.hasPrefix("HTTP/1.1 401") == true, "\(forgery ?? "no answer")")
         // B, properly signed, announcing more than the server reads: 413 at once.
-        let huge = try exchange(port: port, head: head(port, length: 100 << 20, headers: try signed(claiming: Data())))
+        let huge = try await exchange(port: port, head: head(port, length: 100 << 20, headers: try signed(claiming: Data())))
         #expect(huge?.hasPrefix("HTTP/1.1 413") == true, "\(huge ?? "no answer")")
         // B, signed for one body, sending another: 401, and nothing is stored.
         let claimed = Data("{}\n".utf8)
         let swapped = Data("{]\n".utf8)
-        let mismatch = try exchange(
+        let mismatch = try await exchange(
             port: port, head: head(port, length: swapped.count, headers: try signed(claiming: claimed)), body: swapped)
         #expect(mismatch?.hasPrefix("HTTP/1.1 401") == true, "\(mismatch ?? "no answer")")
         #expect(mismatch?.contains("does not match the SHA-256") == true, "\(mismatch ?? "no answer")")
