@@ -22,6 +22,12 @@ import Testing
             }
             #expect(typed.contains(family) && helped.contains(family), "\(family) has no HELP or TYPE")
         }
+        // And Prometheus's own checker finds nothing to say (scripts/test installs it).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let checked = try await runCommand(
+                URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "metrics"], input: response.body)
+            #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        }
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
                 Issue.record("not a sample: \(line)")
