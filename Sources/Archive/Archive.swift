@@ -47,6 +47,14 @@ public final class Archive: Sendable {
             path: path, configuration: configuration, threshold: checkpointPages, observe: observeCheckpoints)
         pool.writeWithoutTransaction { db in checkpointer.attach(to: db) }
         self.checkpointer = checkpointer
+        // A new archive gives back the pages recompression frees (see ``reclaimFreePages()``). The setting takes on a
+        // database without tables, and in WAL mode only through a VACUUM (of nothing, here).
+        try pool.writeWithoutTransaction { db in
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") == 0 {
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute(sql: "VACUUM")
+            }
+        }
         try Schema.migrator.migrate(pool)
         epoch = try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'") } ?? ""
     }

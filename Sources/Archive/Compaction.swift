@@ -32,6 +32,18 @@ extension Archive {
         return waiting.count
     }
 
+    /// Gives the file's free pages back to the file system (those recompression freed), and returns how many there were.
+    /// Archives made before newsd set `auto_vacuum` keep them for reuse instead: only a full `VACUUM` changes that.
+    @discardableResult
+    public func reclaimFreePages() throws -> Int {
+        try pool.writeWithoutTransaction { db in
+            let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            guard free > 0, try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 else { return 0 }
+            try db.execute(sql: "PRAGMA incremental_vacuum")
+            return free
+        }
+    }
+
     /// How many pages wait to be recompressed by ``compactBlobs(limit:)``.
     public func blobsAwaitingCompaction() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob WHERE compacted = 0") ?? 0 }

@@ -139,12 +139,10 @@ public final class Daemon: Sendable {
     ) async throws {
         var services: [any Service] = [controlServer(), LegacyExtractionSigner(daemon: self)]
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
-        if scheduled {
-            // The compaction loop hears of polls from before its task first runs: under load that can be after one.
-            services +=
-                [PollLoop(daemon: self), SyncLoop(daemon: self), CompactLoop(daemon: self, events: events())]
-                as [any Service]
-        }
+        // The compaction loop hears of polls from before its task first runs: under load that can be after one. It runs
+        // without a schedule too: polls asked for are polls.
+        services.append(CompactLoop(daemon: self, events: events()))
+        if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
         // Last, so that it is told of a stop first (a service group stops its services in reverse order, each after
@@ -304,7 +302,7 @@ public final class Daemon: Sendable {
     }
 
     /// Recompresses stored pages (see ``Archive/compactBlobs(limit:)``): a few dozen at a time on a thread of its own,
-    /// until none waits or a poll is under way.
+    /// until none waits or a poll is under way; then gives the pages that freed back to the file system.
     fileprivate func compactWhileIdle() async {
         let archive = self.archive
         repeat {
@@ -313,7 +311,13 @@ public final class Daemon: Sendable {
                     Thread { continuation.resume(with: Result { try archive.compactBlobs(limit: 32) }) }.start()
                 }
                 guard taken > 0 else { return }
-                hub.publish(.compacted(waiting: try archive.blobsAwaitingCompaction()))
+                let waiting = try archive.blobsAwaitingCompaction()
+                if waiting == 0 {
+                    _ = try await withCheckedThrowingContinuation { continuation in
+                        Thread { continuation.resume(with: Result { try archive.reclaimFreePages() }) }.start()
+                    }
+                }
+                hub.publish(.compacted(waiting: waiting))
             } catch {
                 logger.error("recompressing stored pages failed: \(error)")
                 return

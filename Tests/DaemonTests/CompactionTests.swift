@@ -25,4 +25,32 @@ import Testing
         try await node.stop()
         await server.stop()
     }
+
+    /// A daemon without a schedule recompresses after the polls it is asked for, and the file gives back the space.
+    @Test func aManualDaemonRecompressesAndTheFileShrinks() async throws {
+        let server = try await TestHTTPServer.start()
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        let events = node.subscribe()
+        // Pages of a few dozen KB each, whose stored form shrinks by whole database pages when recompressed.
+        let items = (1...40).map { (id: "big-\($0)", link: "/big/\($0).html") }
+        server.serve("/feed.xml", body: Fixture.rss(items))
+        for number in 1...40 {
+            let paragraphs = (0..<300).map { line in
+                "Line \(line) of report \(number): \((0..<12).map { String(($0 * 7919 + line * 104_729 + number) % 99_991) }.joined(separator: " "))."
+            }
+            server.serve("/big/\(number).html", body: Fixture.page("Report \(number)", paragraphs: paragraphs))
+        }
+        _ = try await node.poll()
+        _ = try await node.event(within: 60, in: events) { event in
+            if case .compacted(waiting: 0) = event { true } else { false }
+        }
+        let file = try ArchiveFile(path: node.archivePath)
+        let (autoVacuum, free) = try await file.queue.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"), try Int.fetchOne(db, sql: "PRAGMA freelist_count"))
+        }
+        #expect(autoVacuum == 2, "incremental")
+        #expect(free == 0, "the pages recompression freed went back to the file system")
+        try await node.stop()
+        await server.stop()
+    }
 }
