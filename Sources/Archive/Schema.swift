@@ -323,6 +323,11 @@ enum Schema {
             // The title a feed's entry gives its article: shown when the page has none.
             try db.execute(sql: "ALTER TABLE feed_entry ADD COLUMN title TEXT")
         }
+        migrator.registerMigration("v18") { db in
+            // The search index's words, with how many texts hold each: where spelling variants are found. It stores
+            // nothing of its own.
+            try db.execute(sql: "CREATE VIRTUAL TABLE text_vocabulary USING fts5vocab(text_search, 'row')")
+        }
         return migrator
     }
 }

@@ -49,7 +49,12 @@ extension Archive {
     /// The FTS5 expression for what a user typed: operators they wrote (quoted phrases, `AND`, `OR`, `NOT`,
     /// `NEAR(…)`, parentheses, `prefix*`, `title:`/`body:`) stay operators; any other word that FTS5 would read as
     /// syntax (`al-Balad`, `Assad's`, `70%`, `U.S.`, `9/11`) is searched for as the phrase it is.
-    static func matchExpression(_ text: String) throws(SearchError) -> String {
+    ///
+    /// With `alternatives`, each word or phrase outside `NEAR(…)` that is no prefix becomes the `OR` of the phrases
+    /// `alternatives` gives for its words (the words themselves first).
+    static func matchExpression(
+        _ text: String, alternatives: (([String]) throws -> [[String]])? = nil
+    ) throws -> String {
         var tokens: [String] = []
         var rest = Substring(text)
         var nearDepth: Int?
@@ -61,7 +66,13 @@ extension Archive {
                 guard let close = rest.dropFirst().firstIndex(of: "\"") else {
                     throw SearchError(description: "the query has a \" that is not closed: \(text)")
                 }
-                tokens.append(String(rest[...close]) + (rest[rest.index(after: close)...].first == "*" ? "*" : ""))
+                let prefix = rest[rest.index(after: close)...].first == "*"
+                let phrase = String(rest[...close]) + (prefix ? "*" : "")
+                tokens.append(
+                    try alternatives.flatMap { expand in
+                        prefix || nearDepth != nil
+                            ? nil : try Self.either(rest[rest.index(after: rest.startIndex)..<close], expand)
+                    } ?? phrase)
                 rest = rest[rest.index(after: close)...].drop { $0 == "*" }
             } else if first == "(" || first == ")" || (first == "," && nearDepth != nil) {
                 if first == "(" { depth += 1 }
@@ -77,11 +88,25 @@ extension Archive {
                 }
                 rest = rest.dropFirst(word.count)
                 if word == "NEAR", rest.first == "(" { nearDepth = depth + 1 }
-                tokens.append(Self.term(String(word)))
+                let plain =
+                    !["AND", "OR", "NOT", "NEAR"].contains(word) && !word.hasSuffix("*") && !word.hasPrefix("title:")
+                    && !word.hasPrefix("body:") && nearDepth == nil
+                tokens.append(
+                    try alternatives.flatMap { expand in plain ? try Self.either(word, expand) : nil } ?? Self.term(String(word)))
             }
         }
         guard !tokens.isEmpty else { throw SearchError(description: "the query is empty") }
         return tokens.joined(separator: " ")
+    }
+
+    /// The `OR` of the phrases `expand` makes of the words of `text`, or `nil` when it makes only the words themselves.
+    private static func either(_ text: Substring, _ expand: ([String]) throws -> [[String]]) throws -> String? {
+        let words = text.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
+            .map { String(String.UnicodeScalarView($0)) }
+        guard !words.isEmpty else { return nil }
+        let phrases = try expand(words)
+        guard phrases.count > 1 else { return nil }
+        return "(" + phrases.map { "\"" + $0.joined(separator: " ") + "\"" }.joined(separator: " OR ") + ")"
     }
 
     /// One word of a query as FTS5 reads it: an operator, a bareword (with `*` for a prefix), a column filter, or else
@@ -104,8 +129,40 @@ extension Archive {
     }
 
     /// The texts matching `query`, best first, one hit per text.
-    public func search(_ query: SearchQuery) throws -> [SearchHit] {
-        let match = try Self.matchExpression(query.text)
+    public func search(_ query: SearchQuery) throws -> [SearchHit] { try searchWithVariants(query).hits }
+
+    /// The texts matching `query`, best first, and, when it asks for variants, the spellings each of its words was
+    /// also searched as (those the archive holds).
+    public func searchWithVariants(_ query: SearchQuery) throws -> (hits: [SearchHit], variants: [String: [String]]) {
+        var used: [String: [String]] = [:]
+        let match = try Self.matchExpression(
+            query.text,
+            alternatives: query.variants == true
+                ? { words in
+                    var choices: [[String]] = []
+                    for word in words {
+                        let folded = Self.folded(word)
+                        if folded == "al" || folded == "el" {
+                            choices.append([folded, folded == "al" ? "el" : "al"])
+                            continue
+                        }
+                        let found = try self.variants(of: word)
+                        if !found.isEmpty { used[word] = found }
+                        choices.append([folded] + found)
+                    }
+                    // Each word with each of its spellings, the words as typed first; at most eight phrases.
+                    var phrases: [[String]] = [[]]
+                    for options in choices {
+                        phrases = Array(phrases.flatMap { phrase in options.map { phrase + [$0] } }.prefix(8))
+                    }
+                    // And without a leading article: "al-Balad" is also "Balad".
+                    if words.count > 1, choices[0].contains("al") { phrases.append(Array(phrases[0].dropFirst())) }
+                    return phrases
+                } : nil)
+        return (try hits(match, query), used)
+    }
+
+    private func hits(_ match: String, _ query: SearchQuery) throws -> [SearchHit] {
         var (conditions, filters) = Self.captureFilters(
             feed: query.feed, since: query.since, until: query.until, tag: query.tag, hidden: query.includeHidden)
         if let story = query.story {

@@ -94,7 +94,15 @@ extension Daemon {
         router.post("/v1/search") { request, context in
             let query = try await request.decode(as: SearchQuery.self, context: context)
             do {
-                return try JSONBody(self.archive.search(query))
+                let (hits, variants) = try self.archive.searchWithVariants(query)
+                var response = try JSONBody(hits).response(from: request, context: context)
+                if query.variants == true,
+                    let used = String(data: try JSONCoding.encoder().encode(variants), encoding: .utf8)?
+                        .addingPercentEncoding(withAllowedCharacters: .alphanumerics)
+                {
+                    response.headers[HTTPFields.Element.Name("X-Newsd-Variants")!] = used
+                }
+                return response
             } catch let error as SearchError {
                 throw HTTPError(.badRequest, message: error.description)
             }

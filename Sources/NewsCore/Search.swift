@@ -16,10 +16,13 @@ public struct SearchQuery: Codable, Sendable, Equatable {
     /// Whether hidden articles are searched too.
     public var includeHidden: Bool
     public var limit: Int
+    /// Whether each word also finds the spellings of it the archive holds: within a letter or two, or with another
+    /// article (`al-`/`el-`).
+    public var variants: Bool?
 
     public init(
         text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, tag: String? = nil,
-        includeHidden: Bool = false, limit: Int = 20
+        includeHidden: Bool = false, limit: Int = 20, variants: Bool = false
     ) {
         self.text = text
         self.feed = feed
@@ -29,6 +32,7 @@ public struct SearchQuery: Codable, Sendable, Equatable {
         self.tag = tag
         self.includeHidden = includeHidden
         self.limit = limit
+        self.variants = variants ? true : nil
     }
 
 }

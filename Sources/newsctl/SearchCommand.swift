@@ -24,14 +24,37 @@ extension Newsctl {
         @Option(help: "At most this many results.")
         var limit = 20
 
+        @Flag(
+            help: """
+                Also find the spellings of each word that the archive holds: a letter or two apart once case and \
+                diacritics are folded (Deraa, Daraa), or with another article (al-, el-). Says which it used.
+                """)
+        var variants = false
+
         func run() async throws {
             try await report {
                 let (since, until) = try filter.dates()
                 let request = SearchQuery(
                     text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
-                    includeHidden: filter.hidden, limit: limit)
-                let hits = try await connection.call(
-                    "POST", "/v1/search", body: try JSONCoding.encoder().encode(request), as: [SearchHit].self)
+                    includeHidden: filter.hidden, limit: limit, variants: variants)
+                let response = try await connection.send("POST", "/v1/search", body: try JSONCoding.encoder().encode(request))
+                let hits: [SearchHit]
+                do {
+                    hits = try JSONCoding.decoder().decode([SearchHit].self, from: response.body)
+                } catch {
+                    throw CLIError("cannot read newsd's answer: \(error)")
+                }
+                if variants {
+                    let used =
+                        response.header("x-newsd-variants")?.removingPercentEncoding.flatMap {
+                            try? JSONDecoder().decode([String: [String]].self, from: Data($0.utf8))
+                        } ?? [:]
+                    let said =
+                        used.isEmpty
+                        ? "no other spellings in the archive"
+                        : used.keys.sorted().map { "\($0): \(used[$0]!.joined(separator: ", "))" }.joined(separator: "; ")
+                    FileHandle.standardError.write(Data("variants: \(said)\n".utf8))
+                }
                 try connection.output(hits) { hits in
                     guard !hits.isEmpty else { return "no matches\n" }
                     return hits.map {

@@ -5,6 +5,41 @@ import Testing
 
 /// `newsctl search`, run as the real binary.
 @Suite(.timeLimit(.minutes(5))) struct SearchTests {
+    @Test func variantsFindTheOtherSpellingsTheArchiveHoldsAndSayWhichTheyUsed() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        let stories = [
+            ("Shelling in Deraa", "Shelling hit al-Balad in Deraa overnight, residents said."),
+            ("Talks in Daraa", "Elders from al-Balaad met officers in Daraa on Sunday."),
+            ("Curfew in the old town", "The curfew in el-Balad was lifted, a resident of Dar'aa said."),
+            ("Unrelated", "Doha hosted a meeting about trade and ports."),
+        ]
+        for (index, story) in stories.enumerated() {
+            server.serve("/v/\(index).html", body: Fixture.page(story.0, paragraphs: [story.1]))
+        }
+        server.serve("/feed.xml", body: Fixture.rss((0..<stories.count).map { (id: "\($0)", link: "/v/\($0).html") }))
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        func search(_ arguments: String...) async throws -> (stderr: String, titles: Set<String>) {
+            let result = try await runCommand(
+                newsctl, ["search"] + arguments + ["--json", "--socket", node.config.controlSocket.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let hits = try JSONCoding.decoder().decode([SearchHit].self, from: Data(result.stdout.utf8))
+            return (result.stderr, Set(hits.compactMap(\.title)))
+        }
+        #expect(try await search("Deraa").titles == ["Shelling in Deraa"])
+        let deraa = try await search("Deraa", "--variants")
+        #expect(deraa.titles == ["Shelling in Deraa", "Talks in Daraa"])
+        #expect(deraa.stderr == "variants: Deraa: daraa\n", "a word of another length or first letter is no variant")
+        let balad = try await search("al-Balad", "--variants")
+        #expect(balad.titles == ["Shelling in Deraa", "Talks in Daraa", "Curfew in the old town"])
+        #expect(balad.stderr == "variants: Balad: balaad\n")
+        let none = try await search("Doha", "--variants")
+        #expect(none.titles == ["Unrelated"] && none.stderr == "variants: no other spellings in the archive\n")
+        try await node.stop()
+        await server.stop()
+    }
+
     @Test func phrasesPrefixesFiltersAndMalformedQueries() async throws {
         let newsctl = try #require(builtExecutable("newsctl"))
         let server = try await TestHTTPServer.start()

@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+
+extension Archive {
+    /// The spellings of `word` (a word of a query, as typed) that the archive's texts hold besides its own, most used
+    /// first: words within one letter of it (two, for words of seven letters or more) once case and diacritics are
+    /// folded, that start with the same letter. At most `limit`.
+    public func variants(of word: String, limit: Int = 5) throws -> [String] {
+        try pool.read { db in try Self.variants(of: word, limit: limit, db: db) }
+    }
+
+    static func variants(of word: String, limit: Int, db: Database) throws -> [String] {
+        let folded = Self.folded(word)
+        guard let first = folded.unicodeScalars.first, folded.count >= 3 else { return [] }
+        let upper = String(Character(Unicode.Scalar(first.value + 1) ?? first))
+        let allowed = folded.count >= 7 ? 2 : 1
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT term, doc FROM text_vocabulary WHERE term >= ? AND term < ?", arguments: [String(first), upper])
+        let target = Array(folded.unicodeScalars)
+        return
+            rows.compactMap { row -> (term: String, texts: Int)? in
+                let term: String = row["term"]
+                let scalars = Array(term.unicodeScalars)
+                guard term != folded, abs(scalars.count - target.count) <= allowed,
+                    Self.editDistance(scalars, target, atMost: allowed) <= allowed
+                else { return nil }
+                return (term, row["doc"])
+            }
+            .sorted { ($0.texts, $1.term) > ($1.texts, $0.term) }.prefix(limit).map(\.term)
+    }
+
+    /// `text` as the index keeps its words: lower case, without diacritics.
+    static func folded(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+    }
+
+    /// The Levenshtein distance of `a` and `b`, or `limit + 1` once it is sure to exceed `limit`.
+    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], atMost limit: Int) -> Int {
+        var previous = Array(0...b.count)
+        for (i, left) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, right) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (left == right ? 0 : 1))
+            }
+            if current.min()! > limit { return limit + 1 }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
