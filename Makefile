@@ -9,6 +9,7 @@ DESTDIR ?=
 BIN_DIR ?= .build/release
 bindir = $(DESTDIR)$(PREFIX)/bin
 mandir = $(DESTDIR)$(PREFIX)/share/man/man1
+man5dir = $(DESTDIR)$(PREFIX)/share/man/man5
 bashdir = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 zshdir = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
@@ -28,6 +29,7 @@ man:
 ifndef NO_MAN
 	mkdir -p .build/man
 	swift package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
+	$(BIN_DIR)/newsd --config-manual > .build/man/newsd.toml.5
 endif
 
 install: build man
@@ -44,8 +46,10 @@ install: build man
 ifndef NO_MAN
 	install -D -m 0644 .build/man/newsd.1 $(mandir)/newsd.1
 	install -D -m 0644 .build/man/newsctl.1 $(mandir)/newsctl.1
+	install -D -m 0644 .build/man/newsd.toml.5 $(man5dir)/newsd.toml.5
 endif
 
 uninstall:
-	rm -f $(bindir)/newsd $(bindir)/newsctl $(unitdir)/newsd.service $(mandir)/newsd.1 $(mandir)/newsctl.1
+	rm -f $(bindir)/newsd $(bindir)/newsctl $(unitdir)/newsd.service $(mandir)/newsd.1 $(mandir)/newsctl.1 \
+		$(man5dir)/newsd.toml.5
 	rm -f $(bashdir)/newsctl $(zshdir)/_newsctl $(fishdir)/newsctl.fish

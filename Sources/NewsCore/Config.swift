@@ -329,6 +329,15 @@ private struct Number: Decodable {
     }
 }
 
+/// Every key the parser accepts, named as its messages name them.
+func acceptedConfigKeys() -> [String] {
+    typealias Keys = RawConfig.CodingKeys
+    return Keys.allCases.filter { ![Keys.limits, .feed, .peer].contains($0) }.map(\.rawValue)
+        + RawConfig.Limits.CodingKeys.allCases.map { "limits." + $0.rawValue }
+        + RawConfig.Feed.CodingKeys.allCases.map { "feed." + $0.rawValue }
+        + RawConfig.Peer.CodingKeys.allCases.map { "peer." + $0.rawValue }
+}
+
 /// The file's shape, before paths are resolved and values checked.
 private struct RawConfig: Decodable {
     struct Limits: Decodable {
@@ -342,7 +351,7 @@ private struct RawConfig: Decodable {
         var maxPerHost: Int?
         var politeness: Number?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case maxBodyBytes = "max_body_bytes"
             case connectTimeout = "connect_timeout"
             case totalTimeout = "total_timeout"
@@ -364,7 +373,7 @@ private struct RawConfig: Decodable {
         var headers: [String: String]?
         var allowPrivate: Bool?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case url, title, interval, category, proxy, headers
             case userAgent = "user_agent"
             case allowPrivate = "allow_private"
@@ -376,6 +385,10 @@ private struct RawConfig: Decodable {
         var node: String?
         var interval: Number?
         var pin: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, url, node, interval, pin
+        }
     }
 
     var dataDir: String?
@@ -393,7 +406,7 @@ private struct RawConfig: Decodable {
     var feed: [Feed]?
     var peer: [Peer]?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDir = "data_dir"
         case controlSocket = "control_socket"
         case listen

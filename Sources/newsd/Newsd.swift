@@ -27,6 +27,9 @@ struct Newsd: AsyncParsableCommand {
     @Flag(name: .long, help: "Checks the configuration and exits.")
     var checkConfig = false
 
+    @Flag(name: .long, help: "Prints the newsd.toml(5) manual page (roff), every key with its default, and exits.")
+    var configManual = false
+
     /// The configuration file with the command line's overrides applied.
     private static func load(path: String, dataDir: String?, controlSocket: String?) throws(ConfigError) -> NewsdConfig {
         var settings = try NewsdConfig.load(path: path)
@@ -39,6 +42,10 @@ struct Newsd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if configManual {
+            print(ConfigReference.manualPage(version: newsdVersion), terminator: "")
+            return
+        }
         let settings: NewsdConfig
         do {
             settings = try Self.load(path: config, dataDir: dataDir, controlSocket: controlSocket)
