@@ -1,4 +1,5 @@
 import Foundation
+import NewsCore
 
 /// The attributes of one start tag, as spans of the page's bytes; values are decoded when asked for.
 struct Attributes {
@@ -227,24 +228,7 @@ enum CharacterReferences {
     private static func scalar(_ name: Slice<UnsafeBufferPointer<UInt8>>, terminated: Bool) -> UInt32? {
         guard let first = name.first else { return nil }
         if first == UInt8(ascii: "#") {
-            var digits = name.dropFirst()
-            var radix: UInt32 = 10
-            if let marker = digits.first, marker | 0x20 == UInt8(ascii: "x") {
-                radix = 16
-                digits = digits.dropFirst()
-            }
-            guard !digits.isEmpty, digits.count <= 8 else { return nil }
-            var value: UInt32 = 0
-            for digit in digits {
-                let number: UInt32
-                switch digit {
-                case 0x30...0x39: number = UInt32(digit - 0x30)
-                case 0x61...0x66 where radix == 16: number = UInt32(digit - 0x61 + 10)
-                case 0x41...0x46 where radix == 16: number = UInt32(digit - 0x41 + 10)
-                default: return nil
-                }
-                value = value * radix + number
-            }
+            guard let value = CharacterReference.codePoint(name.dropFirst()) else { return nil }
             if value >= 0x80, value < 0xA0 { return windows1252[Int(value - 0x80)] }
             if value == 0 || value > 0x10FFFF || (value >= 0xD800 && value < 0xE000) { return 0xFFFD }
             return value

@@ -1,5 +1,6 @@
 import CLibXML2
 import Foundation
+import NewsCore
 
 /// Rewrites the character references of a feed that XML would lose, before libxml2 reads it.
 ///
@@ -222,7 +223,9 @@ enum EntityRepair {
             let name = bytes[(index + 1)..<end]
             let past = end + 1
             if name.first == UInt8(ascii: "#") {
-                guard let scalar = numeric(name.dropFirst()), isXMLCharacter(scalar) else { return (index, nil) }
+                guard let scalar = CharacterReference.codePoint(name.dropFirst()), isXMLCharacter(scalar) else {
+                    return (index, nil)
+                }
                 // XML knows `&#x…;` but not HTML's `&#X…;`.
                 return (
                     past, name.dropFirst().first == UInt8(ascii: "X") ? Array("&#\(scalar);".utf8) : Array(bytes[index..<past])
@@ -240,28 +243,6 @@ enum EntityRepair {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: ":")
                 || byte >= 0x80
-        }
-
-        static func numeric(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32? {
-            var digits = digits
-            var radix: UInt32 = 10
-            if let marker = digits.first, marker | 0x20 == UInt8(ascii: "x") {
-                radix = 16
-                digits = digits.dropFirst()
-            }
-            guard !digits.isEmpty, digits.count <= 8 else { return nil }
-            var value: UInt32 = 0
-            for digit in digits {
-                let letter = digit | 0x20
-                if digit >= 0x30, digit <= 0x39 {
-                    value = value * radix + UInt32(digit - 0x30)
-                } else if radix == 16, letter >= 0x61, letter <= 0x66 {
-                    value = value * radix + UInt32(letter - 0x61 + 10)
-                } else {
-                    return nil
-                }
-            }
-            return value
         }
 
         static func isXMLCharacter(_ scalar: UInt32) -> Bool {

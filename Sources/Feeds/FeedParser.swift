@@ -99,7 +99,11 @@ struct Node {
 
     /// The text of this element and its descendants, but for scripts and styles. Entity references are
     /// skipped, never expanded.
-    var text: String {
+    var text: String { text(separatingBlocks: false) }
+
+    /// The text of this element and its descendants, but for scripts and styles; with `separatingBlocks`, HTML's block
+    /// elements (paragraphs, list items, line breaks) end words. Entity references are skipped, never expanded.
+    func text(separatingBlocks: Bool) -> String {
         var out = ""
         func collect(_ node: xmlNodePtr) {
             var child = node.pointee.children
@@ -109,7 +113,12 @@ struct Node {
                     if let content = current.pointee.content { out += String(cString: content) }
                 case XML_ELEMENT_NODE:
                     let name = UnsafeRawPointer(current.pointee.name).assumingMemoryBound(to: CChar.self)
-                    if strcasecmp(name, "script") != 0 && strcasecmp(name, "style") != 0 { collect(current) }
+                    if strcasecmp(name, "script") != 0 && strcasecmp(name, "style") != 0 {
+                        let block = separatingBlocks && Node.blockLevel.contains(String(cString: name).lowercased())
+                        if block { out += " " }
+                        collect(current)
+                        if block { out += " " }
+                    }
                 default:
                     break
                 }
@@ -119,6 +128,11 @@ struct Node {
         collect(pointer)
         return out
     }
+
+    /// HTML elements whose ends separate words.
+    private static let blockLevel: Set<String> = [
+        "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "blockquote", "pre",
+    ]
 
     /// Trimmed text, or `nil` when empty.
     var value: String? { Whitespace.trimmed(text) }

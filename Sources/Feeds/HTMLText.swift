@@ -28,32 +28,6 @@ enum HTMLText {
         }
         guard let document else { return html }
         defer { xmlFreeDoc(document) }
-        var out = ""
-        func collect(_ node: xmlNodePtr) {
-            var child = node.pointee.children
-            while let current = child {
-                switch current.pointee.type {
-                case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                    if let content = current.pointee.content { out += String(cString: content) }
-                case XML_ELEMENT_NODE:
-                    let name = String(cString: current.pointee.name).lowercased()
-                    if name != "script" && name != "style" {
-                        if blockLevel.contains(name) { out += " " }
-                        collect(current)
-                        if blockLevel.contains(name) { out += " " }
-                    }
-                default:
-                    break
-                }
-                child = current.pointee.next
-            }
-        }
-        collect(UnsafeMutableRawPointer(document).assumingMemoryBound(to: xmlNode.self))
-        return out
+        return Node(UnsafeMutableRawPointer(document).assumingMemoryBound(to: xmlNode.self)).text(separatingBlocks: true)
     }
-
-    /// Elements whose ends separate words.
-    private static let blockLevel: Set<String> = [
-        "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "blockquote", "pre",
-    ]
 }

@@ -6,30 +6,32 @@ import Testing
 
 @testable import Archive
 
+/// Writes an archive file at `path` as newsd up to schema `version` made it, with `fill`'s rows.
+private func oldArchive(at path: String, upTo version: String, _ fill: (Database) throws -> Void) throws {
+    let pool = try DatabasePool(path: path)
+    try Schema.migrator.migrate(pool, upTo: version)
+    try pool.write { db in try fill(db) }
+    try pool.close()
+}
+
 @Suite struct MigrationTests {
     /// Texts indexed before v16, when the search index kept its own copy of every text, are found after the index
     /// reads them from `text` itself; the index agrees with its content, and texts added afterwards are found too.
     @Test func textsIndexedBeforeV16AreFoundFromTheTextTable() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-migration-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("archive.sqlite").path
         let texts = ["Shelling in al-Balad overnight", "Talks in Amman resume", "Water cut in Daraa camp"].map {
             (title: String) in
             TextRecord(title: title, byline: nil, published: nil, language: "en", body: "\(title). Residents said more.")
         }
-        do {
-            let pool = try DatabasePool(path: path)
-            try Schema.migrator.migrate(pool, upTo: "v15")
-            try pool.write { db in
-                for text in texts {
-                    try text.insert(db)
-                    try db.execute(
-                        sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
-                        arguments: [text.title ?? "", text.body, text.id])
-                }
+        try oldArchive(at: path, upTo: "v15") { db in
+            for text in texts {
+                try text.insert(db)
+                try db.execute(
+                    sql: "INSERT INTO text_search(title, body, textID) VALUES (?, ?, ?)",
+                    arguments: [text.title ?? "", text.body, text.id])
             }
-            try pool.close()
         }
         let archive = try Archive(path: path)
         func found(_ word: String) throws -> [String] {
@@ -59,8 +61,7 @@ import Testing
     /// Stories filed before v11, whose buckets named texts by their hex id, survive the migration to buckets naming
     /// fingerprint rows: no bucket row is lost or left dangling, and a near-copy stored afterwards joins the old story.
     @Test func storiesFiledBeforeV11KeepFilingNearCopies() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-migration-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("archive.sqlite").path
         let report = (0..<60).map { "word\($0)" }.joined(separator: " ")
@@ -71,26 +72,21 @@ import Testing
             TextRecord(title: nil, byline: nil, published: nil, language: "en", body: $0)
         }
         var oldBuckets = 0
-        do {
-            let pool = try DatabasePool(path: path)
-            try Schema.migrator.migrate(pool, upTo: "v10")
-            try pool.write { db in
-                for text in old {
-                    try text.insert(db)
-                    let fingerprint = MinHash(text: text.body)
-                    let packed = fingerprint.values.withUnsafeBufferPointer { Data(buffer: $0) }
-                    try db.execute(
-                        sql: "INSERT INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)",
-                        arguments: [text.id, fingerprint.shingles, packed])
-                    for band in Set(fingerprint.bands) {
-                        try db.execute(sql: "INSERT INTO text_bucket(bucket, textID) VALUES (?, ?)", arguments: [band, text.id])
-                        oldBuckets += 1
-                    }
-                    try db.execute(
-                        sql: "INSERT INTO story_member(textID, storyID) VALUES (?, ?)", arguments: [text.id, text.id.hex])
+        try oldArchive(at: path, upTo: "v10") { db in
+            for text in old {
+                try text.insert(db)
+                let fingerprint = MinHash(text: text.body)
+                let packed = fingerprint.values.withUnsafeBufferPointer { Data(buffer: $0) }
+                try db.execute(
+                    sql: "INSERT INTO text_fingerprint(textID, shingles, minhash) VALUES (?, ?, ?)",
+                    arguments: [text.id, fingerprint.shingles, packed])
+                for band in Set(fingerprint.bands) {
+                    try db.execute(sql: "INSERT INTO text_bucket(bucket, textID) VALUES (?, ?)", arguments: [band, text.id])
+                    oldBuckets += 1
                 }
+                try db.execute(
+                    sql: "INSERT INTO story_member(textID, storyID) VALUES (?, ?)", arguments: [text.id, text.id.hex])
             }
-            try pool.close()
         }
 
         let archive = try Archive(path: path)
