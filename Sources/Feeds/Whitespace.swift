@@ -1,3 +1,5 @@
+import Foundation
+
 /// White space handling for feed text, over Unicode scalars (Foundation's character sets go through UTF-16
 /// and were most of the time a feed took to parse).
 enum Whitespace {
@@ -14,14 +16,15 @@ enum Whitespace {
         return String(Substring(scalars[first...last]))
     }
 
-    /// `text` trimmed, with each run of white space inside made one space; `nil` when empty.
+    /// `text` trimmed, with each run of white space inside made one space and control characters (C0, DEL, C1) left
+    /// out: text to show on a line. `nil` when empty.
     static func collapsed(_ text: String) -> String? {
         guard let trimmed = trimmed(text) else { return nil }
         var previousSpace = false
         let needsWork = trimmed.unicodeScalars.contains { scalar in
             let space = isSpace(scalar)
             defer { previousSpace = space }
-            return space && (previousSpace || scalar != " ")
+            return (space && (previousSpace || scalar != " ")) || isControl(scalar)
         }
         guard needsWork else { return trimmed }
         var out: [UInt8] = []
@@ -31,11 +34,22 @@ enum Whitespace {
             if isSpace(scalar) {
                 if !previousSpace { out.append(0x20) }
                 previousSpace = true
+            } else if isControl(scalar) {
+                continue
             } else {
                 previousSpace = false
                 UTF8.encode(scalar) { out.append($0) }
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespaces).nilIfEmpty
     }
+
+    /// A control character that is not white space.
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        !isSpace(scalar) && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
+    }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -73,6 +73,12 @@ import Testing
         #expect(types.entries.map(\.title) == ["Plain <b> stays", "Bold été", "Decoded title"])
     }
 
+    @Test func titlesAreTextOnALineWithoutControlCharacters() throws {
+        let document = "<rss><channel><title>Up\u{7F}da&#127;ted\u{85}news</title></channel></rss>"
+        let feed = try FeedParser.parse(Data(document.utf8), url: URL(string: "https://controls.example/rss")!)
+        #expect(feed.title == "Updated news")
+    }
+
     @Test func xmlBaseOnFeedsEntriesAndLinksResolvesAsRFC3986Says() throws {
         let feed = try parse("xml-base.xml", at: "https://base.example/feeds/atom.xml")
         #expect(

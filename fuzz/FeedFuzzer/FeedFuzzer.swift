@@ -7,9 +7,26 @@ import FuzzDriver
 
 private let base = URL(string: "https://fuzz.example/feed.xml")!
 
+/// Parses `data` every way newsd does, and checks what any parse must give: the same result twice; entries whose
+/// link, if any, is an absolute URL; titles without control characters or runs of white space (they are text).
 private func parseAll(_ data: Data) {
-    _ = try? FeedParser.parse(data, url: base)
-    _ = try? FeedParser.parse(data, url: base, contentType: "application/rss+xml; charset=iso-8859-1")
+    for contentType in [nil, "application/rss+xml; charset=iso-8859-1"] {
+        let first = try? FeedParser.parse(data, url: base, contentType: contentType)
+        let second = try? FeedParser.parse(data, url: base, contentType: contentType)
+        precondition(first == second, "parsing the same bytes twice gave two results")
+        guard let feed = first else { continue }
+        for entry in feed.entries {
+            if let link = entry.link { precondition(link.scheme != nil && !link.absoluteString.isEmpty, "relative link \(link)") }
+            precondition(!entry.id.isEmpty, "an entry without an identity")
+        }
+        for title in [feed.title] + feed.entries.map(\.title) {
+            guard let title else { continue }
+            precondition(!title.isEmpty, "an empty title instead of none")
+            precondition(
+                !title.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } && !title.contains("  "),
+                "a title that is not plain text: \(title.debugDescription)")
+        }
+    }
     _ = try? OPML.parse(data)
 }
 
