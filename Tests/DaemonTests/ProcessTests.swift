@@ -165,6 +165,49 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         await server.stop()
     }
 
+    @Test func sighupAppliesNewLimitsAndProxyToTheNextPoll() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        let paragraphs = (0..<400).map { "Paragraph \($0) of a long report that makes the page some forty kilobytes." }
+        server.serve("/big.html", body: Fixture.page("Long report", paragraphs: paragraphs))
+        server.serve("/feed.xml", body: Fixture.rss([(id: "big", link: server.url("/big.html").absoluteString)]))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        func write(_ extra: String) throws {
+            try "data_dir = \"data\"\nlisten = \"\"\n\(extra)[[feed]]\nurl = \"\(server.url("/feed.xml"))\"\n".write(
+                to: config, atomically: true, encoding: .utf8)
+        }
+        let socket = directory.appendingPathComponent("data/newsd.sock").path
+        func poll() async throws -> FeedStatus? {
+            let result = try await runCommand(newsctl, ["poll", "--json", "--socket", socket])
+            return try JSONCoding.decoder().decode([FeedStatus].self, from: Data(result.stdout.utf8)).first
+        }
+        // A proxy where nothing listens: the poll fails through it.
+        try write("proxy = \"http://127.0.0.1:9\"\n[limits]\nmax_body_bytes = 10000\n")
+        let daemon = try await startManual(newsd, config: config)
+        let proxied = try await poll()
+        #expect(proxied?.lastResult == "error", "\(String(describing: proxied))")
+        #expect(server.hitCount("/feed.xml") == 0, "the request went to the proxy, not the site")
+        // No proxy, and a 10 KB limit: the feed arrives, its 40 KB article is refused.
+        try write("[limits]\nmax_body_bytes = 10000\n")
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
+        let limited = try await poll()
+        #expect(limited?.lastError?.contains("body larger than the 10000-byte limit") == true, "\(String(describing: limited))")
+        // A larger limit: the article is stored.
+        try write("[limits]\nmax_body_bytes = 1000000\n")
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLine(containing: "configuration reloaded") != nil)
+        let stored = try await poll()
+        #expect(stored?.lastResult == "ok", "\(String(describing: stored))")
+        #expect(stored?.articles == 1)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        await server.stop()
+    }
+
     @Test func aBadConfigNamesTheFileLineAndKey() async throws {
         let newsd = try #require(newsd)
         let directory = try temporaryDirectory()
