@@ -46,6 +46,9 @@ extension Archive {
         return (conditions, arguments)
     }
 
+    /// FTS5's operators, as a query writes them.
+    static let queryOperators: Set<Substring> = ["AND", "OR", "NOT", "NEAR"]
+
     /// The FTS5 expression for what a user typed: operators they wrote (quoted phrases, `AND`, `OR`, `NOT`,
     /// `NEAR(…)`, parentheses, `prefix*`, `title:`/`body:`) stay operators; any other word that FTS5 would read as
     /// syntax (`al-Balad`, `Assad's`, `70%`, `U.S.`, `9/11`) is searched for as the phrase it is.
@@ -89,7 +92,7 @@ extension Archive {
                 rest = rest.dropFirst(word.count)
                 if word == "NEAR", rest.first == "(" { nearDepth = depth + 1 }
                 let plain =
-                    !["AND", "OR", "NOT", "NEAR"].contains(word) && !word.hasSuffix("*") && !word.hasPrefix("title:")
+                    !Self.queryOperators.contains(word) && !word.hasSuffix("*") && !word.hasPrefix("title:")
                     && !word.hasPrefix("body:") && nearDepth == nil
                 tokens.append(
                     try alternatives.flatMap { expand in plain ? try Self.either(word, expand) : nil } ?? Self.term(String(word)))
@@ -112,7 +115,7 @@ extension Archive {
     /// One word of a query as FTS5 reads it: an operator, a bareword (with `*` for a prefix), a column filter, or else
     /// the phrase its characters make.
     private static func term(_ word: String) -> String {
-        if ["AND", "OR", "NOT", "NEAR"].contains(word) { return word }
+        if Self.queryOperators.contains(Substring(word)) { return word }
         for column in ["title:", "body:"] where word.hasPrefix(column) && word.count > column.count {
             return column + " " + term(String(word.dropFirst(column.count)))
         }

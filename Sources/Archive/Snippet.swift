@@ -39,7 +39,7 @@ struct Snippet {
                 let end = expression[index...].firstIndex { $0.isWhitespace || $0 == "(" || $0 == ")" || $0 == "\"" }
                 let token = expression[index..<(end ?? expression.endIndex)]
                 index = end ?? expression.endIndex
-                if ["AND", "OR", "NOT", "NEAR"].contains(token) || token.hasSuffix(":") || token.allSatisfy(\.isNumber) {
+                if Archive.queryOperators.contains(token) || token.hasSuffix(":") || token.allSatisfy(\.isNumber) {
                     continue
                 }
                 let prefix = token.hasSuffix("*")
@@ -51,7 +51,7 @@ struct Snippet {
         self.terms = terms
         self.folded = scratch
         let typed = expression.unicodeScalars.split { !Self.isWordScalar($0) }.map { String(String.UnicodeScalarView($0)) }
-            .filter { !["AND", "OR", "NOT", "NEAR"].contains($0) }
+            .filter { !Archive.queryOperators.contains(Substring($0)) }
         let words = typed.map { $0.lowercased() } + terms.map { String(String.UnicodeScalarView($0.word)) }
         literals = Set(words.flatMap { [$0, $0.prefix(1).uppercased() + $0.dropFirst(), $0.uppercased()] }).filter { !$0.isEmpty }
             .map { Array($0.utf8) }

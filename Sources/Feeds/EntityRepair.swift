@@ -181,9 +181,9 @@ enum EntityRepair {
                 case UInt8(ascii: "<"): out += Array("&lt;".utf8)
                 case UInt8(ascii: ">"): out += Array("&gt;".utf8)
                 case UInt8(ascii: "&"):
-                    let (end, kept) = Pass.known(value.base, at: index, limit: value.endIndex)
-                    if let kept {
-                        out += kept
+                    let (end, known) = Pass.known(value.base, at: index, limit: value.endIndex)
+                    if let known {
+                        out += known.written ?? Array(value.base[index..<end])
                         index = end
                         continue
                     }
@@ -197,9 +197,9 @@ enum EntityRepair {
 
         /// A reference at `index` (an `&`): kept, rewritten or escaped. Returns where scanning goes on.
         mutating func reference(at index: Int) -> Int {
-            let (end, kept) = Pass.known(bytes, at: index, limit: bytes.count)
-            if let kept {
-                if !kept.elementsEqual(bytes[index..<end]) { replace(index..<end, with: kept) }
+            let (end, known) = Pass.known(bytes, at: index, limit: bytes.count)
+            if let known {
+                if let written = known.written { replace(index..<end, with: written) }
                 return end
             }
             if end > index, let value = declared[String(decoding: bytes[(index + 1)..<(end - 1)], as: UTF8.self)],
@@ -213,10 +213,16 @@ enum EntityRepair {
             return index + 1
         }
 
+        /// A reference XML or HTML knows: kept as written (`written` is `nil`: XML's own, numeric ones), or
+        /// written otherwise (HTML's named ones as numeric references, `&#X…;` as `&#…;`).
+        struct Known {
+            var written: [UInt8]?
+        }
+
         /// Reads `&name;` or `&#…;` at `index`. Returns the index past the `;` (or `index` when there is
-        /// no well-formed reference) and, when XML or HTML knows it, the reference to write: XML's own
-        /// as they are, HTML's named ones as numeric references.
-        static func known(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, limit: Int) -> (Int, [UInt8]?) {
+        /// no well-formed reference) and, when XML or HTML knows it, how to write it. A reference kept as it
+        /// stands costs no copy: most of a feed's references are `&amp;` and `&lt;`.
+        static func known(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, limit: Int) -> (Int, Known?) {
             var end = index + 1
             while end < limit, end - index < 40, isNameByte(bytes[end]) { end += 1 }
             guard end < limit, bytes[end] == UInt8(ascii: ";"), end > index + 1 else { return (index, nil) }
@@ -227,14 +233,12 @@ enum EntityRepair {
                     return (index, nil)
                 }
                 // XML knows `&#x…;` but not HTML's `&#X…;`.
-                return (
-                    past, name.dropFirst().first == UInt8(ascii: "X") ? Array("&#\(scalar);".utf8) : Array(bytes[index..<past])
-                )
+                return (past, Known(written: name.dropFirst().first == UInt8(ascii: "X") ? Array("&#\(scalar);".utf8) : nil))
             }
             let text = String(decoding: name, as: UTF8.self)
-            if ["amp", "lt", "gt", "quot", "apos"].contains(text) { return (past, Array(bytes[index..<past])) }
+            if ["amp", "lt", "gt", "quot", "apos"].contains(text) { return (past, Known(written: nil)) }
             let entity = text.withCString { htmlEntityLookup(UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) }
-            if let entity { return (past, Array("&#\(entity.pointee.value);".utf8)) }
+            if let entity { return (past, Known(written: Array("&#\(entity.pointee.value);".utf8))) }
             return (past, nil)
         }
 

@@ -72,7 +72,9 @@ struct Node {
     }
 
     /// Whether the element is named `name`, in any case (feeds exist in upper case).
-    func named(_ name: String) -> Bool { self.name.caseInsensitiveCompare(name) == .orderedSame }
+    func named(_ name: String) -> Bool {
+        strcasecmp(UnsafeRawPointer(pointer.pointee.name).assumingMemoryBound(to: CChar.self), name) == 0
+    }
 
     /// The first child element named `name` in any case (in `namespace`, if given), found without allocating.
     func first(_ name: String, namespace: String? = nil) -> Node? {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// White space handling for feed text, over Unicode scalars (Foundation's character sets go through UTF-16
 /// and were most of the time a feed took to parse).
 enum Whitespace {
@@ -41,15 +39,12 @@ enum Whitespace {
                 UTF8.encode(scalar) { out.append($0) }
             }
         }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespaces).nilIfEmpty
+        // Leaving out a control character can leave a space at either end.
+        return Whitespace.trimmed(String(decoding: out, as: UTF8.self))
     }
 
     /// A control character that is not white space.
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         !isSpace(scalar) && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
     }
-}
-
-extension String {
-    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }
