@@ -168,15 +168,17 @@ public final class Daemon: Sendable {
         }
         defer { announce.cancel() }
         defer { hub.finish() }
-        // The watchdog is fed only while the writer answers: each ping needs a check that ended after the one before.
+        // The watchdog is fed only while the writer answers (each ping needs a check that ended after the one before)
+        // and polls under way keep moving.
         let probe = notifier.watchdogInterval.map { _ in WriterProbe(archive: archive) }
+        let poller = self.poller
         let watchdog = Task {
             guard let interval = notifier.watchdogInterval, let probe else { return }
             var asked = ContinuousClock.now
             probe.ask()
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                if probe.answered(since: asked) {
+                if probe.answered(since: asked), !poller.stalled(at: .now) {
                     notifier.send("WATCHDOG=1")
                     asked = .now
                 }

@@ -26,6 +26,8 @@ final class Poller: Sendable {
     private let inFlight = Mutex<[Int64: Task<FeedStatus?, Never>]>([:])
     /// Set once the daemon stops: polls under way fetch no further article.
     private let stopping = Mutex(false)
+    /// When polls under way last moved: a poll began or ended, or a fetch ended.
+    private let lastStep = Mutex(ContinuousClock.now)
 
     /// What a configuration reload may change.
     struct Settings {
@@ -55,6 +57,20 @@ final class Poller: Sendable {
     /// How many feeds are being polled right now.
     var polling: Int { inFlight.withLock { $0.count } }
 
+    /// Whether polls are under way but none has moved for longer than any step may take at `instant`: every fetch ends
+    /// within the connect and total timeouts, so a poll that goes longer without one ending (or storing what it got)
+    /// is stuck. The daemon stops feeding systemd's watchdog then.
+    func stalled(at instant: ContinuousClock.Instant) -> Bool {
+        let limits = settings.withLock { $0.limits }
+        let bound = Duration.seconds(limits.connectTimeout + limits.totalTimeout) + Self.storingGrace
+        return polling > 0 && instant - lastStep.withLock { $0 } > bound
+    }
+
+    /// What storing and cleaning a fetched page may take, beyond the fetch, before a poll counts as stuck.
+    static let storingGrace = Duration.seconds(60)
+
+    private func stepped() { lastStep.withLock { $0 = .now } }
+
     /// Replaces the schedule, limits and proxy (a reloaded configuration).
     func update(_ settings: Settings) { self.settings.withLock { $0 = settings } }
 
@@ -80,6 +96,7 @@ final class Poller: Sendable {
         let tasks = feeds.map { feed in
             inFlight.withLock { running in
                 if let task = running[feed.id] { return task }
+                stepped()
                 let task = Task { await self.pollOnce(feed) }
                 running[feed.id] = task
                 return task
@@ -88,6 +105,7 @@ final class Poller: Sendable {
         var results: [FeedStatus] = []
         for (feed, task) in zip(feeds, tasks) {
             let status = await task.value
+            stepped()
             if let status { results.append(status) }
             let ended = inFlight.withLock { running in
                 guard running[feed.id] == task else { return false }
@@ -317,7 +335,10 @@ final class Poller: Sendable {
     /// Fetches through the shared fetcher, counting time and bytes.
     private func fetch(_ request: FetchRequest) async throws(FetchError) -> FetchResponse {
         let start = ContinuousClock.now
-        defer { metrics.observe("newsd_fetch_seconds", seconds: (ContinuousClock.now - start) / .seconds(1)) }
+        defer {
+            stepped()
+            metrics.observe("newsd_fetch_seconds", seconds: (ContinuousClock.now - start) / .seconds(1))
+        }
         let response = try await fetcher.fetch(request)
         metrics.count("newsd_fetched_bytes_total", by: Double(response.body.count))
         return response
