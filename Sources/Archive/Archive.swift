@@ -19,9 +19,10 @@ public final class Archive: Sendable {
     /// Copies the WAL into the database beside the writer (see ``Checkpointer``).
     let checkpointer: Checkpointer
 
-    /// Opens (creating and migrating if needed) the archive at `path`.
-    public convenience init(path: String) throws {
-        try self.init(path: path, checkpointPages: 16384) { _ in }
+    /// Opens (creating and migrating if needed) the archive at `path`, copying its write-ahead log into it once the log
+    /// holds `checkpointMiB` MiB.
+    public convenience init(path: String, checkpointMiB: Int = 64) throws {
+        try self.init(path: path, checkpointPages: Int32(checkpointMiB * 256)) { _ in }
     }
 
     /// Opens the archive at `path`, checkpointing its WAL once it holds `checkpointPages` pages; `observeCheckpoints`

@@ -44,7 +44,18 @@ final class Checkpointer: Sendable {
         case copied(Int32)
     }
 
+    /// How long a commit at the bound waits for readers of older snapshots: a search takes milliseconds; a long export
+    /// is not waited for (the commit after tries again).
+    static let readerWaitMilliseconds: Int32 = 100
+    /// The writer's own busy timeout, given back after a commit at the bound.
+    private let busyMilliseconds: Int32
+
     init(path: String, configuration: Configuration, threshold: Int32, observe: @escaping @Sendable (Event) -> Void) {
+        if case .timeout(let seconds) = configuration.busyMode {
+            busyMilliseconds = Int32(seconds * 1000)
+        } else {
+            busyMilliseconds = 0
+        }
         self.path = path
         self.configuration = configuration
         self.threshold = threshold
@@ -85,9 +96,15 @@ final class Checkpointer: Sendable {
         switch action {
         case .none: break
         case .inline:
-            // Fails harmlessly (busy) if the thread is copying right now; a later commit tries again.
+            // Fails harmlessly (busy) if the thread is copying right now; a later commit tries again. At the bound, the
+            // copy also waits a moment for readers of older snapshots to finish, so that the next transaction can start
+            // the WAL over: with readers coming and going all the time, a passive copy alone let it grow on.
+            let bounding = frames >= threshold * 4
+            if bounding { sqlite3_busy_timeout(writer, Self.readerWaitMilliseconds) }
+            defer { if bounding { sqlite3_busy_timeout(writer, busyMilliseconds) } }
             var copied: Int32 = 0
-            if sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nil, &copied) == SQLITE_OK {
+            let mode = bounding ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE
+            if sqlite3_wal_checkpoint_v2(writer, schema, mode, nil, &copied) == SQLITE_OK {
                 observe(.copiedInline(frames: copied))
             }
         case .wake(let startThread):

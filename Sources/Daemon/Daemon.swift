@@ -67,7 +67,8 @@ public final class Daemon: Sendable {
         Self.removeBackups(in: directory)
         tls = config.tls ? try TLSIdentity(directory: directory, nodeID: identity.nodeID) : nil
         do {
-            archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+            archive = try Archive(
+                path: directory.appendingPathComponent("archive.sqlite").path, checkpointMiB: config.walCheckpointMiB)
             try archive.declareFeeds(config.feeds)
             try archive.register(identity.key.record)
         } catch {
@@ -118,8 +119,10 @@ public final class Daemon: Sendable {
     /// Applies a new configuration: feeds and peers added or removed, schedule, limits and proxy. The data
     /// directory, control socket and listen address stay as started (a restart applies them).
     public func reload(_ new: NewsdConfig) throws {
-        if new.dataDirectory != config.dataDirectory || new.controlSocket != config.controlSocket || new.listen != config.listen {
-            logger.warning("data_dir, control_socket and listen changes apply at the next restart")
+        if new.dataDirectory != config.dataDirectory || new.controlSocket != config.controlSocket || new.listen != config.listen
+            || new.walCheckpointMiB != config.walCheckpointMiB
+        {
+            logger.warning("data_dir, control_socket, listen and wal_checkpoint_mib changes apply at the next restart")
         }
         try archive.declareFeeds(new.feeds)
         poller.update(Self.pollSettings(new))

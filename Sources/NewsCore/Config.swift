@@ -25,6 +25,8 @@ public struct NewsdConfig: Sendable, Equatable {
     public var metricsListen: String?
     /// Whether the sync server speaks HTTPS, with the node's own certificate (made on first start; peers pin its key).
     public var tls = false
+    /// MiB of write-ahead log after which it is copied into the archive; the log never grows much past four times it.
+    public var walCheckpointMiB = 64
     /// Seconds between polls of a feed that sets no interval of its own.
     public var pollInterval: Double
     /// The longest interval the adaptive schedule may give a quiet feed.
@@ -396,6 +398,7 @@ private struct RawConfig: Decodable {
     var listen: String?
     var metricsListen: String?
     var tls: Bool?
+    var walCheckpointMib: Int?
     var pollInterval: Number?
     var maxPollInterval: Number?
     var syncInterval: Number?
@@ -416,6 +419,7 @@ private struct RawConfig: Decodable {
         case syncInterval = "sync_interval"
         case logLevel = "log_level"
         case userAgent = "user_agent"
+        case walCheckpointMib = "wal_checkpoint_mib"
         case limits, feed, peer, proxy, tls
     }
 
@@ -526,6 +530,8 @@ private struct RawConfig: Decodable {
         )
         config.metricsListen = metricsListen
         config.tls = tls ?? false
+        config.walCheckpointMiB = try count(walCheckpointMib, "wal_checkpoint_mib", default: config.walCheckpointMiB)
+        guard config.walCheckpointMiB <= 4096 else { throw fail("wal_checkpoint_mib", "must be at most 4096") }
         return config
     }
 }

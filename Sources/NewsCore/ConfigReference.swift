@@ -36,6 +36,11 @@ public enum ConfigReference {
             name: "tls", value: "boolean", defaultValue: "\(defaults.tls)",
             meaning: "Whether the sync server speaks HTTPS with the node's own certificate (peers pin its key)."),
         Key(
+            name: "wal_checkpoint_mib", value: "MiB, 1 to 4096", defaultValue: "\(defaults.walCheckpointMiB)",
+            meaning:
+                "Write-ahead log after which it is copied into the archive; the log file stays under about four times this."
+                + " Smaller saves disk, larger saves copying. A restart applies it."),
+        Key(
             name: "poll_interval", value: "seconds", defaultValue: seconds(defaults.pollInterval),
             meaning: "Between polls of a feed that sets no interval, before the feed's own rhythm adapts it."),
         Key(
