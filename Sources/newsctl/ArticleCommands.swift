@@ -135,7 +135,7 @@ extension Newsctl {
 
             func run() async throws {
                 try await report {
-                    var query = ["limit=\(limit)"]
+                    var query = ["limit=\(try checkedLimit(limit))"]
                     if let feed = filter.feed { query.append("feed=\(queryValue(feed))") }
                     let (since, until) = try filter.dates()
                     for (key, value) in [("since", since), ("until", until)] {

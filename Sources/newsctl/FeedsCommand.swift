@@ -118,20 +118,42 @@ extension Newsctl.Feeds {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Writes the feeds as OPML, to a file or standard output.")
+        static let configuration = CommandConfiguration(
+            abstract: "Writes the feeds as OPML, to a file or standard output.",
+            discussion: "With --json and no FILE, the feeds are printed as JSON instead of OPML.")
 
         @OptionGroup var connection: Connection
 
         @Argument(help: "The file to write; standard output when left out.")
         var file: String?
 
+        /// A feed as `--json` prints it.
+        struct Exported: Encodable {
+            var url: String
+            var title: String?
+            var category: String?
+            var site: String?
+        }
+
         func run() async throws {
             try await report {
                 let response = try await connection.send("GET", "/v1/feeds/opml")
+                let feeds = try OPML.parse(response.body).map {
+                    Exported(
+                        url: $0.feed.url.absoluteString, title: $0.feed.title, category: $0.feed.category,
+                        site: $0.site?.absoluteString)
+                }
                 if let file {
                     guard FileManager.default.createFile(atPath: file, contents: response.body) else {
                         throw CLIError("cannot write \(file)")
                     }
+                    struct Written: Encodable {
+                        var file: String
+                        var feeds: Int
+                    }
+                    try connection.output(Written(file: file, feeds: feeds.count)) { _ in "" }
+                } else if connection.json {
+                    try connection.output(feeds) { _ in "" }
                 } else {
                     FileHandle.standardOutput.write(response.body)
                 }

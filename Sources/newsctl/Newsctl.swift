@@ -114,6 +114,12 @@ func queryValue(_ value: String) -> String {
     value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
 }
 
+/// `limit` as given to `--limit`, which must be at least 1.
+func checkedLimit(_ limit: Int) throws -> Int {
+    guard limit >= 1 else { throw CLIError("--limit must be at least 1, not \(limit)") }
+    return limit
+}
+
 /// A failure reported to the user in one line, with exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     let description: String

@@ -36,7 +36,7 @@ extension Newsctl {
                 let (since, until) = try filter.dates()
                 let request = SearchQuery(
                     text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
-                    includeHidden: filter.hidden, limit: limit, variants: variants)
+                    includeHidden: filter.hidden, limit: try checkedLimit(limit), variants: variants)
                 let response = try await connection.send("POST", "/v1/search", body: try JSONCoding.encoder().encode(request))
                 let hits: [SearchHit]
                 do {

@@ -54,9 +54,11 @@ extension Newsctl {
                     output = FileHandle.standardOutput
                 }
                 let failure = Mutex<String?>(nil)
+                let written = Mutex(0)
                 let write: @Sendable (Data) -> Void = { chunk in
                     do {
                         try output.write(contentsOf: chunk)
+                        written.withLock { $0 += chunk.count }
                     } catch {
                         failure.withLock { $0 = $0 ?? "\(error)" }
                     }
@@ -74,6 +76,16 @@ extension Newsctl {
                 }
                 try output.synchronize()
                 if let error = failure.withLock({ $0 }) { throw CLIError("writing the export failed: \(error)") }
+                // Said only of a file: on standard output the export is the output.
+                if let file {
+                    struct Written: Encodable {
+                        var file: String
+                        var format: String
+                        var bytes: Int
+                    }
+                    let summary = Written(file: file, format: warc ? "warc" : "jsonl", bytes: written.withLock { $0 })
+                    try connection.output(summary) { _ in "" }
+                }
             }
         }
     }
