@@ -7,10 +7,17 @@ import FuzzDriver
 
 private let base = URL(string: "https://fuzz.example/a/story.html")!
 
-/// Extracts `data` as served with no charset and as served with a wrong one, and checks what must always hold.
+/// Extracts `data` as served with no charset and as served with a wrong one, and checks what must always hold: the same
+/// result twice (texts are content-addressed and re-extracted to check them), paragraphs and title as trimmed plain
+/// text, and a reason whenever there is no text.
 private func extractAll(_ data: Data) {
     for charset in [nil, "shift_jis"] {
         let article = Extractor.extract(data, url: base, encoding: charset)
+        precondition(article == Extractor.extract(data, url: base, encoding: charset), "extracting twice gave two results")
+        if let title = article.title {
+            precondition(!title.isEmpty && title == title.trimmingCharacters(in: .whitespacesAndNewlines), "untrimmed title")
+            precondition(!title.unicodeScalars.contains { $0.value < 0x20 }, "a control character in the title")
+        }
         for paragraph in article.paragraphs {
             precondition(!paragraph.isEmpty, "an empty paragraph")
             precondition(paragraph == paragraph.trimmingCharacters(in: .whitespacesAndNewlines), "untrimmed paragraph")

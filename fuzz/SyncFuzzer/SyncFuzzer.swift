@@ -5,7 +5,8 @@ import NewsCore
 import Sync
 
 // Built with `-D FUZZING -sanitize=fuzzer` (see fuzz/run), this is a libFuzzer target for what the sync server does
-// with a request from outside: the gate's check of its headers, and a push body stored into a real archive. Built
+// with a request from outside: the gate's check of its headers, and a push body stored into a real archive, which must
+// still verify after any push it took. Built
 // normally, it replays inputs given as files, or writes seed inputs with `--seeds DIRECTORY`.
 //
 // An input is a header block ("name: value" lines), a NUL byte, and a body.
@@ -33,7 +34,12 @@ private func handle(_ input: Data) {
     }
     _ = try? gate.check(method: "POST", target: "/v1/push", header: { headers[$0] })
     let body = split < input.endIndex ? Data(input[(split + 1)...]) : Data()
-    _ = try? SyncRoutes.receivePush(body, from: pusher, archive: archive)
+    // Whatever a push stores must hold up: every blob hashes to its name, every record to its id, every signature
+    // checks. A lying peer may be refused, never believed.
+    if let pushed = try? SyncRoutes.receivePush(body, from: pusher, archive: archive), pushed.added > 0 {
+        let report = try? archive.verify()
+        precondition(report?.problems == [], "a push stored something that does not verify: \(String(describing: report))")
+    }
     if let page = try? JSONDecoder().decode(ChangesPage.self, from: body) {
         _ = try? archive.check(page.changes.map(\.item))
     }
