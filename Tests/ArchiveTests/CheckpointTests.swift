@@ -88,4 +88,14 @@ import Testing
         try archive.close()
         try FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
+
+    @Test func everyConnectionSyncsItsCommits() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        // 2 is FULL: in WAL mode, each commit syncs the WAL before it returns.
+        #expect(try archive.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        #expect(try archive.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        try archive.close()
+    }
 }
