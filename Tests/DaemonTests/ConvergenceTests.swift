@@ -17,8 +17,10 @@ private struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-/// Five newsd processes meshed on loopback go through rounds of random ingests, annotations, partitions (nodes
-/// down for a round) and kill -9 in the middle of syncs; healed, they all hold the same archive, and verify clean.
+/// Five newsd processes meshed on loopback go through rounds of random ingests (hundreds of articles), annotations
+/// (two nodes at once on the same article, in conflict), partitions (nodes down for a round), and syncs all at once
+/// with a kill -9 that is checked to fall while one is under way; healed, they all hold the same archive, and verify
+/// clean.
 ///
 /// The seed is printed; `NEWSD_CONVERGENCE_SEED=N swift test --filter ConvergenceTests` replays a run.
 @Suite(.timeLimit(.minutes(5))) struct ConvergenceTests {
@@ -29,7 +31,7 @@ private struct SeededGenerator: RandomNumberGenerator {
         let config: URL
         let socket: String
         let server: TestHTTPServer
-        var pages = 1
+        var pages = 40
         var process: ChildProcess?
 
         init(index: Int, directory: URL, config: URL, server: TestHTTPServer) {
@@ -61,7 +63,7 @@ private struct SeededGenerator: RandomNumberGenerator {
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             identities.append((try NodeIdentity(directory: data).nodeID, freePort()))
             let server = try await TestHTTPServer.start()
-            Fixture.serveSite(on: server, pages: 1, etag: "\"1\"")
+            Fixture.serveSite(on: server, pages: 40, etag: "\"40\"")
             nodes.append(
                 Node(index: index, directory: directory, config: directory.appendingPathComponent("newsd.toml"), server: server))
         }
@@ -103,7 +105,12 @@ private struct SeededGenerator: RandomNumberGenerator {
         }
 
         var kills = 0
-        for _ in 0..<6 {
+        var killedMidSync = 0
+        var conflicts = 0
+        // Eight rounds, and more (up to sixteen) until three kills have fallen mid-sync.
+        var round = 0
+        while round < 8 || (killedMidSync < 3 && round < 16) {
+            round += 1
             // Partition: up to two nodes are down for this round.
             let down = Set((0..<Int.random(in: 0...2, using: &random)).map { _ in Int.random(in: 0..<count, using: &random) })
             for node in nodes {
@@ -112,16 +119,38 @@ private struct SeededGenerator: RandomNumberGenerator {
             let up = nodes.filter { node in node.process != nil }
             // Ingest: some nodes' sites publish new pages, and those nodes poll.
             for node in up where Bool.random(using: &random) {
-                node.pages += Int.random(in: 1...3, using: &random)
+                node.pages += Int.random(in: 10...30, using: &random)
                 Fixture.serveSite(on: node.server, pages: node.pages, etag: "\"\(node.pages)\"")
                 let polled = try await run(node, ["poll"])
                 #expect(polled.status == 0, "\(polled.stdout)\(polled.stderr)")
             }
-            // Annotate: some nodes tag, note, hide or show an article they hold.
+            // Annotate: two nodes change the same article they both hold, in conflict (one tags, the other takes the
+            // tag off; both write a note; one hides, the other shows), and others make changes of their own.
+            func held(by node: Node) async throws -> [String] {
+                let listed = try await run(node, ["articles", "list", "--hidden", "--json", "--limit", "100000"])
+                #expect(listed.status == 0, "\(listed.stderr)")
+                return try JSONCoding.decoder().decode([ArticleSummary].self, from: Data(listed.stdout.utf8)).map(\.url)
+            }
+            let pair = up.shuffled(using: &random).prefix(2)
+            if pair.count == 2,
+                let shared = Set(try await held(by: pair.first!)).intersection(try await held(by: pair.last!))
+                    .sorted().randomElement(using: &random)
+            {
+                let conflicting: [[String]] =
+                    switch Int.random(in: 0..<3, using: &random) {
+                    case 0: [["tag", shared, "disputed"], ["tag", shared, "disputed", "--remove"]]
+                    case 1:
+                        [["note", shared, "seen by n\(pair.first!.index)"], ["note", shared, "seen by n\(pair.last!.index)"]]
+                    default: [["hide", shared], ["hide", shared, "--undo"]]
+                    }
+                for (node, change) in zip(pair, conflicting) {
+                    let result = try await run(node, change)
+                    #expect(result.status == 0, "\(change): \(result.stderr)")
+                }
+                conflicts += 1
+            }
             for node in up where Bool.random(using: &random) {
-                let listed = try await run(node, ["articles", "list", "--hidden", "--json", "--limit", "1000"])
-                let articles = try JSONCoding.decoder().decode([ArticleSummary].self, from: Data(listed.stdout.utf8))
-                guard let article = articles.randomElement(using: &random)?.url else { continue }
+                guard let article = try await held(by: node).randomElement(using: &random) else { continue }
                 let change: [String] =
                     switch Int.random(in: 0..<4, using: &random) {
                     case 0: ["tag", article, ["urgent", "verified", "disputed"].randomElement(using: &random)!]
@@ -131,18 +160,37 @@ private struct SeededGenerator: RandomNumberGenerator {
                     }
                 #expect(try await run(node, change).status == 0)
             }
-            // Sync: each node that is up syncs with every peer; one sync in the round loses a node to kill -9 midway.
-            let victim = up.randomElement(using: &random)
-            for node in up where node.process != nil {
+            // Sync: every node that is up syncs with every peer, all at once; while they do, one node (the victim's own
+            // or one of its peers) is killed. The kill counts as mid-sync only if the victim's sync failed for it: its
+            // command still running at the kill is not enough (the answer may have been on its way).
+            guard let victim = up.randomElement(using: &random) else { continue }
+            let target = Bool.random(using: &random) ? victim : up.randomElement(using: &random)!
+            let delay = Duration.milliseconds(Int.random(in: 5...80, using: &random))
+            let syncing = up.map { node in
                 let socket = node.socket
-                let sync = Task { try await runCommand(newsctl, ["sync", "--socket", socket]) }
-                if node === victim {
-                    let target = Bool.random(using: &random) ? node : up.randomElement(using: &random)!
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...40, using: &random)))
-                    await kill(target)
-                    kills += 1
+                return (node, Task { try await runCommand(newsctl, ["sync", "--socket", socket]) })
+            }
+            let victimSync = syncing.first { $0.0 === victim }!.1
+            let finished = Task { _ = try? await victimSync.value }
+            let before = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await finished.value
+                    return true
                 }
-                _ = try await sync.value
+                group.addTask {
+                    try? await Task.sleep(for: delay)
+                    return false
+                }
+                defer { group.cancelAll() }
+                return await group.next() ?? true
+            }
+            if !before {
+                await kill(target)
+                kills += 1
+            }
+            for (node, sync) in syncing {
+                let result = try await sync.value
+                if node === victim, !before, result.status != 0 { killedMidSync += 1 }
             }
         }
 
@@ -166,7 +214,8 @@ private struct SeededGenerator: RandomNumberGenerator {
         #expect(Set(states).count == 1, "seed \(seed): the nodes differ after \(rounds) healing rounds")
         let articles = nodes.reduce(0) { $0 + $1.pages }
         #expect(try ArchiveFile(path: nodes[0].archivePath).count("article") == articles, "seed \(seed)")
-        #expect(kills == 6)
+        #expect(killedMidSync >= 3, "seed \(seed): \(killedMidSync) of \(kills) kills fell mid-sync")
+        #expect(conflicts >= 3, "seed \(seed): \(conflicts) conflicting annotations")
         for node in nodes {
             let verify = try await run(node, ["verify"])
             #expect(verify.status == 0, "seed \(seed), n\(node.index): \(verify.stdout)")
