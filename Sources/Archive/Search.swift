@@ -104,7 +104,9 @@ extension Archive {
 
     /// The `OR` of the phrases `expand` makes of the words of `text`, or `nil` when it makes only the words themselves.
     private static func either(_ text: Substring, _ expand: ([String]) throws -> [[String]]) throws -> String? {
-        let words = text.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil) }
+        // Split where the index splits (letters, digits and combining marks make words), so that a decomposed
+        // diacritic stays in its word.
+        let words = text.unicodeScalars.split { !Snippet.isWordScalar($0) }
             .map { String(String.UnicodeScalarView($0)) }
         guard !words.isEmpty else { return nil }
         let phrases = try expand(words)

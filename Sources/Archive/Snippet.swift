@@ -202,7 +202,7 @@ struct Snippet {
     }
 
     /// Letters, digits and marks make words, as in unicode61 (marks are left out when folded).
-    private static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {
             let value = scalar.value
             return (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)

@@ -4,7 +4,8 @@ import GRDB
 extension Archive {
     /// The spellings of `word` (a word of a query, as typed) that the archive's texts hold besides its own, most used
     /// first: words within one letter of it (two, for words of seven letters or more) once case and diacritics are
-    /// folded, that start with the same letter. At most `limit`.
+    /// folded, that start with the same letter; at most `limit`. Then the same word, or one of those, written as two
+    /// (the index splits "Dar'aa" into "dar" and "aa"), where the archive holds both halves: "dar aa", a phrase.
     public func variants(of word: String, limit: Int = 5) throws -> [String] {
         try pool.read { db in try Self.variants(of: word, limit: limit, db: db) }
     }
@@ -17,7 +18,7 @@ extension Archive {
         let rows = try Row.fetchAll(
             db, sql: "SELECT term, doc FROM text_vocabulary WHERE term >= ? AND term < ?", arguments: [String(first), upper])
         let target = Array(folded.unicodeScalars)
-        return
+        let close =
             rows.compactMap { row -> (term: String, texts: Int)? in
                 let term: String = row["term"]
                 let scalars = Array(term.unicodeScalars)
@@ -27,6 +28,18 @@ extension Archive {
                 return (term, row["doc"])
             }
             .sorted { ($0.texts, $1.term) > ($1.texts, $0.term) }.prefix(limit).map(\.term)
+        var split: [String] = []
+        for spelling in [folded] + close {
+            let scalars = Array(spelling.unicodeScalars)
+            guard scalars.count >= 4 else { continue }
+            for cut in 2...(scalars.count - 2) {
+                let halves = [scalars[..<cut], scalars[cut...]].map { String(String.UnicodeScalarView($0)) }
+                let held = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM text_vocabulary WHERE term IN (?, ?)", arguments: [halves[0], halves[1]])
+                if held == 2 { split.append(halves.joined(separator: " ")) }
+            }
+        }
+        return close + split.prefix(limit)
     }
 
     /// `text` as the index keeps its words: lower case, without diacritics.

@@ -29,8 +29,12 @@ import Testing
         }
         #expect(try await search("Deraa").titles == ["Shelling in Deraa"])
         let deraa = try await search("Deraa", "--variants")
-        #expect(deraa.titles == ["Shelling in Deraa", "Talks in Daraa"])
-        #expect(deraa.stderr == "variants: Deraa: daraa\n", "a word of another length or first letter is no variant")
+        // Dar'aa is indexed as two words: "daraa" written as two is a variant too.
+        #expect(deraa.titles == ["Shelling in Deraa", "Talks in Daraa", "Curfew in the old town"])
+        #expect(deraa.stderr == "variants: Deraa: daraa, dar aa\n", "a word of another length or first letter is no variant")
+        // A decomposed diacritic stays in its word, as the index keeps it: "Dara\u{301}a" is one word, "daraa".
+        let decomposed = try await search("Dara\u{301}a", "--variants")
+        #expect(decomposed.titles == ["Shelling in Deraa", "Talks in Daraa", "Curfew in the old town"], "\(decomposed)")
         let balad = try await search("al-Balad", "--variants")
         #expect(balad.titles == ["Shelling in Deraa", "Talks in Daraa", "Curfew in the old town"])
         #expect(balad.stderr == "variants: Balad: balaad\n")
