@@ -140,6 +140,8 @@ public final class Daemon: Sendable {
     public func run(
         handleSignals: Bool = true, scheduled: Bool = true, reloader: (@Sendable () throws -> NewsdConfig)? = nil
     ) async throws {
+        // A run that fails before its listeners are up must not leave `ready()` waiting forever.
+        defer { readiness.abandon() }
         var services: [any Service] = [controlServer(), LegacyExtractionSigner(daemon: self)]
         if let reloader { services.append(HangupReloader(daemon: self, load: reloader)) }
         // The compaction loop hears of polls from before its task first runs: under load that can be after one. It runs
@@ -209,7 +211,8 @@ public final class Daemon: Sendable {
     /// Events from now on, until the daemon stops.
     public func events() -> AsyncStream<DaemonEvent> { hub.subscribe() }
 
-    /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any.
+    /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any (none
+    /// either when `run` ended or failed before the listener was up).
     public func ready() async -> Int? {
         await readiness.wait()
     }
@@ -480,6 +483,15 @@ private final class Readiness: Sendable {
     func controlBound() { update { $0.control = true } }
 
     func syncBound(port: Int?) { update { $0.sync = .some(port) } }
+
+    /// Run ended (or failed before both listeners were up): whoever waits stops waiting, with no port if the sync
+    /// listener never came up.
+    func abandon() {
+        update { state in
+            state.control = true
+            if state.sync == nil { state.sync = .some(nil) }
+        }
+    }
 
     func wait() async -> Int? {
         await withCheckedContinuation { continuation in

@@ -46,4 +46,16 @@ import Testing
         try await running.value
         await server.stop()
     }
+
+    @Test func aRunThatFailsBeforeItsListenersDoesNotLeaveReadyWaiting() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // An empty listen address is the configuration file's way of turning sync off; given to the library as is, the
+        // sync listener cannot start.
+        let config = NewsdConfig(dataDirectory: directory, listen: "", logLevel: "warning")
+        let daemon = try Daemon(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let running = Task { try await daemon.run(handleSignals: false, scheduled: false) }
+        #expect(await daemon.ready() == nil)
+        await #expect(throws: (any Error).self) { try await running.value }
+    }
 }
