@@ -135,7 +135,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "NewsCoreTests", dependencies: ["NewsCore"], swiftSettings: strict),
+        .testTarget(name: "NewsCoreTests", dependencies: ["NewsCore", "NewsdTesting"], swiftSettings: strict),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ExtractionTests", dependencies: ["Extraction"], swiftSettings: strict),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import NewsdTesting
 import Testing
 
 @testable import NewsCore
@@ -32,21 +33,12 @@ import Testing
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/groff")))
-    func groffReadsTheManualPageWithoutAWarning() throws {
-        let groff = Process()
-        groff.executableURL = URL(fileURLWithPath: "/usr/bin/groff")
-        groff.arguments = ["-man", "-ww", "-z"]
-        let input = Pipe()
-        let errors = Pipe()
-        groff.standardInput = input
-        groff.standardError = errors
-        try groff.run()
-        try input.fileHandleForWriting.write(contentsOf: Data(ConfigReference.manualPage(version: "test").utf8))
-        try input.fileHandleForWriting.close()
-        let warnings = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        groff.waitUntilExit()
-        #expect(groff.terminationStatus == 0)
-        #expect(warnings.isEmpty, "\(warnings)")
+    func groffReadsTheManualPageWithoutAWarning() async throws {
+        let groff = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/groff"), ["-man", "-ww", "-z"],
+            input: Data(ConfigReference.manualPage(version: "test").utf8))
+        #expect(groff.status == 0)
+        #expect(groff.stderr.isEmpty, "\(groff.stderr)")
     }
 
     @Test func theManualPageHasEveryKeyAndItsDefault() {
