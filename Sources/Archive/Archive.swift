@@ -44,12 +44,15 @@ public final class Archive: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = \(Int(checkpointPages) * 4 * 4096)")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
-        // GRDB turns the writer to synchronous = NORMAL when it sets up WAL mode, after prepareDatabase: commits were
-        // then not synced, and a power loss could take back articles newsd had reported stored (PowerLossTests).
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let checkpointer = Checkpointer(
             path: path, configuration: configuration, threshold: checkpointPages, observe: observeCheckpoints)
-        pool.writeWithoutTransaction { db in checkpointer.attach(to: db) }
+        try pool.writeWithoutTransaction { db in
+            // GRDB turns the writer to synchronous = NORMAL when it sets up WAL mode, after prepareDatabase: commits
+            // were then not synced, and a power loss could take back articles newsd had reported stored
+            // (PowerLossTests).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            checkpointer.attach(to: db)
+        }
         self.checkpointer = checkpointer
         // A new archive gives back the pages recompression frees (see ``reclaimFreePages()``). The setting takes on a
         // database without tables, and in WAL mode only through a VACUUM (of nothing, here).

@@ -48,14 +48,11 @@ final class Checkpointer: Sendable {
     /// is not waited for (the commit after tries again).
     static let readerWaitMilliseconds: Int32 = 100
     /// The writer's own busy timeout, given back after a commit at the bound.
-    private let busyMilliseconds: Int32
+    private var busyMilliseconds: Int32 {
+        if case .timeout(let seconds) = configuration.busyMode { Int32(seconds * 1000) } else { 0 }
+    }
 
     init(path: String, configuration: Configuration, threshold: Int32, observe: @escaping @Sendable (Event) -> Void) {
-        if case .timeout(let seconds) = configuration.busyMode {
-            busyMilliseconds = Int32(seconds * 1000)
-        } else {
-            busyMilliseconds = 0
-        }
         self.path = path
         self.configuration = configuration
         self.threshold = threshold

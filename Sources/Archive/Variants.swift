@@ -28,17 +28,24 @@ extension Archive {
                 return (term, row["doc"])
             }
             .sorted { ($0.texts, $1.term) > ($1.texts, $0.term) }.prefix(limit).map(\.term)
-        var split: [String] = []
-        for spelling in [folded] + close {
+        // Every way of cutting each spelling in two (halves of two letters or more), then those whose halves both
+        // stand in the vocabulary, looked up at once.
+        let cuts = ([folded] + close).flatMap { spelling -> [[String]] in
             let scalars = Array(spelling.unicodeScalars)
-            guard scalars.count >= 4 else { continue }
-            for cut in 2...(scalars.count - 2) {
-                let halves = [scalars[..<cut], scalars[cut...]].map { String(String.UnicodeScalarView($0)) }
-                let held = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM text_vocabulary WHERE term IN (?, ?)", arguments: [halves[0], halves[1]])
-                if held == 2 { split.append(halves.joined(separator: " ")) }
+            guard scalars.count >= 4 else { return [] }
+            return (2...(scalars.count - 2)).map { cut in
+                [scalars[..<cut], scalars[cut...]].map { String(String.UnicodeScalarView($0)) }
             }
         }
+        let halves = Array(Set(cuts.joined()))
+        let held =
+            halves.isEmpty
+            ? []
+            : Set(
+                try String.fetchAll(
+                    db, sql: "SELECT term FROM text_vocabulary WHERE term IN (\(databaseQuestionMarks(count: halves.count)))",
+                    arguments: StatementArguments(halves)))
+        let split = cuts.filter { $0.allSatisfy(held.contains) }.map { $0.joined(separator: " ") }
         return close + split.prefix(limit)
     }
 

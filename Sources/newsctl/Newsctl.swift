@@ -47,7 +47,11 @@ struct Connection: ParsableArguments {
 
     /// Sends a request to the daemon and decodes its JSON answer.
     func call<T: Decodable>(_ method: String, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
-        let response = try await send(method, path, body: body)
+        try decode(T.self, from: try await send(method, path, body: body))
+    }
+
+    /// The daemon's JSON answer, decoded.
+    func decode<T: Decodable>(_ type: T.Type, from response: FetchResponse) throws -> T {
         do {
             return try JSONCoding.decoder().decode(T.self, from: response.body)
         } catch {

@@ -38,12 +38,7 @@ extension Newsctl {
                     text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
                     includeHidden: filter.hidden, limit: try checkedLimit(limit), variants: variants)
                 let response = try await connection.send("POST", "/v1/search", body: try JSONCoding.encoder().encode(request))
-                let hits: [SearchHit]
-                do {
-                    hits = try JSONCoding.decoder().decode([SearchHit].self, from: response.body)
-                } catch {
-                    throw CLIError("cannot read newsd's answer: \(error)")
-                }
+                let hits = try connection.decode([SearchHit].self, from: response)
                 if variants {
                     let used =
                         response.header("x-newsd-variants")?.removingPercentEncoding.flatMap {
