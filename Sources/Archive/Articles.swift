@@ -91,14 +91,21 @@ extension Archive {
             let story = try versions.last.flatMap { version in
                 try String.fetchOne(db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [version.textID])
             }
+            var nodes: [String: NodeRecord] = [:]
+            for node in Set(captures.map(\.nodeID)) {
+                if let hash = ContentHash(hex: node), let record = try NodeRecord.fetchOne(db, key: hash) { nodes[node] = record }
+            }
             return ArticleDetail(
                 id: article.id.hex, url: article.url, story: story, feeds: feeds,
                 annotations: try Self.annotations(of: article.id, db: db),
-                captures: captures.map {
-                    ArticleDetail.Capture(
-                        id: $0.id.hex, fetchedAt: $0.fetchedAt, status: $0.status, finalURL: $0.finalURL,
-                        blobHash: $0.blobHash.hex,
-                        size: $0.size, nodeID: $0.nodeID)
+                captures: captures.map { capture in
+                    var shown = ArticleDetail.Capture(
+                        id: capture.id.hex, fetchedAt: capture.fetchedAt, status: capture.status, finalURL: capture.finalURL,
+                        blobHash: capture.blobHash.hex,
+                        size: capture.size, nodeID: capture.nodeID)
+                    shown.signatureValid =
+                        capture.signature == nil ? nil : nodes[capture.nodeID].map(capture.isSigned(by:)) ?? false
+                    return shown
                 }, versions: versions, otherTexts: others, entryTitle: entryTitle)
         }
     }

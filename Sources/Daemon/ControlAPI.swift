@@ -172,7 +172,6 @@ extension Daemon {
         return router
     }
 
-    /// Checks that `feed` answers with a feed, adds it, and polls it once.
     /// The Prometheus text of every counter, histogram and archive gauge.
     func metricsResponse() throws -> Response {
         let counts = try archive.counts()
@@ -200,7 +199,8 @@ extension Daemon {
         return try archive.peerStatuses([added])[0]
     }
 
-    private func addFeed(_ requested: FeedConfig) async throws -> FeedStatus {
+    /// Checks that `feed` answers with a feed, adds it, and polls it once.
+    func addFeed(_ requested: FeedConfig) async throws -> FeedStatus {
         var feed = requested
         feed.url = feed.url.standardized
         guard ["http", "https"].contains(feed.url.scheme?.lowercased() ?? ""), feed.url.host != nil else {

@@ -37,10 +37,12 @@ public final class Daemon: Sendable {
     private let startedAt = Date()
     private let pollTrigger = Trigger()
     private let syncTrigger = Trigger()
-    private let readiness = Readiness()
+    let readiness = Readiness()
     let hub = EventHub()
     private let notifier = SystemdNotifier()
     let metrics = Metrics()
+    /// Where the web interface is served, or why it is off.
+    let web = WebState()
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.
@@ -150,6 +152,7 @@ public final class Daemon: Sendable {
         if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
+        if let server = try webServer() { services.append(server) } else { readiness.webSettled() }
         // Last, so that it is told of a stop first (a service group stops its services in reverse order, each after
         // the one before has ended).
         services.append(FetchStopper(daemon: self))
@@ -211,7 +214,7 @@ public final class Daemon: Sendable {
     /// Events from now on, until the daemon stops.
     public func events() -> AsyncStream<DaemonEvent> { hub.subscribe() }
 
-    /// Waits until the control socket and the sync listener accept connections; returns the sync port, if any (none
+    /// Waits until the control socket, the sync listener and the web interface accept connections; returns the sync port, if any (none
     /// either when `run` ended or failed before the listener was up).
     public func ready() async -> Int? {
         await readiness.wait()
@@ -236,7 +239,7 @@ public final class Daemon: Sendable {
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
             peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity(),
-            tlsPin: tls?.pin)
+            tlsPin: tls?.pin, web: web.current)
     }
 
     /// What the daemon is doing now, in a few words.
@@ -294,7 +297,7 @@ public final class Daemon: Sendable {
             }, logger: quietLogger())
     }
 
-    private func quietLogger() -> Logger {
+    func quietLogger() -> Logger {
         var server = logger
         server.logLevel = max(logger.logLevel, .warning)
         return server
@@ -470,10 +473,11 @@ private struct SyncLoop: Service {
     }
 }
 
-/// Tracks when both listeners are up.
-private final class Readiness: Sendable {
+/// Tracks when the listeners are up (the web interface's: up, or found unable to listen).
+final class Readiness: Sendable {
     private struct State {
         var control = false
+        var web = false
         var sync: Int?? = .none
         var waiters: [CheckedContinuation<Int?, Never>] = []
     }
@@ -484,11 +488,15 @@ private final class Readiness: Sendable {
 
     func syncBound(port: Int?) { update { $0.sync = .some(port) } }
 
+    /// The web interface listens, or will not (it is off, or cannot listen).
+    func webSettled() { update { $0.web = true } }
+
     /// Run ended (or failed before both listeners were up): whoever waits stops waiting, with no port if the sync
     /// listener never came up.
     func abandon() {
         update { state in
             state.control = true
+            state.web = true
             if state.sync == nil { state.sync = .some(nil) }
         }
     }
@@ -496,7 +504,7 @@ private final class Readiness: Sendable {
     func wait() async -> Int? {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Int?? in
-                guard state.control, let port = state.sync else {
+                guard state.control, state.web, let port = state.sync else {
                     state.waiters.append(continuation)
                     return .none
                 }
@@ -509,7 +517,7 @@ private final class Readiness: Sendable {
     private func update(_ change: (inout State) -> Void) {
         let (waiters, port) = state.withLock { state -> ([CheckedContinuation<Int?, Never>], Int?) in
             change(&state)
-            guard state.control, let port = state.sync else { return ([], nil) }
+            guard state.control, state.web, let port = state.sync else { return ([], nil) }
             defer { state.waiters.removeAll() }
             return (state.waiters, port)
         }

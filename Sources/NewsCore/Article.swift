@@ -9,6 +9,8 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
         public var blobHash: String
         public var size: Int
         public var nodeID: String
+        /// Whether its signature is its node's over the capture record, checked as it was read; `nil` when unsigned.
+        public var signatureValid: Bool?
 
         public init(id: String, fetchedAt: String, status: Int, finalURL: String, blobHash: String, size: Int, nodeID: String) {
             self.id = id

@@ -23,6 +23,8 @@ public struct NewsdConfig: Sendable, Equatable {
     public var listen: String?
     /// `host:port` where `/metrics` is also served over TCP, for a Prometheus server; `nil` (the default) for none.
     public var metricsListen: String?
+    /// `host:port` of the web interface; `nil` when it is off. Loopback only: it has no login yet.
+    public var webListen: String? = "127.0.0.1:8480"
     /// Whether the sync server speaks HTTPS, with the node's own certificate (made on first start; peers pin its key).
     public var tls = false
     /// MiB of write-ahead log after which it is copied into the archive; the log never grows much past four times it.
@@ -397,6 +399,7 @@ private struct RawConfig: Decodable {
     var controlSocket: String?
     var listen: String?
     var metricsListen: String?
+    var webListen: String?
     var tls: Bool?
     var walCheckpointMib: Int?
     var pollInterval: Number?
@@ -414,6 +417,7 @@ private struct RawConfig: Decodable {
         case controlSocket = "control_socket"
         case listen
         case metricsListen = "metrics_listen"
+        case webListen = "web_listen"
         case pollInterval = "poll_interval"
         case maxPollInterval = "max_poll_interval"
         case syncInterval = "sync_interval"
@@ -529,6 +533,18 @@ private struct RawConfig: Decodable {
             peers: peers
         )
         config.metricsListen = metricsListen
+        if let webListen = webListen?.trimmingCharacters(in: .whitespaces) {
+            guard webListen.isEmpty || HostPort(webListen) != nil else {
+                throw fail("web_listen", "expected HOST:PORT or \"\", got \"\(webListen)\"")
+            }
+            if let address = HostPort(webListen), !address.isLoopback {
+                throw fail(
+                    "web_listen",
+                    "\(address.host) is not a loopback address: the web interface has no login yet, so it listens on this "
+                        + "machine only (127.0.0.1, ::1 or localhost); reach it from elsewhere through an SSH tunnel")
+            }
+            config.webListen = webListen.isEmpty ? nil : webListen
+        }
         config.tls = tls ?? false
         config.walCheckpointMiB = try count(walCheckpointMib, "wal_checkpoint_mib", default: config.walCheckpointMiB)
         guard config.walCheckpointMiB <= 4096 else { throw fail("wal_checkpoint_mib", "must be at most 4096") }
@@ -559,6 +575,11 @@ public struct HostPort: Sendable, Equatable {
     public let host: String
     /// The port; 0 lets the system choose.
     public let port: Int
+
+    /// Whether the host is a loopback address or `localhost`.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.") && host.split(separator: ".").count == 4
+    }
 
     /// Parses `host:port`; `nil` if either part is missing or the port is out of range.
     public init?(_ text: String) {

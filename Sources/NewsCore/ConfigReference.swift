@@ -33,6 +33,11 @@ public enum ConfigReference {
             name: "metrics_listen", value: "HOST:PORT", defaultValue: nil,
             meaning: "Also serves /metrics over TCP here, for a Prometheus server (it is always on the control socket)."),
         Key(
+            name: "web_listen", value: "HOST:PORT or \"\"", defaultValue: defaults.webListen ?? "",
+            meaning:
+                "Where the web interface listens; an empty string turns it off. Loopback addresses only (it has no login"
+                + " yet). If the address is taken, archiving goes on without it and `newsctl status` says why."),
+        Key(
             name: "tls", value: "boolean", defaultValue: "\(defaults.tls)",
             meaning: "Whether the sync server speaks HTTPS with the node's own certificate (peers pin its key)."),
         Key(

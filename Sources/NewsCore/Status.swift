@@ -17,11 +17,13 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var activity: String
     /// When the sync server speaks HTTPS: its key's pin, for peers' `pin`.
     public var tlsPin: String?
+    /// The web interface's URL, or why it is off (`off: …`); absent when `web_listen` is empty.
+    public var web: String?
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
         dataBytes: Int64, counts: ArchiveCounts, feeds: [FeedStatus], peers: [PeerStatus], activity: String = "idle",
-        tlsPin: String? = nil
+        tlsPin: String? = nil, web: String? = nil
     ) {
         self.version = version
         self.nodeID = nodeID
@@ -35,6 +37,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         self.peers = peers
         self.activity = activity
         self.tlsPin = tlsPin
+        self.web = web
     }
 }
 

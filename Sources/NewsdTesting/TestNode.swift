@@ -49,6 +49,7 @@ public final class TestNode: Sendable {
         var config = NewsdConfig(
             dataDirectory: directory, listen: "127.0.0.1:0", pollInterval: 86400, syncInterval: syncInterval ?? 86400,
             logLevel: "warning", limits: limits, politeness: 0, feeds: feeds.map { FeedConfig(url: $0) }, peers: peers)
+        config.webListen = nil
         configure(&config)
         var logger = Logger(label: "test-node") { _ in JournalLogHandler(level: .warning) }
         logger.logLevel = .warning

@@ -8,7 +8,8 @@ enum StatusText {
         let counts = status.counts
         var out = """
             newsd \(status.version)  pid \(status.pid)  up \(duration(status.uptimeSeconds))  \(status.activity)
-            node     \(status.nodeID)\(status.tlsPin.map { "\n            tls pin  \($0)" } ?? "")
+            node     \(status.nodeID)\(status.tlsPin.map { "\ntls pin  \($0)" } ?? "")\
+            \(status.web.map { "\nweb      \($0)" } ?? "")
             data     \(status.dataDirectory)  (\(bytes(status.dataBytes)))
             archive  \(counts.feeds) feeds, \(counts.articles) articles, \(counts.captures) captures, \(counts.texts) texts, \
             \(counts.blobs) blobs (\(bytes(counts.blobBytes))), change log at \(counts.lastSequence)

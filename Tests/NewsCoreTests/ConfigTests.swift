@@ -44,6 +44,9 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         ),
         ("log_level = \"loud\"\n", "/etc/newsd/newsd.toml:1: key log_level"),
         ("sync_interval = \"soon\"\n", "/etc/newsd/newsd.toml:1: key sync_interval"),
+        ("web_listen = \"0.0.0.0:8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
+        ("web_listen = \"192.168.1.4:8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
+        ("web_listen = \"8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
         ("\n\nfeed = [\n", "/etc/newsd/newsd.toml:"),
     ])
     func errorsNameTheFileLineAndKey(text: String, expected: String) {
@@ -52,5 +55,12 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         } throws: { error in
             "\(error)".hasPrefix(expected)
         }
+    }
+
+    @Test func theWebInterfaceListensOnLoopbackByDefaultAndCanBeTurnedOff() throws {
+        #expect(try NewsdConfig.parse("", file: file).webListen == "127.0.0.1:8480")
+        #expect(try NewsdConfig.parse("web_listen = \"\"\n", file: file).webListen == nil)
+        #expect(try NewsdConfig.parse("web_listen = \"[::1]:9000\"\n", file: file).webListen == "[::1]:9000")
+        #expect(try NewsdConfig.parse("web_listen = \"localhost:9000\"\n", file: file).webListen == "localhost:9000")
     }
 }

@@ -1,0 +1,409 @@
+import Archive
+import Foundation
+import Hummingbird
+import NewsCore
+
+/// The pages of the web interface, read through the same archive queries as the control API and newsctl.
+extension Daemon {
+    typealias Fields = [String: String]
+
+    /// Recent articles, newest capture first, filtered by feed, tag and capture dates.
+    func articlesPage(_ query: Fields, csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let feeds = try archive.feedStatuses()
+        let until = try WebPage.day(query["until"], key: "until", end: true)
+        let articles = try archive.articles(
+            feed: query["feed"]?.nonEmpty, since: try WebPage.day(query["since"], key: "since", end: false), until: until,
+            tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: 51)
+        let shown = articles.prefix(50)
+        let feedOptions = feeds.map { feed -> HTML in
+            "<option value=\"\(feed.url)\"\(query["feed"] == feed.url ? " selected" : "")>\(feed.title ?? feed.url)</option>"
+        }
+        let filters: HTML = """
+            <form class="filters" method="get" action="/">
+            <label>Feed <select name="feed"><option value="">all feeds</option>\(feedOptions)</select></label>
+            <label>Tag <input name="tag" value="\(query["tag"] ?? "")" size="12"></label>
+            <label>Since <input name="since" type="date" value="\(query["since"] ?? "")"></label>
+            <label>Until <input name="until" type="date" value="\(query["until"] ?? "")"></label>
+            <label><input type="checkbox" name="hidden" value="1"\(query["hidden"] == "1" ? " checked" : "")> hidden too</label>
+            <button>Show</button></form>
+            """
+        let items = shown.map { article -> HTML in
+            let host = URL(string: article.url)?.host ?? ""
+            return """
+                <li class="item"><a href="\(HTML.link("/article", [("ref", article.id)]))">\(article.title ?? article.url)</a>
+                <span class="meta">\(host) · \(WebPage.time(article.lastCaptured)) · \(article.captures) capture\
+                \(article.captures == 1 ? "" : "s") · \(article.versions) version\(article.versions == 1 ? "" : "s")</span></li>
+                """
+        }
+        var older: HTML = ""
+        if articles.count > shown.count, let last = shown.last {
+            var next = query
+            next["until"] = last.lastCaptured
+            older =
+                "<p><a rel=\"next\" href=\"\(HTML.link("/", next.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Older</a></p>"
+        }
+        let list: HTML =
+            items.isEmpty
+            ? "<p>No articles yet\(query.isEmpty ? "" : " with these filters").</p>" : "<ol class=\"items\">\(items)</ol>"
+        return WebPage.response(page.document(title: "Articles", "\(filters)\(list)\(older)"))
+    }
+
+    /// One article: its text and metadata, its annotations with the forms that change them, every capture with its
+    /// provenance, and its versions.
+    func articlePage(_ query: Fields, csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let article = try lookUp(query["ref"])
+        let local = identity.nodeID
+        let current = article.versions.last
+        let title = current?.title ?? article.entryTitle ?? article.url
+        var facts: [HTML] = [
+            ["http", "https"].contains(URL(string: article.url)?.scheme?.lowercased() ?? "")
+                ? "<dt>URL</dt><dd><a href=\"\(article.url)\" rel=\"noreferrer noopener\" class=\"live\">\(article.url)</a> (the live page)</dd>"
+                : "<dt>URL</dt><dd>\(article.url)</dd>"
+        ]
+        if let byline = current?.byline { facts.append("<dt>By</dt><dd>\(byline)</dd>") }
+        if let published = current?.published { facts.append("<dt>Published</dt><dd>\(WebPage.time(published))</dd>") }
+        if let language = current?.language { facts.append("<dt>Language</dt><dd>\(language)</dd>") }
+        facts.append(
+            "<dt>Captured</dt><dd>\(WebPage.time(article.captures.first?.fetchedAt)) to \(WebPage.time(article.captures.last?.fetchedAt))</dd>"
+        )
+        for feed in article.feeds {
+            facts.append("<dt>Feed</dt><dd><a href=\"\(HTML.link("/", [("feed", feed)]))\">\(feed)</a></dd>")
+        }
+        if let story = article.story {
+            facts.append("<dt>Story</dt><dd><a href=\"/stories#s-\(story)\"><code>\(String(story.prefix(12)))</code></a></dd>")
+        }
+        let reference = [("ref", article.id)]
+        let tags = article.annotations.tags.map { tag -> HTML in
+            "<li><a href=\"\(HTML.link("/", [("tag", tag)]))\">\(tag)</a> \(page.button("×", action: "/annotate", reference + [("action", "untag"), ("value", tag)], style: "small"))</li>"
+        }
+        let hidden = article.annotations.hidden
+        let annotations: HTML = """
+            <section aria-labelledby="notes"><h2 id="notes">Tags and note</h2>
+            <ul class="tags">\(tags)</ul>
+            <form method="post" action="/annotate">\(page.token)<input type="hidden" name="ref" value="\(article.id)">\
+            <input type="hidden" name="action" value="tag"><label>Tag <input name="value" required></label> <button>Add</button></form>
+            <form method="post" action="/annotate">\(page.token)<input type="hidden" name="ref" value="\(article.id)">\
+            <input type="hidden" name="action" value="note"><label for="note">Note</label>
+            <textarea id="note" name="value" rows="3">\(article.annotations.note ?? "")</textarea> <button>Save the note</button></form>
+            <div>\(hidden ? "Hidden from lists and search. " : "")\(page.button(hidden ? "Show again" : "Hide", action: "/annotate", reference + [("action", hidden ? "unhide" : "hide")]))</div>
+            </section>
+            """
+        let paragraphs = (current?.body ?? "").split(separator: "\n").map { paragraph -> HTML in "<p>\(String(paragraph))</p>" }
+        let text: HTML =
+            current == nil
+            ? "<p class=\"error\">No text was extracted from this article's pages.</p>"
+            : """
+            <section aria-labelledby="text"><h2 id="text">Text</h2>
+            <p class="meta">\(current.map { "\($0.extractor), \($0.provenance(localNode: local))" } ?? "")</p>
+            <div class="text">\(paragraphs)</div></section>
+            """
+        let captureRows = article.captures.map { capture -> HTML in
+            """
+            <tr><td>\(WebPage.time(capture.fetchedAt))</td><td>\(WebPage.node(capture.nodeID, local: local))</td>\
+            <td>\(capture.status)</td><td>\(capture.size)</td>\
+            <td><a href="/capture/\(capture.blobHash)"><code class="hash">\(capture.blobHash)</code></a></td>\
+            <td>\(WebPage.signature(capture.signatureValid))</td></tr>
+            """
+        }
+        let captures: HTML = """
+            <section aria-labelledby="captures"><h2 id="captures">Captures</h2>
+            <div class="scroll"><table><thead><tr><th scope="col">Fetched</th><th scope="col">Node</th><th scope="col">HTTP</th>\
+            <th scope="col">Bytes</th><th scope="col">Page SHA-256 (opens the archived page)</th><th scope="col">Signature</th></tr></thead>
+            <tbody>\(captureRows)</tbody></table></div></section>
+            """
+        return WebPage.response(
+            page.document(
+                title: title,
+                "<dl class=\"facts\">\(facts)</dl>\(text)\(annotations)\(captures)\(versionsSection(article, local: local))"))
+    }
+
+    /// The versions of an article's text, each against the one before, and a form to compare any two.
+    private func versionsSection(_ article: ArticleDetail, local: String) -> HTML {
+        let rows = article.versions.enumerated().map { index, version -> HTML in
+            let diff: HTML =
+                index == 0
+                ? "first"
+                : "<a href=\"\(HTML.link("/diff", [("ref", article.id), ("from", article.versions[index - 1].textID), ("to", version.textID)]))\">changes from the one before</a>"
+            return """
+                <tr><td>\(index + 1)</td><td>\(WebPage.time(version.firstSeen))</td><td>\(version.extractor)</td>\
+                <td>\(version.provenance(localNode: local))</td><td><code>\(String(version.textID.prefix(12)))</code></td><td>\(diff)</td></tr>
+                """
+        }
+        let options = article.versions.enumerated().map { index, version -> HTML in
+            "<option value=\"\(version.textID)\">\(index + 1): \(String(version.firstSeen.prefix(16)))</option>"
+        }
+        let compare: HTML =
+            article.versions.count < 2
+            ? ""
+            : """
+            <form method="get" action="/diff"><input type="hidden" name="ref" value="\(article.id)">\
+            <label>Compare <select name="from">\(options)</select></label> <label>with <select name="to">\(options)</select></label> \
+            <button>Show the changes</button></form>
+            """
+        let others = article.otherTexts.map { version -> HTML in
+            "<li>\(WebPage.time(version.firstSeen)): \(version.extractor), \(version.provenance(localNode: local))</li>"
+        }
+        return """
+            <section aria-labelledby="versions"><h2 id="versions">Versions of the text</h2>
+            <div class="scroll"><table><thead><tr><th scope="col">#</th><th scope="col">First seen</th><th scope="col">Extractor</th>\
+            <th scope="col">Made by</th><th scope="col">Text id</th><th scope="col">Diff</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            \(compare)\(others.isEmpty ? "" : "<h3>Texts other nodes made</h3><ul>\(others)</ul>")</section>
+            """
+    }
+
+    /// A word diff between two versions of an article's text, paragraphs kept.
+    func diffPage(_ query: Fields, csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let article = try lookUp(query["ref"])
+        let texts = article.versions + article.otherTexts
+        guard let old = texts.first(where: { $0.textID == query["from"] }),
+            let new = texts.first(where: { $0.textID == query["to"] })
+        else { throw WebError(.notFound, "Name two versions of this article's text (from= and to=).") }
+        let changes = WordDiff.changes(from: old.body, to: new.body).map { change -> HTML in
+            switch change {
+            case .same(let text): "\(text)"
+            case .removed(let text): "<del>\(text)</del>"
+            case .added(let text): "<ins>\(text)</ins>"
+            }
+        }
+        let title = new.title ?? article.entryTitle ?? article.url
+        return WebPage.response(
+            page.document(
+                title: "Changes: \(title)",
+                """
+                <p><a href="\(HTML.link("/article", [("ref", article.id)]))">Back to the article</a>. From the text first seen \
+                \(WebPage.time(old.firstSeen)) to the one first seen \(WebPage.time(new.firstSeen)): \
+                <del>removed</del>, <ins>added</ins>.</p>
+                <div class="diff">\(changes)</div>
+                """))
+    }
+
+    /// The archived page in a frame that lets none of its scripts run and none of its resources load.
+    func capturePage(_ hash: String, csrf: String) throws -> Response {
+        guard ContentHash(hex: hash) != nil else { throw WebError(.notFound, "\(hash) is not a SHA-256.") }
+        let page = WebPage(csrf: csrf)
+        return WebPage.response(
+            page.document(
+                title: "Archived page",
+                """
+                <p>The page as archived, SHA-256 <code class="hash">\(hash)</code>. Its scripts do not run and nothing it \
+                refers to is loaded: what shows is what was stored, without the pictures and styles it would fetch. \
+                <a href="/raw/\(hash)" download="\(hash).html">Download it</a>.</p>
+                <iframe class="raw" sandbox src="/raw/\(hash)" title="The archived page"></iframe>
+                """))
+    }
+
+    /// The stored bytes of an archived page, as an inert document: in a sandbox of its own (no scripts, an origin of
+    /// its own), allowed to load nothing.
+    func rawPage(_ hash: String) throws -> Response {
+        guard let id = ContentHash(hex: hash), let body = try archive.blob(id) else {
+            throw WebError(.notFound, "No archived page has the SHA-256 \(hash).")
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html", .cacheControl: "private, max-age=31536000, immutable",
+                .contentSecurityPolicy:
+                    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+                HTTPFields.Element.Name("X-Frame-Options")!: "SAMEORIGIN",
+            ], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Search with the query language of `newsctl search`, filters and pages of 20.
+    func searchPage(_ query: Fields, csrf: String) throws -> Response {
+        var page = WebPage(csrf: csrf)
+        let text = query["q"] ?? ""
+        page.query = text
+        let number = max(1, min(Int(query["page"] ?? "") ?? 1, 50))
+        let filters: HTML = """
+            <form class="filters" method="get" action="/search"><input type="hidden" name="q" value="\(text)">
+            <label>Feed URL <input name="feed" value="\(query["feed"] ?? "")"></label>
+            <label>Tag <input name="tag" value="\(query["tag"] ?? "")" size="12"></label>
+            <label>Story <input name="story" value="\(query["story"] ?? "")" size="12"></label>
+            <label>Since <input name="since" type="date" value="\(query["since"] ?? "")"></label>
+            <label>Until <input name="until" type="date" value="\(query["until"] ?? "")"></label>
+            <label><input type="checkbox" name="hidden" value="1"\(query["hidden"] == "1" ? " checked" : "")> hidden too</label>
+            <label><input type="checkbox" name="variants" value="1"\(query["variants"] == "1" ? " checked" : "")> other spellings</label>
+            <button>Search</button></form>
+            """
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return WebPage.response(page.document(title: "Search", "\(filters)<p>Type words to find in the archive's texts.</p>"))
+        }
+        var search = SearchQuery(
+            text: text, feed: query["feed"]?.nonEmpty, since: try WebPage.day(query["since"], key: "since", end: false),
+            until: try WebPage.day(query["until"], key: "until", end: true), story: query["story"]?.nonEmpty,
+            tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: number * 20 + 1,
+            variants: query["variants"] == "1")
+        search.limit = number * 20 + 1
+        let hits: [SearchHit]
+        let variants: [String: [String]]
+        do {
+            (hits, variants) = try archive.searchWithVariants(search)
+        } catch let error as SearchError {
+            return WebPage.response(page.document(title: "Search", "\(filters)<p class=\"error\">\(error.description)</p>"))
+        }
+        let shown = hits.dropFirst((number - 1) * 20).prefix(20)
+        let items = shown.map { hit -> HTML in
+            """
+            <li class="item"><a href="\(HTML.link("/article", [("ref", hit.articleURL)]))">\(hit.title ?? hit.articleURL)</a>
+            <span class="meta">\(URL(string: hit.articleURL)?.host ?? "") · \(WebPage.time(hit.capturedAt)) · \
+            \(hit.provenance.description(localNode: identity.nodeID))</span>
+            <p class="snippet">\(WebPage.snippet(hit.snippet))</p></li>
+            """
+        }
+        let spellings = variants.sorted { $0.key < $1.key }.filter { !$0.value.isEmpty }.map { word, others -> HTML in
+            "<li>\(word): \(others.joined(separator: ", "))</li>"
+        }
+        var pages: [HTML] = []
+        var asked = query
+        if number > 1 {
+            asked["page"] = String(number - 1)
+            pages.append(
+                "<a rel=\"prev\" href=\"\(HTML.link("/search", asked.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Previous</a>"
+            )
+        }
+        if hits.count > number * 20 {
+            asked["page"] = String(number + 1)
+            pages.append(
+                "<a rel=\"next\" href=\"\(HTML.link("/search", asked.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Next</a>"
+            )
+        }
+        let results: HTML =
+            items.isEmpty ? "<p>Nothing found.</p>" : "<ol class=\"items\" start=\"\((number - 1) * 20 + 1)\">\(items)</ol>"
+        return WebPage.response(
+            page.document(
+                title: "Search: \(text)",
+                """
+                \(filters)\(spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>")\(results)<p class="pages">\(pages)</p>
+                """))
+    }
+
+    /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
+    func storiesPage(csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let stories = try archive.stories(minimumMembers: 2, limit: 200).map { story -> HTML in
+            let members = story.members.map { member -> HTML in
+                let link: HTML =
+                    member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
+                    ?? "\(member.title ?? member.textID)"
+                return "<tr><td>\(WebPage.time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+            }
+            return """
+                <section id="s-\(story.id)" class="item"><h2>\(story.members.first?.title ?? story.id) \
+                <small>(\(story.members.count) texts)</small></h2>
+                <div class="scroll"><table><thead><tr><th scope="col">Captured</th><th scope="col">Source</th><th scope="col">Text</th></tr>\
+                </thead><tbody>\(members)</tbody></table></div></section>
+                """
+        }
+        let body: HTML = stories.isEmpty ? "<p>No story holds two texts yet.</p>" : "\(stories)"
+        return WebPage.response(page.document(title: "Stories", body))
+    }
+
+    /// The feeds: how their last poll went and when the next is, with poll, add and remove.
+    func feedsPage(csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let rows = try archive.feedStatuses().map { feed -> HTML in
+            let result: HTML =
+                feed.lastResult == "error"
+                ? "<span class=\"error\">error (\(feed.errorCount) in a row): \(feed.lastError ?? "")</span>"
+                : "\(feed.lastResult ?? "not polled yet")"
+            let remove: HTML = feed.origin == "user" ? page.button("Remove", action: "/feeds/remove", [("url", feed.url)]) : ""
+            return """
+                <tr class="item"><td><a href="\(HTML.link("/", [("feed", feed.url)]))">\(feed.title ?? feed.url)</a>\
+                <br><small>\(feed.url)</small></td><td>\(feed.category ?? "")</td><td>\(WebPage.time(feed.lastPollAt))</td>\
+                <td>\(result)</td><td>\(WebPage.time(feed.nextPollAt))</td><td>\(feed.articles)</td>\
+                <td>\(page.button("Poll now", action: "/feeds/poll", [("url", feed.url)]))\(remove)</td></tr>
+                """
+        }
+        return WebPage.response(
+            page.document(
+                title: "Feeds",
+                """
+                <div class="scroll"><table><thead><tr><th scope="col">Feed</th><th scope="col">Category</th><th scope="col">Last poll</th>\
+                <th scope="col">Result</th><th scope="col">Next poll</th><th scope="col">Articles</th><th scope="col">Actions</th></tr></thead>
+                <tbody>\(rows)</tbody></table></div>
+                <p>\(page.button("Poll every feed now", action: "/feeds/poll"))</p>
+                <form method="post" action="/feeds/add">\(page.token)<h2>Add a feed</h2>
+                <label>URL <input name="url" type="url" required size="50"></label> <label>Category <input name="category"></label> \
+                <button>Add</button></form>
+                """))
+    }
+
+    /// The node: what the archive holds, what it is doing, and its peers with how far behind this node is.
+    func statusPage(csrf: String) async throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let status = try await self.status()
+        let counts = status.counts
+        let peers = status.peers.map { peer -> HTML in
+            let result: HTML =
+                peer.lastResult == "error"
+                ? "<span class=\"error\">error: \(peer.lastError ?? "")</span>" : "\(peer.lastResult ?? "never synced")"
+            return """
+                <tr><td>\(peer.name)<br><small>\(peer.url)</small></td><td>\(WebPage.node(peer.node, local: status.nodeID))</td>\
+                <td>\(WebPage.time(peer.lastSyncAt))</td><td>\(result)</td><td>\(peer.behind.map { "\($0) changes" } ?? "–")</td>\
+                <td>\(page.button("Sync now", action: "/sync", [("peer", peer.name)]))</td></tr>
+                """
+        }
+        return WebPage.response(
+            page.document(
+                title: "Status",
+                """
+                <dl class="facts"><dt>Node</dt><dd><code>\(status.nodeID)</code></dd><dt>Version</dt><dd>newsd \(status.version)</dd>\
+                <dt>Doing</dt><dd>\(status.activity)</dd><dt>Articles</dt><dd>\(counts.articles)</dd><dt>Captures</dt>\
+                <dd>\(counts.captures) (\(counts.capturesLastDay) in the last day)</dd><dt>Texts</dt><dd>\(counts.texts)</dd>\
+                <dt>Feeds</dt><dd>\(counts.feeds)</dd><dt>Pages stored</dt><dd>\(counts.blobs), \(Int(counts.storedBlobBytes / 1_000_000)) MB</dd></dl>
+                <h2>Peers</h2>
+                \(peers.isEmpty ? "<p>No peers.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Peer</th><th scope=\"col\">Node</th><th scope=\"col\">Last sync</th><th scope=\"col\">Result</th><th scope=\"col\">Behind</th><th scope=\"col\">Actions</th></tr></thead><tbody>\(peers)</tbody></table></div>")
+                """))
+    }
+
+    /// The article a `ref` names (its id, a prefix of it, or its URL), or a page saying why there is none.
+    private func lookUp(_ reference: String?) throws -> ArticleDetail {
+        guard let reference, !reference.isEmpty else { throw WebError(.badRequest, "Name an article: ref=") }
+        do {
+            return try archive.article(reference, localNode: identity.nodeID)
+        } catch let error as ArticleLookupError {
+            throw WebError(.notFound, error.description)
+        }
+    }
+}
+
+extension WebPage {
+    /// A capture's signature state in words.
+    static func signature(_ valid: Bool?) -> HTML {
+        switch valid {
+        case true?: "valid (Ed25519, checked now)"
+        case false?: "<strong class=\"error\">INVALID: the record does not match its signature</strong>"
+        case nil: "unsigned"
+        }
+    }
+
+    /// A date from a form's date field (`2026-11-27`) or an ISO 8601 time: the day's start, or with `end` the next
+    /// day's start; `nil` for an empty field.
+    static func day(_ text: String?, key: String, end: Bool) throws -> Date? {
+        guard let text, !text.isEmpty else { return nil }
+        if let time = try? Date.ISO8601FormatStyle().parse(text) { return time }
+        guard let day = try? Date.ISO8601FormatStyle().year().month().day().parse(text) else {
+            throw WebError(.badRequest, "\(key) is not a date (YYYY-MM-DD).")
+        }
+        return end ? day.addingTimeInterval(86400) : day
+    }
+
+    /// A search snippet, its matched terms (between `[` and `]`) marked.
+    static func snippet(_ text: String) -> HTML {
+        var parts: [HTML] = []
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "["), let close = rest[open...].firstIndex(of: "]") {
+            parts.append("\(String(rest[..<open]))<mark>\(String(rest[rest.index(after: open)..<close]))</mark>")
+            rest = rest[rest.index(after: close)...]
+        }
+        parts.append("\(String(rest))")
+        return "\(parts)"
+    }
+}
+
+extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
+}

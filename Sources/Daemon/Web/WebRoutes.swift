@@ -1,0 +1,207 @@
+import Archive
+import Crypto
+import Foundation
+import Hummingbird
+import NewsCore
+
+/// The web interface's routes: pages that read the archive, and forms that change it (each with the CSRF token).
+extension Daemon {
+    func webRoutes(guard webGuard: WebGuard) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: webGuard)
+        let csrf = webGuard.csrf
+        router.get("/") { request, _ in try self.articlesPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/article") { request, _ in try self.articlePage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/diff") { request, _ in try self.diffPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/capture/:hash") { _, context in try self.capturePage(context.parameters.get("hash") ?? "", csrf: csrf) }
+        router.get("/raw/:hash") { _, context in try self.rawPage(context.parameters.get("hash") ?? "") }
+        router.get("/search") { request, _ in try self.searchPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/stories") { _, _ in try self.storiesPage(csrf: csrf) }
+        router.get("/feeds") { _, _ in try self.feedsPage(csrf: csrf) }
+        router.get("/status") { _, _ in try await self.statusPage(csrf: csrf) }
+        router.get("/static/app.css") { _, _ in WebAssets.response(WebAssets.css, type: "text/css; charset=utf-8") }
+        router.get("/static/app.js") { _, _ in WebAssets.response(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
+        router.post("/annotate") { request, _ in
+            let form = try await webGuard.form(request)
+            let reference = form["ref"] ?? ""
+            try self.annotate(reference, action: form["action"] ?? "", value: form["value"] ?? "")
+            return WebPage.redirect(HTML.link("/article", [("ref", reference)]))
+        }
+        router.post("/feeds/poll") { request, _ in
+            let form = try await webGuard.form(request)
+            _ = try await self.poller.pollNow(only: form["url"])
+            return WebPage.redirect("/feeds")
+        }
+        router.post("/feeds/add") { request, _ in
+            let form = try await webGuard.form(request)
+            guard let text = form["url"]?.trimmingCharacters(in: .whitespaces), let url = URL(string: text) else {
+                throw WebError(.badRequest, "Give the feed's URL.")
+            }
+            _ = try await self.addFeed(FeedConfig(url: url, category: form["category"].flatMap { $0.isEmpty ? nil : $0 }))
+            return WebPage.redirect("/feeds")
+        }
+        router.post("/feeds/remove") { request, _ in
+            let form = try await webGuard.form(request)
+            do {
+                try self.archive.removeFeed(url: form["url"] ?? "")
+            } catch let error as FeedListError {
+                throw WebError(.conflict, error.description)
+            }
+            return WebPage.redirect("/feeds")
+        }
+        router.post("/sync") { request, _ in
+            let form = try await webGuard.form(request)
+            _ = await self.syncer.syncAll(only: form["peer"])
+            return WebPage.redirect("/status")
+        }
+        return router
+    }
+
+    /// Applies one annotation from the article page's forms: `tag`, `untag`, `note`, `hide` or `unhide`.
+    private func annotate(_ reference: String, action: String, value: String) throws {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let change: AnnotationRequest.Change
+        switch action {
+        case "tag" where !trimmed.isEmpty:
+            change = .init(key: ArticleAnnotations.Key.tag(trimmed), value: ArticleAnnotations.Key.on)
+        case "untag" where !trimmed.isEmpty: change = .init(key: ArticleAnnotations.Key.tag(trimmed), value: nil)
+        case "note": change = .init(key: ArticleAnnotations.Key.note, value: trimmed.isEmpty ? nil : trimmed)
+        case "hide": change = .init(key: ArticleAnnotations.Key.hidden, value: ArticleAnnotations.Key.on)
+        case "unhide": change = .init(key: ArticleAnnotations.Key.hidden, value: nil)
+        default: throw WebError(.badRequest, "Nothing to change: name a tag, or write a note.")
+        }
+        do {
+            _ = try archive.annotate(AnnotationRequest(article: reference, changes: [change]), key: identity.key)
+        } catch let error as ArticleLookupError {
+            throw WebError(.notFound, error.description)
+        } catch let error as IntegrityError {
+            throw WebError(.badRequest, error.description)
+        }
+    }
+}
+
+/// What every request to the web interface passes first: the Host check against DNS rebinding, the origin check on
+/// changes, and the headers that keep pages from being framed, sniffed or made to load anything from elsewhere.
+struct WebGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    /// Host names the interface answers to: loopback names and the address it listens on.
+    let hosts: Set<String>
+    /// The token forms carry, new at every start.
+    let csrf: String
+
+    init(listeningOn host: String) {
+        hosts = Set(["localhost", "127.0.0.1", "::1", host.lowercased()])
+        csrf = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.hexString
+    }
+
+    /// The policy of every page of the interface: its own styles and script only, nothing from elsewhere.
+    static let policy =
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; "
+        + "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var response: Response
+        if let refusal = refusal(request) {
+            response = WebGuard.errorPage(refusal)
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch let error as WebError {
+                response = WebGuard.errorPage(error)
+            } catch let error as HTTPError {
+                response = WebGuard.errorPage(WebError(error.status, error.body ?? "\(error.status.reasonPhrase)"))
+            } catch {
+                response = WebGuard.errorPage(WebError(.internalServerError, "\(error)"))
+            }
+        }
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = WebGuard.policy
+            response.headers[.xFrameOptions] = "DENY"
+        }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[HTTPFields.Element.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
+        response.headers[HTTPFields.Element.Name("Cross-Origin-Resource-Policy")!] = "same-origin"
+        return response
+    }
+
+    /// Why `request` is refused before it is read: a Host this interface is not (DNS rebinding), or a change asked
+    /// from another site.
+    private func refusal(_ request: Request) -> WebError? {
+        guard let authority = request.head.authority, hosts.contains(Self.hostName(authority))
+        else {
+            return WebError(
+                .misdirectedRequest, "This interface answers to its own address only (Host was not one of its names).")
+        }
+        guard request.method == .post else { return nil }
+        if let site = request.headers[HTTPFields.Element.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            return WebError(.forbidden, "Changes are accepted from this interface's own pages only.")
+        }
+        if let origin = request.headers[.origin], origin != "null",
+            let host = URL(string: origin)?.host, !hosts.contains(host.lowercased().trimmingCharacters(in: ["[", "]"]))
+        {
+            return WebError(.forbidden, "Changes are accepted from this interface's own pages only.")
+        }
+        return nil
+    }
+
+    /// The host of a Host header or authority, without port or brackets, lower-cased.
+    static func hostName(_ authority: String) -> String {
+        var host = Substring(authority.lowercased())
+        if host.hasPrefix("["), let end = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<end])
+        }
+        if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon { host = host[..<colon] }
+        return String(host)
+    }
+
+    /// The fields of a posted form, once its CSRF token is found right; a form is at most 1 MiB.
+    func form(_ request: Request) async throws -> [String: String] {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            throw WebError(.unsupportedMediaType, "Expected a form.")
+        }
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let fields = Self.formFields(String(buffer: body))
+        guard let token = fields["csrf"], Self.same(token, csrf) else {
+            throw WebError(.forbidden, "The form is out of date (the daemon restarted since the page was loaded): load it again.")
+        }
+        return fields
+    }
+
+    /// `application/x-www-form-urlencoded` fields; of a name given twice, the last.
+    static func formFields(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String {
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    /// Compares in time that does not depend on where the two differ.
+    private static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private static func errorPage(_ error: WebError) -> Response {
+        let page = WebPage(csrf: "")
+        return WebPage.response(
+            page.document(
+                title: "\(error.status.code) \(error.status.reasonPhrase)", "<p class=\"error\">\(error.description)</p>"),
+            status: error.status)
+    }
+}
+
+extension HTTPFields.Element.Name {
+    fileprivate static let xFrameOptions = HTTPFields.Element.Name("X-Frame-Options")!
+    fileprivate static let referrerPolicy = HTTPFields.Element.Name("Referrer-Policy")!
+}

@@ -1,0 +1,233 @@
+import Fetching
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// The web interface of a real newsd process, over HTTP and in a real browser: what it shows, what it refuses, and
+/// that an archived page can neither run a script nor load anything.
+@Suite(.timeLimit(.minutes(5))) struct WebTests {
+    /// A newsd serving its web interface on an ephemeral port, having archived an article in two versions, a plain
+    /// one, and a hostile page whose scripts, styles, pictures, frames and refresh would each call back to `server`.
+    private struct Site {
+        let server: TestHTTPServer
+        let directory: URL
+        let daemon: ChildProcess
+        let web: URL
+        let socket: String
+        let newsctl: URL
+
+        /// The paths the hostile page would call back.
+        static let beacons = ["/beacon/script", "/beacon/css", "/beacon/img", "/beacon/frame", "/beacon/refresh", "/beacon/font"]
+
+        func get(_ path: String, headers: [(name: String, value: String)] = []) async throws -> FetchResponse {
+            try await Fetcher().fetch(FetchRequest(url: URL(string: path, relativeTo: web)!.absoluteURL, headers: headers))
+        }
+
+        func post(_ path: String, _ fields: [(String, String)], headers: [(name: String, value: String)] = []) async throws
+            -> FetchResponse
+        {
+            let body = fields.map { "\($0)=\(($1).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+                .joined(separator: "&")
+            return try await Fetcher().fetch(
+                FetchRequest(
+                    url: URL(string: path, relativeTo: web)!.absoluteURL, method: "POST",
+                    headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers, body: Data(body.utf8)))
+        }
+
+        func show(_ reference: String) async throws -> ArticleDetail {
+            let shown = try await runCommand(newsctl, ["show", reference, "--json", "--socket", socket])
+            try #require(shown.status == 0, "\(shown.stderr)")
+            return try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(shown.stdout.utf8))
+        }
+
+        func stop() throws {
+            daemon.signal(SIGKILL)
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    private static func publish(on server: TestHTTPServer, version: Int) {
+        let headline = version == 1 ? "Four killed in shelling" : "Six killed in shelling"
+        let count = version == 1 ? "Four" : "Six"
+        let feed = """
+            <rss version="2.0"><channel><title>Web test feed</title>
+            <item><title>\(headline)</title><link>/story.html</link><guid>story</guid></item>
+            <item><title>Tom &amp; Jerry</title><link>/hostile.html</link><guid>hostile</guid></item>
+            <item><title>Water returns</title><link>/plain.html</link><guid>plain</guid></item>
+            </channel></rss>
+            """
+        server.serve("/feed.xml", body: feed, headers: [.eTag: "\"feed-\(version)\""])
+        server.serve(
+            "/story.html",
+            body: Fixture.page(
+                headline,
+                paragraphs: [
+                    "\(count) people were killed when shells hit the market on Sunday, the district council said.",
+                    "Residents said the shelling began before dawn and lasted for about an hour.",
+                ]),
+            headers: [.eTag: "\"story-\(version)\""])
+    }
+
+    /// A page that tries what a hostile page can: scripts, styles, fonts, pictures, frames and a refresh, each calling
+    /// back to `back`; its title holds markup as text.
+    private static func hostilePage(_ back: String) -> String {
+        """
+        <html><head><title>Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; claims</title>
+        <meta http-equiv="refresh" content="0;url=\(back)/beacon/refresh">
+        <link rel="stylesheet" href="\(back)/beacon/css">
+        <style>@font-face { font-family: x; src: url(\(back)/beacon/font); } body { font-family: x; }</style>
+        <script>
+        fetch("\(back)/beacon/script");
+        document.addEventListener("DOMContentLoaded", function () {
+          document.body.insertAdjacentHTML("beforeend", "<p id=ran>script ran</p>");
+          try { parent.document.body.setAttribute("data-pwned", "1"); } catch (e) {}
+        });
+        </script></head><body>
+        <article><h1>Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; claims</h1>
+        <p>An archived page that tries everything a hostile page can: scripts, styles, fonts and frames from elsewhere.</p>
+        <p>None of it may run or load when a researcher opens the page in the archive's own web interface.</p>
+        <img src="\(back)/beacon/img" alt=""><iframe src="\(back)/beacon/frame"></iframe></article>
+        </body></html>
+        """
+    }
+
+    private static func start() async throws -> Site {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        let back = "http://127.0.0.1:\(server.port)"
+        publish(on: server, version: 1)
+        server.serve(
+            "/plain.html",
+            body: Fixture.page(
+                "Water returns", paragraphs: ["Water returned to the eastern districts on Monday after a week without supply."]))
+        server.serve("/hostile.html", body: hostilePage(back))
+        let directory = try temporaryDirectory()
+        let config = directory.appendingPathComponent("newsd.toml")
+        try """
+        data_dir = "data"
+        listen = ""
+        web_listen = "127.0.0.1:0"
+        [limits]
+        politeness = 0
+        [[feed]]
+        url = "\(server.url("/feed.xml"))"
+
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let daemon = try await startManual(newsd, config: config)
+        let line = try #require(daemon.stderrLines.first { $0.contains("web interface url=") }, "\(daemon.stderrLines)")
+        let web = try #require(URL(string: String(line[line.range(of: "url=")!.upperBound...])))
+        let site = Site(
+            server: server, directory: directory, daemon: daemon, web: web,
+            socket: directory.appendingPathComponent("data/newsd.sock").path, newsctl: newsctl)
+        let polled = try await runCommand(newsctl, ["poll", "--socket", site.socket])
+        try #require(polled.status == 0, "\(polled.stderr)")
+        publish(on: server, version: 2)
+        let again = try await runCommand(newsctl, ["poll", "--socket", site.socket])
+        try #require(again.status == 0, "\(again.stderr)")
+        return site
+    }
+
+    @Test func pagesShowTheArchiveAsTextAndGuardEveryChange() async throws {
+        let site = try await Self.start()
+        defer { try? site.stop() }
+        let story = site.server.url("/story.html").absoluteString
+        let status = try await runCommand(site.newsctl, ["status", "--json", "--socket", site.socket])
+        #expect(try JSONCoding.decoder().decode(StatusReport.self, from: Data(status.stdout.utf8)).web == site.web.absoluteString)
+
+        let home = try await site.get("/")
+        let page = String(decoding: home.body, as: UTF8.self)
+        #expect(home.status == 200 && home.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+        #expect(page.contains("Six killed in shelling") && page.contains("Water returns"))
+        // Archived text is text: the page's markup in a title comes out escaped, never as markup.
+        #expect(page.contains("Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; claims") && !page.contains("<b>bold</b>"))
+
+        let article = try await site.get("/article?ref=" + story.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        let shown = String(decoding: article.body, as: UTF8.self)
+        #expect(article.status == 200)
+        #expect(shown.contains("<p>Six people were killed when shells hit the market"))
+        #expect(shown.components(separatedBy: "valid (Ed25519, checked now)").count == 3, "both captures, signatures valid")
+        let detail = try await site.show(story)
+        let diff = try await site.get("/diff?ref=\(detail.id)&from=\(detail.versions[0].textID)&to=\(detail.versions[1].textID)")
+        let changes = String(decoding: diff.body, as: UTF8.self)
+        #expect(
+            changes.contains("<del>Four</del><ins>Six</ins>") || changes.contains("<del>Four</del> <ins>Six</ins>"), "\(changes)")
+        let search = try await site.get("/search?q=shells+hit")
+        #expect(String(decoding: search.body, as: UTF8.self).contains("<mark>shells</mark>"))
+        let bad = try await site.get("/search?q=%22unclosed")
+        #expect(bad.status == 200 && String(decoding: bad.body, as: UTF8.self).contains("class=\"error\""))
+        for path in ["/stories", "/feeds", "/status", "/static/app.css", "/static/app.js"] {
+            #expect(try await site.get(path).status == 200, "\(path)")
+        }
+        #expect(try await site.get("/article?ref=ffffffffffff").status == 404)
+
+        // The archived page is served inert: in a sandbox of its own, allowed to load nothing.
+        let hostile = try await site.show(site.server.url("/hostile.html").absoluteString)
+        let raw = try await site.get("/raw/\(hostile.captures[0].blobHash)")
+        #expect(raw.status == 200)
+        #expect(raw.headers["content-security-policy"]?.hasPrefix("sandbox; default-src 'none';") == true)
+        #expect(raw.body == Data(Self.hostilePage("http://127.0.0.1:\(site.server.port)").utf8))
+
+        // DNS rebinding: another host name that points here is refused.
+        #expect(try await site.get("/", headers: [("Host", "rebind.example:\(site.web.port!)")]).status == 421)
+        // Changes need the page's token, and come from the interface's own origin.
+        let token = try #require(shown.firstMatch(of: /name="csrf" value="([0-9a-f]{64})"/)?.1)
+        let tag = [("ref", detail.id), ("action", "tag"), ("value", "evidence")]
+        #expect(try await site.post("/annotate", tag).status == 403)
+        #expect(try await site.post("/annotate", tag + [("csrf", String(repeating: "0", count: 64))]).status == 403)
+        #expect(
+            try await site.post("/annotate", tag + [("csrf", String(token))], headers: [("Origin", "http://evil.example")]).status
+                == 403)
+        #expect(
+            try await site.post("/annotate", tag + [("csrf", String(token))], headers: [("Sec-Fetch-Site", "cross-site")]).status
+                == 403)
+        #expect(try await site.show(story).annotations.tags == [])
+        let tagged = try await site.post("/annotate", tag + [("csrf", String(token))])
+        #expect(tagged.status == 200 && tagged.redirects == [303])
+        #expect(try await site.show(story).annotations.tags == ["evidence"])
+        for path in Site.beacons { #expect(site.server.hitCount(path) == 0, "\(path)") }
+    }
+
+    @Test func aBrowserReadsSearchesAnnotatesAndNoArchivedScriptRuns() async throws {
+        let site = try await Self.start()
+        defer { try? site.stop() }
+        let hostile = try await site.show(site.server.url("/hostile.html").absoluteString)
+        let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/web-screenshots")
+        let run = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [
+                fixtures.appendingPathComponent("web-browser.py").path, site.web.absoluteString, hostile.captures[0].blobHash,
+                screenshots.path,
+            ],
+            limit: .seconds(180))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("web-browser: ok"))
+        #expect(
+            try await site.show(site.server.url("/story.html").absoluteString).annotations.note
+                == "Casualty figure changed after publication.")
+        // Nothing the archived page refers to was asked for, by the browser or by newsd.
+        for path in Site.beacons { #expect(site.server.hitCount(path) == 0, "\(path)") }
+    }
+
+    @Test func aTakenAddressLeavesTheArchiveRunningAndStatusSaysWhy() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let taken = try await TestHTTPServer.start()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        try "data_dir = \"data\"\nlisten = \"\"\nweb_listen = \"127.0.0.1:\(taken.port)\"\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let daemon = try await startManual(newsd, config: config)
+        defer { daemon.signal(SIGKILL) }
+        let status = try await runCommand(
+            newsctl, ["status", "--json", "--socket", directory.appendingPathComponent("data/newsd.sock").path])
+        #expect(status.status == 0, "\(status.stderr)")
+        let web = try JSONCoding.decoder().decode(StatusReport.self, from: Data(status.stdout.utf8)).web
+        #expect(web?.hasPrefix("off: cannot listen on 127.0.0.1:\(taken.port)") == true, "\(web ?? "nil")")
+    }
+}
