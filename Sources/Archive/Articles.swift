@@ -119,8 +119,22 @@ extension Archive {
     ) throws -> [ArticleSummary] {
         let (conditions, filters) = Self.captureFilters(
             feed: feed, since: since, until: until, tag: tag, hidden: includeHidden)
+        let filtered = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let wanted = max(1, min(limit, 100_000))
         return try pool.read { db in
-            try Row.fetchAll(
+            // The articles of the newest matching captures, read newest first through the capture(fetchedAt) index
+            // until `wanted` are found: grouping every capture first would read the whole archive for one page.
+            var ids: [DatabaseValue] = []
+            var seen = Set<DatabaseValue>()
+            let newest = try DatabaseValue.fetchCursor(
+                db, sql: "SELECT capture.articleID FROM capture \(filtered) ORDER BY capture.fetchedAt DESC",
+                arguments: StatementArguments(filters))
+            while ids.count < wanted, let id = try newest.next() {
+                if seen.insert(id).inserted { ids.append(id) }
+            }
+            guard !ids.isEmpty else { return [] }
+            let chosen = "capture.articleID IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))"
+            return try Row.fetchAll(
                 db,
                 sql: """
                     SELECT article.id, article.url, MIN(capture.fetchedAt) AS first, MAX(capture.fetchedAt) AS last,
@@ -132,9 +146,9 @@ extension Archive {
                             \(Self.entryTitle(of: "article.id"))) AS title
                     FROM article JOIN capture ON capture.articleID = article.id
                     LEFT JOIN extraction ON extraction.captureID = capture.id
-                    \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-                    GROUP BY article.id ORDER BY last DESC, article.url LIMIT ?
-                    """, arguments: StatementArguments(filters + [max(1, min(limit, 100_000))])
+                    WHERE \((conditions + [chosen]).joined(separator: " AND "))
+                    GROUP BY article.id ORDER BY last DESC, article.url
+                    """, arguments: StatementArguments(filters + ids.map { $0 as any DatabaseValueConvertible })
             ).map { row in
                 ArticleSummary(
                     id: row["id"], url: row["url"], title: row["title"], firstCaptured: row["first"], lastCaptured: row["last"],

@@ -28,8 +28,8 @@ extension Archive {
                 captures: try count("SELECT COUNT(*) FROM capture"),
                 texts: try count("SELECT COUNT(*) FROM text"),
                 blobs: try count("SELECT COUNT(*) FROM blob"),
-                blobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob") ?? 0,
-                storedBlobBytes: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(length(data)), 0) FROM blob") ?? 0,
+                blobBytes: try Int64.fetchOne(db, sql: "SELECT bytes FROM blob_tally") ?? 0,
+                storedBlobBytes: try Int64.fetchOne(db, sql: "SELECT stored FROM blob_tally") ?? 0,
                 lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
             let day = try Row.fetchOne(
                 db, sql: "SELECT COUNT(*) AS captures, COALESCE(SUM(size), 0) AS bytes FROM capture WHERE fetchedAt >= ?",

@@ -86,37 +86,69 @@ extension Archive {
         }
     }
 
-    /// Stories with at least `minimumMembers` texts, largest first, each with its members' articles.
-    public func stories(minimumMembers: Int = 2, limit: Int = 100) throws -> [Story] {
+    /// Stories with at least `minimumMembers` texts, largest first, each with its members' articles in the order they
+    /// were captured (of a larger story, the first `membersEach` this node stored) and how many texts it holds; the
+    /// first `offset` skipped.
+    public func stories(minimumMembers: Int = 2, limit: Int = 100, offset: Int = 0, membersEach: Int = Int.max) throws
+        -> [Story]
+    {
         try pool.read { db in
-            let ids = try String.fetchAll(
+            let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT storyID FROM story_member GROUP BY storyID HAVING COUNT(*) >= ? ORDER BY COUNT(*) DESC, storyID LIMIT ?
-                    """, arguments: [minimumMembers, limit])
-            return try ids.map { id in
-                let members = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT text.id AS textID, COALESCE(text.title, \(Self.entryTitle(of: "capture.articleID"))) AS title,
-                               MIN(capture.fetchedAt) AS capturedAt,
-                               \(Self.provenanceColumns),
-                               (SELECT article.url FROM extraction JOIN capture c ON c.id = extraction.captureID
-                                JOIN article ON article.id = c.articleID WHERE extraction.textID = text.id LIMIT 1) AS url
-                        FROM story_member JOIN text ON text.id = story_member.textID
-                        LEFT JOIN extraction ON extraction.textID = text.id
-                        LEFT JOIN capture ON capture.id = extraction.captureID
-                        WHERE story_member.storyID = ? GROUP BY text.id ORDER BY capturedAt, text.id
-                        """, arguments: [id]
-                ).map { row in
-                    let url: String? = row["url"]
-                    return Story.Member(
-                        textID: row["textID"], title: row["title"], articleURL: url,
-                        source: url.flatMap { URL(string: $0)?.host }, capturedAt: row["capturedAt"],
-                        provenance: Self.provenance(row))
-                }
-                return Story(id: id, members: members)
+                    SELECT storyID, COUNT(*) AS size FROM story_member GROUP BY storyID HAVING COUNT(*) >= ?
+                    ORDER BY COUNT(*) DESC, storyID LIMIT ? OFFSET ?
+                    """, arguments: [minimumMembers, limit, offset])
+            return try rows.map { row in
+                var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
+                story.size = row["size"]
+                return story
             }
+        }
+    }
+
+    /// The story `id` (or the first 8 hex digits or more of it), with the first `membersEach` of its texts; `nil` if
+    /// no story, or more than one, has such an id.
+    public func story(_ id: String, membersEach: Int = 500) throws -> Story? {
+        try pool.read { db in
+            guard id.count >= 8, id.allSatisfy(\.isHexDigit) else { return nil }
+            let found = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT storyID, COUNT(*) AS size FROM story_member WHERE storyID >= ? AND storyID < ? || 'g'
+                    GROUP BY storyID LIMIT 2
+                    """, arguments: [id.lowercased(), id.lowercased()])
+            guard found.count == 1, let row = found.first else { return nil }
+            var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
+            story.size = row["size"]
+            return story
+        }
+    }
+
+    /// The first `limit` texts this node stored of story `id`, with their articles, in the order they were captured.
+    private static func members(of id: String, first limit: Int, db: Database) throws -> [Story.Member] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT text.id AS textID, COALESCE(text.title, \(Self.entryTitle(of: "capture.articleID"))) AS title,
+                       MIN(capture.fetchedAt) AS capturedAt,
+                       \(Self.provenanceColumns),
+                       (SELECT article.url FROM extraction JOIN capture c ON c.id = extraction.captureID
+                        JOIN article ON article.id = c.articleID WHERE extraction.textID = text.id LIMIT 1) AS url
+                FROM story_member JOIN text ON text.id = story_member.textID
+                LEFT JOIN extraction ON extraction.textID = text.id
+                LEFT JOIN capture ON capture.id = extraction.captureID
+                WHERE story_member.storyID = ? AND story_member.textID IN (
+                    SELECT member.textID FROM story_member AS member JOIN text AS kept ON kept.id = member.textID
+                    WHERE member.storyID = ? ORDER BY kept.seq LIMIT ?)
+                GROUP BY text.id ORDER BY capturedAt, text.id
+                """, arguments: [id, id, limit]
+        ).map { row in
+            let url: String? = row["url"]
+            return Story.Member(
+                textID: row["textID"], title: row["title"], articleURL: url,
+                source: url.flatMap { URL(string: $0)?.host }, capturedAt: row["capturedAt"],
+                provenance: Self.provenance(row))
         }
     }
 }

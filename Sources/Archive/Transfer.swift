@@ -52,6 +52,50 @@ extension Archive {
         return (lines, changes.last?.seq ?? sequence)
     }
 
+    /// The export lines of one article (its URL, or its id or 8 hex digits or more of it), as `newsctl import` takes
+    /// them: the nodes that signed its records (those not in `nodesSent`, which is added to), the article, each capture
+    /// after its page, the texts and extractions made of them, and its annotations.
+    public func exportLines(article reference: String, nodesSent: inout Set<String>) throws -> [ExportLine] {
+        let sent = nodesSent
+        let (nodes, records) = try pool.read { db -> ([NodeRecord], [ArchiveItem]) in
+            let article = try Self.lookup(reference, db: db)
+            let captures = try CaptureRecord.fetchAll(
+                db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt, id", arguments: [article.id])
+            let extractions = try ExtractionRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT extraction.* FROM extraction JOIN capture ON capture.id = extraction.captureID
+                    WHERE capture.articleID = ? ORDER BY capture.fetchedAt, extraction.id
+                    """, arguments: [article.id])
+            var texts: [TextRecord] = []
+            for id in Set(extractions.map(\.textID)).sorted(by: { $0.hex < $1.hex }) {
+                if let text = try TextRecord.fetchOne(db, key: ["id": id]) { texts.append(text) }
+            }
+            let annotations = try AnnotationRecord.fetchAll(
+                db, sql: "SELECT * FROM annotation WHERE articleID = ? ORDER BY time, counter", arguments: [article.id])
+            let signers = Set(captures.map(\.nodeID) + extractions.map(\.nodeID) + annotations.map(\.nodeID))
+            let nodes = try signers.subtracting(sent).sorted().compactMap { id in
+                try ContentHash(hex: id).flatMap { try NodeRecord.fetchOne(db, key: $0) }
+            }
+            let records =
+                [.article(article)] + captures.map(ArchiveItem.capture) + texts.map(ArchiveItem.text)
+                + extractions.map(ArchiveItem.extraction) + annotations.map(ArchiveItem.annotation)
+            return (nodes, records)
+        }
+        nodesSent.formUnion(nodes.map(\.id.hex))
+        var lines = nodes.map { ExportLine.record(.node($0)) }
+        var pages = Set<ContentHash>()
+        for record in records {
+            if case .capture(let capture) = record, pages.insert(capture.blobHash).inserted,
+                let bytes = try blob(capture.blobHash)
+            {
+                lines.append(.blob(hash: capture.blobHash, data: bytes))
+            }
+            lines.append(.record(record))
+        }
+        return lines
+    }
+
     /// Imports export lines in one transaction: every blob and record is checked against its hash, and
     /// nothing of the batch is stored if one does not match. Returns how many records were new.
     public func importLines(_ lines: [ExportLine]) throws -> Int {

@@ -22,10 +22,14 @@ extension Archive {
             }
 
             let blobs = try Row.fetchCursor(db, sql: "SELECT hash, size, encoding, data FROM blob")
+            var sizes: (raw: Int64, stored: Int64) = (0, 0)
             while let row = try blobs.next() {
                 let hash: String = row["hash"]
+                let data: Data = row["data"]
+                sizes.raw += row["size"] as Int64
+                sizes.stored += Int64(data.count)
                 do {
-                    let bytes = try BlobCodec.decode(row["data"], encoding: row["encoding"], size: row["size"])
+                    let bytes = try BlobCodec.decode(data, encoding: row["encoding"], size: row["size"])
                     let actual = ContentHash(of: bytes)
                     if actual.hex != hash { problem("blob", hash, "bytes hash to \(actual)") }
                 } catch {
@@ -33,6 +37,14 @@ extension Archive {
                 }
                 report.blobs += 1
                 step()
+            }
+            if let tally = try Row.fetchOne(db, sql: "SELECT bytes, stored FROM blob_tally"),
+                tally["bytes"] != sizes.raw || tally["stored"] != sizes.stored
+            {
+                problem(
+                    "blob_tally", "1",
+                    "the pages' tally says \(tally["bytes"] as Int64) bytes (\(tally["stored"] as Int64) stored), they hold "
+                        + "\(sizes.raw) (\(sizes.stored))")
             }
 
             func check<Record: ContentAddressed & FetchableRecord & TableRecord>(

@@ -149,6 +149,11 @@ extension Archive {
                 """)
             arguments.append(story)
         }
+        if let articles = selection.articles {
+            conditions.append("capture.articleID IN (\(Array(repeating: "?", count: articles.count).joined(separator: ", ")))")
+            arguments += articles.map { $0.lowercased() as any DatabaseValueConvertible }
+            if articles.isEmpty { conditions.append("0") }
+        }
         arguments.append(limit)
         return try pool.read { db in
             try CaptureRecord.fetchAll(

@@ -351,26 +351,46 @@ extension Daemon {
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody { writer in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.withoutEscapingSlashes]
                 var after: Int64 = 0
                 while true {
                     let page = try archive.exportPage(after: after)
                     guard !page.lines.isEmpty else { break }
-                    var buffer = Data()
-                    for line in page.lines {
-                        buffer.append(try encoder.encode(line))
-                        buffer.append(0x0A)
-                    }
-                    try await writer.write(ByteBuffer(bytes: buffer))
+                    try await writer.write(ByteBuffer(bytes: Self.jsonLines(page.lines)))
                     after = page.last
                 }
                 try await writer.finish(nil)
             })
     }
 
+    /// Export lines as JSON Lines, as `newsctl export` writes them.
+    static func jsonLines(_ lines: [ExportLine]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        var buffer = Data()
+        for line in lines {
+            buffer.append(try encoder.encode(line))
+            buffer.append(0x0A)
+        }
+        return buffer
+    }
+
+    /// The export lines of `articles` (ids or URLs), each node once, streamed article by article.
+    func exportArticles(_ articles: [String]) -> Response {
+        let archive = self.archive
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                var nodes = Set<String>()
+                for article in articles {
+                    try await writer.write(
+                        ByteBuffer(bytes: Self.jsonLines(try archive.exportLines(article: article, nodesSent: &nodes))))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
     /// The selected captures as WARC 1.1, streamed page by page; with `gzip`, each record a gzip member of its own.
-    fileprivate func exportWARC(_ selection: CaptureSelection, gzip: Bool) -> Response {
+    func exportWARC(_ selection: CaptureSelection, gzip: Bool) -> Response {
         let archive = self.archive
         return Response(
             status: .ok, headers: [.contentType: "application/warc"],

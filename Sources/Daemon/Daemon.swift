@@ -43,6 +43,8 @@ public final class Daemon: Sendable {
     let metrics = Metrics()
     /// Where the web interface is served, or why it is off.
     let web = WebState()
+    /// The web interface's URL while it is served, `off: …` with the reason it is not, or `nil` when it is not configured.
+    public var webAddress: String? { web.current }
     private let group = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data directory (creating it), takes its lock, and opens the archive.

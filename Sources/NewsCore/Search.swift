@@ -69,11 +69,14 @@ public struct CaptureSelection: Codable, Sendable, Equatable {
     public var until: Date?
     /// Only the articles of this story.
     public var story: String?
+    /// Only these articles (their ids).
+    public var articles: [String]?
 
-    public init(feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil) {
+    public init(feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, articles: [String]? = nil) {
         self.feed = feed
         self.since = since
         self.until = until
         self.story = story
+        self.articles = articles
     }
 }

@@ -26,6 +26,8 @@ public struct Story: Codable, Sendable, Equatable {
     /// The smallest text id among the members: the same on every node that holds the same texts.
     public var id: String
     public var members: [Member]
+    /// How many texts the story holds, where `members` lists only some of them.
+    public var size: Int?
 
     public init(id: String, members: [Member]) {
         self.id = id

@@ -99,6 +99,9 @@ public final class TestNode: Sendable {
         PeerConfig(name: name, url: syncURL, node: nodeID, pin: daemon.tlsPin)
     }
 
+    /// The web interface's base URL, when it is configured and listens.
+    public var webURL: URL? { daemon.webAddress.flatMap { $0.hasPrefix("http") ? URL(string: $0) : nil } }
+
     /// The path of the node's SQLite archive.
     public var archivePath: String { directory.appendingPathComponent("archive.sqlite").path }
 

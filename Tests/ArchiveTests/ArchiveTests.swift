@@ -98,6 +98,7 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
             [.article(peer.article!), .capture(peer.capture)], blobs: [StoredBlob(bytes: peer.raw.bytes)], from: "peer",
             url: "http://127.0.0.1:1", epoch: "e", cursor: 1)
         let before = try #require(try archive.storedBlob(ingest.capture.blobHash))
+        let storedBefore = try archive.counts().storedBlobBytes
         // Only this node's own fast-compressed page waits; a peer's arrives as the peer keeps it.
         #expect(try archive.blobsAwaitingCompaction() == 1)
         #expect(try archive.compactBlobs(limit: 10) == 1)
@@ -105,8 +106,25 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(try archive.compactBlobs(limit: 10) == 0)
         let after = try #require(try archive.storedBlob(ingest.capture.blobHash))
         #expect(after.data.count < before.data.count)
+        #expect(try archive.counts().storedBlobBytes == storedBefore - Int64(before.data.count - after.data.count))
         #expect(try archive.blob(ingest.capture.blobHash) == ingest.raw.bytes)
         #expect(try archive.verify().isClean)
+    }
+
+    @Test func whatThePagesWeighIsKeptAsTheyAreStoredAndVerifyChecksIt() throws {
+        let (archive, path) = try temporaryArchive()
+        let first = try sampleIngest(page: "<p>One page of words.</p>")
+        let second = try sampleIngest(url: "https://news.example/b", page: "<p>Another page, a little longer than the first.</p>")
+        try archive.store(first)
+        try archive.store(second)
+        try archive.store(first)
+        let counts = try archive.counts()
+        #expect(counts.blobBytes == Int64(first.raw.bytes.count + second.raw.bytes.count))
+        #expect(try archive.verify().isClean)
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: "UPDATE blob_tally SET stored = stored + 1") }
+        try db.close()
+        #expect(try archive.verify().problems.map(\.kind) == ["blob_tally"])
     }
 
     @Test func ownCapturesAreSignedAsTheyArePrepared() throws {

@@ -1,3 +1,4 @@
+import Archive
 import Fetching
 import Foundation
 import NewsCore
@@ -163,6 +164,27 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
             #expect(try await site.get(path).status == 200, "\(path)")
         }
         #expect(try await site.get("/article?ref=ffffffffffff").status == 404)
+        let storyPage = try await site.get("/story?id=\(try #require(detail.story).prefix(12))")
+        #expect(storyPage.status == 200 && String(decoding: storyPage.body, as: UTF8.self).contains("Six killed in shelling"))
+        #expect(try await site.get("/story?id=ffffffffffff").status == 404)
+
+        // An article, a story and a search's results download as WARC and as lines newsctl import takes.
+        let warc = try await site.get("/export?ref=\(detail.id)&format=warc")
+        let records = String(decoding: warc.body, as: UTF8.self)
+        #expect(warc.headers["content-disposition"]?.contains("newsd-article-\(detail.id.prefix(12)).warc") == true)
+        #expect(records.hasPrefix("WARC/1.1") && records.components(separatedBy: "WARC-Type: response").count == 3)
+        #expect(records.contains("WARC-Target-URI: \(story)"))
+        let lines = try await site.get("/export?ref=\(detail.id)&format=jsonl")
+        let exported = try String(decoding: lines.body, as: UTF8.self).split(separator: "\n").map {
+            try JSONDecoder().decode(ExportLine.self, from: Data($0.utf8))
+        }
+        #expect(exported.count(where: { if case .blob = $0 { true } else { false } }) == 2)
+        #expect(exported.count(where: { if case .record(.capture) = $0 { true } else { false } }) == 2)
+        #expect(exported.count(where: { if case .record(.text) = $0 { true } else { false } }) == 2)
+        let found = try await site.get("/export?q=shells&format=jsonl")
+        #expect(found.status == 200 && String(decoding: found.body, as: UTF8.self).contains(story))
+        let grouped = try await site.get("/export?story=\(try #require(detail.story))&format=warc")
+        #expect(String(decoding: grouped.body, as: UTF8.self).contains("WARC-Target-URI: \(story)"))
 
         // The archived page is served inert: in a sandbox of its own, allowed to load nothing.
         let hostile = try await site.show(site.server.url("/hostile.html").absoluteString)

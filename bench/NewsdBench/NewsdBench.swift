@@ -34,6 +34,10 @@ struct NewsdBench {
             try await sync(
                 pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 2000 : 2000,
                 rsync: arguments.count > 3 ? arguments[3] : nil)
+        case "web":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench web PAGES_DIR [ARTICLES]") }
+            try await web(
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000)
         case "extract-memory":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract-memory PAGES_DIR [MB]") }
             try extractMemory(
@@ -41,7 +45,7 @@ struct NewsdBench {
         default:
             fail(
                 "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
-                    + " | extract-memory PAGES_DIR [MB]")
+                    + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES]")
         }
     }
 

@@ -72,7 +72,9 @@ extension Daemon {
             facts.append("<dt>Feed</dt><dd><a href=\"\(HTML.link("/", [("feed", feed)]))\">\(feed)</a></dd>")
         }
         if let story = article.story {
-            facts.append("<dt>Story</dt><dd><a href=\"/stories#s-\(story)\"><code>\(String(story.prefix(12)))</code></a></dd>")
+            facts.append(
+                "<dt>Story</dt><dd><a href=\"\(HTML.link("/story", [("id", story)]))\"><code>\(String(story.prefix(12)))</code></a></dd>"
+            )
         }
         let reference = [("ref", article.id)]
         let tags = article.annotations.tags.map { tag -> HTML in
@@ -116,7 +118,10 @@ extension Daemon {
         return WebPage.response(
             page.document(
                 title: title,
-                "<dl class=\"facts\">\(facts)</dl>\(text)\(annotations)\(captures)\(versionsSection(article, local: local))"))
+                """
+                <dl class="facts">\(facts)</dl>\(Self.exportLinks([("ref", article.id)]))\(text)\(annotations)\(captures)\
+                \(versionsSection(article, local: local))
+                """))
     }
 
     /// The versions of an article's text, each against the one before, and a form to compare any two.
@@ -231,12 +236,7 @@ extension Daemon {
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             return WebPage.response(page.document(title: "Search", "\(filters)<p>Type words to find in the archive's texts.</p>"))
         }
-        var search = SearchQuery(
-            text: text, feed: query["feed"]?.nonEmpty, since: try WebPage.day(query["since"], key: "since", end: false),
-            until: try WebPage.day(query["until"], key: "until", end: true), story: query["story"]?.nonEmpty,
-            tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: number * 20 + 1,
-            variants: query["variants"] == "1")
-        search.limit = number * 20 + 1
+        let search = try searchQuery(query, limit: number * 20 + 1)
         let hits: [SearchHit]
         let variants: [String: [String]]
         do {
@@ -276,29 +276,98 @@ extension Daemon {
             page.document(
                 title: "Search: \(text)",
                 """
-                \(filters)\(spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>")\(results)<p class="pages">\(pages)</p>
+                \(filters)\(spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>")\
+                \(items.isEmpty ? "" : Self.exportLinks(["q", "feed", "tag", "story", "since", "until", "hidden", "variants"].map { ($0, query[$0]) }))\
+                \(results)<p class="pages">\(pages)</p>
                 """))
     }
 
-    /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
-    func storiesPage(csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
-        let stories = try archive.stories(minimumMembers: 2, limit: 200).map { story -> HTML in
-            let members = story.members.map { member -> HTML in
-                let link: HTML =
-                    member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
-                    ?? "\(member.title ?? member.textID)"
-                return "<tr><td>\(WebPage.time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+    /// The search a page's fields ask for (`q` and its filters), the first `limit` hits.
+    private func searchQuery(_ query: Fields, limit: Int) throws -> SearchQuery {
+        SearchQuery(
+            text: query["q"] ?? "", feed: query["feed"]?.nonEmpty,
+            since: try WebPage.day(query["since"], key: "since", end: false),
+            until: try WebPage.day(query["until"], key: "until", end: true), story: query["story"]?.nonEmpty,
+            tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: limit,
+            variants: query["variants"] == "1")
+    }
+
+    /// An article (`ref`), a story (`story`) or a search's first 200 results (`q` and its filters), downloaded as WARC
+    /// or (`format=jsonl`) as the JSON Lines `newsctl import` takes.
+    func exportDownload(_ query: Fields) throws -> Response {
+        let articles: [String]
+        let name: String
+        if let reference = query["ref"]?.nonEmpty {
+            let article = try lookUp(reference)
+            (articles, name) = ([article.id], "article-\(article.id.prefix(12))")
+        } else if let text = query["q"]?.nonEmpty {
+            do {
+                articles = Self.articleIDs(try archive.search(searchQuery(query, limit: 200)).map(\.articleURL))
+            } catch let error as SearchError {
+                throw WebError(.badRequest, error.description)
             }
-            return """
-                <section id="s-\(story.id)" class="item"><h2>\(story.members.first?.title ?? story.id) \
-                <small>(\(story.members.count) texts)</small></h2>
-                <div class="scroll"><table><thead><tr><th scope="col">Captured</th><th scope="col">Source</th><th scope="col">Text</th></tr>\
-                </thead><tbody>\(members)</tbody></table></div></section>
-                """
+            name =
+                "search-"
+                + String(String.UnicodeScalarView(text.unicodeScalars.filter(CharacterSet.alphanumerics.contains).prefix(24)))
+        } else if let id = query["story"]?.nonEmpty, let story = try archive.story(id, membersEach: 10_000) {
+            articles = Self.articleIDs(story.members.compactMap(\.articleURL))
+            name = "story-\(story.id.prefix(12))"
+        } else {
+            throw WebError(.notFound, "Name what to export: an article (ref=), a story (story=) or a search (q=).")
         }
-        let body: HTML = stories.isEmpty ? "<p>No story holds two texts yet.</p>" : "\(stories)"
-        return WebPage.response(page.document(title: "Stories", body))
+        let lines = query["format"] == "jsonl"
+        var response = lines ? exportArticles(articles) : exportWARC(CaptureSelection(articles: articles), gzip: false)
+        response.headers[.contentDisposition] = "attachment; filename=\"newsd-\(name).\(lines ? "jsonl" : "warc")\""
+        return response
+    }
+
+    /// The ids of the articles at `urls`, each once, in order.
+    private static func articleIDs(_ urls: [String]) -> [String] {
+        var seen = Set<String>()
+        return urls.map { ArticleRecord(url: $0).id.hex }.filter { seen.insert($0).inserted }
+    }
+
+    /// Links that download `query`'s selection as WARC and as JSON Lines.
+    private static func exportLinks(_ query: [(String, String?)]) -> HTML {
+        """
+        <p class="meta">Export: <a href="\(HTML.link("/export", query + [("format", "warc")]))">WARC</a> · \
+        <a href="\(HTML.link("/export", query + [("format", "jsonl")]))">JSON Lines</a> (for newsctl import)</p>
+        """
+    }
+
+    /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
+    func storiesPage(_ query: Fields, csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        let number = max(1, Int(query["page"] ?? "") ?? 1)
+        let found = try archive.stories(minimumMembers: 2, limit: 21, offset: (number - 1) * 20, membersEach: 8)
+        let stories = found.prefix(20).map { story -> HTML in
+            """
+            <section class="item"><h2><a href="\(HTML.link("/story", [("id", story.id)]))">\(story.members.first?.title ?? story.id)</a> \
+            <small>(\(story.size ?? story.members.count) texts\((story.size ?? 0) > story.members.count ? ", the first \(story.members.count) below" : ""))</small></h2>
+            \(WebPage.storyTable(story))</section>
+            """
+        }
+        var pages: [HTML] = []
+        if number > 1 { pages.append("<a rel=\"prev\" href=\"/stories?page=\(number - 1)\">Previous</a>") }
+        if found.count > 20 { pages.append("<a rel=\"next\" href=\"/stories?page=\(number + 1)\">Next</a>") }
+        let body: HTML =
+            stories.isEmpty ? "<p>No story holds two texts\(number > 1 ? " on this page" : " yet").</p>" : "\(stories)"
+        return WebPage.response(page.document(title: "Stories", "\(body)<p class=\"pages\">\(pages)</p>"))
+    }
+
+    /// One story: its texts side by side, in the order they were captured.
+    func storyPage(_ query: Fields, csrf: String) throws -> Response {
+        let page = WebPage(csrf: csrf)
+        guard let story = try archive.story(query["id"] ?? "") else { throw WebError(.notFound, "No story has that id.") }
+        let size = story.size ?? story.members.count
+        return WebPage.response(
+            page.document(
+                title: "Story: \(story.members.first?.title ?? story.id)",
+                """
+                <p>\(size) texts, copies and updates of one report\(size > story.members.count ? "; the first \(story.members.count) below" : ""). \
+                <a href="\(HTML.link("/search", [("story", story.id)]))">Search within it</a>.</p>
+                \(Self.exportLinks([("story", story.id)]))\(WebPage.storyTable(story))
+                """))
     }
 
     /// The feeds: how their last poll went and when the next is, with poll, add and remove.
@@ -371,6 +440,20 @@ extension Daemon {
 }
 
 extension WebPage {
+    /// A story's texts in a table: when each was captured, where from, and a link to its article.
+    static func storyTable(_ story: Story) -> HTML {
+        let rows = story.members.map { member -> HTML in
+            let link: HTML =
+                member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
+                ?? "\(member.title ?? member.textID)"
+            return "<tr><td>\(time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+        }
+        return """
+            <div class="scroll"><table><thead><tr><th scope="col">Captured</th><th scope="col">Source</th><th scope="col">Text</th></tr>\
+            </thead><tbody>\(rows)</tbody></table></div>
+            """
+    }
+
     /// A capture's signature state in words.
     static func signature(_ valid: Bool?) -> HTML {
         switch valid {

@@ -16,7 +16,9 @@ extension Daemon {
         router.get("/capture/:hash") { _, context in try self.capturePage(context.parameters.get("hash") ?? "", csrf: csrf) }
         router.get("/raw/:hash") { _, context in try self.rawPage(context.parameters.get("hash") ?? "") }
         router.get("/search") { request, _ in try self.searchPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/stories") { _, _ in try self.storiesPage(csrf: csrf) }
+        router.get("/stories") { request, _ in try self.storiesPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/story") { request, _ in try self.storyPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/export") { request, _ in try self.exportDownload(WebGuard.formFields(request.uri.query ?? "")) }
         router.get("/feeds") { _, _ in try self.feedsPage(csrf: csrf) }
         router.get("/status") { _, _ in try await self.statusPage(csrf: csrf) }
         router.get("/static/app.css") { _, _ in WebAssets.response(WebAssets.css, type: "text/css; charset=utf-8") }
