@@ -23,8 +23,10 @@ public struct NewsdConfig: Sendable, Equatable {
     public var listen: String?
     /// `host:port` where `/metrics` is also served over TCP, for a Prometheus server; `nil` (the default) for none.
     public var metricsListen: String?
-    /// `host:port` of the web interface; `nil` when it is off. Loopback only: it has no login yet.
+    /// `host:port` of the web interface; `nil` when it is off. Elsewhere than loopback it needs `webPassword`.
     public var webListen: String? = "127.0.0.1:8480"
+    /// The web interface's password (its scrypt hash, from `newsctl web passwd`): when set, every page asks for it.
+    public var webPassword: String?
     /// Whether the sync server speaks HTTPS, with the node's own certificate (made on first start; peers pin its key).
     public var tls = false
     /// MiB of write-ahead log after which it is copied into the archive; the log never grows much past four times it.
@@ -400,6 +402,7 @@ private struct RawConfig: Decodable {
     var listen: String?
     var metricsListen: String?
     var webListen: String?
+    var webPassword: String?
     var tls: Bool?
     var walCheckpointMib: Int?
     var pollInterval: Number?
@@ -418,6 +421,7 @@ private struct RawConfig: Decodable {
         case listen
         case metricsListen = "metrics_listen"
         case webListen = "web_listen"
+        case webPassword = "web_password"
         case pollInterval = "poll_interval"
         case maxPollInterval = "max_poll_interval"
         case syncInterval = "sync_interval"
@@ -533,17 +537,23 @@ private struct RawConfig: Decodable {
             peers: peers
         )
         config.metricsListen = metricsListen
+        if let webPassword {
+            guard WebPassword(webPassword) != nil else {
+                throw fail("web_password", "expected the line `newsctl web passwd` prints (scrypt$…)")
+            }
+            config.webPassword = webPassword
+        }
         if let webListen = webListen?.trimmingCharacters(in: .whitespaces) {
             guard webListen.isEmpty || HostPort(webListen) != nil else {
                 throw fail("web_listen", "expected HOST:PORT or \"\", got \"\(webListen)\"")
             }
-            if let address = HostPort(webListen), !address.isLoopback {
-                throw fail(
-                    "web_listen",
-                    "\(address.host) is not a loopback address: the web interface has no login yet, so it listens on this "
-                        + "machine only (127.0.0.1, ::1 or localhost); reach it from elsewhere through an SSH tunnel")
-            }
             config.webListen = webListen.isEmpty ? nil : webListen
+        }
+        if let address = config.webListen.flatMap(HostPort.init), !address.isLoopback, config.webPassword == nil {
+            throw fail(
+                "web_listen",
+                "\(address.host) is not a loopback address: elsewhere the web interface needs a password (web_password, "
+                    + "made by `newsctl web passwd`), and with tls = true it speaks HTTPS")
         }
         config.tls = tls ?? false
         config.walCheckpointMiB = try count(walCheckpointMib, "wal_checkpoint_mib", default: config.walCheckpointMiB)

@@ -35,8 +35,14 @@ public enum ConfigReference {
         Key(
             name: "web_listen", value: "HOST:PORT or \"\"", defaultValue: defaults.webListen ?? "",
             meaning:
-                "Where the web interface listens; an empty string turns it off. Loopback addresses only (it has no login"
-                + " yet). If the address is taken, archiving goes on without it and `newsctl status` says why."),
+                "Where the web interface listens; an empty string turns it off. Elsewhere than a loopback address it"
+                + " needs web_password. If the address is taken, archiving goes on without it and `newsctl status` says why."),
+        Key(
+            name: "web_password", value: "scrypt hash", defaultValue: nil,
+            meaning:
+                "The web interface's password, as the line `newsctl web passwd` prints: when set, every page asks for it"
+                + " (a session cookie, HttpOnly and SameSite=Strict, Secure over HTTPS). With tls = true the interface"
+                + " speaks HTTPS with the node's certificate."),
         Key(
             name: "tls", value: "boolean", defaultValue: "\(defaults.tls)",
             meaning: "Whether the sync server speaks HTTPS with the node's own certificate (peers pin its key)."),

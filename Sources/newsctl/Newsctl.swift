@@ -15,6 +15,7 @@ struct Newsctl: AsyncParsableCommand {
             Status.self, Poll.self, Sync.self, Feeds.self, Articles.self, Search.self, Show.self, Diff.self, Stories.self,
             Verify.self, Backup.self,
             Tag.self, Note.self, Hide.self, Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
+            Web.self,
         ])
 }
 

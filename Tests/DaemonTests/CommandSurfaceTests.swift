@@ -24,7 +24,10 @@ import Testing
     }
 
     /// A command that needs no daemon.
-    private static let offline: Set<String> = ["feeds parse", "config check", "extract"]
+    private static let offline: Set<String> = ["feeds parse", "config check", "extract", "web passwd"]
+
+    /// What a command reads on standard input: for its case that succeeds, and for the one that fails.
+    private static let inputs: [String: (ok: String, bad: String)] = ["web passwd": ("a long password\n", "short\n")]
 
     /// Whether `result` is a failure told in one line: `newsctl: …` on stderr, status 1.
     private static func oneLineFailure(_ result: CommandResult) -> Bool {
@@ -56,8 +59,9 @@ import Testing
         try Fixture.page("A page", paragraphs: ["Some words of a page kept in a file."])
             .write(to: pageFile, atomically: true, encoding: .utf8)
 
-        func run(_ arguments: [String], daemonCommand: Bool) async throws -> CommandResult {
-            try await runCommand(newsctl, arguments + (daemonCommand ? ["--socket", socket] : []))
+        func run(_ arguments: [String], daemonCommand: Bool, input: String? = nil) async throws -> CommandResult {
+            try await runCommand(
+                newsctl, arguments + (daemonCommand ? ["--socket", socket] : []), input: input.map { Data($0.utf8) })
         }
         let polled = try await run(["poll", "--json"], daemonCommand: true)
         try #require(polled.status == 0, "\(polled.stderr)")
@@ -105,6 +109,7 @@ import Testing
             ("config check", [config.path], [files.appendingPathComponent("missing.toml").path]),
             ("reextract", [article], ["no-such-article"]),
             ("extract", [pageFile.path], [files.appendingPathComponent("missing.html").path]),
+            ("web passwd", [], []),
         ]
 
         let found = try await Self.commands(newsctl).map { $0.joined(separator: " ") }
@@ -114,14 +119,14 @@ import Testing
         for (command, ok, bad) in cases {
             let words = command.split(separator: " ").map(String.init)
             let daemonCommand = !Self.offline.contains(command)
-            let result = try await run(words + ok + ["--json"], daemonCommand: daemonCommand)
+            let result = try await run(words + ok + ["--json"], daemonCommand: daemonCommand, input: Self.inputs[command]?.ok)
             #expect(result.status == 0, "\(command): \(result.stderr)")
             let json = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8), options: .fragmentsAllowed)
             #expect(json != nil, "\(command) --json printed: \(result.stdout.prefix(300))")
 
             let failure: CommandResult
             if let bad {
-                failure = try await run(words + bad + ["--json"], daemonCommand: daemonCommand)
+                failure = try await run(words + bad + ["--json"], daemonCommand: daemonCommand, input: Self.inputs[command]?.bad)
             } else {
                 failure = try await runCommand(
                     newsctl, words + ["--json", "--socket", files.appendingPathComponent("none.sock").path])

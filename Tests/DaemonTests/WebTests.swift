@@ -217,13 +217,11 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let site = try await Self.start()
         defer { try? site.stop() }
         let hostile = try await site.show(site.server.url("/hostile.html").absoluteString)
-        let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/web-screenshots")
         let run = try await runCommand(
             URL(fileURLWithPath: "/usr/bin/python3"),
             [
                 fixtures.appendingPathComponent("web-browser.py").path, site.web.absoluteString, hostile.captures[0].blobHash,
-                screenshots.path,
+                Self.screenshots.path,
             ],
             limit: .seconds(180))
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
@@ -252,4 +250,56 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let web = try JSONCoding.decoder().decode(StatusReport.self, from: Data(status.stdout.utf8)).web
         #expect(web?.hasPrefix("off: cannot listen on 127.0.0.1:\(taken.port)") == true, "\(web ?? "nil")")
     }
+
+    @Test func offLoopbackEveryPageAsksForThePasswordOverHTTPS() async throws {
+        let newsd = try #require(builtExecutable("newsd"))
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let password = "correct horse battery"
+        let hashed = try await runCommand(newsctl, ["web", "passwd"], input: Data((password + "\n").utf8))
+        try #require(hashed.status == 0, "\(hashed.stderr)")
+        #expect(hashed.stdout.hasPrefix("web_password = \"scrypt$"))
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("newsd.toml")
+        // On every address of the machine (not loopback alone): a password is required, and given.
+        try "data_dir = \"data\"\nlisten = \"\"\ntls = true\nweb_listen = \"0.0.0.0:0\"\n\(hashed.stdout)"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let daemon = try await startManual(newsd, config: config)
+        defer { daemon.signal(SIGKILL) }
+        let socket = directory.appendingPathComponent("data/newsd.sock").path
+        let shown = try await runCommand(newsctl, ["status", "--json", "--socket", socket])
+        let status = try JSONCoding.decoder().decode(StatusReport.self, from: Data(shown.stdout.utf8))
+        let address = try #require(status.web.flatMap(URL.init(string:)))
+        #expect(address.scheme == "https" && address.host == "0.0.0.0")
+        let port = try #require(address.port)
+        let base = try #require(URL(string: "https://127.0.0.1:\(port)"))
+        func get(_ path: String) async throws -> FetchResponse {
+            var request = FetchRequest(url: URL(string: path, relativeTo: base)!.absoluteURL)
+            request.pinnedKey = status.tlsPin
+            return try await Fetcher().fetch(request)
+        }
+        // Without a session every page leads to the login form, and no change is taken.
+        let home = try await get("/")
+        #expect(home.redirects == [303] && home.finalURL.path == "/login")
+        #expect(String(decoding: home.body, as: UTF8.self).contains("type=\"password\""))
+        #expect(try await get("/static/app.css").status == 200)
+        var post = FetchRequest(
+            url: URL(string: "/feeds/poll", relativeTo: base)!.absoluteURL, method: "POST",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data("csrf=x".utf8))
+        post.pinnedKey = status.tlsPin
+        #expect(try await Fetcher().fetch(post).status == 403)
+
+        let browser = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [
+                fixtures.appendingPathComponent("web-browser.py").path, "--login", password, base.absoluteString,
+                Self.screenshots.path,
+            ], limit: .seconds(180))
+        #expect(browser.status == 0, "\(browser.stdout)\(browser.stderr)")
+        #expect(browser.stdout.contains("web-browser: ok"))
+    }
+
+    /// Where the browser tests leave their screenshots.
+    private static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/web-screenshots")
 }

@@ -45,6 +45,11 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         ("log_level = \"loud\"\n", "/etc/newsd/newsd.toml:1: key log_level"),
         ("sync_interval = \"soon\"\n", "/etc/newsd/newsd.toml:1: key sync_interval"),
         ("web_listen = \"0.0.0.0:8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
+        ("web_password = \"hunter2\"\n", "/etc/newsd/newsd.toml:1: key web_password"),
+        (
+            "web_password = \"scrypt$1048576000$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==\"\n",
+            "/etc/newsd/newsd.toml:1: key web_password"
+        ),
         ("web_listen = \"192.168.1.4:8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
         ("web_listen = \"8480\"\n", "/etc/newsd/newsd.toml:1: key web_listen"),
         ("\n\nfeed = [\n", "/etc/newsd/newsd.toml:"),
@@ -62,5 +67,15 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(try NewsdConfig.parse("web_listen = \"\"\n", file: file).webListen == nil)
         #expect(try NewsdConfig.parse("web_listen = \"[::1]:9000\"\n", file: file).webListen == "[::1]:9000")
         #expect(try NewsdConfig.parse("web_listen = \"localhost:9000\"\n", file: file).webListen == "localhost:9000")
+    }
+
+    @Test func aPasswordIsKeptAsAnScryptHashAndLetsTheInterfaceListenElsewhere() throws {
+        let line = try WebPassword.hash("correct horse battery")
+        let password = try #require(WebPassword(line))
+        #expect(password.matches("correct horse battery"))
+        #expect(!password.matches("correct horse batterY"))
+        #expect(try WebPassword.hash("correct horse battery") != line, "a new salt each time")
+        let config = try NewsdConfig.parse("web_listen = \"0.0.0.0:8480\"\nweb_password = \"\(line)\"\n", file: file)
+        #expect(config.webListen == "0.0.0.0:8480" && config.webPassword == line)
     }
 }

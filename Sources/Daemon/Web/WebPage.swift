@@ -5,6 +5,8 @@ import Hummingbird
 struct WebPage {
     /// The token every form that changes something carries; a POST without it is refused.
     let csrf: String
+    /// Whether the interface has a password: pages then offer to log out.
+    let login: Bool
     /// What the search box holds.
     var query = ""
 
@@ -20,7 +22,8 @@ struct WebPage {
         </head><body>
         <a class="skip" href="#main">Skip to the content</a>
         <header><nav aria-label="Sections"><a href="/" data-key="a">Articles</a> <a href="/stories" data-key="s">Stories</a> \
-        <a href="/feeds" data-key="f">Feeds</a> <a href="/status" data-key="t">Status</a></nav>
+        <a href="/feeds" data-key="f">Feeds</a> <a href="/status" data-key="t">Status</a>\
+        \(login ? button("Log out", action: "/logout", style: "small") : "")</nav>
         <form role="search" action="/search" method="get"><label for="q" class="hidden-label">Search the archive</label>\
         <input id="q" name="q" type="search" value="\(query)" placeholder="Search  ( / )"><button>Search</button></form>
         </header>
@@ -28,6 +31,17 @@ struct WebPage {
         \(main)</main>
         </body></html>
         """
+    }
+
+    /// The form that asks for the password.
+    func loginPage(failed: Bool = false) -> HTML {
+        document(
+            title: "Log in",
+            """
+            \(failed ? "<p class=\"error\" role=\"alert\">That is not the password.</p>" : "")
+            <form method="post" action="/login">\(token)<label>Password <input name="password" type="password" \
+            autocomplete="current-password" required autofocus></label> <button>Log in</button></form>
+            """)
     }
 
     /// A hidden field with the CSRF token, for every form that posts.

@@ -8,8 +8,8 @@ extension Daemon {
     typealias Fields = [String: String]
 
     /// Recent articles, newest capture first, filtered by feed, tag and capture dates.
-    func articlesPage(_ query: Fields, csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func articlesPage(_ query: Fields, frame: WebPage) throws -> Response {
+        let page = frame
         let feeds = try archive.feedStatuses()
         let until = try WebPage.day(query["until"], key: "until", end: true)
         let articles = try archive.articles(
@@ -51,8 +51,8 @@ extension Daemon {
 
     /// One article: its text and metadata, its annotations with the forms that change them, every capture with its
     /// provenance, and its versions.
-    func articlePage(_ query: Fields, csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func articlePage(_ query: Fields, frame: WebPage) throws -> Response {
+        let page = frame
         let article = try lookUp(query["ref"])
         let local = identity.nodeID
         let current = article.versions.last
@@ -159,8 +159,8 @@ extension Daemon {
     }
 
     /// A word diff between two versions of an article's text, paragraphs kept.
-    func diffPage(_ query: Fields, csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func diffPage(_ query: Fields, frame: WebPage) throws -> Response {
+        let page = frame
         let article = try lookUp(query["ref"])
         let texts = article.versions + article.otherTexts
         guard let old = texts.first(where: { $0.textID == query["from"] }),
@@ -186,9 +186,9 @@ extension Daemon {
     }
 
     /// The archived page in a frame that lets none of its scripts run and none of its resources load.
-    func capturePage(_ hash: String, csrf: String) throws -> Response {
+    func capturePage(_ hash: String, frame: WebPage) throws -> Response {
         guard ContentHash(hex: hash) != nil else { throw WebError(.notFound, "\(hash) is not a SHA-256.") }
-        let page = WebPage(csrf: csrf)
+        let page = frame
         return WebPage.response(
             page.document(
                 title: "Archived page",
@@ -217,8 +217,8 @@ extension Daemon {
     }
 
     /// Search with the query language of `newsctl search`, filters and pages of 20.
-    func searchPage(_ query: Fields, csrf: String) throws -> Response {
-        var page = WebPage(csrf: csrf)
+    func searchPage(_ query: Fields, frame: WebPage) throws -> Response {
+        var page = frame
         let text = query["q"] ?? ""
         page.query = text
         let number = max(1, min(Int(query["page"] ?? "") ?? 1, 50))
@@ -336,8 +336,8 @@ extension Daemon {
     }
 
     /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
-    func storiesPage(_ query: Fields, csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func storiesPage(_ query: Fields, frame: WebPage) throws -> Response {
+        let page = frame
         let number = max(1, Int(query["page"] ?? "") ?? 1)
         let found = try archive.stories(minimumMembers: 2, limit: 21, offset: (number - 1) * 20, membersEach: 8)
         let stories = found.prefix(20).map { story -> HTML in
@@ -356,8 +356,8 @@ extension Daemon {
     }
 
     /// One story: its texts side by side, in the order they were captured.
-    func storyPage(_ query: Fields, csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func storyPage(_ query: Fields, frame: WebPage) throws -> Response {
+        let page = frame
         guard let story = try archive.story(query["id"] ?? "") else { throw WebError(.notFound, "No story has that id.") }
         let size = story.size ?? story.members.count
         return WebPage.response(
@@ -371,8 +371,8 @@ extension Daemon {
     }
 
     /// The feeds: how their last poll went and when the next is, with poll, add and remove.
-    func feedsPage(csrf: String) throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func feedsPage(frame: WebPage) throws -> Response {
+        let page = frame
         let rows = try archive.feedStatuses().map { feed -> HTML in
             let result: HTML =
                 feed.lastResult == "error"
@@ -401,8 +401,8 @@ extension Daemon {
     }
 
     /// The node: what the archive holds, what it is doing, and its peers with how far behind this node is.
-    func statusPage(csrf: String) async throws -> Response {
-        let page = WebPage(csrf: csrf)
+    func statusPage(frame: WebPage) async throws -> Response {
+        let page = frame
         let status = try await self.status()
         let counts = status.counts
         let peers = status.peers.map { peer -> HTML in

@@ -9,20 +9,40 @@ extension Daemon {
     func webRoutes(guard webGuard: WebGuard) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: webGuard)
-        let csrf = webGuard.csrf
-        router.get("/") { request, _ in try self.articlesPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/article") { request, _ in try self.articlePage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/diff") { request, _ in try self.diffPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/capture/:hash") { _, context in try self.capturePage(context.parameters.get("hash") ?? "", csrf: csrf) }
+        let frame = webGuard.frame
+        router.get("/") { request, _ in try self.articlesPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/article") { request, _ in try self.articlePage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/diff") { request, _ in try self.diffPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/capture/:hash") { _, context in try self.capturePage(context.parameters.get("hash") ?? "", frame: frame) }
         router.get("/raw/:hash") { _, context in try self.rawPage(context.parameters.get("hash") ?? "") }
-        router.get("/search") { request, _ in try self.searchPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/stories") { request, _ in try self.storiesPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
-        router.get("/story") { request, _ in try self.storyPage(WebGuard.formFields(request.uri.query ?? ""), csrf: csrf) }
+        router.get("/search") { request, _ in try self.searchPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/stories") { request, _ in try self.storiesPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/story") { request, _ in try self.storyPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
         router.get("/export") { request, _ in try self.exportDownload(WebGuard.formFields(request.uri.query ?? "")) }
-        router.get("/feeds") { _, _ in try self.feedsPage(csrf: csrf) }
-        router.get("/status") { _, _ in try await self.statusPage(csrf: csrf) }
+        router.get("/feeds") { _, _ in try self.feedsPage(frame: frame) }
+        router.get("/status") { _, _ in try await self.statusPage(frame: frame) }
         router.get("/static/app.css") { _, _ in WebAssets.response(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("/static/app.js") { _, _ in WebAssets.response(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
+        router.get("/login") { _, _ in WebPage.response(frame.loginPage()) }
+        router.post("/login") { request, _ in
+            let form = try await webGuard.form(request)
+            guard let login = webGuard.login else { return WebPage.redirect("/") }
+            guard let session = try await login.open(password: form["password"] ?? "") else {
+                return WebPage.response(frame.loginPage(failed: true), status: .forbidden)
+            }
+            var response = WebPage.redirect("/")
+            response.headers[.setCookie] =
+                "\(WebLogin.cookie)=\(session); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(WebLogin.lifetime.components.seconds))"
+                + (webGuard.secure ? "; Secure" : "")
+            return response
+        }
+        router.post("/logout") { request, _ in
+            _ = try await webGuard.form(request)
+            webGuard.login?.close(WebGuard.sessionCookie(request))
+            var response = WebPage.redirect("/login")
+            response.headers[.setCookie] = "\(WebLogin.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return response
+        }
         router.post("/annotate") { request, _ in
             let form = try await webGuard.form(request)
             let reference = form["ref"] ?? ""
@@ -91,11 +111,20 @@ struct WebGuard: RouterMiddleware {
     let hosts: Set<String>
     /// The token forms carry, new at every start.
     let csrf: String
+    /// The password and the sessions it opened, when every page asks for it.
+    let login: WebLogin?
+    /// Whether the interface speaks HTTPS: its session cookie is then `Secure`.
+    let secure: Bool
 
-    init(listeningOn host: String) {
+    init(listeningOn host: String, password: WebPassword?, secure: Bool) {
         hosts = Set(["localhost", "127.0.0.1", "::1", host.lowercased()])
         csrf = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.hexString
+        login = password.map(WebLogin.init)
+        self.secure = secure
     }
+
+    /// What every page is framed with.
+    var frame: WebPage { WebPage(csrf: csrf, login: login != nil) }
 
     /// The policy of every page of the interface: its own styles and script only, nothing from elsewhere.
     static let policy =
@@ -108,6 +137,11 @@ struct WebGuard: RouterMiddleware {
         var response: Response
         if let refusal = refusal(request) {
             response = WebGuard.errorPage(refusal)
+        } else if let login, !WebLogin.isOpen(request.uri.path), !login.isSession(Self.sessionCookie(request)) {
+            response =
+                request.method == .get
+                ? WebPage.redirect("/login")
+                : WebGuard.errorPage(WebError(.forbidden, "Log in first: this interface has a password."))
         } else {
             do {
                 response = try await next(request, context)
@@ -160,6 +194,17 @@ struct WebGuard: RouterMiddleware {
         return String(host)
     }
 
+    /// The session cookie's value, if the request carries one.
+    static func sessionCookie(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == WebLogin.cookie { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
     /// The fields of a posted form, once its CSRF token is found right; a form is at most 1 MiB.
     func form(_ request: Request) async throws -> [String: String] {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
@@ -195,7 +240,7 @@ struct WebGuard: RouterMiddleware {
     }
 
     private static func errorPage(_ error: WebError) -> Response {
-        let page = WebPage(csrf: "")
+        let page = WebPage(csrf: "", login: false)
         return WebPage.response(
             page.document(
                 title: "\(error.status.code) \(error.status.reasonPhrase)", "<p class=\"error\">\(error.description)</p>"),

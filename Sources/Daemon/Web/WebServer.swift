@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NewsCore
 import ServiceLifecycle
@@ -11,16 +12,18 @@ extension Daemon {
     func webServer() throws -> (any Service)? {
         guard let listen = config.webListen else { return nil }
         guard let address = HostPort(listen) else { throw DaemonError("web_listen address \(listen) is not HOST:PORT") }
-        let webGuard = WebGuard(listeningOn: address.host)
+        let webGuard = WebGuard(
+            listeningOn: address.host, password: config.webPassword.flatMap(WebPassword.init), secure: tls != nil)
         let state = web
         let logger = self.logger
         let readiness = self.readiness
         let application = Application(
             router: webRoutes(guard: webGuard),
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),
             onServerRunning: { channel in
                 let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-                let url = "http://\(host):\(channel.localAddress?.port ?? address.port)/"
+                let url = "\(webGuard.secure ? "https" : "http")://\(host):\(channel.localAddress?.port ?? address.port)/"
                 state.set(url)
                 logger.notice("web interface", metadata: ["url": "\(url)"])
                 readiness.webSettled()

@@ -1,6 +1,11 @@
 """Drives newsd's web interface in Debian's chromium (headless, through chromium-driver and Selenium) as a user would.
 
     web-browser.py BASE_URL HOSTILE_BLOB_SHA256 SCREENSHOT_DIR
+    web-browser.py --login PASSWORD BASE_URL SCREENSHOT_DIR
+
+With --login, the interface has a password and speaks HTTPS with its own certificate: every page sends the browser
+to the login form, a wrong password is refused, the right one opens a session (a cookie that is HttpOnly, Secure and
+SameSite=Strict), and logging out closes it.
 
 Reads the article list, moves with the keyboard, opens an article, tags it, writes a note, hides it and shows it
 again, compares two versions, searches, and opens an archived hostile page; exits 1 with the reason at the first
@@ -18,7 +23,11 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, hostile, shots = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+login = sys.argv[1] == "--login"
+if login:
+    password, base, shots = sys.argv[2], sys.argv[3].rstrip("/"), sys.argv[4]
+else:
+    base, hostile, shots = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
 os.makedirs(shots, exist_ok=True)
 
 
@@ -34,11 +43,43 @@ profile = tempfile.mkdtemp(prefix="newsd-chromium-")
 for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000",
                  f"--user-data-dir={profile}", "--no-first-run", "--disable-background-networking"):
     options.add_argument(argument)
+if login:
+    # The node's own certificate, which peers pin; the browser is told to take it.
+    options.add_argument("--ignore-certificate-errors")
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 driver.set_page_load_timeout(30)
 # A page being replaced after a click or a form leaves elements stale for a moment: waits look again.
 wait = WebDriverWait(driver, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def log_in():
+    """Every page leads to the login form; a wrong password is refused, the right one opens a session."""
+    driver.get(base + "/feeds")
+    wait.until(expected_conditions.title_contains("Log in"))
+    field = driver.find_element(By.NAME, "password")
+    field.send_keys("not the password", Keys.ENTER)
+    wait.until(expected_conditions.staleness_of(field))
+    check("That is not the password" in driver.find_element(By.ID, "main").text, "a wrong password was not refused")
+    check(not driver.get_cookies(), f"a wrong password set a cookie: {driver.get_cookies()}")
+    driver.save_screenshot(os.path.join(shots, "login.png"))
+    driver.find_element(By.NAME, "password").send_keys(password, Keys.ENTER)
+    wait.until(expected_conditions.title_contains("Articles"))
+    cookies = driver.get_cookies()
+    check(len(cookies) == 1 and cookies[0]["httpOnly"] and cookies[0]["secure"] and cookies[0]["sameSite"] == "Strict",
+          f"the session cookie is not HttpOnly, Secure and SameSite=Strict: {cookies}")
+    driver.get(base + "/status")
+    wait.until(expected_conditions.title_contains("Status"))
+    driver.find_element(By.XPATH, "//button[text()='Log out']").click()
+    wait.until(expected_conditions.title_contains("Log in"))
+    driver.get(base + "/status")
+    wait.until(expected_conditions.title_contains("Log in"))
+    print("web-browser: ok")
+
+
 try:
+    if login:
+        log_in()
+        sys.exit(0)
     # Reading: the list, the keyboard, an article.
     driver.get(base + "/")
     check(driver.title == "Articles · newsd", f"the start page is titled {driver.title!r}")
