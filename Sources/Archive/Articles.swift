@@ -112,13 +112,14 @@ extension Archive {
 }
 
 extension Archive {
-    /// Articles most recently captured first, optionally only those of `feed`, captured between `since` and
-    /// `until`, or tagged `tag`; hidden ones only if `includeHidden`; at most `limit`.
+    /// Articles most recently captured first, optionally only those of `feed` or of a feed in `category`, captured
+    /// between `since` and `until`, or tagged `tag`; hidden ones only if `includeHidden`; at most `limit`.
     public func articles(
-        feed: String?, since: Date?, until: Date?, tag: String? = nil, includeHidden: Bool = false, limit: Int
+        feed: String?, category: String? = nil, since: Date?, until: Date?, tag: String? = nil, includeHidden: Bool = false,
+        limit: Int
     ) throws -> [ArticleSummary] {
         let (conditions, filters) = Self.captureFilters(
-            feed: feed, since: since, until: until, tag: tag, hidden: includeHidden)
+            feed: feed, since: since, until: until, tag: tag, hidden: includeHidden, category: category)
         let filtered = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let wanted = max(1, min(limit, 100_000))
         return try pool.read { db in

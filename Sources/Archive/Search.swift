@@ -9,12 +9,21 @@ public struct SearchError: Error, CustomStringConvertible, Equatable {
 
 extension Archive {
     /// SQL conditions (and their arguments) on `capture` rows: article from `feed` (its URL or current
-    /// location), captured at or after `since` and before `until`, tagged `tag`, not hidden unless `hidden`.
+    /// location), captured at or after `since` and before `until`, tagged `tag`, not hidden unless `hidden`, from a feed
+    /// of `category` (or a category under it: `World` holds `World/Region`).
     static func captureFilters(
-        feed: String?, since: Date?, until: Date?, tag: String? = nil, hidden: Bool = true
+        feed: String?, since: Date?, until: Date?, tag: String? = nil, hidden: Bool = true, category: String? = nil
     ) -> ([String], [any DatabaseValueConvertible]) {
         var conditions: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
+        if let category {
+            conditions.append(
+                """
+                EXISTS (SELECT 1 FROM feed_entry JOIN feed ON feed.id = feed_entry.feedID
+                        WHERE feed_entry.articleID = capture.articleID AND (feed.category = ? OR feed.category LIKE ? || '/%'))
+                """)
+            arguments += [category, category]
+        }
         if let tag {
             conditions.append(
                 "EXISTS (SELECT 1 FROM annotation_state WHERE key = ? AND articleID = capture.articleID AND value IS NOT NULL)")

@@ -9,39 +9,73 @@ import NewsCore
 /// The control API newsctl speaks over the Unix socket: HTTP with JSON bodies. Errors are
 /// `{"error":{"message":"…"}}` with a 4xx or 5xx status.
 extension Daemon {
+    /// The control API's routes, in collections by what they concern.
     func controlRoutes() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/v1/status") { _, _ in try await JSONBody(self.status()) }
-        router.get("/metrics") { _, _ in try self.metricsResponse() }
-        router.post("/v1/poll") { request, _ in
+        addNodeRoutes(to: router)
+        addFeedRoutes(to: router)
+        addArticleRoutes(to: router)
+        addPeerRoutes(to: router)
+        addTransferRoutes(to: router)
+        return router
+    }
+
+    /// The node: status, metrics, polls and syncs asked for now, verification and backups.
+    private func addNodeRoutes(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(ControlPath.status)) { _, _ in try await JSONBody(self.status()) }
+        router.get(RouterPath(ControlPath.metrics)) { _, _ in try self.metricsResponse() }
+        router.post(RouterPath(ControlPath.poll)) { request, _ in
             let feed = request.uri.queryParameters.get("feed")
             let polled = try await self.poller.pollNow(only: feed)
             if let feed, polled.isEmpty { throw HTTPError(.notFound, message: "\(feed) is not a feed") }
             return JSONBody(polled)
         }
-        router.post("/v1/sync") { request, _ in
+        router.post(RouterPath(ControlPath.sync)) { request, _ in
             let peer = request.uri.queryParameters.get("peer")
             let synced = await self.syncer.syncAll(only: peer)
             if let peer, synced.isEmpty { throw HTTPError(.notFound, message: "\(peer) is not a peer") }
             return JSONBody(synced)
         }
-        router.get("/v1/feeds") { _, _ in try JSONBody(self.archive.feedStatuses()) }
-        router.post("/v1/verify") { request, _ in self.verify(reextract: request.uri.queryParameters.get("reextract") == "1") }
-        router.post("/v1/backup") { _, _ in self.backup() }
-        router.get("/v1/backup") { request, _ in
+        router.post(RouterPath(ControlPath.verify)) { request, _ in
+            self.verify(reextract: request.uri.queryParameters.get("reextract") == "1")
+        }
+        router.post(RouterPath(ControlPath.backup)) { _, _ in self.backup() }
+        router.get(RouterPath(ControlPath.backup)) { request, _ in
             guard let name = request.uri.queryParameters.get("name") else {
                 throw HTTPError(.badRequest, message: "name the backup copy: ?name=")
             }
             return try self.backupFile(name)
         }
-        router.get("/v1/export") { _, _ in self.export() }
-        router.post("/v1/export/warc") { request, context in
-            self.exportWARC(
-                try await request.decode(as: CaptureSelection.self, context: context),
-                gzip: request.uri.queryParameters.get("gzip") == "1")
+    }
+
+    /// Feeds: their state, adding and removing them, OPML in and out.
+    private func addFeedRoutes(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(ControlPath.feeds)) { _, _ in try JSONBody(self.archive.feedStatuses()) }
+        router.post(RouterPath(ControlPath.feeds)) { request, context in
+            let feed = try await request.decode(as: FeedConfig.self, context: context)
+            return try await JSONBody(self.addFeed(feed))
         }
-        router.post("/v1/import") { request, _ in try await JSONBody(self.importLines(request.body)) }
-        router.get("/v1/articles") { request, _ in
+        router.delete(RouterPath(ControlPath.feeds)) { request, _ -> Response in
+            guard let url = request.uri.queryParameters.get("url") else {
+                throw HTTPError(.badRequest, message: "url is required")
+            }
+            do {
+                try self.archive.removeFeed(url: url)
+            } catch let error as FeedListError {
+                throw HTTPError(.conflict, message: error.description)
+            }
+            return Response(status: .noContent)
+        }
+        router.get(RouterPath(ControlPath.feedsOPML)) { _, _ in try self.opmlExport() }
+        router.post(RouterPath(ControlPath.feedsOPML)) { request, _ in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            return try JSONBody(self.importOPML(Data(buffer: body)))
+        }
+    }
+
+    /// Articles: lists, one with its provenance, annotations, re-extraction, stories and search.
+    private func addArticleRoutes(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(ControlPath.articles)) { request, _ in
             let query = request.uri.queryParameters
             func date(_ key: String) throws -> Date? {
                 guard let text = query.get(key) else { return nil }
@@ -55,7 +89,7 @@ extension Daemon {
                     feed: query.get("feed"), since: try date("since"), until: try date("until"), tag: query.get("tag"),
                     includeHidden: query.get("hidden") == "1", limit: query.get("limit", as: Int.self) ?? 50))
         }
-        router.get("/v1/article") { request, _ in
+        router.get(RouterPath(ControlPath.article)) { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
                 throw HTTPError(.badRequest, message: "ref is required")
             }
@@ -65,7 +99,7 @@ extension Daemon {
                 throw HTTPError(.notFound, message: error.description)
             }
         }
-        router.post("/v1/annotations") { request, context in
+        router.post(RouterPath(ControlPath.annotations)) { request, context in
             let asked = try await request.decode(as: AnnotationRequest.self, context: context)
             do {
                 return try JSONBody(self.archive.annotate(asked, key: self.identity.key))
@@ -75,7 +109,7 @@ extension Daemon {
                 throw HTTPError(.badRequest, message: error.description)
             }
         }
-        router.post("/v1/reextract") { request, _ in
+        router.post(RouterPath(ControlPath.reextract)) { request, _ in
             let article = request.uri.queryParameters.get("article")
             guard article != nil || request.uri.queryParameters.get("all") == "1" else {
                 throw HTTPError(.badRequest, message: "name an article, or all=1")
@@ -86,12 +120,12 @@ extension Daemon {
                 throw HTTPError(.notFound, message: error.description)
             }
         }
-        router.get("/v1/stories") { request, _ in
+        router.get(RouterPath(ControlPath.stories)) { request, _ in
             let minimum = request.uri.queryParameters.get("min", as: Int.self) ?? 2
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             return try JSONBody(self.archive.stories(minimumMembers: max(1, minimum), limit: max(1, min(limit, 10_000))))
         }
-        router.post("/v1/search") { request, context in
+        router.post(RouterPath(ControlPath.search)) { request, context in
             let query = try await request.decode(as: SearchQuery.self, context: context)
             do {
                 let (hits, variants) = try self.archive.searchWithVariants(query)
@@ -107,26 +141,15 @@ extension Daemon {
                 throw HTTPError(.badRequest, message: error.description)
             }
         }
-        router.post("/v1/feeds") { request, context in
-            let feed = try await request.decode(as: FeedConfig.self, context: context)
-            return try await JSONBody(self.addFeed(feed))
-        }
-        router.delete("/v1/feeds") { request, _ -> Response in
-            guard let url = request.uri.queryParameters.get("url") else {
-                throw HTTPError(.badRequest, message: "url is required")
-            }
-            do {
-                try self.archive.removeFeed(url: url)
-            } catch let error as FeedListError {
-                throw HTTPError(.conflict, message: error.description)
-            }
-            return Response(status: .noContent)
-        }
-        router.post("/v1/peers") { request, context in
+    }
+
+    /// Peers added and removed at run time.
+    private func addPeerRoutes(to router: Router<BasicRequestContext>) {
+        router.post(RouterPath(ControlPath.peers)) { request, context in
             let peer = try await request.decode(as: PeerConfig.self, context: context)
             return try JSONBody(self.addPeer(peer))
         }
-        router.delete("/v1/peers") { request, _ -> Response in
+        router.delete(RouterPath(ControlPath.peers)) { request, _ -> Response in
             guard let name = request.uri.queryParameters.get("name") else {
                 throw HTTPError(.badRequest, message: "name is required")
             }
@@ -139,37 +162,50 @@ extension Daemon {
             try self.applyPeers()
             return Response(status: .noContent)
         }
-        router.get("/v1/feeds/opml") { _, _ -> Response in
-            let statuses = Dictionary(try self.archive.feedStatuses().map { ($0.url, $0) }) { first, _ in first }
-            let subscriptions = try self.archive.activeFeeds().map { feed in
-                var settings = feed.settings
-                let status = statuses[feed.url]
-                settings.title = settings.title ?? status?.title
-                return OPML.Subscription(feed: settings, site: status?.site.flatMap { URL(string: $0) })
-            }
-            let body = ByteBuffer(string: OPML.export(subscriptions))
-            return Response(status: .ok, headers: [.contentType: "text/x-opml; charset=utf-8"], body: .init(byteBuffer: body))
+    }
+
+    /// The archive in and out: JSON Lines export and import, WARC.
+    private func addTransferRoutes(to router: Router<BasicRequestContext>) {
+        router.get(RouterPath(ControlPath.export)) { _, _ in self.export() }
+        router.post(RouterPath(ControlPath.exportWARC)) { request, context in
+            self.exportWARC(
+                try await request.decode(as: CaptureSelection.self, context: context),
+                gzip: request.uri.queryParameters.get("gzip") == "1")
         }
-        router.post("/v1/feeds/opml") { request, _ in
-            let body = try await request.body.collect(upTo: 16 << 20)
-            let listed: [OPML.Subscription]
-            do {
-                listed = try OPML.parse(Data(buffer: body))
-            } catch {
-                throw HTTPError(.badRequest, message: "\(error)")
-            }
-            var imported = OPMLImport(added: 0, skipped: 0)
-            for entry in listed {
-                if (try? self.archive.addFeed(entry.feed, site: entry.site?.absoluteString)) != nil {
-                    imported.added += 1
-                } else {
-                    imported.skipped += 1
-                }
-            }
-            self.wakePoller()
-            return JSONBody(imported)
+        router.post(RouterPath(ControlPath.importLines)) { request, _ in try await JSONBody(self.importLines(request.body)) }
+    }
+
+    /// The feeds as OPML, with their titles and sites.
+    func opmlExport() throws -> Response {
+        let statuses = Dictionary(try self.archive.feedStatuses().map { ($0.url, $0) }) { first, _ in first }
+        let subscriptions = try self.archive.activeFeeds().map { feed in
+            var settings = feed.settings
+            let status = statuses[feed.url]
+            settings.title = settings.title ?? status?.title
+            return OPML.Subscription(feed: settings, site: status?.site.flatMap { URL(string: $0) })
         }
-        return router
+        let body = ByteBuffer(string: OPML.export(subscriptions))
+        return Response(status: .ok, headers: [.contentType: "text/x-opml; charset=utf-8"], body: .init(byteBuffer: body))
+    }
+
+    /// Adds the feeds an OPML document lists (those already there are skipped), and has them polled.
+    func importOPML(_ document: Data) throws -> OPMLImport {
+        let listed: [OPML.Subscription]
+        do {
+            listed = try OPML.parse(document)
+        } catch {
+            throw HTTPError(.badRequest, message: "\(error)")
+        }
+        var imported = OPMLImport(added: 0, skipped: 0)
+        for entry in listed {
+            if (try? archive.addFeed(entry.feed, site: entry.site?.absoluteString)) != nil {
+                imported.added += 1
+            } else {
+                imported.skipped += 1
+            }
+        }
+        wakePoller()
+        return imported
     }
 
     /// The Prometheus text of every counter, histogram and archive gauge.
@@ -243,17 +279,40 @@ extension Daemon {
 extension Daemon {
     /// Verifies the archive on a thread of its own (it reads everything), streaming progress and then the
     /// report as JSON lines.
-    /// With `reextract`, also makes every text again from its page (``reextractionCheck(_:archive:progress:)``).
     fileprivate func verify(reextract: Bool) -> Response {
+        Self.linesOfWork(failure: { VerifyEvent(error: $0) }) { report in
+            VerifyEvent(report: try self.verification(reextract: reextract) { report(VerifyEvent(done: $0, total: $1)) })
+        }
+    }
+
+    /// Verifies the archive, on the calling thread, keeping how far it is and what it found for `status`; with
+    /// `reextract`, also makes every text again from its page (``reextractionCheck(_:archive:progress:)``).
+    func verification(reextract: Bool, progress: @escaping (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws
+        -> VerifyReport
+    {
         let archive = self.archive
-        return Self.linesOfWork(failure: { VerifyEvent(error: $0) }) { report in
-            var verified = try archive.verify { done, total in report(VerifyEvent(done: done, total: total)) }
-            if reextract {
-                try Self.reextractionCheck(&verified, archive: archive) { done, total in
-                    report(VerifyEvent(done: done, total: total))
-                }
+        verifying.withLock { $0 = Verification(startedAt: Date()) }
+        func step(_ done: Int, _ total: Int) {
+            verifying.withLock {
+                $0?.done = done
+                $0?.total = total
             }
-            return VerifyEvent(report: verified)
+            progress(done, total)
+        }
+        do {
+            var verified = try archive.verify(progress: step)
+            if reextract { try Self.reextractionCheck(&verified, archive: archive, progress: step) }
+            verifying.withLock {
+                $0?.report = verified
+                $0?.finishedAt = Date()
+            }
+            return verified
+        } catch {
+            verifying.withLock {
+                $0?.error = "\(error)"
+                $0?.finishedAt = Date()
+            }
+            throw error
         }
     }
 
@@ -452,18 +511,6 @@ extension Daemon {
         try flush()
         return result
     }
-}
-
-/// What an import did.
-struct ImportResult: Codable, Sendable {
-    var lines: Int
-    var added: Int
-}
-
-/// What an OPML import did.
-struct OPMLImport: Codable, Sendable {
-    var added: Int
-    var skipped: Int
 }
 
 /// A JSON response body in the control API's conventions.

@@ -43,6 +43,8 @@ public final class Daemon: Sendable {
     let metrics = Metrics()
     /// Where the web interface is served, or why it is off.
     let web = WebState()
+    /// The last verification, or the one under way.
+    let verifying = Mutex<Verification?>(nil)
     /// The web interface's URL while it is served, `off: …` with the reason it is not, or `nil` when it is not configured.
     public var webAddress: String? { web.current }
     private let group = Mutex<ServiceGroup?>(nil)
@@ -235,22 +237,27 @@ public final class Daemon: Sendable {
         let files =
             (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.fileSizeKey])) ?? []
         let bytes = files.reduce(Int64(0)) { $0 + Int64((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
-        return StatusReport(
+        var report = StatusReport(
             version: newsdVersion, nodeID: identity.nodeID, pid: getpid(), startedAt: startedAt,
             uptimeSeconds: -startedAt.timeIntervalSinceNow, dataDirectory: directory.path, dataBytes: bytes,
             counts: try archive.counts(),
             feeds: try archive.feedStatuses(),
             peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity(),
             tlsPin: tls?.pin, web: web.current)
+        report.verification = verifying.withLock { $0 }
+        return report
     }
 
     /// What the daemon is doing now, in a few words.
-    private func activity() async -> String {
+    func activity() async -> String {
         let polling = poller.polling
         let syncing = await syncer.syncing
         var parts: [String] = []
         if polling > 0 { parts.append("polling \(polling) feed\(polling == 1 ? "" : "s")") }
         if !syncing.isEmpty { parts.append("pulling from \(syncing.joined(separator: ", "))") }
+        if let running = verifying.withLock({ $0 }), running.finishedAt == nil {
+            parts.append("verifying (\(running.done) of \(running.total))")
+        }
         return parts.isEmpty ? "idle" : parts.joined(separator: ", ")
     }
 
@@ -290,7 +297,7 @@ public final class Daemon: Sendable {
         guard let address = HostPort(listen) else { throw DaemonError("metrics address \(listen) is not HOST:PORT") }
         try requireBindable(host: address.host, port: address.port, key: "metrics_listen")
         let router = Router()
-        router.get("/metrics") { _, _ in try self.metricsResponse() }
+        router.get(RouterPath(ControlPath.metrics)) { _, _ in try self.metricsResponse() }
         let logger = self.logger
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "newsd"),

@@ -19,6 +19,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var tlsPin: String?
     /// The web interface's URL, or why it is off (`off: …`); absent when `web_listen` is empty.
     public var web: String?
+    /// The last verification since the daemon started, or the one under way.
+    public var verification: Verification?
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
@@ -195,6 +197,26 @@ public struct VerifyEvent: Codable, Sendable {
         self.total = total
         self.report = report
         self.error = error
+    }
+}
+
+/// The archive's last verification, or the one under way.
+public struct Verification: Codable, Sendable, Equatable {
+    public var startedAt: Date
+    /// Items checked so far, of how many.
+    public var done: Int
+    public var total: Int
+    /// When it ended; `nil` while it runs.
+    public var finishedAt: Date?
+    /// What it found, once it ended without an error.
+    public var report: VerifyReport?
+    /// Why it could not finish.
+    public var error: String?
+
+    public init(startedAt: Date, done: Int = 0, total: Int = 0) {
+        self.startedAt = startedAt
+        self.done = done
+        self.total = total
     }
 }
 

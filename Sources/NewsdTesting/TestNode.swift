@@ -124,13 +124,13 @@ public final class TestNode: Sendable {
     }
 
     /// Asks the daemon, through its control socket, to poll every feed now; returns the feeds' states.
-    public func poll() async throws -> [FeedStatus] { try await control("POST", "/v1/poll") }
+    public func poll() async throws -> [FeedStatus] { try await control("POST", ControlPath.poll) }
 
     /// Asks the daemon to pull from every peer now; returns the peers' states.
-    public func sync() async throws -> [PeerStatus] { try await control("POST", "/v1/sync") }
+    public func sync() async throws -> [PeerStatus] { try await control("POST", ControlPath.sync) }
 
     /// The daemon's status report.
-    public func status() async throws -> StatusReport { try await control("GET", "/v1/status") }
+    public func status() async throws -> StatusReport { try await control("GET", ControlPath.status) }
 
     private func control<T: Decodable>(_ method: String, _ path: String) async throws -> T {
         let response = try await Fetcher().fetch(

@@ -81,7 +81,7 @@ extension Newsctl {
 private func annotate(_ article: String, _ changes: [AnnotationRequest.Change], _ connection: Connection) async throws {
     try await report {
         let body = try JSONCoding.encoder().encode(AnnotationRequest(article: article, changes: changes))
-        let annotations = try await connection.call("POST", "/v1/annotations", body: body, as: ArticleAnnotations.self)
+        let annotations = try await connection.call("POST", ControlPath.annotations, body: body, as: ArticleAnnotations.self)
         try connection.output(annotations, human: renderAnnotations)
     }
 }

@@ -114,7 +114,7 @@ extension Newsctl {
 }
 
 private func fetchArticle(_ reference: String, _ connection: Connection) async throws -> ArticleDetail {
-    try await connection.call("GET", "/v1/article?ref=\(queryValue(reference))", as: ArticleDetail.self)
+    try await connection.call("GET", ControlPath.article + "?ref=\(queryValue(reference))", as: ArticleDetail.self)
 }
 
 extension Newsctl {
@@ -145,7 +145,7 @@ extension Newsctl {
                     if let tag = filter.tag { query.append("tag=\(queryValue(tag))") }
                     if filter.hidden { query.append("hidden=1") }
                     let articles = try await connection.call(
-                        "GET", "/v1/articles?" + query.joined(separator: "&"), as: [ArticleSummary].self)
+                        "GET", ControlPath.articles + "?" + query.joined(separator: "&"), as: [ArticleSummary].self)
                     try connection.output(articles) { articles in
                         guard !articles.isEmpty else { return "no articles\n" }
                         return articles.map { article in

@@ -51,7 +51,7 @@ extension Newsctl {
                     last.withLock { $0 = event }
                 }
             }
-            _ = try await connection.send("POST", "/v1/backup", onData: lines.feed)
+            _ = try await connection.send("POST", ControlPath.backup, onData: lines.feed)
             bar.clear()
             let event = last.withLock { $0 }
             if let error = event?.error { throw CLIError("backup failed: \(error)") }
@@ -68,7 +68,7 @@ extension Newsctl {
             else { throw CLIError("cannot write \(partial)") }
             let state = Mutex((hasher: SHA256(), bytes: Int64(0), failure: String?.none))
             do {
-                _ = try await connection.send("GET", "/v1/backup?name=\(name)") { chunk in
+                _ = try await connection.send("GET", ControlPath.backup + "?name=\(name)") { chunk in
                     state.withLock { state in
                         guard state.failure == nil else { return }
                         do {

@@ -80,7 +80,7 @@ extension Newsctl {
                     let peer = PeerConfig(
                         name: name ?? host + (peerURL.port.map { ":\($0)" } ?? ""), url: peerURL, node: node, pin: pin)
                     let body = try JSONCoding.encoder().encode(peer)
-                    let added = try await connection.call("POST", "/v1/peers", body: body, as: PeerStatus.self)
+                    let added = try await connection.call("POST", ControlPath.peers, body: body, as: PeerStatus.self)
                     try connection.output(added) { "added peer \($0.name) (\($0.url), node \($0.node?.prefix(16) ?? "")…)\n" }
                 }
             }
@@ -97,7 +97,7 @@ extension Newsctl {
 
             func run() async throws {
                 try await report {
-                    _ = try await connection.send("DELETE", "/v1/peers?name=\(queryValue(name))")
+                    _ = try await connection.send("DELETE", ControlPath.peers + "?name=\(queryValue(name))")
                     try connection.output(["removed": name]) { "removed peer \($0["removed"] ?? "")\n" }
                 }
             }
@@ -110,7 +110,7 @@ extension Newsctl {
 
             func run() async throws {
                 try await report {
-                    let status = try await connection.call("GET", "/v1/status", as: StatusReport.self)
+                    let status = try await connection.call("GET", ControlPath.status, as: StatusReport.self)
                     try connection.output(status.peers) { StatusText.peers($0, now: Date()) }
                 }
             }

@@ -77,7 +77,7 @@ extension Newsctl {
         func run() async throws {
             try await report {
                 let query = article.map { "article=\(queryValue($0))" } ?? "all=1"
-                let result = try await connection.call("POST", "/v1/reextract?\(query)", as: ReextractReport.self)
+                let result = try await connection.call("POST", ControlPath.reextract + "?\(query)", as: ReextractReport.self)
                 try connection.output(result) { report in
                     """
                     \(report.extractor): \(report.captures) pages cleaned again, \(report.newTexts) new texts, \

@@ -21,7 +21,7 @@ extension Newsctl.Feeds {
 
         func run() async throws {
             try await report {
-                let feeds = try await connection.call("GET", "/v1/feeds", as: [FeedStatus].self)
+                let feeds = try await connection.call("GET", ControlPath.feeds, as: [FeedStatus].self)
                 try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
             }
         }
@@ -38,7 +38,7 @@ extension Newsctl.Feeds {
 
         func run() async throws {
             try await report {
-                let feeds = try await connection.call("GET", "/v1/feeds", as: [FeedStatus].self)
+                let feeds = try await connection.call("GET", ControlPath.feeds, as: [FeedStatus].self)
                 guard let feed = feeds.first(where: { $0.url == url || $0.location == url }) else {
                     throw CLIError("\(url) is not a feed")
                 }
@@ -74,7 +74,7 @@ extension Newsctl.Feeds {
                 }
                 let body = try JSONCoding.encoder().encode(
                     FeedConfig(url: parsed, title: title, interval: interval, category: category))
-                let feed = try await connection.call("POST", "/v1/feeds", body: body, as: FeedStatus.self)
+                let feed = try await connection.call("POST", ControlPath.feeds, body: body, as: FeedStatus.self)
                 try connection.output(feed) { StatusText.feeds([$0], now: Date()) }
             }
         }
@@ -90,7 +90,7 @@ extension Newsctl.Feeds {
 
         func run() async throws {
             try await report {
-                _ = try await connection.send("DELETE", "/v1/feeds?url=\(queryValue(url))")
+                _ = try await connection.send("DELETE", ControlPath.feeds + "?url=\(queryValue(url))")
                 try connection.output(["removed": url]) { "removed \($0["removed"] ?? "")\n" }
             }
         }
@@ -107,11 +107,7 @@ extension Newsctl.Feeds {
         func run() async throws {
             try await report {
                 guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-                struct Imported: Codable {
-                    var added: Int
-                    var skipped: Int
-                }
-                let result = try await connection.call("POST", "/v1/feeds/opml", body: data, as: Imported.self)
+                let result = try await connection.call("POST", ControlPath.feedsOPML, body: data, as: OPMLImport.self)
                 try connection.output(result) { "added \($0.added) feeds, skipped \($0.skipped) already present\n" }
             }
         }
@@ -137,7 +133,7 @@ extension Newsctl.Feeds {
 
         func run() async throws {
             try await report {
-                let response = try await connection.send("GET", "/v1/feeds/opml")
+                let response = try await connection.send("GET", ControlPath.feedsOPML)
                 let feeds = try OPML.parse(response.body).map {
                     Exported(
                         url: $0.feed.url.absoluteString, title: $0.feed.title, category: $0.feed.category,

@@ -140,7 +140,7 @@ extension Newsctl {
 
         func run() async throws {
             try await report {
-                let status = try await connection.call("GET", "/v1/status", as: StatusReport.self)
+                let status = try await connection.call("GET", ControlPath.status, as: StatusReport.self)
                 try connection.output(status, human: StatusText.render)
             }
         }
@@ -157,7 +157,7 @@ extension Newsctl {
         func run() async throws {
             try await report {
                 let query = feed.map { "?feed=" + queryValue($0) } ?? ""
-                let feeds = try await connection.call("POST", "/v1/poll" + query, as: [FeedStatus].self)
+                let feeds = try await connection.call("POST", ControlPath.poll + query, as: [FeedStatus].self)
                 try connection.output(feeds) { StatusText.feeds($0, now: Date()) }
             }
         }
@@ -180,7 +180,7 @@ extension Newsctl {
                 let finished = Atomic(false)
                 let sync = Task {
                     defer { finished.store(true, ordering: .releasing) }
-                    return try await connection.call("POST", "/v1/sync\(query)", as: [PeerStatus].self)
+                    return try await connection.call("POST", ControlPath.sync + query, as: [PeerStatus].self)
                 }
                 if !connection.json, isatty(STDERR_FILENO) == 1 { await showProgress(until: finished) }
                 let peers = try await sync.value
@@ -197,7 +197,7 @@ extension Newsctl.Sync {
         let bar = ProgressBar(enabled: true)
         var start: [String: Int64] = [:]
         while !finished.load(ordering: .acquiring) {
-            if let status = try? await connection.call("GET", "/v1/status", as: StatusReport.self) {
+            if let status = try? await connection.call("GET", ControlPath.status, as: StatusReport.self) {
                 let peers = status.peers.filter { peer == nil || $0.name == peer }
                 for peer in peers where start[peer.name] == nil { start[peer.name] = peer.cursor }
                 let done = peers.reduce(Int64(0)) { $0 + max(0, $1.cursor - (start[$1.name] ?? 0)) }

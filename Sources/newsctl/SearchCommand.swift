@@ -37,7 +37,8 @@ extension Newsctl {
                 let request = SearchQuery(
                     text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
                     includeHidden: filter.hidden, limit: try checkedLimit(limit), variants: variants)
-                let response = try await connection.send("POST", "/v1/search", body: try JSONCoding.encoder().encode(request))
+                let response = try await connection.send(
+                    "POST", ControlPath.search, body: try JSONCoding.encoder().encode(request))
                 let hits = try connection.decode([SearchHit].self, from: response)
                 if variants {
                     let used =

@@ -18,7 +18,7 @@ extension Newsctl {
         func run() async throws {
             try await report {
                 let stories = try await connection.call(
-                    "GET", "/v1/stories?min=\(all ? 1 : 2)&limit=\(try checkedLimit(limit))", as: [Story].self)
+                    "GET", ControlPath.stories + "?min=\(all ? 1 : 2)&limit=\(try checkedLimit(limit))", as: [Story].self)
                 try connection.output(stories) { stories in
                     guard !stories.isEmpty else { return "no stories with more than one text yet\n" }
                     return stories.map { story in

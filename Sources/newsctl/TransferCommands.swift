@@ -69,10 +69,10 @@ extension Newsctl {
                         story: story)
                     let compressed = gzip || file?.hasSuffix(".gz") == true
                     _ = try await connection.send(
-                        "POST", "/v1/export/warc" + (compressed ? "?gzip=1" : ""),
+                        "POST", ControlPath.exportWARC + (compressed ? "?gzip=1" : ""),
                         body: try JSONCoding.encoder().encode(selection), onData: write)
                 } else {
-                    _ = try await connection.send("GET", "/v1/export", onData: write)
+                    _ = try await connection.send("GET", ControlPath.export, onData: write)
                 }
                 try output.synchronize()
                 if let error = failure.withLock({ $0 }) { throw CLIError("writing the export failed: \(error)") }
@@ -106,11 +106,7 @@ extension Newsctl {
             try await report {
                 guard jsonl else { throw CLIError("say which format: --jsonl") }
                 guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-                struct Imported: Codable {
-                    var lines: Int
-                    var added: Int
-                }
-                let result = try await connection.call("POST", "/v1/import", body: data, as: Imported.self)
+                let result = try await connection.call("POST", ControlPath.importLines, body: data, as: ImportResult.self)
                 try connection.output(result) { "read \($0.lines) lines, \($0.added) records were new\n" }
             }
         }

@@ -27,7 +27,7 @@ extension Newsctl {
                         received.withLock { $0.append(event) }
                     }
                 }
-                _ = try await connection.send("POST", "/v1/verify\(reextract ? "?reextract=1" : "")", onData: lines.feed)
+                _ = try await connection.send("POST", ControlPath.verify + (reextract ? "?reextract=1" : ""), onData: lines.feed)
                 bar.clear()
                 let events = received.withLock { $0 }
                 if let error = events.compactMap(\.error).first { throw CLIError("verify failed: \(error)") }

@@ -116,6 +116,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         politeness = 0
         [[feed]]
         url = "\(server.url("/feed.xml"))"
+        category = "World/Region"
 
         """.write(to: config, atomically: true, encoding: .utf8)
         let daemon = try await startManual(newsd, config: config)
@@ -210,6 +211,54 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let tagged = try await site.post("/annotate", tag + [("csrf", String(token))])
         #expect(tagged.status == 200 && tagged.redirects == [303])
         #expect(try await site.show(story).annotations.tags == ["evidence"])
+
+        // Feeds come in as an OPML file, uploaded with the token, and go out as one.
+        let other = site.server.url("/other.xml").absoluteString
+        let boundary = "newsd-test-boundary"
+        let upload = [
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(token)\r\n",
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"opml\"; filename=\"feeds.opml\"\r\n",
+            "Content-Type: text/x-opml\r\n\r\n<opml version=\"2.0\"><body><outline type=\"rss\" xmlUrl=\"\(other)\"/></body></opml>\r\n",
+            "--\(boundary)--\r\n",
+        ].joined()
+        let imported = try await Fetcher().fetch(
+            FetchRequest(
+                url: URL(string: "/feeds/import", relativeTo: site.web)!.absoluteURL, method: "POST",
+                headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: Data(upload.utf8)))
+        #expect(imported.status == 200 && imported.finalURL.path == "/feeds")
+        #expect(String(decoding: imported.body, as: UTF8.self).contains(other))
+        #expect(String(decoding: try await site.get("/feeds.opml").body, as: UTF8.self).contains(other))
+
+        // By category: a feed's category holds it, and so does the category above it.
+        let region = String(decoding: try await site.get("/?category=World").body, as: UTF8.self)
+        #expect(region.contains("Six killed in shelling") && region.contains("World/Region"))
+        #expect(!String(decoding: try await site.get("/?category=Sport").body, as: UTF8.self).contains("Six killed"))
+
+        // Long actions answer at once and go on; the pages they lead to show how far they are.
+        func currentStatus() async throws -> StatusReport {
+            let shown = try await runCommand(site.newsctl, ["status", "--json", "--socket", site.socket])
+            return try JSONCoding.decoder().decode(StatusReport.self, from: Data(shown.stdout.utf8))
+        }
+        let feed = site.server.url("/feed.xml").absoluteString
+        let polledBefore = try #require(try await currentStatus().feeds.first(where: { $0.url == feed })?.lastPollAt)
+        let poll = try await site.post("/feeds/poll", [("csrf", String(token))])
+        #expect(poll.status == 200 && poll.redirects == [303] && poll.finalURL.path == "/feeds")
+        let verify = try await site.post("/verify", [("csrf", String(token))])
+        #expect(verify.status == 200 && verify.finalURL.path == "/status")
+        var finished: StatusReport?
+        for _ in 0..<200 {
+            let now = try await currentStatus()
+            if now.verification?.finishedAt != nil, let polled = now.feeds.first(where: { $0.url == feed })?.lastPollAt,
+                polled > polledBefore
+            {
+                finished = now
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let done = try #require(finished, "the poll and the verification did not end within 10 s")
+        #expect(done.verification?.report?.isClean == true)
+        #expect(String(decoding: try await site.get("/status").body, as: UTF8.self).contains("clean"))
         for path in Site.beacons { #expect(site.server.hitCount(path) == 0, "\(path)") }
     }
 

@@ -29,6 +29,8 @@ enum WebAssets {
         header input { flex: 1; }
         input, select, textarea, button { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line);
           border-radius: 4px; padding: .2rem .4rem; }
+        input, select, textarea { max-width: 100%; }
+        label { display: inline-block; max-width: 100%; }
         button { cursor: pointer; background: var(--line); }
         button.small { padding: 0 .35rem; }
         textarea { width: 100%; }

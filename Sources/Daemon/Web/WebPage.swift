@@ -9,6 +9,8 @@ struct WebPage {
     let login: Bool
     /// What the search box holds.
     var query = ""
+    /// Whether the page loads itself again every two seconds: while something it shows is under way.
+    var refresh = false
 
     /// A whole document: the navigation, the search box and `main`.
     func document(title: String, heading: HTML? = nil, _ main: HTML) -> HTML {
@@ -16,7 +18,7 @@ struct WebPage {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">
+        <meta name="referrer" content="no-referrer">\(refresh ? "<meta http-equiv=\"refresh\" content=\"2\">" : "")
         <title>\(title) · newsd</title>
         <link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script>
         </head><body>
@@ -47,11 +49,14 @@ struct WebPage {
     /// A hidden field with the CSRF token, for every form that posts.
     var token: HTML { "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">" }
 
-    /// A form of one button that posts `fields` to `action`.
-    func button(_ label: String, action: String, _ fields: [(String, String)] = [], style: String = "") -> HTML {
+    /// A form of one button that posts `fields` to `action`; `spoken` names it for screen readers where `label` is a sign.
+    func button(
+        _ label: String, action: String, _ fields: [(String, String)] = [], style: String = "", spoken: String? = nil
+    ) -> HTML {
         let hidden = fields.map { name, value -> HTML in "<input type=\"hidden\" name=\"\(name)\" value=\"\(value)\">" }
+        let name: HTML = spoken.map { " aria-label=\"\($0)\"" } ?? ""
         return
-            "<form class=\"inline\" method=\"post\" action=\"\(action)\">\(token)\(hidden)<button class=\"\(style)\">\(label)</button></form>"
+            "<form class=\"inline\" method=\"post\" action=\"\(action)\">\(token)\(hidden)<button class=\"\(style)\"\(name)>\(label)</button></form>"
     }
 
     /// A time as the archive stores it (ISO 8601), shortened to the minute, in a `<time>` element.

@@ -13,15 +13,20 @@ extension Daemon {
         let feeds = try archive.feedStatuses()
         let until = try WebPage.day(query["until"], key: "until", end: true)
         let articles = try archive.articles(
-            feed: query["feed"]?.nonEmpty, since: try WebPage.day(query["since"], key: "since", end: false), until: until,
+            feed: query["feed"]?.nonEmpty, category: query["category"]?.nonEmpty,
+            since: try WebPage.day(query["since"], key: "since", end: false), until: until,
             tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: 51)
         let shown = articles.prefix(50)
+        let categories = Set(feeds.compactMap(\.category)).sorted().map { category -> HTML in
+            "<option\(query["category"] == category ? " selected" : "")>\(category)</option>"
+        }
         let feedOptions = feeds.map { feed -> HTML in
             "<option value=\"\(feed.url)\"\(query["feed"] == feed.url ? " selected" : "")>\(feed.title ?? feed.url)</option>"
         }
         let filters: HTML = """
             <form class="filters" method="get" action="/">
             <label>Feed <select name="feed"><option value="">all feeds</option>\(feedOptions)</select></label>
+            \(categories.isEmpty ? "" : "<label>Category <select name=\"category\"><option value=\"\">all</option>\(categories)</select></label>")
             <label>Tag <input name="tag" value="\(query["tag"] ?? "")" size="12"></label>
             <label>Since <input name="since" type="date" value="\(query["since"] ?? "")"></label>
             <label>Until <input name="until" type="date" value="\(query["until"] ?? "")"></label>
@@ -78,7 +83,7 @@ extension Daemon {
         }
         let reference = [("ref", article.id)]
         let tags = article.annotations.tags.map { tag -> HTML in
-            "<li><a href=\"\(HTML.link("/", [("tag", tag)]))\">\(tag)</a> \(page.button("×", action: "/annotate", reference + [("action", "untag"), ("value", tag)], style: "small"))</li>"
+            "<li><a href=\"\(HTML.link("/", [("tag", tag)]))\">\(tag)</a> \(page.button("×", action: "/annotate", reference + [("action", "untag"), ("value", tag)], style: "small", spoken: "Remove the tag \(tag)"))</li>"
         }
         let hidden = article.annotations.hidden
         let annotations: HTML = """
@@ -371,8 +376,10 @@ extension Daemon {
     }
 
     /// The feeds: how their last poll went and when the next is, with poll, add and remove.
-    func feedsPage(frame: WebPage) throws -> Response {
-        let page = frame
+    func feedsPage(frame: WebPage) async throws -> Response {
+        var page = frame
+        let activity = await self.activity()
+        page.refresh = activity != "idle"
         let rows = try archive.feedStatuses().map { feed -> HTML in
             let result: HTML =
                 feed.lastResult == "error"
@@ -381,7 +388,7 @@ extension Daemon {
             let remove: HTML = feed.origin == "user" ? page.button("Remove", action: "/feeds/remove", [("url", feed.url)]) : ""
             return """
                 <tr class="item"><td><a href="\(HTML.link("/", [("feed", feed.url)]))">\(feed.title ?? feed.url)</a>\
-                <br><small>\(feed.url)</small></td><td>\(feed.category ?? "")</td><td>\(WebPage.time(feed.lastPollAt))</td>\
+                <br><small>\(feed.url)</small></td><td>\(feed.category.map { category -> HTML in "<a href=\"\(HTML.link("/", [("category", category)]))\">\(category)</a>" } ?? "")</td><td>\(WebPage.time(feed.lastPollAt))</td>\
                 <td>\(result)</td><td>\(WebPage.time(feed.nextPollAt))</td><td>\(feed.articles)</td>\
                 <td>\(page.button("Poll now", action: "/feeds/poll", [("url", feed.url)]))\(remove)</td></tr>
                 """
@@ -390,6 +397,7 @@ extension Daemon {
             page.document(
                 title: "Feeds",
                 """
+                <p role="status">Now: \(activity)</p>
                 <div class="scroll"><table><thead><tr><th scope="col">Feed</th><th scope="col">Category</th><th scope="col">Last poll</th>\
                 <th scope="col">Result</th><th scope="col">Next poll</th><th scope="col">Articles</th><th scope="col">Actions</th></tr></thead>
                 <tbody>\(rows)</tbody></table></div>
@@ -397,13 +405,17 @@ extension Daemon {
                 <form method="post" action="/feeds/add">\(page.token)<h2>Add a feed</h2>
                 <label>URL <input name="url" type="url" required size="50"></label> <label>Category <input name="category"></label> \
                 <button>Add</button></form>
+                <form method="post" action="/feeds/import" enctype="multipart/form-data">\(page.token)<h2>Import feeds</h2>
+                <label>OPML file <input name="opml" type="file" accept=".opml,.xml,text/x-opml,text/xml" required></label> \
+                <button>Import</button> <a href="/feeds.opml" download="newsd-feeds.opml">Export the feeds as OPML</a></form>
                 """))
     }
 
     /// The node: what the archive holds, what it is doing, and its peers with how far behind this node is.
     func statusPage(frame: WebPage) async throws -> Response {
-        let page = frame
+        var page = frame
         let status = try await self.status()
+        page.refresh = status.activity != "idle"
         let counts = status.counts
         let peers = status.peers.map { peer -> HTML in
             let result: HTML =
@@ -422,7 +434,9 @@ extension Daemon {
                 <dl class="facts"><dt>Node</dt><dd><code>\(status.nodeID)</code></dd><dt>Version</dt><dd>newsd \(status.version)</dd>\
                 <dt>Doing</dt><dd>\(status.activity)</dd><dt>Articles</dt><dd>\(counts.articles)</dd><dt>Captures</dt>\
                 <dd>\(counts.captures) (\(counts.capturesLastDay) in the last day)</dd><dt>Texts</dt><dd>\(counts.texts)</dd>\
-                <dt>Feeds</dt><dd>\(counts.feeds)</dd><dt>Pages stored</dt><dd>\(counts.blobs), \(Int(counts.storedBlobBytes / 1_000_000)) MB</dd></dl>
+                <dt>Feeds</dt><dd>\(counts.feeds)</dd><dt>Pages stored</dt><dd>\(counts.blobs), \(Int(counts.storedBlobBytes / 1_000_000)) MB</dd>\
+                <dt>Verified</dt><dd>\(WebPage.verification(status.verification)) \
+                \(status.verification?.finishedAt == nil && status.verification != nil ? "" : page.button("Verify now", action: "/verify"))</dd></dl>
                 <h2>Peers</h2>
                 \(peers.isEmpty ? "<p>No peers.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Peer</th><th scope=\"col\">Node</th><th scope=\"col\">Last sync</th><th scope=\"col\">Result</th><th scope=\"col\">Behind</th><th scope=\"col\">Actions</th></tr></thead><tbody>\(peers)</tbody></table></div>")
                 """))
@@ -440,6 +454,31 @@ extension Daemon {
 }
 
 extension WebPage {
+    /// The last verification in words: under way (how far), clean, or what it found.
+    static func verification(_ verification: Verification?) -> HTML {
+        guard let verification else { return "not since the daemon started" }
+        guard let finished = verification.finishedAt else {
+            let share = verification.total > 0 ? verification.done * 100 / verification.total : 0
+            return """
+                under way: \(verification.done) of \(verification.total) checked \
+                <progress max="100" value="\(share)">\(share) %</progress>
+                """
+        }
+        if let error = verification.error { return "<span class=\"error\">failed \(time(finished)): \(error)</span>" }
+        guard let report = verification.report else { return "–" }
+        let summary: HTML = "\(report.blobs) pages, \(report.records) records, \(report.signatures) signatures"
+        guard report.isClean else {
+            let problems = report.problems.prefix(20).map { problem -> HTML in
+                "<li>\(problem.kind) <code>\(String(problem.id.prefix(16)))</code>: \(problem.message)</li>"
+            }
+            return """
+                <span class="error">\(report.problems.count) problems</span> \(time(finished)) (\(summary); \
+                integrity: \(report.integrity))<ul>\(problems)</ul>
+                """
+        }
+        return "clean \(time(finished)) (\(summary))"
+    }
+
     /// A story's texts in a table: when each was captured, where from, and a link to its article.
     static func storyTable(_ story: Story) -> HTML {
         let rows = story.members.map { member -> HTML in

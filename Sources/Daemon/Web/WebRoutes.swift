@@ -19,11 +19,11 @@ extension Daemon {
         router.get("/stories") { request, _ in try self.storiesPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
         router.get("/story") { request, _ in try self.storyPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
         router.get("/export") { request, _ in try self.exportDownload(WebGuard.formFields(request.uri.query ?? "")) }
-        router.get("/feeds") { _, _ in try self.feedsPage(frame: frame) }
+        router.get("/feeds") { _, _ in try await self.feedsPage(frame: frame) }
         router.get("/status") { _, _ in try await self.statusPage(frame: frame) }
         router.get("/static/app.css") { _, _ in WebAssets.response(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("/static/app.js") { _, _ in WebAssets.response(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
-        router.get("/login") { _, _ in WebPage.response(frame.loginPage()) }
+        router.get("/login") { _, _ in webGuard.login == nil ? WebPage.redirect("/") : WebPage.response(frame.loginPage()) }
         router.post("/login") { request, _ in
             let form = try await webGuard.form(request)
             guard let login = webGuard.login else { return WebPage.redirect("/") }
@@ -49,10 +49,23 @@ extension Daemon {
             try self.annotate(reference, action: form["action"] ?? "", value: form["value"] ?? "")
             return WebPage.redirect(HTML.link("/article", [("ref", reference)]))
         }
+        // Polls, syncs and verifications go on after the answer; the page they lead to shows how far they are.
         router.post("/feeds/poll") { request, _ in
             let form = try await webGuard.form(request)
-            _ = try await self.poller.pollNow(only: form["url"])
+            let feed = form["url"]
+            Task { _ = try? await self.poller.pollNow(only: feed) }
             return WebPage.redirect("/feeds")
+        }
+        router.post("/verify") { request, _ in
+            _ = try await webGuard.form(request)
+            let idle = self.verifying.withLock { state -> Bool in
+                guard state?.finishedAt != nil || state == nil else { return false }
+                state = Verification(startedAt: Date())
+                return true
+            }
+            guard idle else { throw WebError(.conflict, "A verification is under way.") }
+            Thread { _ = try? self.verification(reextract: false) }.start()
+            return WebPage.redirect("/status")
         }
         router.post("/feeds/add") { request, _ in
             let form = try await webGuard.form(request)
@@ -60,6 +73,13 @@ extension Daemon {
                 throw WebError(.badRequest, "Give the feed's URL.")
             }
             _ = try await self.addFeed(FeedConfig(url: url, category: form["category"].flatMap { $0.isEmpty ? nil : $0 }))
+            return WebPage.redirect("/feeds")
+        }
+        router.get("/feeds.opml") { _, _ in try self.opmlExport() }
+        router.post("/feeds/import") { request, _ in
+            let parts = try await webGuard.upload(request)
+            guard let opml = parts["opml"], !opml.isEmpty else { throw WebError(.badRequest, "Choose an OPML file.") }
+            _ = try self.importOPML(opml)
             return WebPage.redirect("/feeds")
         }
         router.post("/feeds/remove") { request, _ in
@@ -73,7 +93,8 @@ extension Daemon {
         }
         router.post("/sync") { request, _ in
             let form = try await webGuard.form(request)
-            _ = await self.syncer.syncAll(only: form["peer"])
+            let peer = form["peer"]
+            Task { _ = await self.syncer.syncAll(only: peer) }
             return WebPage.redirect("/status")
         }
         return router
@@ -216,6 +237,44 @@ struct WebGuard: RouterMiddleware {
             throw WebError(.forbidden, "The form is out of date (the daemon restarted since the page was loaded): load it again.")
         }
         return fields
+    }
+
+    /// The parts of a posted `multipart/form-data` form (a file upload) by name, once its CSRF token is found right;
+    /// 16 MiB at most.
+    func upload(_ request: Request) async throws -> [String: Data] {
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/form-data"),
+            let boundary = type.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
+                .first(where: { $0.lowercased().hasPrefix("boundary=") })?.dropFirst("boundary=".count)
+                .trimmingCharacters(in: ["\""]), !boundary.isEmpty
+        else { throw WebError(.unsupportedMediaType, "Expected a file upload.") }
+        let body = try await request.body.collect(upTo: 16 << 20)
+        let parts = Self.multipartParts(Data(buffer: body), boundary: boundary)
+        guard let token = parts["csrf"].map({ String(decoding: $0, as: UTF8.self) }), Self.same(token, csrf) else {
+            throw WebError(.forbidden, "The form is out of date (the daemon restarted since the page was loaded): load it again.")
+        }
+        return parts
+    }
+
+    /// The parts of a `multipart/form-data` body by their `name`.
+    static func multipartParts(_ body: Data, boundary: String) -> [String: Data] {
+        let delimiter = Data("--\(boundary)".utf8)
+        let headerEnd = Data("\r\n\r\n".utf8)
+        var parts: [String: Data] = [:]
+        var cursor = body.startIndex
+        while let start = body.range(of: delimiter, in: cursor..<body.endIndex) {
+            let from = start.upperBound
+            guard let next = body.range(of: delimiter, in: from..<body.endIndex) else { break }
+            cursor = next.lowerBound
+            // Each part: CRLF, headers, a blank line, the content, CRLF before the next delimiter.
+            var part = body[from..<next.lowerBound]
+            if part.starts(with: Data("\r\n".utf8)) { part = part.dropFirst(2) }
+            if part.suffix(2) == Data("\r\n".utf8) { part = part.dropLast(2) }
+            guard let split = part.range(of: headerEnd) else { continue }
+            let headers = String(decoding: part[part.startIndex..<split.lowerBound], as: UTF8.self)
+            guard let name = headers.firstMatch(of: /(?i)content-disposition:[^\r\n]*?\bname="([^"]*)"/)?.1 else { continue }
+            parts[String(name)] = Data(part[split.upperBound...])
+        }
+        return parts
     }
 
     /// `application/x-www-form-urlencoded` fields; of a name given twice, the last.

@@ -133,6 +133,31 @@ try:
     check("shells" in marks, f"the search does not mark its word: {marks}")
     driver.save_screenshot(os.path.join(shots, "search.png"))
 
+    # A section by its g-shortcut; every field has a label; on a phone nothing is wider than the screen; in the dark
+    # the page is dark.
+    driver.find_element(By.TAG_NAME, "body").send_keys("g", "s")
+    wait.until(expected_conditions.title_contains("Stories"))
+    for path in ("/", "/feeds", "/status", "/search?q=shells"):
+        driver.get(base + path)
+        unlabelled = driver.execute_script(
+            "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
+            ".filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.outerHTML)")
+        check(not unlabelled, f"{path} has fields without a label: {unlabelled}")
+    driver.set_window_size(390, 844)
+    for path in ("/", article.replace(base, ""), "/feeds", "/status"):
+        driver.get(base + path)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        check(overflow <= 0, f"{path} is {overflow} px wider than a phone's screen")
+    driver.get(base + "/")
+    driver.save_screenshot(os.path.join(shots, "phone.png"))
+    driver.set_window_size(1200, 1000)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    driver.get(article)
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    check(background == "rgb(22, 23, 22)", f"the dark scheme's background is {background}")
+    driver.save_screenshot(os.path.join(shots, "article-dark.png"))
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+
     # The hostile page, framed and on its own: none of its scripts runs.
     driver.get(f"{base}/capture/{hostile}")
     frame = driver.find_element(By.CSS_SELECTOR, "iframe.raw")
