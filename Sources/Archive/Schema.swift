@@ -348,6 +348,31 @@ enum Schema {
                     CREATE INDEX capture_fetched ON capture(fetchedAt, size);
                     """)
         }
+        migrator.registerMigration("v20") { db in
+            // How many texts each story holds, kept as texts are filed and stories merge: listing stories largest
+            // first grouped every story member (80 ms for a page at 100,000 articles).
+            try db.execute(
+                sql: """
+                    CREATE TABLE story_size(storyID TEXT PRIMARY KEY NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT INTO story_size SELECT storyID, COUNT(*) FROM story_member GROUP BY storyID;
+                    CREATE INDEX story_size_order ON story_size(size DESC, storyID);
+                    CREATE TRIGGER story_member_insert AFTER INSERT ON story_member BEGIN
+                        INSERT INTO story_size(storyID, size) VALUES (NEW.storyID, 1)
+                            ON CONFLICT(storyID) DO UPDATE SET size = size + 1;
+                    END;
+                    CREATE TRIGGER story_member_move AFTER UPDATE OF storyID ON story_member
+                    WHEN OLD.storyID != NEW.storyID BEGIN
+                        UPDATE story_size SET size = size - 1 WHERE storyID = OLD.storyID;
+                        DELETE FROM story_size WHERE storyID = OLD.storyID AND size = 0;
+                        INSERT INTO story_size(storyID, size) VALUES (NEW.storyID, 1)
+                            ON CONFLICT(storyID) DO UPDATE SET size = size + 1;
+                    END;
+                    CREATE TRIGGER story_member_delete AFTER DELETE ON story_member BEGIN
+                        UPDATE story_size SET size = size - 1 WHERE storyID = OLD.storyID;
+                        DELETE FROM story_size WHERE storyID = OLD.storyID AND size = 0;
+                    END;
+                    """)
+        }
         return migrator
     }
 }

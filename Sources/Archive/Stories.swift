@@ -56,8 +56,11 @@ extension Archive {
                 story, merged,
             ])
         }
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO story_member(textID, storyID) VALUES (?, ?)")
-            .execute(arguments: [text.id, story])
+        // An upsert, not a replace: a replace deletes without telling the triggers that keep the stories' sizes.
+        try db.cachedStatement(
+            sql:
+                "INSERT INTO story_member(textID, storyID) VALUES (?, ?) ON CONFLICT(textID) DO UPDATE SET storyID = excluded.storyID"
+        ).execute(arguments: [text.id, story])
     }
 
     private static func pack(_ values: [UInt32]) -> Data {
@@ -87,8 +90,7 @@ extension Archive {
     }
 
     /// Stories with at least `minimumMembers` texts, largest first, each with its members' articles in the order they
-    /// were captured (of a larger story, the first `membersEach` this node stored) and how many texts it holds; the
-    /// first `offset` skipped.
+    /// were captured (of a larger story, `membersEach` of them) and how many texts it holds; the first `offset` skipped.
     public func stories(minimumMembers: Int = 2, limit: Int = 100, offset: Int = 0, membersEach: Int = Int.max) throws
         -> [Story]
     {
@@ -96,8 +98,7 @@ extension Archive {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT storyID, COUNT(*) AS size FROM story_member GROUP BY storyID HAVING COUNT(*) >= ?
-                    ORDER BY COUNT(*) DESC, storyID LIMIT ? OFFSET ?
+                    SELECT storyID, size FROM story_size WHERE size >= ? ORDER BY size DESC, storyID LIMIT ? OFFSET ?
                     """, arguments: [minimumMembers, limit, offset])
             return try rows.map { row in
                 var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
@@ -115,8 +116,7 @@ extension Archive {
             let found = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT storyID, COUNT(*) AS size FROM story_member WHERE storyID >= ? AND storyID < ? || 'g'
-                    GROUP BY storyID LIMIT 2
+                    SELECT storyID, size FROM story_size WHERE storyID >= ? AND storyID < ? || 'g' LIMIT 2
                     """, arguments: [id.lowercased(), id.lowercased()])
             guard found.count == 1, let row = found.first else { return nil }
             var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
@@ -125,7 +125,8 @@ extension Archive {
         }
     }
 
-    /// The first `limit` texts this node stored of story `id`, with their articles, in the order they were captured.
+    /// Story `id`'s texts with their articles, in the order they were captured: of a larger story, the `limit` with the
+    /// smallest ids (the same on every node that holds them).
     private static func members(of id: String, first limit: Int, db: Database) throws -> [Story.Member] {
         try Row.fetchAll(
             db,
@@ -139,8 +140,7 @@ extension Archive {
                 LEFT JOIN extraction ON extraction.textID = text.id
                 LEFT JOIN capture ON capture.id = extraction.captureID
                 WHERE story_member.storyID = ? AND story_member.textID IN (
-                    SELECT member.textID FROM story_member AS member JOIN text AS kept ON kept.id = member.textID
-                    WHERE member.storyID = ? ORDER BY kept.seq LIMIT ?)
+                    SELECT member.textID FROM story_member AS member WHERE member.storyID = ? ORDER BY member.textID LIMIT ?)
                 GROUP BY text.id ORDER BY capturedAt, text.id
                 """, arguments: [id, id, limit]
         ).map { row in

@@ -38,6 +38,17 @@ extension Archive {
                 report.blobs += 1
                 step()
             }
+            let miscounted = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT storyID FROM (SELECT storyID, COUNT(*) AS size FROM story_member GROUP BY storyID) AS counted
+                    WHERE size IS NOT (SELECT size FROM story_size WHERE story_size.storyID = counted.storyID)
+                    UNION
+                    SELECT storyID FROM story_size
+                    WHERE NOT EXISTS (SELECT 1 FROM story_member WHERE story_member.storyID = story_size.storyID)
+                    LIMIT 20
+                    """)
+            for story in miscounted { problem("story_size", story, "the story's size is not the number of its texts") }
             if let tally = try Row.fetchOne(db, sql: "SELECT bytes, stored FROM blob_tally"),
                 tally["bytes"] != sizes.raw || tally["stored"] != sizes.stored
             {

@@ -36,6 +36,11 @@ private func clusterQuality(_ directory: URL, groups: [[String]], reversed: Bool
     }
     let storyOf = try archive.stories(of: Array(texts.values))
     let story = texts.mapValues { storyOf[$0] ?? "" }
+    // The sizes kept as texts were filed (and stories merged) are the stories' sizes, and verify finds them so.
+    for listed in try archive.stories(minimumMembers: 1, limit: 1000) {
+        #expect(listed.size == listed.members.count && listed.size == story.values.filter { $0 == listed.id }.count)
+    }
+    #expect(try archive.verify().isClean)
     var truePairs = 0
     var predictedPairs = 0
     var agreeing = 0
@@ -106,6 +111,17 @@ private func pairs(_ count: Int) -> [(Int, Int)] {
             try Int.fetchOne($0, sql: "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM text_bucket GROUP BY bucket)")
         }
         #expect(fullest == 16)
+        try db.close()
+        let reopened = try Archive(path: path)
+        #expect(try reopened.stories(minimumMembers: 1).map(\.size) == [40])
+        #expect(try !reopened.verify().problems.map(\.kind).contains("story_size"))
+        try reopened.close()
+        let tampered = try DatabaseQueue(path: path)
+        try tampered.write { try $0.execute(sql: "UPDATE story_size SET size = size + 1") }
+        try tampered.close()
+        let checked = try Archive(path: path)
+        #expect(try checked.verify().problems.map(\.kind).contains("story_size"))
+        try checked.close()
     }
 
     @Test func similarityEstimatesJaccard() {
