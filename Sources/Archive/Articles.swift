@@ -69,10 +69,12 @@ extension Archive {
                 for row in rows {
                     let text = try TextRecord(row: row)
                     let extractedBy: String? = row["extractedBy"]
-                    let version = ArticleDetail.Version(
+                    var version = ArticleDetail.Version(
                         textID: text.id.hex, firstSeen: capture.fetchedAt, extractor: row["extractor"], extractedBy: extractedBy,
                         capturedBy: capture.nodeID, title: text.title, byline: text.byline, published: text.published,
                         language: text.language, body: text.body)
+                    version.canonicalURL = text.canonicalURL
+                    version.modified = text.modified
                     if extractedBy != nil, extractedBy == capture.nodeID || extractedBy == localNode {
                         guard seen.insert(text.id).inserted else { continue }
                         versions.append(version)

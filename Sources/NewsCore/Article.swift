@@ -37,6 +37,10 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
         public var published: String?
         public var language: String?
         public var body: String
+        /// The address the page names as its own (`<link rel="canonical">`, `og:url`), when it names one.
+        public var canonicalURL: String?
+        /// When the page says it was last changed.
+        public var modified: String?
 
         public init(
             textID: String, firstSeen: String, extractor: String, extractedBy: String? = nil, capturedBy: String? = nil,

@@ -104,7 +104,8 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         server.serve(
             "/plain.html",
             body: Fixture.page(
-                "Water returns", paragraphs: ["Water returned to the eastern districts on Monday after a week without supply."]))
+                "Water returns", paragraphs: ["Water returned to the eastern districts on Monday after a week without supply."]
+            ).replacingOccurrences(of: "</head>", with: "<link rel=\"canonical\" href=\"https://water.example/returns\"></head>"))
         server.serve("/hostile.html", body: hostilePage(back))
         let directory = try temporaryDirectory()
         let config = directory.appendingPathComponent("newsd.toml")
@@ -117,6 +118,10 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         [[feed]]
         url = "\(server.url("/feed.xml"))"
         category = "World/Region"
+        [[peer]]
+        name = "far"
+        url = "http://127.0.0.1:9"
+        node = "\(String(repeating: "ab", count: 32))"
 
         """.write(to: config, atomically: true, encoding: .utf8)
         let daemon = try await startManual(newsd, config: config)
@@ -147,6 +152,11 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         // Archived text is text: the page's markup in a title comes out escaped, never as markup.
         #expect(page.contains("Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; claims") && !page.contains("<b>bold</b>"))
 
+        let plain = try await site.get(
+            "/article?ref=" + site.server.url("/plain.html").absoluteString.addingPercentEncoding(
+                withAllowedCharacters: .alphanumerics)!)
+        #expect(
+            String(decoding: plain.body, as: UTF8.self).contains("<dt>Canonical URL</dt><dd>https://water.example/returns</dd>"))
         let article = try await site.get("/article?ref=" + story.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
         let shown = String(decoding: article.body, as: UTF8.self)
         #expect(article.status == 200)
@@ -163,6 +173,15 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(bad.status == 200 && String(decoding: bad.body, as: UTF8.self).contains("class=\"error\""))
         for path in ["/stories", "/feeds", "/status", "/static/app.css", "/static/app.js"] {
             #expect(try await site.get(path).status == 200, "\(path)")
+        }
+        // The interface's own markup is never escaped into text (the archive's text always is, as above).
+        for path in [
+            "/", "/?category=World", "/article?ref=\(detail.id)", "/search?q=shells&variants=1", "/stories", "/feeds", "/status",
+        ] {
+            let shown = String(decoding: try await site.get(path).body, as: UTF8.self)
+            #expect(
+                shown.firstMatch(of: /&lt;\/?(p|div|table|label|select|h3|ul|meta|span)[ >]/) == nil,
+                "\(path) shows markup as text")
         }
         #expect(try await site.get("/article?ref=ffffffffffff").status == 404)
         let storyPage = try await site.get("/story?id=\(try #require(detail.story).prefix(12))")
@@ -229,6 +248,14 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(String(decoding: imported.body, as: UTF8.self).contains(other))
         #expect(String(decoding: try await site.get("/feeds.opml").body, as: UTF8.self).contains(other))
 
+        // A feed added (checked and polled once) and removed again.
+        let second = site.server.url("/second.xml").absoluteString
+        site.server.serve("/second.xml", body: Fixture.rss([(id: "second", link: "/plain.html")]))
+        let added = try await site.post("/feeds/add", [("csrf", String(token)), ("url", second), ("category", "Later")])
+        #expect(added.status == 200 && String(decoding: added.body, as: UTF8.self).contains(second))
+        let removed = try await site.post("/feeds/remove", [("csrf", String(token)), ("url", second)])
+        #expect(removed.status == 200 && !String(decoding: removed.body, as: UTF8.self).contains(second))
+
         // By category: a feed's category holds it, and so does the category above it.
         let region = String(decoding: try await site.get("/?category=World").body, as: UTF8.self)
         #expect(region.contains("Six killed in shelling") && region.contains("World/Region"))
@@ -239,24 +266,35 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
             let shown = try await runCommand(site.newsctl, ["status", "--json", "--socket", site.socket])
             return try JSONCoding.decoder().decode(StatusReport.self, from: Data(shown.stdout.utf8))
         }
-        let feed = site.server.url("/feed.xml").absoluteString
-        let polledBefore = try #require(try await currentStatus().feeds.first(where: { $0.url == feed })?.lastPollAt)
+        let polledBefore = site.server.hitCount("/feed.xml")
         let poll = try await site.post("/feeds/poll", [("csrf", String(token))])
         #expect(poll.status == 200 && poll.redirects == [303] && poll.finalURL.path == "/feeds")
+        let sync = try await site.post("/sync", [("csrf", String(token)), ("peer", "far")])
+        #expect(sync.status == 200 && sync.finalURL.path == "/status")
         let verify = try await site.post("/verify", [("csrf", String(token))])
         #expect(verify.status == 200 && verify.finalURL.path == "/status")
         var finished: StatusReport?
-        for _ in 0..<200 {
+        var last: StatusReport?
+        for _ in 0..<600 {
             let now = try await currentStatus()
-            if now.verification?.finishedAt != nil, let polled = now.feeds.first(where: { $0.url == feed })?.lastPollAt,
-                polled > polledBefore
+            last = now
+            if now.verification?.finishedAt != nil, site.server.hitCount("/feed.xml") > polledBefore, now.activity == "idle",
+                now.peers.first?.lastResult != nil
             {
                 finished = now
                 break
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let done = try #require(finished, "the poll and the verification did not end within 10 s")
+        let done = try #require(
+            finished,
+            """
+            the poll, the sync and the verification did not end within 30 s: activity \(last?.activity ?? ""), \
+            verification \(String(describing: last?.verification)), peer \(String(describing: last?.peers.first))
+            """)
+        // The peer does not answer: the sync was tried, and its failure is what the status page shows.
+        #expect(done.peers.first?.lastResult == "error")
+        #expect(String(decoding: try await site.get("/status").body, as: UTF8.self).contains("far"))
         #expect(done.verification?.report?.isClean == true)
         #expect(String(decoding: try await site.get("/status").body, as: UTF8.self).contains("clean"))
         for path in Site.beacons { #expect(site.server.hitCount(path) == 0, "\(path)") }

@@ -18,7 +18,7 @@ struct WebPage {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">\(refresh ? "<meta http-equiv=\"refresh\" content=\"2\">" : "")
+        <meta name="referrer" content="no-referrer">\((refresh ? "<meta http-equiv=\"refresh\" content=\"2\">" : "") as HTML)
         <title>\(title) · newsd</title>
         <link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script>
         </head><body>
@@ -40,7 +40,7 @@ struct WebPage {
         document(
             title: "Log in",
             """
-            \(failed ? "<p class=\"error\" role=\"alert\">That is not the password.</p>" : "")
+            \((failed ? "<p class=\"error\" role=\"alert\">That is not the password.</p>" : "") as HTML)
             <form method="post" action="/login">\(token)<label>Password <input name="password" type="password" \
             autocomplete="current-password" required autofocus></label> <button>Log in</button></form>
             """)

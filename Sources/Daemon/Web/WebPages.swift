@@ -26,7 +26,7 @@ extension Daemon {
         let filters: HTML = """
             <form class="filters" method="get" action="/">
             <label>Feed <select name="feed"><option value="">all feeds</option>\(feedOptions)</select></label>
-            \(categories.isEmpty ? "" : "<label>Category <select name=\"category\"><option value=\"\">all</option>\(categories)</select></label>")
+            \((categories.isEmpty ? "" : "<label>Category <select name=\"category\"><option value=\"\">all</option>\(categories)</select></label>") as HTML)
             <label>Tag <input name="tag" value="\(query["tag"] ?? "")" size="12"></label>
             <label>Since <input name="since" type="date" value="\(query["since"] ?? "")"></label>
             <label>Until <input name="until" type="date" value="\(query["until"] ?? "")"></label>
@@ -69,6 +69,10 @@ extension Daemon {
         ]
         if let byline = current?.byline { facts.append("<dt>By</dt><dd>\(byline)</dd>") }
         if let published = current?.published { facts.append("<dt>Published</dt><dd>\(WebPage.time(published))</dd>") }
+        if let modified = current?.modified { facts.append("<dt>Modified</dt><dd>\(WebPage.time(modified))</dd>") }
+        if let canonical = current?.canonicalURL, canonical != article.url {
+            facts.append("<dt>Canonical URL</dt><dd>\(canonical)</dd>")
+        }
         if let language = current?.language { facts.append("<dt>Language</dt><dd>\(language)</dd>") }
         facts.append(
             "<dt>Captured</dt><dd>\(WebPage.time(article.captures.first?.fetchedAt)) to \(WebPage.time(article.captures.last?.fetchedAt))</dd>"
@@ -159,7 +163,7 @@ extension Daemon {
             <section aria-labelledby="versions"><h2 id="versions">Versions of the text</h2>
             <div class="scroll"><table><thead><tr><th scope="col">#</th><th scope="col">First seen</th><th scope="col">Extractor</th>\
             <th scope="col">Made by</th><th scope="col">Text id</th><th scope="col">Diff</th></tr></thead><tbody>\(rows)</tbody></table></div>
-            \(compare)\(others.isEmpty ? "" : "<h3>Texts other nodes made</h3><ul>\(others)</ul>")</section>
+            \(compare)\((others.isEmpty ? "" : "<h3>Texts other nodes made</h3><ul>\(others)</ul>") as HTML)</section>
             """
     }
 
@@ -281,7 +285,7 @@ extension Daemon {
             page.document(
                 title: "Search: \(text)",
                 """
-                \(filters)\(spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>")\
+                \(filters)\((spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>") as HTML)\
                 \(items.isEmpty ? "" : Self.exportLinks(["q", "feed", "tag", "story", "since", "until", "hidden", "variants"].map { ($0, query[$0]) }))\
                 \(results)<p class="pages">\(pages)</p>
                 """))
@@ -438,7 +442,7 @@ extension Daemon {
                 <dt>Verified</dt><dd>\(WebPage.verification(status.verification)) \
                 \(status.verification?.finishedAt == nil && status.verification != nil ? "" : page.button("Verify now", action: "/verify"))</dd></dl>
                 <h2>Peers</h2>
-                \(peers.isEmpty ? "<p>No peers.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Peer</th><th scope=\"col\">Node</th><th scope=\"col\">Last sync</th><th scope=\"col\">Result</th><th scope=\"col\">Behind</th><th scope=\"col\">Actions</th></tr></thead><tbody>\(peers)</tbody></table></div>")
+                \((peers.isEmpty ? "<p>No peers.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Peer</th><th scope=\"col\">Node</th><th scope=\"col\">Last sync</th><th scope=\"col\">Result</th><th scope=\"col\">Behind</th><th scope=\"col\">Actions</th></tr></thead><tbody>\(peers)</tbody></table></div>") as HTML)
                 """))
     }
 

@@ -108,16 +108,22 @@ try:
     note.find_element(By.XPATH, "following-sibling::button").click()
     wait.until(expected_conditions.staleness_of(note))
     wait.until(lambda d: "Casualty figure" in d.find_element(By.ID, "note").get_attribute("value"))
-    driver.find_element(By.XPATH, "//button[text()='Hide']").click()
+    hide = driver.find_element(By.XPATH, "//button[text()='Hide']")
+    hide.click()
+    wait.until(expected_conditions.staleness_of(hide))
     wait.until(lambda d: "Hidden from lists" in d.find_element(By.ID, "main").text)
     driver.get(base + "/")
     check("Six killed" not in driver.find_element(By.ID, "main").text, "a hidden article is still listed")
     driver.get(article)
-    driver.find_element(By.XPATH, "//button[text()='Show again']").click()
+    show = driver.find_element(By.XPATH, "//button[text()='Show again']")
+    show.click()
+    wait.until(expected_conditions.staleness_of(show))
     wait.until(lambda d: d.find_elements(By.XPATH, "//button[text()='Hide']"))
 
     # Provenance: the word diff between the two versions.
-    driver.find_element(By.LINK_TEXT, "changes from the one before").click()
+    changes = driver.find_element(By.LINK_TEXT, "changes from the one before")
+    changes.click()
+    wait.until(expected_conditions.staleness_of(changes))
     wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".diff")))
     removed = [element.text for element in driver.find_elements(By.CSS_SELECTOR, ".diff del")]
     added = [element.text for element in driver.find_elements(By.CSS_SELECTOR, ".diff ins")]
