@@ -100,11 +100,7 @@ extension Archive {
                 sql: """
                     SELECT storyID, size FROM story_size WHERE size >= ? ORDER BY size DESC, storyID LIMIT ? OFFSET ?
                     """, arguments: [minimumMembers, limit, offset])
-            return try rows.map { row in
-                var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
-                story.size = row["size"]
-                return story
-            }
+            return try rows.map { try Self.story($0, membersEach: membersEach, db: db) }
         }
     }
 
@@ -119,10 +115,15 @@ extension Archive {
                     SELECT storyID, size FROM story_size WHERE storyID >= ? AND storyID < ? || 'g' LIMIT 2
                     """, arguments: [id.lowercased(), id.lowercased()])
             guard found.count == 1, let row = found.first else { return nil }
-            var story = Story(id: row["storyID"], members: try Self.members(of: row["storyID"], first: membersEach, db: db))
-            story.size = row["size"]
-            return story
+            return try Self.story(row, membersEach: membersEach, db: db)
         }
+    }
+
+    /// The story of a `story_size` row, with `membersEach` of its texts.
+    private static func story(_ row: Row, membersEach: Int, db: Database) throws -> Story {
+        var story = Story(id: row["storyID"], members: try members(of: row["storyID"], first: membersEach, db: db))
+        story.size = row["size"]
+        return story
     }
 
     /// Story `id`'s texts with their articles, in the order they were captured: of a larger story, the `limit` with the

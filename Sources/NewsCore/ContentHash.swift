@@ -82,6 +82,13 @@ extension Data {
     }
 }
 
+extension Collection where Element == UInt8 {
+    /// Whether these bytes are `other`'s, compared in time that does not depend on where they differ (for secrets).
+    public func isEqualInConstantTime(to other: some Collection<UInt8>) -> Bool {
+        count == other.count && zip(self, other).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
 extension Sequence where Element == UInt8 {
     /// Lowercase hex digits of these bytes.
     public var hexString: String {

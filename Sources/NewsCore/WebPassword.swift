@@ -35,7 +35,7 @@ public struct WebPassword: Sendable, Equatable {
             let derived = try? Self.derive(
                 password, salt: salt, rounds: rounds, blockSize: blockSize, parallelism: parallelism, count: hash.count)
         else { return false }
-        return zip(derived, hash).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0 && derived.count == hash.count
+        return derived.isEqualInConstantTime(to: hash)
     }
 
     private static func derive(

@@ -142,10 +142,6 @@ extension NewsdBench {
                 return (clock.now - began) / .milliseconds(1)
             }
         }
-        func percentiles(_ values: [Double]) -> (median: Double, p99: Double) {
-            let sorted = values.sorted()
-            return ((sorted[sorted.count / 2] * 100).rounded() / 100, (sorted[sorted.count * 99 / 100] * 100).rounded() / 100)
-        }
         let ours = percentiles(latencies)
         let fts = percentiles(bareLatencies)
         emit([

@@ -63,6 +63,12 @@ struct NewsdBench {
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+    /// The median and the 99th percentile of `values` (milliseconds), to two decimals.
+    static func percentiles(_ values: [Double]) -> (median: Double, p99: Double) {
+        let sorted = values.sorted()
+        return ((sorted[sorted.count / 2] * 100).rounded() / 100, (sorted[sorted.count * 99 / 100] * 100).rounded() / 100)
+    }
+
     /// CPU time (user and system) the process has used so far, in seconds, on all its threads.
     static func cpuSeconds() -> Double {
         var usage = rusage()

@@ -63,6 +63,11 @@ struct HTML: Sendable, ExpressibleByStringInterpolation {
         return pairs.isEmpty ? path : path + "?" + pairs.joined(separator: "&")
     }
 
+    /// A path with the query string of `fields`, in the order of their names.
+    static func link(_ path: String, _ fields: [String: String]) -> String {
+        link(path, fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
     /// `text` percent-encoded for a query value or a path segment.
     static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""

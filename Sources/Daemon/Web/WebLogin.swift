@@ -52,9 +52,7 @@ final class WebLogin: Sendable {
             failures.withLock { $0.append(.now) }
             return nil
         }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = bytes.hexString
+        let token = WebGuard.randomToken()
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value > .now }
             sessions[token] = .now + Self.lifetime

@@ -46,6 +46,24 @@ struct WebPage {
             """)
     }
 
+    /// A table with a heading per column, in a box that scrolls sideways on a narrow screen.
+    static func table(_ headings: [String], _ rows: [HTML]) -> HTML {
+        let columns = headings.map { heading -> HTML in "<th scope=\"col\">\(heading)</th>" }
+        return "<div class=\"scroll\"><table><thead><tr>\(columns)</tr></thead><tbody>\(rows)</tbody></table></div>"
+    }
+
+    /// Links to the pages of 20 before and after page `number` of `path`, the other fields of `query` kept.
+    static func pager(_ path: String, _ query: [String: String], page number: Int, more: Bool) -> HTML {
+        func link(_ page: Int, _ relation: String, _ label: String) -> HTML {
+            var asked = query
+            asked["page"] = String(page)
+            return "<a rel=\"\(relation)\" href=\"\(HTML.link(path, asked))\">\(label)</a>"
+        }
+        let previous: HTML = number > 1 ? link(number - 1, "prev", "Previous") : ""
+        let next: HTML = more ? link(number + 1, "next", "Next") : ""
+        return "<p class=\"pages\">\(previous)\(next)</p>"
+    }
+
     /// A hidden field with the CSRF token, for every form that posts.
     var token: HTML { "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">" }
 

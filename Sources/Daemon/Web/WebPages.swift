@@ -8,8 +8,7 @@ extension Daemon {
     typealias Fields = [String: String]
 
     /// Recent articles, newest capture first, filtered by feed, tag and capture dates.
-    func articlesPage(_ query: Fields, frame: WebPage) throws -> Response {
-        let page = frame
+    func articlesPage(_ query: Fields, frame page: WebPage) throws -> Response {
         let feeds = try archive.feedStatuses()
         let until = try WebPage.day(query["until"], key: "until", end: true)
         let articles = try archive.articles(
@@ -45,8 +44,7 @@ extension Daemon {
         if articles.count > shown.count, let last = shown.last {
             var next = query
             next["until"] = last.lastCaptured
-            older =
-                "<p><a rel=\"next\" href=\"\(HTML.link("/", next.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Older</a></p>"
+            older = "<p><a rel=\"next\" href=\"\(HTML.link("/", next))\">Older</a></p>"
         }
         let list: HTML =
             items.isEmpty
@@ -56,8 +54,7 @@ extension Daemon {
 
     /// One article: its text and metadata, its annotations with the forms that change them, every capture with its
     /// provenance, and its versions.
-    func articlePage(_ query: Fields, frame: WebPage) throws -> Response {
-        let page = frame
+    func articlePage(_ query: Fields, frame page: WebPage) throws -> Response {
         let article = try lookUp(query["ref"])
         let local = identity.nodeID
         let current = article.versions.last
@@ -118,11 +115,11 @@ extension Daemon {
             <td>\(WebPage.signature(capture.signatureValid))</td></tr>
             """
         }
+        let captureTable = WebPage.table(
+            ["Fetched", "Node", "HTTP", "Bytes", "Page SHA-256 (opens the archived page)", "Signature"], captureRows)
         let captures: HTML = """
             <section aria-labelledby="captures"><h2 id="captures">Captures</h2>
-            <div class="scroll"><table><thead><tr><th scope="col">Fetched</th><th scope="col">Node</th><th scope="col">HTTP</th>\
-            <th scope="col">Bytes</th><th scope="col">Page SHA-256 (opens the archived page)</th><th scope="col">Signature</th></tr></thead>
-            <tbody>\(captureRows)</tbody></table></div></section>
+            \(captureTable)</section>
             """
         return WebPage.response(
             page.document(
@@ -161,15 +158,13 @@ extension Daemon {
         }
         return """
             <section aria-labelledby="versions"><h2 id="versions">Versions of the text</h2>
-            <div class="scroll"><table><thead><tr><th scope="col">#</th><th scope="col">First seen</th><th scope="col">Extractor</th>\
-            <th scope="col">Made by</th><th scope="col">Text id</th><th scope="col">Diff</th></tr></thead><tbody>\(rows)</tbody></table></div>
+            \(WebPage.table(["#", "First seen", "Extractor", "Made by", "Text id", "Diff"], rows))
             \(compare)\((others.isEmpty ? "" : "<h3>Texts other nodes made</h3><ul>\(others)</ul>") as HTML)</section>
             """
     }
 
     /// A word diff between two versions of an article's text, paragraphs kept.
-    func diffPage(_ query: Fields, frame: WebPage) throws -> Response {
-        let page = frame
+    func diffPage(_ query: Fields, frame page: WebPage) throws -> Response {
         let article = try lookUp(query["ref"])
         let texts = article.versions + article.otherTexts
         guard let old = texts.first(where: { $0.textID == query["from"] }),
@@ -195,9 +190,8 @@ extension Daemon {
     }
 
     /// The archived page in a frame that lets none of its scripts run and none of its resources load.
-    func capturePage(_ hash: String, frame: WebPage) throws -> Response {
+    func capturePage(_ hash: String, frame page: WebPage) throws -> Response {
         guard ContentHash(hex: hash) != nil else { throw WebError(.notFound, "\(hash) is not a SHA-256.") }
-        let page = frame
         return WebPage.response(
             page.document(
                 title: "Archived page",
@@ -265,20 +259,6 @@ extension Daemon {
         let spellings = variants.sorted { $0.key < $1.key }.filter { !$0.value.isEmpty }.map { word, others -> HTML in
             "<li>\(word): \(others.joined(separator: ", "))</li>"
         }
-        var pages: [HTML] = []
-        var asked = query
-        if number > 1 {
-            asked["page"] = String(number - 1)
-            pages.append(
-                "<a rel=\"prev\" href=\"\(HTML.link("/search", asked.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Previous</a>"
-            )
-        }
-        if hits.count > number * 20 {
-            asked["page"] = String(number + 1)
-            pages.append(
-                "<a rel=\"next\" href=\"\(HTML.link("/search", asked.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))\">Next</a>"
-            )
-        }
         let results: HTML =
             items.isEmpty ? "<p>Nothing found.</p>" : "<ol class=\"items\" start=\"\((number - 1) * 20 + 1)\">\(items)</ol>"
         return WebPage.response(
@@ -287,7 +267,7 @@ extension Daemon {
                 """
                 \(filters)\((spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>") as HTML)\
                 \(items.isEmpty ? "" : Self.exportLinks(["q", "feed", "tag", "story", "since", "until", "hidden", "variants"].map { ($0, query[$0]) }))\
-                \(results)<p class="pages">\(pages)</p>
+                \(results)\(WebPage.pager("/search", query, page: number, more: hits.count > number * 20))
                 """))
     }
 
@@ -345,8 +325,7 @@ extension Daemon {
     }
 
     /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
-    func storiesPage(_ query: Fields, frame: WebPage) throws -> Response {
-        let page = frame
+    func storiesPage(_ query: Fields, frame page: WebPage) throws -> Response {
         let number = max(1, Int(query["page"] ?? "") ?? 1)
         let found = try archive.stories(minimumMembers: 2, limit: 21, offset: (number - 1) * 20, membersEach: 8)
         let stories = found.prefix(20).map { story -> HTML in
@@ -356,17 +335,14 @@ extension Daemon {
             \(WebPage.storyTable(story))</section>
             """
         }
-        var pages: [HTML] = []
-        if number > 1 { pages.append("<a rel=\"prev\" href=\"/stories?page=\(number - 1)\">Previous</a>") }
-        if found.count > 20 { pages.append("<a rel=\"next\" href=\"/stories?page=\(number + 1)\">Next</a>") }
         let body: HTML =
             stories.isEmpty ? "<p>No story holds two texts\(number > 1 ? " on this page" : " yet").</p>" : "\(stories)"
-        return WebPage.response(page.document(title: "Stories", "\(body)<p class=\"pages\">\(pages)</p>"))
+        return WebPage.response(
+            page.document(title: "Stories", "\(body)\(WebPage.pager("/stories", query, page: number, more: found.count > 20))"))
     }
 
     /// One story: its texts side by side, in the order they were captured.
-    func storyPage(_ query: Fields, frame: WebPage) throws -> Response {
-        let page = frame
+    func storyPage(_ query: Fields, frame page: WebPage) throws -> Response {
         guard let story = try archive.story(query["id"] ?? "") else { throw WebError(.notFound, "No story has that id.") }
         let size = story.size ?? story.members.count
         return WebPage.response(
@@ -402,9 +378,7 @@ extension Daemon {
                 title: "Feeds",
                 """
                 <p role="status">Now: \(activity)</p>
-                <div class="scroll"><table><thead><tr><th scope="col">Feed</th><th scope="col">Category</th><th scope="col">Last poll</th>\
-                <th scope="col">Result</th><th scope="col">Next poll</th><th scope="col">Articles</th><th scope="col">Actions</th></tr></thead>
-                <tbody>\(rows)</tbody></table></div>
+                \(WebPage.table(["Feed", "Category", "Last poll", "Result", "Next poll", "Articles", "Actions"], rows))
                 <p>\(page.button("Poll every feed now", action: "/feeds/poll"))</p>
                 <form method="post" action="/feeds/add">\(page.token)<h2>Add a feed</h2>
                 <label>URL <input name="url" type="url" required size="50"></label> <label>Category <input name="category"></label> \
@@ -442,7 +416,7 @@ extension Daemon {
                 <dt>Verified</dt><dd>\(WebPage.verification(status.verification)) \
                 \(status.verification?.finishedAt == nil && status.verification != nil ? "" : page.button("Verify now", action: "/verify"))</dd></dl>
                 <h2>Peers</h2>
-                \((peers.isEmpty ? "<p>No peers.</p>" : "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Peer</th><th scope=\"col\">Node</th><th scope=\"col\">Last sync</th><th scope=\"col\">Result</th><th scope=\"col\">Behind</th><th scope=\"col\">Actions</th></tr></thead><tbody>\(peers)</tbody></table></div>") as HTML)
+                \(peers.isEmpty ? "<p>No peers.</p>" : WebPage.table(["Peer", "Node", "Last sync", "Result", "Behind", "Actions"], peers))
                 """))
     }
 
@@ -491,10 +465,7 @@ extension WebPage {
                 ?? "\(member.title ?? member.textID)"
             return "<tr><td>\(time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
         }
-        return """
-            <div class="scroll"><table><thead><tr><th scope="col">Captured</th><th scope="col">Source</th><th scope="col">Text</th></tr>\
-            </thead><tbody>\(rows)</tbody></table></div>
-            """
+        return table(["Captured", "Source", "Text"], rows)
     }
 
     /// A capture's signature state in words.

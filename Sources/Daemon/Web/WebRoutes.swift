@@ -10,15 +10,15 @@ extension Daemon {
         let router = Router()
         router.add(middleware: webGuard)
         let frame = webGuard.frame
-        router.get("/") { request, _ in try self.articlesPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
-        router.get("/article") { request, _ in try self.articlePage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
-        router.get("/diff") { request, _ in try self.diffPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
+        router.get("/") { request, _ in try self.articlesPage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/article") { request, _ in try self.articlePage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/diff") { request, _ in try self.diffPage(WebGuard.queryFields(request), frame: frame) }
         router.get("/capture/:hash") { _, context in try self.capturePage(context.parameters.get("hash") ?? "", frame: frame) }
         router.get("/raw/:hash") { _, context in try self.rawPage(context.parameters.get("hash") ?? "") }
-        router.get("/search") { request, _ in try self.searchPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
-        router.get("/stories") { request, _ in try self.storiesPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
-        router.get("/story") { request, _ in try self.storyPage(WebGuard.formFields(request.uri.query ?? ""), frame: frame) }
-        router.get("/export") { request, _ in try self.exportDownload(WebGuard.formFields(request.uri.query ?? "")) }
+        router.get("/search") { request, _ in try self.searchPage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/stories") { request, _ in try self.storiesPage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/story") { request, _ in try self.storyPage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/export") { request, _ in try self.exportDownload(WebGuard.queryFields(request)) }
         router.get("/feeds") { _, _ in try await self.feedsPage(frame: frame) }
         router.get("/status") { _, _ in try await self.statusPage(frame: frame) }
         router.get("/static/app.css") { _, _ in WebAssets.response(WebAssets.css, type: "text/css; charset=utf-8") }
@@ -139,10 +139,16 @@ struct WebGuard: RouterMiddleware {
 
     init(listeningOn host: String, password: WebPassword?, secure: Bool) {
         hosts = Set(["localhost", "127.0.0.1", "::1", host.lowercased()])
-        csrf = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.hexString
+        csrf = Self.randomToken()
         login = password.map(WebLogin.init)
         self.secure = secure
     }
+
+    /// 256 random bits in hex: a form token or a session's.
+    static func randomToken() -> String { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.hexString }
+
+    /// The fields of a request's query string.
+    static func queryFields(_ request: Request) -> [String: String] { formFields(request.uri.query ?? "") }
 
     /// What every page is framed with.
     var frame: WebPage { WebPage(csrf: csrf, login: login != nil) }
@@ -233,7 +239,7 @@ struct WebGuard: RouterMiddleware {
         }
         let body = try await request.body.collect(upTo: 1 << 20)
         let fields = Self.formFields(String(buffer: body))
-        guard let token = fields["csrf"], Self.same(token, csrf) else {
+        guard let token = fields["csrf"], Array(token.utf8).isEqualInConstantTime(to: Array(csrf.utf8)) else {
             throw WebError(.forbidden, "The form is out of date (the daemon restarted since the page was loaded): load it again.")
         }
         return fields
@@ -249,7 +255,9 @@ struct WebGuard: RouterMiddleware {
         else { throw WebError(.unsupportedMediaType, "Expected a file upload.") }
         let body = try await request.body.collect(upTo: 16 << 20)
         let parts = Self.multipartParts(Data(buffer: body), boundary: boundary)
-        guard let token = parts["csrf"].map({ String(decoding: $0, as: UTF8.self) }), Self.same(token, csrf) else {
+        guard let token = parts["csrf"].map({ String(decoding: $0, as: UTF8.self) }),
+            Array(token.utf8).isEqualInConstantTime(to: Array(csrf.utf8))
+        else {
             throw WebError(.forbidden, "The form is out of date (the daemon restarted since the page was loaded): load it again.")
         }
         return parts
@@ -290,14 +298,6 @@ struct WebGuard: RouterMiddleware {
         return fields
     }
 
-    /// Compares in time that does not depend on where the two differ.
-    private static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-
     private static func errorPage(_ error: WebError) -> Response {
         let page = WebPage(csrf: "", login: false)
         return WebPage.response(
@@ -308,6 +308,6 @@ struct WebGuard: RouterMiddleware {
 }
 
 extension HTTPFields.Element.Name {
-    fileprivate static let xFrameOptions = HTTPFields.Element.Name("X-Frame-Options")!
+    static let xFrameOptions = HTTPFields.Element.Name("X-Frame-Options")!
     fileprivate static let referrerPolicy = HTTPFields.Element.Name("Referrer-Policy")!
 }
