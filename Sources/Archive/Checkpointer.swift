@@ -47,6 +47,10 @@ final class Checkpointer: Sendable {
     /// How long a commit at the bound waits for readers of older snapshots: a search takes milliseconds; a long export
     /// is not waited for (the commit after tries again).
     static let readerWaitMilliseconds: Int32 = 100
+    /// How long a commit at the bound goes on trying to copy the WAL while the thread or readers keep it busy: long
+    /// enough for the thread's copy and a search, short of stalling ingest behind a long export (the commit after
+    /// tries again).
+    static let boundWaitMilliseconds = 1000
     /// The writer's own busy timeout, given back after a commit at the bound.
     private var busyMilliseconds: Int32 {
         if case .timeout(let seconds) = configuration.busyMode { Int32(seconds * 1000) } else { 0 }
@@ -93,16 +97,31 @@ final class Checkpointer: Sendable {
         switch action {
         case .none: break
         case .inline:
-            // Fails harmlessly (busy) if the thread is copying right now; a later commit tries again. At the bound, the
-            // copy also waits a moment for readers of older snapshots to finish, so that the next transaction can start
-            // the WAL over: with readers coming and going all the time, a passive copy alone let it grow on.
-            let bounding = frames >= threshold * 4
-            if bounding { sqlite3_busy_timeout(writer, Self.readerWaitMilliseconds) }
-            defer { if bounding { sqlite3_busy_timeout(writer, busyMilliseconds) } }
+            // Below the bound, a passive copy that fails harmlessly (busy) if the thread is copying right now; a later
+            // commit tries again. At the bound, the commit copies everything and waits for readers of older snapshots to
+            // finish, so that the next transaction starts the WAL over: with readers coming and going all the time, a
+            // passive copy alone let it grow on. SQLite answers busy at once while the thread holds the checkpoint lock,
+            // so the commit tries again until the thread is done, for at most ``boundWaitMilliseconds``: giving up at
+            // once let one more transaction grow the WAL past its bound.
+            guard frames >= threshold * 4 else {
+                var copied: Int32 = 0
+                if sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nil, &copied) == SQLITE_OK {
+                    observe(.copiedInline(frames: copied))
+                }
+                return
+            }
+            sqlite3_busy_timeout(writer, Self.readerWaitMilliseconds)
+            defer { sqlite3_busy_timeout(writer, busyMilliseconds) }
+            let deadline = ContinuousClock.now + .milliseconds(Self.boundWaitMilliseconds)
             var copied: Int32 = 0
-            let mode = bounding ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE
-            if sqlite3_wal_checkpoint_v2(writer, schema, mode, nil, &copied) == SQLITE_OK {
-                observe(.copiedInline(frames: copied))
+            while true {
+                let result = sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_RESTART, nil, &copied)
+                if result == SQLITE_OK {
+                    observe(.copiedInline(frames: copied))
+                    break
+                }
+                guard result == SQLITE_BUSY, ContinuousClock.now < deadline else { break }
+                usleep(1000)
             }
         case .wake(let startThread):
             if startThread { Thread { self.run() }.start() }
