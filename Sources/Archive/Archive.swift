@@ -329,6 +329,7 @@ extension Archive {
             switch item {
             case .capture(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
             case .annotation(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
+            case .timestamp(let record): try checkSignature(of: record, kind: item.kind, arriving: arriving)
             case .extraction(let record) where !record.nodeID.isEmpty:
                 try checkSignature(of: record, kind: item.kind, arriving: arriving)
             default: break
@@ -492,9 +493,17 @@ extension Archive {
         case .annotation(let record):
             try requireAnnotatable(record, db: db)
             try record.insert(db, onConflict: .ignore)
+        case .timestamp(let record): try record.insert(db, onConflict: .ignore)
         }
         guard db.changesCount > 0 else { return false }
         if case .annotation(let annotation) = item { try Self.merge(annotation, db: db) }
+        if case .timestamp(let timestamp) = item {
+            for capture in timestamp.captures {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO timestamp_leaf(captureID, tsa, timestampID) VALUES (?, ?, ?)",
+                    arguments: [capture, timestamp.tsa, timestamp.id])
+            }
+        }
         if case .text(let text) = item {
             try db.execute(
                 sql: "INSERT INTO text_search(rowid, title, body) SELECT seq, title, body FROM text WHERE id = ?",
@@ -581,6 +590,7 @@ extension Archive {
                     case "text": try TextRecord.fetchOne(db, key: ["id": key]).map(ArchiveItem.text)
                     case "extraction": try ExtractionRecord.fetchOne(db, key: key).map(ArchiveItem.extraction)
                     case "annotation": try AnnotationRecord.fetchOne(db, key: key).map(ArchiveItem.annotation)
+                    case "timestamp": try TimestampRecord.fetchOne(db, key: key).map(ArchiveItem.timestamp)
                     default: nil
                     }
                 return item.map { Change(seq: row["seq"], item: $0) }

@@ -373,6 +373,19 @@ enum Schema {
                     END;
                     """)
         }
+        migrator.registerMigration("v21") { db in
+            // Trusted timestamps (RFC 3161) over batches of captures, and which batch of which authority holds each
+            // capture: what waits for a timestamp is a capture no batch of that authority holds.
+            try db.execute(
+                sql: """
+                    CREATE TABLE timestamp(
+                        id TEXT PRIMARY KEY NOT NULL, captures TEXT NOT NULL, root TEXT NOT NULL, tsa TEXT NOT NULL,
+                        token TEXT NOT NULL, time TEXT NOT NULL, nodeID TEXT NOT NULL, signature TEXT);
+                    CREATE TABLE timestamp_leaf(
+                        captureID TEXT NOT NULL, tsa TEXT NOT NULL, timestampID TEXT NOT NULL,
+                        PRIMARY KEY(captureID, tsa, timestampID)) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }
@@ -407,4 +420,8 @@ extension ExtractionRecord: FetchableRecord, PersistableRecord {
 
 extension AnnotationRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "annotation"
+}
+
+extension TimestampRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "timestamp"
 }

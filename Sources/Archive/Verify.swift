@@ -3,13 +3,13 @@ import GRDB
 public import NewsCore
 
 extension Archive {
-    /// Re-hashes every blob, recomputes every record's id, checks every capture's and annotation's signature and
-    /// every capture's blob, and
+    /// Re-hashes every blob, recomputes every record's id, checks every signed record's signature, every capture's blob
+    /// and every timestamp's tree (its token is the daemon's to check: ``eachTimestamp(_:)``), and
     /// runs SQLite's integrity check. `progress` is told how many of how many items are done.
     public func verify(progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> VerifyReport {
         try pool.read { db in
             var report = VerifyReport()
-            let tables = ["node", "article", "capture", "text", "extraction", "annotation"]
+            let tables = ["node", "article", "capture", "text", "extraction", "annotation", "timestamp"]
             var total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob") ?? 0
             for table in tables { total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
             var done = 0
@@ -100,6 +100,12 @@ extension Archive {
                 }
             }
             try check(AnnotationRecord.self, "annotation") { checkSignature($0, "annotation") }
+            try check(TimestampRecord.self, "timestamp") { timestamp in
+                checkSignature(timestamp, "timestamp")
+                if timestamp.root != MerkleTree.root(timestamp.captures) {
+                    problem("timestamp", timestamp.id.hex, "its root is not the root of its captures' tree")
+                }
+            }
 
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
             report.integrity = integrity == ["ok"] ? "ok" : integrity.joined(separator: "; ")

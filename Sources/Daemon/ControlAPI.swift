@@ -39,6 +39,9 @@ extension Daemon {
         router.post(RouterPath(ControlPath.verify)) { request, _ in
             self.verify(reextract: request.uri.queryParameters.get("reextract") == "1")
         }
+        router.post(RouterPath(ControlPath.timestamp)) { _, _ in
+            await JSONBody(self.timestamper.round(self.current, onlyDue: false).result)
+        }
         router.post(RouterPath(ControlPath.backup)) { _, _ in self.backup() }
         router.get(RouterPath(ControlPath.backup)) { request, _ in
             guard let name = request.uri.queryParameters.get("name") else {
@@ -301,6 +304,7 @@ extension Daemon {
         }
         do {
             var verified = try archive.verify(progress: step)
+            try timestamper.check(&verified, config: current)
             if reextract { try Self.reextractionCheck(&verified, archive: archive, progress: step) }
             verifying.withLock {
                 $0?.report = verified

@@ -31,6 +31,7 @@ public final class Daemon: Sendable {
     let fetcher: Fetcher
     let poller: Poller
     let syncer: Syncer
+    let timestamper: Timestamper
     /// Who may sync with this node: the peers in force, by node id.
     let gate: SyncGate
     let logger: Logger
@@ -93,6 +94,7 @@ public final class Daemon: Sendable {
             archive: archive, fetcher: fetcher, limits: config.limits, key: identity.key, peers: peers, events: hub,
             metrics: metrics, logger: logger)
         gate = SyncGate(key: identity.key, peers: peers)
+        timestamper = Timestamper(archive: archive, fetcher: fetcher, key: identity.key, nodeID: identity.nodeID)
         gate.onContact { [weak self] node in await self?.contact(from: node) }
     }
 
@@ -153,7 +155,11 @@ public final class Daemon: Sendable {
         // The compaction loop hears of polls from before its task first runs: under load that can be after one. It runs
         // without a schedule too: polls asked for are polls.
         services.append(CompactLoop(daemon: self, events: events()))
-        if scheduled { services += [PollLoop(daemon: self), SyncLoop(daemon: self)] as [any Service] }
+        if scheduled {
+            services +=
+                [PollLoop(daemon: self), SyncLoop(daemon: self), TimestampLoop(daemon: self, events: events())]
+                as [any Service]
+        }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
         if let server = try webServer() { services.append(server) } else { readiness.webSettled() }
@@ -245,6 +251,7 @@ public final class Daemon: Sendable {
             peers: try archive.peerStatuses(Self.peers(current, archive: archive)), activity: await activity(),
             tlsPin: tls?.pin, web: web.current)
         report.verification = verifying.withLock { $0 }
+        report.timestamps = try timestamper.status(current)
         return report
     }
 
@@ -447,6 +454,32 @@ private struct PollLoop: Service {
             while !Task.isCancelled {
                 let next = try await daemon.pollDueFeeds()
                 await daemon.waitForPoll(until: next)
+            }
+        }
+    }
+}
+
+/// Asks the time-stamping authorities for tokens over new captures every `timestamp_interval`, and at once when a
+/// poll succeeds while a request had failed (the link is back), until shutdown.
+private struct TimestampLoop: Service {
+    let daemon: Daemon
+    /// The daemon's events, subscribed to before the daemon started.
+    let events: AsyncStream<DaemonEvent>
+
+    func run() async throws {
+        let timestamper = daemon.timestamper
+        let listener = Task {
+            for await event in events {
+                if case .polled(let feed) = event, feed.lastResult != "error", timestamper.isWaitingForLink {
+                    timestamper.trigger.fire()
+                }
+            }
+        }
+        defer { listener.cancel() }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = await timestamper.round(daemon.current, onlyDue: true).next
+                await timestamper.trigger.wait(upTo: .seconds(max(1, next.timeIntervalSinceNow)))
             }
         }
     }

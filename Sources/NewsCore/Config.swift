@@ -53,6 +53,10 @@ public struct NewsdConfig: Sendable, Equatable {
     public var feeds: [FeedConfig]
     /// The peers to pull from.
     public var peers: [PeerConfig]
+    /// The time-stamping authorities (RFC 3161) asked to vouch for each batch of captures; none by default.
+    public var tsas: [TSAConfig] = []
+    /// Seconds between batches of captures sent for a timestamp.
+    public var timestampInterval: Double = 600
 
     /// A configuration with the defaults for everything not given.
     public init(
@@ -128,6 +132,20 @@ public struct FeedConfig: Sendable, Equatable, Codable {
             userAgent: try container.decodeIfPresent(String.self, forKey: .userAgent),
             headers: try container.decodeIfPresent([String: String].self, forKey: .headers) ?? [:],
             allowPrivate: try container.decodeIfPresent(Bool.self, forKey: .allowPrivate) ?? false)
+    }
+}
+
+/// A time-stamping authority (RFC 3161).
+public struct TSAConfig: Sendable, Equatable, Codable {
+    /// Where time-stamp queries are posted.
+    public var url: URL
+    /// Certificates (PEM) the authority's tokens must chain to; without it a token's signature is checked, its
+    /// chain is not.
+    public var caFile: URL?
+
+    public init(url: URL, caFile: URL? = nil) {
+        self.url = url
+        self.caFile = caFile
     }
 }
 
@@ -338,10 +356,11 @@ private struct Number: Decodable {
 /// Every key the parser accepts, named as its messages name them.
 func acceptedConfigKeys() -> [String] {
     typealias Keys = RawConfig.CodingKeys
-    return Keys.allCases.filter { ![Keys.limits, .feed, .peer].contains($0) }.map(\.rawValue)
+    return Keys.allCases.filter { ![Keys.limits, .feed, .peer, .tsa].contains($0) }.map(\.rawValue)
         + RawConfig.Limits.CodingKeys.allCases.map { "limits." + $0.rawValue }
         + RawConfig.Feed.CodingKeys.allCases.map { "feed." + $0.rawValue }
         + RawConfig.Peer.CodingKeys.allCases.map { "peer." + $0.rawValue }
+        + RawConfig.TSA.CodingKeys.allCases.map { "tsa." + $0.rawValue }
 }
 
 /// The file's shape, before paths are resolved and values checked.
@@ -397,6 +416,16 @@ private struct RawConfig: Decodable {
         }
     }
 
+    struct TSA: Decodable {
+        var url: String
+        var caFile: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url
+            case caFile = "ca_file"
+        }
+    }
+
     var dataDir: String?
     var controlSocket: String?
     var listen: String?
@@ -414,6 +443,8 @@ private struct RawConfig: Decodable {
     var limits: Limits?
     var feed: [Feed]?
     var peer: [Peer]?
+    var tsa: [TSA]?
+    var timestampInterval: Number?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDir = "data_dir"
@@ -428,7 +459,8 @@ private struct RawConfig: Decodable {
         case logLevel = "log_level"
         case userAgent = "user_agent"
         case walCheckpointMib = "wal_checkpoint_mib"
-        case limits, feed, peer, proxy, tls
+        case timestampInterval = "timestamp_interval"
+        case limits, feed, peer, proxy, tls, tsa
     }
 
     func resolve(_ source: ConfigSource) throws(ConfigError) -> NewsdConfig {
@@ -556,6 +588,21 @@ private struct RawConfig: Decodable {
                     + "made by `newsctl web passwd`), and with tls = true it speaks HTTPS")
         }
         config.tls = tls ?? false
+        for (index, tsa) in (tsa ?? []).enumerated() {
+            let key = "tsa[\(index + 1)]"
+            guard let url = URL(string: tsa.url), ["http", "https"].contains(url.scheme?.lowercased()), url.host != nil else {
+                throw fail("\(key).url", "\"\(tsa.url)\" is not an http or https URL")
+            }
+            guard !config.tsas.contains(where: { $0.url == url }) else {
+                throw fail("\(key).url", "\(url.absoluteString) is listed twice")
+            }
+            let caFile = tsa.caFile.map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL }
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile.path) {
+                throw fail("\(key).ca_file", "cannot read \(caFile.path)")
+            }
+            config.tsas.append(TSAConfig(url: url, caFile: caFile))
+        }
+        config.timestampInterval = try positive(timestampInterval, "timestamp_interval", default: config.timestampInterval)
         config.walCheckpointMiB = try count(walCheckpointMib, "wal_checkpoint_mib", default: config.walCheckpointMiB)
         guard config.walCheckpointMiB <= 4096 else { throw fail("wal_checkpoint_mib", "must be at most 4096") }
         return config

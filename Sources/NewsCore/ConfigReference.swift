@@ -123,6 +123,18 @@ public enum ConfigReference {
         Key(
             name: "peer.pin", value: "sha256/BASE64", defaultValue: nil,
             meaning: "The peer's TLS public key, for an https URL (newsctl status shows a node's own)."),
+        Key(
+            name: "timestamp_interval", value: "seconds", defaultValue: seconds(defaults.timestampInterval),
+            meaning: "Between batches of new captures sent to the time-stamping authorities (a batch that fails goes again"
+                + " sooner, and waits while there is no link)."),
+        Key(
+            name: "tsa.url", value: "http(s) URL", defaultValue: nil,
+            meaning: "A time-stamping authority (RFC 3161; [[tsa]], one table per authority): each batch of captures gets"
+                + " a token from every one, for independence."),
+        Key(
+            name: "tsa.ca_file", value: "path", defaultValue: nil,
+            meaning: "Certificates (PEM) the authority's tokens must chain to; relative to the file. Without it, a token's"
+                + " signature is checked but not whom it chains to."),
     ]
 
     private static func seconds(_ value: Double) -> String {

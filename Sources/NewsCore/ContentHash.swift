@@ -41,6 +41,14 @@ public struct ContentHash: Hashable, Comparable, Sendable, Codable, CustomString
 
     public var description: String { hex }
 
+    /// The digest's 32 bytes.
+    public var digest: Data { Data(hex: hex) ?? Data() }
+
+    /// The hash whose bytes are `digest`.
+    init(digest: SHA256.Digest) {
+        hex = digest.hexString
+    }
+
     public static func < (lhs: ContentHash, rhs: ContentHash) -> Bool { lhs.hex < rhs.hex }
 }
 

@@ -14,6 +14,8 @@ public enum ControlPath {
     public static let feedsOPML = "/v1/feeds/opml"
     /// `POST` (`?reextract=1`): verifies the archive, progress and then the report as JSON lines of ``VerifyEvent``.
     public static let verify = "/v1/verify"
+    /// `POST`: asks the time-stamping authorities for tokens over every waiting capture now; a ``TimestampResult``.
+    public static let timestamp = "/v1/timestamp"
     /// `POST` makes a backup copy (JSON lines of progress), `GET` (`?name=`) hands it over.
     public static let backup = "/v1/backup"
     /// `GET`: the whole archive as JSON Lines.

@@ -72,6 +72,17 @@ public struct CanonicalWriter {
         field(key, value.map(Int64.init))
     }
 
+    /// Writes a list of hashes as an array of their hex digits.
+    public mutating func field(_ key: StaticString, _ values: [ContentHash]) {
+        self.key(key)
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            quote(value.hex)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     private mutating func key(_ key: StaticString) {
         assert(lastKey.map { Self.precedes($0, key) } ?? true, "canonical fields are written in the order of their names")
         lastKey = key
@@ -410,6 +421,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
     case text(TextRecord)
     case extraction(ExtractionRecord)
     case annotation(AnnotationRecord)
+    case timestamp(TimestampRecord)
 
     /// The kind's name in the change log and on the wire.
     public var kind: String {
@@ -420,6 +432,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .text: "text"
         case .extraction: "extraction"
         case .annotation: "annotation"
+        case .timestamp: "timestamp"
         }
     }
 
@@ -432,6 +445,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .text(let record): record.id
         case .extraction(let record): record.id
         case .annotation(let record): record.id
+        case .timestamp(let record): record.id
         }
     }
 
@@ -457,6 +471,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .text(let record): record.isIntact
         case .extraction(let record): record.isIntact
         case .annotation(let record): record.isIntact
+        case .timestamp(let record): record.isIntact && record.root == MerkleTree.root(record.captures)
         }
     }
 
@@ -471,6 +486,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case "text": self = .text(try container.decode(TextRecord.self, forKey: .record))
         case "extraction": self = .extraction(try container.decode(ExtractionRecord.self, forKey: .record))
         case "annotation": self = .annotation(try container.decode(AnnotationRecord.self, forKey: .record))
+        case "timestamp": self = .timestamp(try container.decode(TimestampRecord.self, forKey: .record))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown record kind \(other)")
         }
@@ -486,6 +502,7 @@ public enum ArchiveItem: Sendable, Equatable, Codable {
         case .text(let record): try container.encode(record, forKey: .record)
         case .extraction(let record): try container.encode(record, forKey: .record)
         case .annotation(let record): try container.encode(record, forKey: .record)
+        case .timestamp(let record): try container.encode(record, forKey: .record)
         }
     }
 }

@@ -21,6 +21,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var web: String?
     /// The last verification since the daemon started, or the one under way.
     public var verification: Verification?
+    /// Trusted timestamps of captures; absent when no time-stamping authority is configured.
+    public var timestamps: TimestampStatus?
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
@@ -220,6 +222,57 @@ public struct Verification: Codable, Sendable, Equatable {
     }
 }
 
+/// How many captures hold a trusted timestamp (RFC 3161), and how each authority fares.
+public struct TimestampStatus: Codable, Sendable, Equatable {
+    /// One configured time-stamping authority.
+    public struct Authority: Codable, Sendable, Equatable {
+        public var url: String
+        /// Captures it has vouched for (tokens asked for here or synced from peers).
+        public var stamped: Int
+        /// Captures waiting for its token.
+        public var waiting: Int
+        /// When its last token here was granted.
+        public var lastTokenAt: Date?
+        /// Why the last request failed, when it did.
+        public var lastError: String?
+        /// When the next batch goes.
+        public var nextAt: Date?
+
+        public init(url: String, stamped: Int, waiting: Int) {
+            self.url = url
+            self.stamped = stamped
+            self.waiting = waiting
+        }
+    }
+
+    /// Captures in the archive.
+    public var captures: Int
+    /// Captures that at least one authority vouched for.
+    public var stamped: Int
+    public var authorities: [Authority]
+
+    public init(captures: Int, stamped: Int, authorities: [Authority]) {
+        self.captures = captures
+        self.stamped = stamped
+        self.authorities = authorities
+    }
+}
+
+/// What one round of time-stamping did: `newsctl timestamp`.
+public struct TimestampResult: Codable, Sendable, Equatable {
+    /// Tokens granted and stored, and the captures they cover.
+    public var tokens: Int
+    public var captures: Int
+    /// Each authority that failed, and why.
+    public var errors: [String: String]
+
+    public init(tokens: Int = 0, captures: Int = 0, errors: [String: String] = [:]) {
+        self.tokens = tokens
+        self.captures = captures
+        self.errors = errors
+    }
+}
+
 /// What `verify` found.
 public struct VerifyReport: Codable, Sendable, Equatable {
     /// One thing that is not as it should be.
@@ -239,6 +292,9 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     public var blobs = 0
     public var records = 0
     public var signatures = 0
+    /// Trusted timestamps whose token was checked against its batch's root (and, where a CA is configured for its
+    /// authority, the authority's certificate chain).
+    public var timestamps = 0
     /// Extractions made before extractions were signed: no node vouches for their texts (not a problem, but said).
     public var unverifiedExtractions = 0
     /// With `--reextract`: texts made again from their pages and found the same, and extractions that could not be

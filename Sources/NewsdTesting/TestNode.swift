@@ -129,6 +129,9 @@ public final class TestNode: Sendable {
     /// Asks the daemon to pull from every peer now; returns the peers' states.
     public func sync() async throws -> [PeerStatus] { try await control("POST", ControlPath.sync) }
 
+    /// Asks the daemon to get trusted timestamps for every waiting capture now.
+    public func timestamp() async throws -> TimestampResult { try await control("POST", ControlPath.timestamp) }
+
     /// The daemon's status report.
     public func status() async throws -> StatusReport { try await control("GET", ControlPath.status) }
 

@@ -13,7 +13,7 @@ struct Newsctl: AsyncParsableCommand {
         version: newsdVersion,
         subcommands: [
             Status.self, Poll.self, Sync.self, Feeds.self, Articles.self, Search.self, Show.self, Diff.self, Stories.self,
-            Verify.self, Backup.self,
+            Verify.self, Timestamp.self, Backup.self,
             Tag.self, Note.self, Hide.self, Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
             Web.self,
         ])
@@ -186,6 +186,27 @@ extension Newsctl {
                 let peers = try await sync.value
                 try connection.output(peers) { StatusText.peers($0, now: Date()) }
                 if peers.contains(where: { $0.lastResult == "error" }) { throw ExitCode(1) }
+            }
+        }
+    }
+}
+
+extension Newsctl {
+    struct Timestamp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Asks the time-stamping authorities (RFC 3161) for tokens over every capture that waits, now.",
+            discussion: "Exit status 1 when an authority could not be reached or its token was refused; why is in the output.")
+
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await report {
+                let result = try await connection.call("POST", ControlPath.timestamp, as: TimestampResult.self)
+                try connection.output(result) { result in
+                    "\(result.tokens) tokens over \(result.captures) captures\n"
+                        + result.errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\n" }.joined()
+                }
+                if !result.errors.isEmpty { throw ExitCode(1) }
             }
         }
     }

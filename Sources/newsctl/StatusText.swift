@@ -16,8 +16,23 @@ enum StatusText {
             growth   \(counts.capturesLastDay) captures (\(bytes(counts.capturedBytesLastDay))) in the last 24 hours
 
             """
+        if let timestamps = status.timestamps { out += timestampLines(timestamps, now: now) }
         out += "\n" + feeds(status.feeds, now: now)
         out += "\n" + peers(status.peers, now: now)
+        return out
+    }
+
+    /// Captures with a trusted timestamp, and each authority's state.
+    static func timestampLines(_ timestamps: TimestampStatus, now: Date) -> String {
+        var out = "timestamps \(timestamps.stamped) of \(timestamps.captures) captures\n"
+        for authority in timestamps.authorities {
+            out += "  \(marker(authority.lastError == nil ? "ok" : "error")) \(authority.url): \(authority.stamped) stamped, "
+            out += "\(authority.waiting) waiting"
+            if let last = authority.lastTokenAt { out += ", last token \(ago(last, now: now))" }
+            if let next = authority.nextAt, authority.waiting > 0 { out += ", next \(until(next, now: now))" }
+            out += "\n"
+            if let error = authority.lastError { out += "      \(error)\n" }
+        }
         return out
     }
 

@@ -92,6 +92,7 @@ import Testing
             ("diff", [article], [article, "7", "9"]),
             ("stories", [], ["--limit", "0"]),
             ("verify", [], nil),
+            ("timestamp", [], nil),
             (
                 "backup", [files.appendingPathComponent("backup.sqlite").path],
                 [
