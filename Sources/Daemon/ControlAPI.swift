@@ -92,6 +92,12 @@ extension Daemon {
                     feed: query.get("feed"), since: try date("since"), until: try date("until"), tag: query.get("tag"),
                     includeHidden: query.get("hidden") == "1", limit: query.get("limit", as: Int.self) ?? 50))
         }
+        router.get(RouterPath(ControlPath.prove)) { request, _ in
+            guard let reference = request.uri.queryParameters.get("ref") else {
+                throw HTTPError(.badRequest, message: "ref is required")
+            }
+            return try self.proof(reference)
+        }
         router.get(RouterPath(ControlPath.article)) { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
                 throw HTTPError(.badRequest, message: "ref is required")
@@ -176,6 +182,20 @@ extension Daemon {
                 gzip: request.uri.queryParameters.get("gzip") == "1")
         }
         router.post(RouterPath(ControlPath.importLines)) { request, _ in try await JSONBody(self.importLines(request.body)) }
+    }
+
+    /// The evidence bundle of the article `reference`, as a ZIP file to save.
+    func proof(_ reference: String) throws -> Response {
+        let bundle: (name: String, data: Data)
+        do {
+            bundle = try ProofBundle.make(reference, archive: archive, authorities: current.tsas)
+        } catch let error as ArticleLookupError {
+            throw HTTPError(.notFound, message: error.description)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/zip", .contentDisposition: "attachment; filename=\"\(bundle.name)\""],
+            body: .init(byteBuffer: ByteBuffer(bytes: bundle.data)))
     }
 
     /// The feeds as OPML, with their titles and sites.

@@ -16,6 +16,8 @@ public enum ControlPath {
     public static let verify = "/v1/verify"
     /// `POST`: asks the time-stamping authorities for tokens over every waiting capture now; a ``TimestampResult``.
     public static let timestamp = "/v1/timestamp"
+    /// `GET` (`?ref=`): an evidence bundle for one article, a ZIP file anyone can check with `sha256sum` and `openssl`.
+    public static let prove = "/v1/prove"
     /// `POST` makes a backup copy (JSON lines of progress), `GET` (`?name=`) hands it over.
     public static let backup = "/v1/backup"
     /// `GET`: the whole archive as JSON Lines.

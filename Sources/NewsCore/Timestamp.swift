@@ -27,6 +27,14 @@ public enum MerkleTree {
         return path(to: index, in: ids[...])
     }
 
+    /// For each hash of ``path(to:in:)``, whether it is the left child (the one its sibling is hashed after).
+    public static func sidesOfPath(to index: Int, count: Int) -> [Bool] {
+        guard count > 1 else { return [] }
+        let split = largestPowerOfTwo(below: count)
+        return index < split
+            ? sidesOfPath(to: index, count: split) + [false] : sidesOfPath(to: index - split, count: count - split) + [true]
+    }
+
     /// The root that the leaf `id` at `index` of `count` leaves and its `path` lead to; `nil` when the path does not fit.
     public static func root(of id: ContentHash, at index: Int, count: Int, path: [ContentHash]) -> ContentHash? {
         guard index >= 0, index < count else { return nil }

@@ -97,3 +97,47 @@ extension Newsctl {
         }
     }
 }
+
+extension Newsctl {
+    struct Prove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Writes an evidence bundle for one article: a ZIP file anyone can check without newsd.",
+            discussion: """
+                The bundle holds every capture's raw page, its record and the canonical bytes its id hashes and its node
+                signed, the signatures, the signing nodes' public keys, the trusted timestamps that cover each capture
+                (token and Merkle path) with the authorities' CA certificates, and the texts and extractions made of the
+                pages. Its README.md ends in a shell block that checks every claim with sha256sum and openssl alone.
+                """)
+
+        @OptionGroup var connection: Connection
+
+        @Argument(help: "The article's URL or id (8 hex digits or more).")
+        var article: String
+
+        @Option(help: "The file to write (it must not exist); proof-ID.zip in this directory by default.")
+        var out: String?
+
+        /// What was written: `--json`'s output.
+        struct Written: Codable {
+            var file: String
+            var bytes: Int
+            var sha256: String
+        }
+
+        func run() async throws {
+            try await report {
+                let response = try await connection.send("GET", ControlPath.prove + "?ref=" + queryValue(article))
+                let suggested = response.header("content-disposition")?.split(separator: "\"").dropFirst().first
+                let file = out ?? suggested.map(String.init) ?? "proof.zip"
+                guard !FileManager.default.fileExists(atPath: file) else { throw CLIError("\(file) exists already") }
+                do {
+                    try response.body.write(to: URL(fileURLWithPath: file), options: .withoutOverwriting)
+                } catch {
+                    throw CLIError("cannot write \(file): \(error.localizedDescription)")
+                }
+                let written = Written(file: file, bytes: response.body.count, sha256: SHA256.hash(data: response.body).hexString)
+                try connection.output(written) { "wrote \($0.file) (\($0.bytes) bytes, SHA-256 \($0.sha256))\n" }
+            }
+        }
+    }
+}

@@ -93,6 +93,7 @@ import Testing
             ("stories", [], ["--limit", "0"]),
             ("verify", [], nil),
             ("timestamp", [], nil),
+            ("prove", [article, "--out", files.appendingPathComponent("proof.zip").path], ["no-such-article"]),
             (
                 "backup", [files.appendingPathComponent("backup.sqlite").path],
                 [

@@ -102,6 +102,72 @@ import Testing
         await tsa.stop()
     }
 
+    @Test func anEvidenceBundleChecksWithSha256sumAndOpenSSLAloneAndFailsWhenOneByteChanges() async throws {
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let tsa = try await TestTSA.start()
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let node = try await node(server, tsa: tsa)
+        let socket = node.config.controlSocket.path
+        _ = try await node.poll()
+        #expect(try await node.timestamp().tokens == 1)
+        // The page changes: a second capture, and a second token over it.
+        server.serve(
+            "/feed.xml",
+            body: Fixture.rss([(id: "story-1", link: "/a/1.html")]).replacingOccurrences(
+                of: "</title><link>", with: ", updated</title><link>"))
+        server.serve("/a/1.html", body: Fixture.page("Story 1", paragraphs: ["Paragraph one, changed."]))
+        _ = try await node.poll()
+        #expect(try await node.timestamp().tokens == 1)
+
+        let bundle = node.directory.appendingPathComponent("proof.zip")
+        let proved = try await runCommand(
+            newsctl, ["prove", server.url("/a/1.html").absoluteString, "--out", bundle.path, "--socket", socket])
+        try #require(proved.status == 0, "\(proved.stderr)")
+        let unpacked = node.directory.appendingPathComponent("proof")
+        let unzip = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/python3"), ["-m", "zipfile", "-e", bundle.path, unpacked.path])
+        try #require(unzip.status == 0, "the bundle is a ZIP file Python reads: \(unzip.stderr)")
+
+        // The README's own shell block, run as a reader would, in the bundle's folder.
+        let readme = try String(contentsOf: unpacked.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(
+            readme.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "\n```").first)
+        #expect(block.contains("openssl ts -verify") && block.contains("openssl pkeyutl -verify"))
+        let script = node.directory.appendingPathComponent("check.sh")
+        try block.write(to: script, atomically: true, encoding: .utf8)
+        func check() async throws -> CommandResult {
+            try await runCommand(URL(fileURLWithPath: "/bin/bash"), [script.path], directory: unpacked)
+        }
+        let passed = try await check()
+        #expect(passed.status == 0 && passed.stdout.contains("every check passed"), "\(passed.stdout) \(passed.stderr)")
+        let captures = try FileManager.default.contentsOfDirectory(atPath: unpacked.appendingPathComponent("captures").path)
+        #expect(captures.count == 2, "both captures of the page")
+
+        // One byte changed anywhere that a claim rests on fails the check: in a token, its time (the first date in it,
+        // the TSTInfo's, before the certificates it carries, whose copies of the CA's add nothing to the claim).
+        let year = Data(String(Calendar(identifier: .gregorian).component(.year, from: Date())).utf8)
+        for file in [
+            "captures/1/page", "captures/2/capture.canonical", "captures/1/timestamp-1.tsr", "captures/2/timestamp-1.path",
+            "texts/1/text.canonical", "captures/1/capture.sig",
+        ] {
+            let url = unpacked.appendingPathComponent(file)
+            let original = try Data(contentsOf: url)
+            var changed = original
+            let place = file.hasSuffix(".tsr") ? try #require(original.range(of: year)).upperBound - 1 : changed.count / 2
+            changed[place] ^= 0x01
+            try changed.write(to: url)
+            let failed = try await check()
+            #expect(failed.status != 0 && !failed.stdout.contains("every check passed"), "\(file) changed, yet: \(failed.stdout)")
+            try original.write(to: url)
+        }
+        #expect(try await check().status == 0)
+
+        try await node.stop()
+        await server.stop()
+        await tsa.stop()
+    }
+
     @Test func aPeerSyncsTheTokensAndDoesNotAskForThemAgain() async throws {
         let tsa = try await TestTSA.start(ec: true)
         let server = try await TestHTTPServer.start()

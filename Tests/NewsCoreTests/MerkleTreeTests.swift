@@ -28,6 +28,13 @@ import Testing
                 let path = MerkleTree.path(to: index, in: leaves)
                 #expect(path.count <= Int(ceil(log2(Double(max(count, 1))))))
                 #expect(MerkleTree.root(of: leaves[index], at: index, count: count, path: path) == root)
+                // Climbing with the sides alone (as a proof's reader does) reaches the root too.
+                let sides = MerkleTree.sidesOfPath(to: index, count: count)
+                #expect(sides.count == path.count)
+                let climbed = zip(path, sides).reduce(MerkleTree.leaf(leaves[index])) { hash, step in
+                    step.1 ? MerkleTree.node(step.0, hash) : MerkleTree.node(hash, step.0)
+                }
+                #expect(climbed == root)
                 // Another leaf, another place or a path one hash short does not lead there.
                 #expect(MerkleTree.root(of: ContentHash(ofText: "other"), at: index, count: count, path: path) != root)
                 if count > 1 {

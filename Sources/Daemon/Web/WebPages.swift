@@ -125,7 +125,7 @@ extension Daemon {
             page.document(
                 title: title,
                 """
-                <dl class="facts">\(facts)</dl>\(Self.exportLinks([("ref", article.id)]))\(text)\(annotations)\(captures)\
+                <dl class="facts">\(facts)</dl>\(Self.exportLinks([("ref", article.id)], evidence: true))\(text)\(annotations)\(captures)\
                 \(versionsSection(article, local: local))
                 """))
     }
@@ -286,7 +286,9 @@ extension Daemon {
     func exportDownload(_ query: Fields) throws -> Response {
         let articles: [String]
         let name: String
-        if let reference = query["ref"]?.nonEmpty {
+        if let reference = query["ref"]?.nonEmpty, query["format"] == "proof" {
+            return try proof(try lookUp(reference).id)
+        } else if let reference = query["ref"]?.nonEmpty {
             let article = try lookUp(reference)
             (articles, name) = ([article.id], "article-\(article.id.prefix(12))")
         } else if let text = query["q"]?.nonEmpty {
@@ -316,12 +318,19 @@ extension Daemon {
         return urls.map { ArticleRecord(url: $0).id.hex }.filter { seen.insert($0).inserted }
     }
 
-    /// Links that download `query`'s selection as WARC and as JSON Lines.
-    private static func exportLinks(_ query: [(String, String?)]) -> HTML {
-        """
-        <p class="meta">Export: <a href="\(HTML.link("/export", query + [("format", "warc")]))">WARC</a> · \
-        <a href="\(HTML.link("/export", query + [("format", "jsonl")]))">JSON Lines</a> (for newsctl import)</p>
-        """
+    /// Links that download `query`'s selection as WARC and as JSON Lines, and for one article (`evidence`) its
+    /// evidence bundle.
+    private static func exportLinks(_ query: [(String, String?)], evidence: Bool = false) -> HTML {
+        let bundle: HTML =
+            evidence
+            ? """
+             · <a href="\(HTML.link("/export", query + [("format", "proof")]))">evidence bundle</a> (ZIP: pages, \
+            signatures, timestamps, checkable with sha256sum and openssl)
+            """ : ""
+        return """
+            <p class="meta">Export: <a href="\(HTML.link("/export", query + [("format", "warc")]))">WARC</a> · \
+            <a href="\(HTML.link("/export", query + [("format", "jsonl")]))">JSON Lines</a> (for newsctl import)\(bundle)</p>
+            """
     }
 
     /// Stories of two texts or more, largest first: their sources side by side, in the order they were captured.
