@@ -386,6 +386,20 @@ enum Schema {
                         PRIMARY KEY(captureID, tsa, timestampID)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v22") { db in
+            // Revisits of this node's own articles, to catch edits their feeds do not announce (local state, not
+            // synced): the next one due for each article, and what a day's revisits cost.
+            try db.execute(
+                sql: """
+                    CREATE TABLE revisit(
+                        articleID TEXT PRIMARY KEY NOT NULL, url TEXT NOT NULL, feedID INTEGER,
+                        firstAt REAL NOT NULL, step INTEGER NOT NULL, due REAL NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX revisit_due ON revisit(due);
+                    CREATE TABLE revisit_day(
+                        day TEXT PRIMARY KEY NOT NULL, requests INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                        changed INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

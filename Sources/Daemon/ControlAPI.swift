@@ -28,6 +28,7 @@ extension Daemon {
             let feed = request.uri.queryParameters.get("feed")
             let polled = try await self.poller.pollNow(only: feed)
             if let feed, polled.isEmpty { throw HTTPError(.notFound, message: "\(feed) is not a feed") }
+            if feed == nil { _ = try await self.poller.revisitDue(budget: self.current.revisitBudget) }
             return JSONBody(polled)
         }
         router.post(RouterPath(ControlPath.sync)) { request, _ in
@@ -91,6 +92,16 @@ extension Daemon {
                 self.archive.articles(
                     feed: query.get("feed"), since: try date("since"), until: try date("until"), tag: query.get("tag"),
                     includeHidden: query.get("hidden") == "1", limit: query.get("limit", as: Int.self) ?? 50))
+        }
+        router.get(RouterPath(ControlPath.edits)) { request, _ in
+            let query = request.uri.queryParameters
+            let since = try query.get("since").map { value in
+                guard let date = Canonical.date(value) else {
+                    throw HTTPError(.badRequest, message: "since must be a timestamp like 2026-11-27T00:00:00.000Z")
+                }
+                return date
+            }
+            return try JSONBody(self.edits(since: since, limit: query.get("limit").flatMap { Int($0) } ?? 50))
         }
         router.get(RouterPath(ControlPath.prove)) { request, _ in
             guard let reference = request.uri.queryParameters.get("ref") else {
@@ -182,6 +193,14 @@ extension Daemon {
                 gzip: request.uri.queryParameters.get("gzip") == "1")
         }
         router.post(RouterPath(ControlPath.importLines)) { request, _ in try await JSONBody(self.importLines(request.body)) }
+    }
+
+    /// Articles whose text changed after they were first captured (latest change first), with each change.
+    func edits(since: Date?, limit: Int) throws -> [ArticleEdits] {
+        try archive.changedArticles(since: since, limit: max(1, min(limit, 1000))).compactMap { id in
+            let edits = ArticleEdits(try archive.article(id, localNode: identity.nodeID))
+            return edits.changes.isEmpty ? nil : edits
+        }
     }
 
     /// The evidence bundle of the article `reference`, as a ZIP file to save.

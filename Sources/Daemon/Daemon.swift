@@ -118,7 +118,7 @@ public final class Daemon: Sendable {
     private static func pollSettings(_ config: NewsdConfig) -> Poller.Settings {
         .init(
             schedule: PollSchedule(pollInterval: config.pollInterval, maxInterval: config.maxPollInterval), limits: config.limits,
-            proxy: config.proxy)
+            proxy: config.proxy, revisitAfter: config.revisitAfter)
     }
 
     /// The configuration in force: the one started with, or the last one reloaded.
@@ -157,8 +157,10 @@ public final class Daemon: Sendable {
         services.append(CompactLoop(daemon: self, events: events()))
         if scheduled {
             services +=
-                [PollLoop(daemon: self), SyncLoop(daemon: self), TimestampLoop(daemon: self, events: events())]
-                as [any Service]
+                [
+                    PollLoop(daemon: self), SyncLoop(daemon: self), RevisitLoop(daemon: self),
+                    TimestampLoop(daemon: self, events: events()),
+                ] as [any Service]
         }
         if let server = try syncServer() { services.append(server) } else { readiness.syncBound(port: nil) }
         if let server = try metricsServer() { services.append(server) }
@@ -252,6 +254,12 @@ public final class Daemon: Sendable {
             tlsPin: tls?.pin, web: web.current)
         report.verification = verifying.withLock { $0 }
         report.timestamps = try timestamper.status(current)
+        if !current.revisitAfter.isEmpty {
+            let today = try archive.revisitDays(limit: 1).first { $0.day == Canonical.timestamp(Date()).prefix(10) }
+            report.revisits = RevisitStatus(
+                waiting: try archive.revisitsWaiting(), requestsToday: today?.requests ?? 0, bytesToday: today?.bytes ?? 0,
+                changedToday: today?.changed ?? 0, budget: current.revisitBudget)
+        }
         return report
     }
 
@@ -454,6 +462,31 @@ private struct PollLoop: Service {
             while !Task.isCancelled {
                 let next = try await daemon.pollDueFeeds()
                 await daemon.waitForPoll(until: next)
+            }
+        }
+    }
+}
+
+/// Revisits the articles due, within the day's budget, until shutdown: at least every ten minutes, sooner when the next
+/// one is due sooner.
+private struct RevisitLoop: Service {
+    let daemon: Daemon
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var next = Date().addingTimeInterval(600)
+                do {
+                    let round = try await daemon.poller.revisitDue(budget: daemon.current.revisitBudget)
+                    if round.revisited > 0 {
+                        daemon.logger.info(
+                            "revisited", metadata: ["articles": "\(round.revisited)", "changed": "\(round.changed)"])
+                    }
+                    if let due = round.next { next = min(next, due) }
+                } catch {
+                    daemon.logger.error("cannot revisit", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(max(1, next.timeIntervalSinceNow)))
             }
         }
     }

@@ -34,6 +34,8 @@ final class Poller: Sendable {
         var schedule: PollSchedule
         var limits: FetchLimits
         var proxy: String?
+        /// Seconds after an article's first capture at which it is revisited.
+        var revisitAfter: [Double]
     }
 
     init(
@@ -295,18 +297,7 @@ final class Poller: Sendable {
         let version = Self.version(of: entry)
         let membership = FeedLink(url: feed.url, entryID: entry.id, version: version, title: entry.title)
         let state = try archive.entryState(articleURL: link.absoluteString, entry: membership)
-        // The feed's own headers (a token, a cookie) go with its articles of the same origin (scheme, host and port),
-        // and nowhere else.
-        func origin(_ url: URL?) -> String? {
-            guard let url, let host = url.host?.lowercased() else { return nil }
-            return "\(url.scheme?.lowercased() ?? "")://\(host):\(url.port.map(String.init) ?? "")"
-        }
-        let sameHost = origin(link) != nil && origin(link) == origin(URL(string: feed.location))
-        var request = FetchRequest(
-            url: link, headers: sameHost ? feed.settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : [],
-            limits: settings.limits, allowFiles: feedIsLocal, proxy: feed.settings.proxy ?? settings.proxy,
-            userAgent: feed.settings.userAgent)
-        request.allowLocalAddresses = mayReachLocal
+        var request = articleRequest(link, feed: feed, feedIsLocal: feedIsLocal, mayReachLocal: mayReachLocal, settings: settings)
         switch state {
         case .current: return
         case .new: break
@@ -318,6 +309,41 @@ final class Poller: Sendable {
             return try archive.entryIsCurrent(articleURL: link.absoluteString, entry: membership)
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
+        let (capture, cleaned) = try await store(response, page: page, link: link, membership: membership)
+        if case .new = state {
+            try cleaner.learn(from: cleaned, capture: capture)
+            if let first = settings.revisitAfter.first {
+                let now = Date()
+                try archive.planRevisit(
+                    article: ArticleRecord(url: link.absoluteString).id, url: link.absoluteString, feedID: feed.id,
+                    firstAt: now, due: now.addingTimeInterval(first))
+            }
+        }
+    }
+
+    /// The request for an article `feed` links to: the feed's own headers (a token, a cookie) go with its articles of
+    /// the same origin (scheme, host and port), and nowhere else.
+    private func articleRequest(
+        _ link: URL, feed: Feed?, feedIsLocal: Bool, mayReachLocal: Bool, settings: Settings
+    ) -> FetchRequest {
+        func origin(_ url: URL?) -> String? {
+            guard let url, let host = url.host?.lowercased() else { return nil }
+            return "\(url.scheme?.lowercased() ?? "")://\(host):\(url.port.map(String.init) ?? "")"
+        }
+        let sameHost = origin(link) != nil && origin(link) == origin(feed.flatMap { URL(string: $0.location) })
+        var request = FetchRequest(
+            url: link,
+            headers: sameHost ? (feed?.settings.headers ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : [],
+            limits: settings.limits, allowFiles: feedIsLocal, proxy: feed?.settings.proxy ?? settings.proxy,
+            userAgent: feed?.settings.userAgent)
+        request.allowLocalAddresses = mayReachLocal
+        return request
+    }
+
+    /// Cleans and stores a fetched article page: its capture, and the text made of it.
+    private func store(
+        _ response: FetchResponse, page: HashedBytes, link: URL, membership: FeedLink?
+    ) async throws -> (CaptureRecord, ExtractedArticle) {
         let article = ArticleRecord(url: link.absoluteString)
         let capture = capture(of: response, page: page, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
@@ -328,8 +354,74 @@ final class Poller: Sendable {
                     feed: membership, article: article, capture: capture, raw: page, text: records?.text,
                     extraction: records?.extraction),
                 signingWith: key))
-        if case .new = state { try cleaner.learn(from: cleaned, capture: capture) }
         metrics.count("newsd_articles_stored_total")
+        return (capture, cleaned)
+    }
+
+    /// Fetches again, conditionally, the articles due for a revisit (at most `budget`, the longest overdue first), and
+    /// stores each page that changed as a new capture (and version, if its text changed): an edit its feed did not
+    /// announce. Returns how many were revisited and found changed, and when the next revisit is due.
+    func revisitDue(budget: Int) async throws -> (revisited: Int, changed: Int, next: Date?) {
+        let settings = self.settings.withLock { $0 }
+        let now = Date()
+        let spent = try archive.revisitDays(limit: 1).first { $0.day == Canonical.timestamp(now).prefix(10) }?.requests ?? 0
+        let (due, next) = try archive.dueRevisits(at: now, limit: max(0, min(budget - spent, 1024)))
+        guard !due.isEmpty else { return (0, 0, next) }
+        let feeds = Dictionary(try archive.activeFeeds().map { ($0.id, $0) }) { first, _ in first }
+        let window = max(1, fetcher.options.maxConnections)
+        let changed = await withTaskGroup(of: Bool.self) { group in
+            var changed = 0
+            for (index, revisit) in due.enumerated() {
+                if stopping.withLock({ $0 }) { break }
+                if index >= window, await group.next() == true { changed += 1 }
+                group.addTask {
+                    do {
+                        return try await self.revisit(revisit, feed: revisit.feedID.flatMap { feeds[$0] }, settings: settings)
+                    } catch {
+                        self.logger.info("revisit failed", metadata: ["url": "\(revisit.url)", "error": "\(error)"])
+                        return false
+                    }
+                }
+            }
+            for await found in group where found { changed += 1 }
+            return changed
+        }
+        let later = try archive.dueRevisits(at: Date(), limit: 1)
+        return (due.count, changed, later.due.isEmpty ? later.next : Date())
+    }
+
+    /// One revisit: whether the page changed. A page that is gone (or an error) counts as a revisit too, and the
+    /// schedule goes on.
+    private func revisit(_ revisit: Revisit, feed: Feed?, settings: Settings) async throws -> Bool {
+        guard let link = URL(string: revisit.url) else { return false }
+        let feedLocation = feed.flatMap { URL(string: $0.location) }
+        let feedIsLocal = feedLocation?.isFileURL ?? false
+        let mayReachLocal =
+            feed?.settings.allowPrivate == true || feedIsLocal
+            || feedLocation?.host.map { LocalAddress.isLocal(host: $0) } == true
+        var request = articleRequest(link, feed: feed, feedIsLocal: feedIsLocal, mayReachLocal: mayReachLocal, settings: settings)
+        let last = try archive.lastCapture(of: revisit.articleID)
+        request.addValidators(etag: last?.etag, lastModified: last?.lastModified)
+        let schedule = settings.revisitAfter
+        let next = revisit.step + 1 < schedule.count ? revisit.firstAt.addingTimeInterval(schedule[revisit.step + 1]) : nil
+        let response: FetchResponse
+        do {
+            response = try await fetch(request)
+        } catch {
+            try archive.revisited(revisit, at: Date(), next: next, bytes: 0, changed: false)
+            throw error
+        }
+        let page = HashedBytes(response.body)
+        let changed = response.status == 200 && page.hash != last?.blobHash
+        if changed {
+            _ = try await store(response, page: page, link: link, membership: nil)
+            logger.notice("page changed since its last capture", metadata: ["url": "\(revisit.url)"])
+        }
+        try archive.revisited(revisit, at: Date(), next: next, bytes: response.body.count, changed: changed)
+        metrics.count(
+            "newsd_revisits_total",
+            ["result": changed ? "changed" : response.status == 200 || response.status == 304 ? "unchanged" : "error"])
+        return changed
     }
 
     /// Fetches through the shared fetcher, counting time and bytes.

@@ -94,7 +94,59 @@ public struct ArticleDetail: Codable, Sendable, Equatable {
 }
 
 /// A word-level difference between two texts.
+/// An article whose page changed after it was first captured: each change, newest last, with its word diff.
+public struct ArticleEdits: Codable, Sendable, Equatable {
+    /// One version of the text against the one before it.
+    public struct Change: Codable, Sendable, Equatable {
+        /// The versions compared, numbered from 1 (the oldest), as `newsctl diff` takes them.
+        public var from: Int
+        public var to: Int
+        /// When the newer version was first captured.
+        public var at: String
+        /// Whether the title changed.
+        public var titleChanged: Bool
+        /// The word diff of title and text, as ``WordDiff/render(_:)`` writes it.
+        public var diff: String
+
+        public init(from: Int, to: Int, at: String, titleChanged: Bool, diff: String) {
+            self.from = from
+            self.to = to
+            self.at = at
+            self.titleChanged = titleChanged
+            self.diff = diff
+        }
+    }
+
+    public var id: String
+    public var url: String
+    public var title: String?
+    /// When the article was first captured, and its first version's publication date, if it gives one.
+    public var firstCaptured: String
+    public var published: String?
+    public var changes: [Change]
+
+    /// The edits between the versions of `article`; empty when it has one version.
+    public init(_ article: ArticleDetail) {
+        id = article.id
+        url = article.url
+        title = article.versions.last?.title
+        firstCaptured = article.captures.first?.fetchedAt ?? ""
+        published = article.versions.first?.published
+        changes = zip(article.versions, article.versions.dropFirst()).enumerated().map { index, pair in
+            let (older, newer) = pair
+            return Change(
+                from: index + 1, to: index + 2, at: newer.firstSeen, titleChanged: older.title != newer.title,
+                diff: WordDiff.render(WordDiff.between(older, newer)))
+        }
+    }
+}
+
 public enum WordDiff {
+    /// The changes from `older` to `newer`: the title, then the text, paragraphs kept.
+    public static func between(_ older: ArticleDetail.Version, _ newer: ArticleDetail.Version) -> [Change] {
+        changes(from: "\(older.title ?? "")\n\(older.body)", to: "\(newer.title ?? "")\n\(newer.body)")
+    }
+
     /// One run of words: kept, removed or added.
     public enum Change: Equatable, Sendable {
         case same(String)

@@ -57,6 +57,11 @@ public struct NewsdConfig: Sendable, Equatable {
     public var tsas: [TSAConfig] = []
     /// Seconds between batches of captures sent for a timestamp.
     public var timestampInterval: Double = 600
+    /// Seconds after an article's first capture at which its page is fetched again (conditionally) to catch edits
+    /// its feed does not announce; empty: never.
+    public var revisitAfter: [Double] = [3600, 21600, 86400, 259200, 604800]
+    /// Revisits at most in a day, over all articles.
+    public var revisitBudget = 20000
 
     /// A configuration with the defaults for everything not given.
     public init(
@@ -445,6 +450,8 @@ private struct RawConfig: Decodable {
     var peer: [Peer]?
     var tsa: [TSA]?
     var timestampInterval: Number?
+    var revisitAfter: [Number]?
+    var revisitBudget: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataDir = "data_dir"
@@ -460,6 +467,8 @@ private struct RawConfig: Decodable {
         case userAgent = "user_agent"
         case walCheckpointMib = "wal_checkpoint_mib"
         case timestampInterval = "timestamp_interval"
+        case revisitAfter = "revisit_after"
+        case revisitBudget = "revisit_budget"
         case limits, feed, peer, proxy, tls, tsa
     }
 
@@ -603,6 +612,14 @@ private struct RawConfig: Decodable {
             config.tsas.append(TSAConfig(url: url, caFile: caFile))
         }
         config.timestampInterval = try positive(timestampInterval, "timestamp_interval", default: config.timestampInterval)
+        if let revisitAfter {
+            let delays = revisitAfter.map(\.value)
+            guard delays.allSatisfy({ $0 >= 0 && $0.isFinite }), delays == delays.sorted(), delays.count <= 32 else {
+                throw fail("revisit_after", "expected up to 32 delays in seconds, each at least the one before")
+            }
+            config.revisitAfter = delays
+        }
+        config.revisitBudget = try count(revisitBudget, "revisit_budget", default: config.revisitBudget, minimum: 0)
         config.walCheckpointMiB = try count(walCheckpointMib, "wal_checkpoint_mib", default: config.walCheckpointMiB)
         guard config.walCheckpointMiB <= 4096 else { throw fail("wal_checkpoint_mib", "must be at most 4096") }
         return config

@@ -128,6 +128,15 @@ public enum ConfigReference {
             meaning: "Between batches of new captures sent to the time-stamping authorities (a batch that fails goes again"
                 + " sooner, and waits while there is no link)."),
         Key(
+            name: "revisit_after", value: "list of seconds",
+            defaultValue: "[" + defaults.revisitAfter.map(seconds).joined(separator: ", ") + "]",
+            meaning: "When, after an article's first capture, its page is fetched again (conditionally) to catch edits"
+                + " its feed does not announce (1 hour, 6 hours, 1, 3 and 7 days); [] never."),
+        Key(
+            name: "revisit_budget", value: "count", defaultValue: "\(defaults.revisitBudget)",
+            meaning: "Revisits at most in a day, over all articles: the oldest due go first, the rest wait for the next"
+                + " day. Per-host limits and politeness apply as to any fetch."),
+        Key(
             name: "tsa.url", value: "http(s) URL", defaultValue: nil,
             meaning: "A time-stamping authority (RFC 3161; [[tsa]], one table per authority): each batch of captures gets"
                 + " a token from every one, for independence."),

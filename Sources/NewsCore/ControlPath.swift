@@ -4,7 +4,7 @@ public enum ControlPath {
     public static let status = "/v1/status"
     /// `GET`: the Prometheus text of the daemon's metrics.
     public static let metrics = "/metrics"
-    /// `POST` (`?feed=`): polls now; the feeds' ``FeedStatus`` after.
+    /// `POST` (`?feed=`): polls now (without `feed`, also revisits the articles due); the feeds' ``FeedStatus`` after.
     public static let poll = "/v1/poll"
     /// `POST` (`?peer=`): pulls from peers now; their ``PeerStatus`` after.
     public static let sync = "/v1/sync"
@@ -16,6 +16,8 @@ public enum ControlPath {
     public static let verify = "/v1/verify"
     /// `POST`: asks the time-stamping authorities for tokens over every waiting capture now; a ``TimestampResult``.
     public static let timestamp = "/v1/timestamp"
+    /// `GET` (`?since=`, `?limit=`): articles whose page changed after it was first captured, as ``ArticleEdits``.
+    public static let edits = "/v1/edits"
     /// `GET` (`?ref=`): an evidence bundle for one article, a ZIP file anyone can check with `sha256sum` and `openssl`.
     public static let prove = "/v1/prove"
     /// `POST` makes a backup copy (JSON lines of progress), `GET` (`?name=`) hands it over.

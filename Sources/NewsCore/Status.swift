@@ -23,6 +23,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var verification: Verification?
     /// Trusted timestamps of captures; absent when no time-stamping authority is configured.
     public var timestamps: TimestampStatus?
+    /// Revisits of archived articles, to catch edits their feeds do not announce; absent when `revisit_after` is empty.
+    public var revisits: RevisitStatus?
 
     public init(
         version: String, nodeID: String, pid: Int32, startedAt: Date, uptimeSeconds: Double, dataDirectory: String,
@@ -255,6 +257,24 @@ public struct TimestampStatus: Codable, Sendable, Equatable {
         self.captures = captures
         self.stamped = stamped
         self.authorities = authorities
+    }
+}
+
+/// Revisits: how many articles wait for one, and what today's cost and found (UTC day).
+public struct RevisitStatus: Codable, Sendable, Equatable {
+    public var waiting: Int
+    public var requestsToday: Int
+    public var bytesToday: Int
+    public var changedToday: Int
+    /// Revisits allowed in a day.
+    public var budget: Int
+
+    public init(waiting: Int, requestsToday: Int, bytesToday: Int, changedToday: Int, budget: Int) {
+        self.waiting = waiting
+        self.requestsToday = requestsToday
+        self.bytesToday = bytesToday
+        self.changedToday = changedToday
+        self.budget = budget
     }
 }
 

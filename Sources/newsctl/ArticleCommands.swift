@@ -98,7 +98,7 @@ extension Newsctl {
                 }
                 let a = detail.versions[older - 1]
                 let b = detail.versions[newer - 1]
-                let changes = WordDiff.changes(from: "\(a.title ?? "")\n\(a.body)", to: "\(b.title ?? "")\n\(b.body)")
+                let changes = WordDiff.between(a, b)
                 struct Output: Encodable {
                     var from: Int
                     var to: Int
@@ -155,6 +155,48 @@ extension Newsctl {
                                 + "              \(article.url)  \(article.captures) captures\(changes)\n"
                         }.joined()
                     }
+                }
+            }
+        }
+    }
+}
+
+extension Newsctl {
+    struct Edits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lists the articles whose page changed after it was first captured, with what changed, word by word.",
+            discussion: """
+                A page is fetched again when its feed entry changes and, announced or not, on the revisit schedule
+                (revisit_after); a page that changed is a new capture, and a new version when its text changed. Titles
+                count: a changed headline shows first.
+                """)
+
+        @OptionGroup var connection: Connection
+
+        @Option(help: "Only articles changed on or after this date (YYYY-MM-DD or an ISO 8601 time, UTC).")
+        var since: String?
+
+        @Option(help: "At most this many articles.")
+        var limit = 50
+
+        func run() async throws {
+            try await report {
+                var query = ["limit=\(try checkedLimit(limit))"]
+                if let since { query.append("since=" + queryValue(Canonical.timestamp(try ArticleFilter.date(since)))) }
+                let edits = try await connection.call(
+                    "GET", ControlPath.edits + "?" + query.joined(separator: "&"), as: [ArticleEdits].self)
+                try connection.output(edits) { edits in
+                    guard !edits.isEmpty else { return "no article changed after its first capture\n" }
+                    return edits.map { article in
+                        "\(article.title ?? "(untitled)")\n  \(article.url)\n  first captured \(article.firstCaptured)"
+                            + (article.published.map { ", published \($0)" } ?? "") + "\n"
+                            + article.changes.map { change in
+                                "  version \(change.from) → \(change.to), \(change.at)"
+                                    + (change.titleChanged ? " (headline changed)" : "") + "\n"
+                                    + change.diff.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }
+                                    .joined(separator: "\n") + "\n"
+                            }.joined()
+                    }.joined(separator: "\n")
                 }
             }
         }

@@ -17,6 +17,10 @@ enum StatusText {
 
             """
         if let timestamps = status.timestamps { out += timestampLines(timestamps, now: now) }
+        if let revisits = status.revisits {
+            out += "revisits \(revisits.waiting) articles scheduled; today \(revisits.requestsToday) of \(revisits.budget), "
+            out += "\(bytes(Int64(revisits.bytesToday))), \(revisits.changedToday) changed (newsctl edits)\n"
+        }
         out += "\n" + feeds(status.feeds, now: now)
         out += "\n" + peers(status.peers, now: now)
         return out

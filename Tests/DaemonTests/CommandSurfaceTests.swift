@@ -90,6 +90,7 @@ import Testing
             ("search", ["Paragraph"], ["\"unclosed"]),
             ("show", [article], ["no-such-article"]),
             ("diff", [article], [article, "7", "9"]),
+            ("edits", [], ["--since", "last week"]),
             ("stories", [], ["--limit", "0"]),
             ("verify", [], nil),
             ("timestamp", [], nil),

@@ -149,6 +149,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let page = String(decoding: home.body, as: UTF8.self)
         #expect(home.status == 200 && home.headers["content-security-policy"]?.contains("default-src 'none'") == true)
         #expect(page.contains("Six killed in shelling") && page.contains("Water returns"))
+        #expect(page.components(separatedBy: "<mark class=\"edited\">edited</mark>").count == 2, "the edited article, marked")
         // Archived text is text: the page's markup in a title comes out escaped, never as markup.
         #expect(page.contains("Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; claims") && !page.contains("<b>bold</b>"))
 
@@ -163,6 +164,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(shown.contains("<p>Six people were killed when shells hit the market"))
         #expect(shown.components(separatedBy: "valid (Ed25519, checked now)").count == 3, "both captures, signatures valid")
         #expect(shown.contains("format=proof\">evidence bundle</a>"))
+        #expect(shown.contains("<mark class=\"edited\">1 time after its first capture</mark>"))
         let detail = try await site.show(story)
         let diff = try await site.get("/diff?ref=\(detail.id)&from=\(detail.versions[0].textID)&to=\(detail.versions[1].textID)")
         let changes = String(decoding: diff.body, as: UTF8.self)

@@ -35,6 +35,19 @@ struct BenchDaemon {
         return try JSONCoding.decoder().decode([FeedStatus].self, from: response.body)
     }
 
+    /// Polls the feed at `url` alone: its articles are stored, and no revisit runs.
+    func poll(only url: URL) async throws {
+        let response = try await client.fetch(
+            FetchRequest(
+                url: URL(
+                    string:
+                        "http://newsd/v1/poll?feed=\(url.absoluteString.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                )!,
+                method: "POST", limits: FetchLimits(maxBodyBytes: 64 << 20, totalTimeout: 3600, lowSpeedBytes: 0),
+                unixSocket: socket))
+        guard response.status == 200 else { NewsdBench.fail("poll failed: HTTP \(response.status)") }
+    }
+
     func status() async throws -> StatusReport {
         let response = try await client.fetch(FetchRequest(url: URL(string: "http://newsd/v1/status")!, unixSocket: socket))
         return try JSONCoding.decoder().decode(StatusReport.self, from: response.body)
@@ -105,5 +118,75 @@ extension NewsdBench {
             "seconds": (curlSeconds * 100).rounded() / 100, "articles_per_s": (Double(articles) / curlSeconds).rounded(),
         ])
         await server.stop()
+    }
+}
+
+extension NewsdBench {
+    /// What revisiting costs: `articles` pages (about 40 KB each, with an ETag, as news sites send) are archived, then
+    /// revisited five times, as the default schedule does over a week (1 hour, 6 hours, 1, 3 and 7 days), with 2 % of
+    /// them edited in place after the first capture. With `articles` new articles a day, this is a day's revisiting once
+    /// the schedule runs full. Beside it, what fetching the same pages again without validators would cost.
+    static func revisit(newsd: URL, articles: Int) async throws {
+        let server = try await TestHTTPServer.start()
+        let items = (0..<articles).map { index in
+            "<item><title>Story \(index)</title><link>\(server.url("/a/\(index).html"))</link><guid>s\(index)</guid></item>"
+        }
+        server.serve(
+            "/feed.xml",
+            body: "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Site</title>\(items.joined())</channel></rss>",
+            headers: [.contentType: "application/rss+xml"])
+        func page(_ index: Int, edited: Bool) -> String {
+            let paragraphs = (0..<60).map { paragraph in
+                "<p>Paragraph \(paragraph) of story \(index)\(edited && paragraph == 3 ? ", corrected" : ""): a sentence long "
+                    + "enough to stand for a real article's text, with words that vary from one story to the next.</p>"
+            }
+            return "<html><head><title>Story \(index)</title></head><body><nav>Home World Region</nav><article>"
+                + paragraphs.joined() + "</article><footer>Site footer</footer></body></html>"
+        }
+        for index in 0..<articles {
+            server.serve("/a/\(index).html", body: page(index, edited: false), headers: [.eTag: "\"\(index)-1\""])
+        }
+        let config = """
+            data_dir = "data"
+            listen = ""
+            web_listen = ""
+            revisit_after = [0, 0, 0, 0, 0]
+            revisit_budget = \(articles * 10)
+            [limits]
+            politeness = 0
+            [[feed]]
+            url = "\(server.url("/feed.xml").absoluteString)"
+
+            """
+        let daemon = try await BenchDaemon.start(newsd, config: config)
+        defer { daemon.remove() }
+        try await daemon.poll(only: server.url("/feed.xml"))
+        guard try await daemon.status().counts.articles == articles else { fail("not every article was stored") }
+        let edited = Array(stride(from: 0, to: articles, by: 50))
+        for index in edited {
+            server.serve("/a/\(index).html", body: page(index, edited: true), headers: [.eTag: "\"\(index)-2\""])
+        }
+        let pageBytes = page(0, edited: false).utf8.count
+        let start = ContinuousClock.now
+        for _ in 0..<5 { _ = try await daemon.poll() }
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        guard let revisits = try await daemon.status().revisits, revisits.waiting == 0 else {
+            fail("revisits were left undone")
+        }
+        await daemon.stop()
+        await server.stop()
+        // A revisit that did not find a change was answered 304 (the server honours If-None-Match).
+        let unchanged = Double(revisits.requestsToday - revisits.changedToday) / Double(revisits.requestsToday)
+        let fields: [String: Any] = [
+            "bench": "revisit", "tool": "newsd (conditional GET)", "articles_per_day": articles, "revisits_each": 5,
+            "requests_per_day": revisits.requestsToday, "body_bytes_per_day": revisits.bytesToday,
+            "not_modified_share": (unchanged * 1000).rounded() / 1000, "edits_made": edited.count,
+            "edits_found": revisits.changedToday, "seconds": (seconds * 100).rounded() / 100,
+        ]
+        emit(fields)
+        emit([
+            "bench": "revisit", "tool": "the same pages fetched again without validators", "articles_per_day": articles,
+            "revisits_each": 5, "requests_per_day": articles * 5, "body_bytes_per_day": articles * 5 * pageBytes,
+        ])
     }
 }

@@ -26,6 +26,10 @@ struct NewsdBench {
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll-feed NEWSD [ARTICLES]") }
             try await pollOneFeed(
                 newsd: URL(fileURLWithPath: arguments[1]), articles: arguments.count > 2 ? Int(arguments[2]) ?? 10000 : 10000)
+        case "revisit":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench revisit NEWSD [ARTICLES]") }
+            try await revisit(
+                newsd: URL(fileURLWithPath: arguments[1]), articles: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000)
         case "extract":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract PAGES_DIR [PREDICTIONS_JSON]") }
             try extract(pages: URL(fileURLWithPath: arguments[1]), predictions: arguments.count > 2 ? arguments[2] : nil)
@@ -44,7 +48,7 @@ struct NewsdBench {
                 pages: URL(fileURLWithPath: arguments[1]), megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5)
         default:
             fail(
-                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
+                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES]")
         }
     }

@@ -37,7 +37,8 @@ extension Daemon {
             return """
                 <li class="item"><a href="\(HTML.link("/article", [("ref", article.id)]))">\(article.title ?? article.url)</a>
                 <span class="meta">\(host) · \(WebPage.time(article.lastCaptured)) · \(article.captures) capture\
-                \(article.captures == 1 ? "" : "s") · \(article.versions) version\(article.versions == 1 ? "" : "s")</span></li>
+                \(article.captures == 1 ? "" : "s") · \(article.versions) version\(article.versions == 1 ? "" : "s")\
+                \((article.captures > 1 && article.versions > 1 ? " · <mark class=\"edited\">edited</mark>" : "") as HTML)</span></li>
                 """
         }
         var older: HTML = ""
@@ -71,6 +72,11 @@ extension Daemon {
             facts.append("<dt>Canonical URL</dt><dd>\(canonical)</dd>")
         }
         if let language = current?.language { facts.append("<dt>Language</dt><dd>\(language)</dd>") }
+        if article.versions.count > 1, let latest = article.versions.last {
+            facts.append(
+                "<dt>Edited</dt><dd><mark class=\"edited\">\(article.versions.count - 1) time\(article.versions.count == 2 ? "" : "s") after its first capture</mark>, last seen changed \(WebPage.time(latest.firstSeen)): <a href=\"#versions\">versions</a></dd>"
+            )
+        }
         facts.append(
             "<dt>Captured</dt><dd>\(WebPage.time(article.captures.first?.fetchedAt)) to \(WebPage.time(article.captures.last?.fetchedAt))</dd>"
         )
@@ -163,14 +169,14 @@ extension Daemon {
             """
     }
 
-    /// A word diff between two versions of an article's text, paragraphs kept.
+    /// A word diff between two versions of an article's title and text, paragraphs kept.
     func diffPage(_ query: Fields, frame page: WebPage) throws -> Response {
         let article = try lookUp(query["ref"])
         let texts = article.versions + article.otherTexts
         guard let old = texts.first(where: { $0.textID == query["from"] }),
             let new = texts.first(where: { $0.textID == query["to"] })
         else { throw WebError(.notFound, "Name two versions of this article's text (from= and to=).") }
-        let changes = WordDiff.changes(from: old.body, to: new.body).map { change -> HTML in
+        let changes = WordDiff.between(old, new).map { change -> HTML in
             switch change {
             case .same(let text): "\(text)"
             case .removed(let text): "<del>\(text)</del>"
