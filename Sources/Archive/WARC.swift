@@ -18,10 +18,15 @@ public enum WARCWriter {
             extra: [])
     }
 
+    /// A capture's `WARC-Payload-Digest`: its page's SHA-256, in base 32.
+    public static func payloadDigest(_ capture: CaptureRecord) -> String {
+        "sha256:" + base32(capture.blobHash.digest)
+    }
+
     /// The records of one capture whose raw body is `body`, in file order.
     public static func records(for capture: CaptureRecord, body: Data) -> [Data] {
         let date = capture.fetchedAt
-        let payloadDigest = "sha256:" + base32(Data(hex: capture.blobHash.hex) ?? Data())
+        let payloadDigest = payloadDigest(capture)
         guard let url = URL(string: capture.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
         else {
             return [

@@ -192,6 +192,11 @@ extension Daemon {
                 try await request.decode(as: CaptureSelection.self, context: context),
                 gzip: request.uri.queryParameters.get("gzip") == "1")
         }
+        router.post(RouterPath(ControlPath.exportWACZ)) { request, context in
+            try await self.exportWACZ(
+                try await request.decode(as: CaptureSelection.self, context: context),
+                title: request.uri.queryParameters.get("title") ?? "newsd archive")
+        }
         router.post(RouterPath(ControlPath.importLines)) { request, _ in try await JSONBody(self.importLines(request.body)) }
     }
 
@@ -510,6 +515,34 @@ extension Daemon {
                         for record in WARCWriter.records(for: capture, body: body) { try await write(record) }
                     }
                     after = last.id.hex
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// The captures `selection` picks as a WACZ file, made in the data directory on a thread of its own, then streamed
+    /// and removed.
+    func exportWACZ(_ selection: CaptureSelection, title: String) async throws -> Response {
+        let (archive, key, directory) = (self.archive, identity.key, config.dataDirectory)
+        let name = "export-\(UUID().uuidString.lowercased()).wacz"
+        let written = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        try WACZExport.write(selection, archive: archive, key: key, title: title, in: directory, name: name)
+                    })
+            }.start()
+        }
+        let file = try FileHandle(forReadingFrom: written.file)
+        return Response(
+            status: .ok, headers: [.contentType: "application/wacz+zip"],
+            body: ResponseBody { writer in
+                defer {
+                    try? file.close()
+                    try? FileManager.default.removeItem(at: written.file)
+                }
+                while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: chunk))
                 }
                 try await writer.finish(nil)
             })

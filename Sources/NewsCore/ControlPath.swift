@@ -18,6 +18,8 @@ public enum ControlPath {
     public static let timestamp = "/v1/timestamp"
     /// `GET` (`?since=`, `?limit=`): articles whose page changed after it was first captured, as ``ArticleEdits``.
     public static let edits = "/v1/edits"
+    /// `POST` a ``CaptureSelection`` (`?title=`): those captures as a WACZ 1.1.1 file.
+    public static let exportWACZ = "/v1/export/wacz"
     /// `GET` (`?ref=`): an evidence bundle for one article, a ZIP file anyone can check with `sha256sum` and `openssl`.
     public static let prove = "/v1/prove"
     /// `POST` makes a backup copy (JSON lines of progress), `GET` (`?name=`) hands it over.

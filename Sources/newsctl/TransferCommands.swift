@@ -21,6 +21,13 @@ extension Newsctl {
         @Flag(help: "WARC 1.1: request and response records of article captures.")
         var warc = false
 
+        @Flag(
+            help: """
+                WACZ 1.1.1: the WARC with its CDXJ index, a page list and a datapackage signed with the node's key, for \
+                ReplayWeb.page, pywb and `wacz validate`; takes the WARC options.
+                """)
+        var wacz = false
+
         @Option(help: "WARC: only articles of this feed (its URL).")
         var feed: String?
 
@@ -41,7 +48,10 @@ extension Newsctl {
 
         func run() async throws {
             try await report {
-                guard jsonl != warc else { throw CLIError("say which format: --jsonl or --warc") }
+                guard [jsonl, warc, wacz].filter({ $0 }).count == 1 else {
+                    throw CLIError("say which format: --jsonl, --warc or --wacz")
+                }
+                if wacz, file == nil { throw CLIError("a WACZ export needs a FILE to write") }
                 let output: FileHandle
                 if let file {
                     guard FileManager.default.createFile(atPath: file, contents: nil),
@@ -63,7 +73,15 @@ extension Newsctl {
                         failure.withLock { $0 = $0 ?? "\(error)" }
                     }
                 }
-                if warc {
+                if wacz {
+                    let selection = CaptureSelection(
+                        feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
+                        story: story)
+                    let name = URL(fileURLWithPath: file ?? "").deletingPathExtension().lastPathComponent
+                    _ = try await connection.send(
+                        "POST", ControlPath.exportWACZ + "?title=" + queryValue(name),
+                        body: try JSONCoding.encoder().encode(selection), onData: write)
+                } else if warc {
                     let selection = CaptureSelection(
                         feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
                         story: story)
@@ -83,7 +101,8 @@ extension Newsctl {
                         var format: String
                         var bytes: Int
                     }
-                    let summary = Written(file: file, format: warc ? "warc" : "jsonl", bytes: written.withLock { $0 })
+                    let summary = Written(
+                        file: file, format: wacz ? "wacz" : warc ? "warc" : "jsonl", bytes: written.withLock { $0 })
                     try connection.output(summary) { _ in "" }
                 }
             }
