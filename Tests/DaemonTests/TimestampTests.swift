@@ -168,6 +168,40 @@ import Testing
         await tsa.stop()
     }
 
+    @Test func eachAuthorityVouchesOnItsOwnAndOneDownHoldsNoneUp() async throws {
+        let (first, second) = (try await TestTSA.start(), try await TestTSA.start(ec: true))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")]) { config in
+            config.tsas = [TSAConfig(url: first.url, caFile: first.caFile), TSAConfig(url: second.url, caFile: second.caFile)]
+        }
+        _ = try await node.poll()
+        second.setUp(false)
+        let partly = try await node.timestamp()
+        #expect(partly.tokens == 1 && partly.errors.keys.sorted() == [second.url.absoluteString])
+        var status = try #require(try await node.status().timestamps)
+        #expect(status.stamped == 3 && status.authorities.map(\.waiting) == [0, 3])
+        second.setUp(true)
+        #expect(try await node.timestamp().tokens == 1)
+        status = try #require(try await node.status().timestamps)
+        #expect(
+            status.stamped == 3 && status.authorities.map(\.waiting) == [0, 0] && status.authorities.map(\.stamped) == [3, 3])
+        // Each token's chain is checked against its own authority's CA: with the CA files crossed, both fail.
+        try await node.stop(removingData: false)
+        let crossed = try await TestNode.start(directory: node.directory) { config in
+            config.tsas = [TSAConfig(url: first.url, caFile: second.caFile), TSAConfig(url: second.url, caFile: first.caFile)]
+        }
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let verified = try await runCommand(newsctl, ["verify", "--json", "--socket", crossed.config.controlSocket.path])
+        let report = try JSONCoding.decoder().decode(VerifyReport.self, from: Data(verified.stdout.utf8))
+        #expect(verified.status == 1 && report.timestamps == 0)
+        #expect(report.problems.filter { $0.kind == "timestamp" && $0.message.contains("does not chain") }.count == 2)
+        try await crossed.stop()
+        await server.stop()
+        await first.stop()
+        await second.stop()
+    }
+
     @Test func aPeerSyncsTheTokensAndDoesNotAskForThemAgain() async throws {
         let tsa = try await TestTSA.start(ec: true)
         let server = try await TestHTTPServer.start()
