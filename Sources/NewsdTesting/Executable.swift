@@ -86,8 +86,21 @@ private func spawn(
     let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
     let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
+    // The child starts with no signal blocked and every signal's default action, whatever this process (a test runner,
+    // a daemon in it) blocked or ignored: a Python server that inherited a blocked set hung before its first line and
+    // ignored SIGTERM.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    var all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let failed = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+    let failed = posix_spawn(&pid, executable.path, &actions, &attributes, argv, envp)
     guard failed == 0 else { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EINVAL) }
     return pid
 }

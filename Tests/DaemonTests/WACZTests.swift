@@ -1,3 +1,4 @@
+import Fetching
 import Foundation
 import NewsCore
 import NewsdTesting
@@ -9,6 +10,14 @@ private let venv: URL? = {
         .standardizedFileURL
     let bin = repository.appendingPathComponent(".build-venv/bin")
     return FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent("wacz").path) ? bin : nil
+}()
+
+/// pywb's `wb-manager` and `wayback`, in the venv scripts/test makes for them (.build-pywb).
+private let pywb: URL? = {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+        .standardizedFileURL
+    let bin = repository.appendingPathComponent(".build-pywb/bin")
+    return FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent("wayback").path) ? bin : nil
 }()
 
 /// `newsctl export --wacz`: a WACZ 1.1.1 file that Webrecorder's own validator accepts, whose index agrees with the one
@@ -85,5 +94,50 @@ private let venv: URL? = {
         #expect(tampered.status != 0 || !tampered.stdout.contains("Validation succeeded"))
         try await node.stop()
         await server.stop()
+    }
+
+    @Test(.enabled(if: pywb != nil, "pywb is installed by scripts/test"))
+    func pywbReplaysTheArchivedPagesFromTheWACZByteForByte() async throws {
+        let bin = try #require(pywb)
+        let newsctl = try #require(builtExecutable("newsctl"))
+        let server = try await TestHTTPServer.start()
+        Fixture.serveSite(on: server, pages: 2)
+        let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        _ = try await node.poll()
+        let file = node.directory.appendingPathComponent("site.wacz")
+        let export = try await runCommand(
+            newsctl, ["export", "--wacz", file.path, "--socket", node.config.controlSocket.path])
+        try #require(export.status == 0, "\(export.stderr)")
+        let page = server.url("/a/1.html")
+        let original = try await Fetcher().fetch(FetchRequest(url: page)).body
+        await server.stop()
+
+        // A pywb collection made of the WACZ, served on loopback; the page asked for as it was archived (id_: raw).
+        let root = node.directory.appendingPathComponent("pywb")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for arguments in [["init", "site"], ["add", "--unpack-wacz", "site", file.path]] {
+            let step = try await runCommand(bin.appendingPathComponent("wb-manager"), arguments, directory: root)
+            try #require(step.status == 0, "wb-manager \(arguments[0]): \(step.stderr)")
+        }
+        let port = freePort()
+        let wayback = try ChildProcess(
+            bin.appendingPathComponent("wayback"), ["-p", "\(port)", "-b", "127.0.0.1", "-d", root.path])
+        defer { wayback.signal(SIGKILL) }
+        guard await wayback.waitForLine(containing: "Starting Gevent Server", within: 20) != nil else {
+            wayback.signal(SIGTERM)
+            let status = await wayback.waitForExit()
+            Issue.record("wayback did not start (\(status)): \(wayback.stderrLines)")
+            return
+        }
+        // The year of the capture: pywb answers the nearest capture to the time asked for, by a redirect unless it is
+        // this one's; redirects are followed anyway.
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        let replayed = try await Fetcher().fetch(
+            FetchRequest(url: URL(string: "http://127.0.0.1:\(port)/site/\(year)id_/\(page.absoluteString)")!))
+        #expect(
+            replayed.status == 200 && replayed.body == original, "\(String(decoding: replayed.body.prefix(300), as: UTF8.self))")
+        wayback.signal(SIGTERM)
+        _ = await wayback.waitForExit()
+        try await node.stop()
     }
 }
