@@ -304,7 +304,9 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(done.peers.first?.lastResult == "error")
         #expect(String(decoding: try await site.get("/status").body, as: UTF8.self).contains("far"))
         #expect(done.verification?.report?.isClean == true)
-        #expect(String(decoding: try await site.get("/status").body, as: UTF8.self).contains("clean"))
+        let statusPage = String(decoding: try await site.get("/status").body, as: UTF8.self)
+        #expect(statusPage.contains("clean"))
+        #expect(statusPage.contains("<dt>Revisits</dt><dd>") && statusPage.contains("articles scheduled"))
         for path in Site.beacons { #expect(site.server.hitCount(path) == 0, "\(path)") }
     }
 

@@ -429,10 +429,32 @@ extension Daemon {
                 <dd>\(counts.captures) (\(counts.capturesLastDay) in the last day)</dd><dt>Texts</dt><dd>\(counts.texts)</dd>\
                 <dt>Feeds</dt><dd>\(counts.feeds)</dd><dt>Pages stored</dt><dd>\(counts.blobs), \(Int(counts.storedBlobBytes / 1_000_000)) MB</dd>\
                 <dt>Verified</dt><dd>\(WebPage.verification(status.verification)) \
-                \(status.verification?.finishedAt == nil && status.verification != nil ? "" : page.button("Verify now", action: "/verify"))</dd></dl>
+                \(status.verification?.finishedAt == nil && status.verification != nil ? "" : page.button("Verify now", action: "/verify"))</dd>\
+                \(Self.timestampFacts(status))</dl>
                 <h2>Peers</h2>
                 \(peers.isEmpty ? "<p>No peers.</p>" : WebPage.table(["Peer", "Node", "Last sync", "Result", "Behind", "Actions"], peers))
                 """))
+    }
+
+    /// Trusted timestamps (stamped and waiting, for each authority) and revisits, as status facts.
+    private static func timestampFacts(_ status: StatusReport) -> HTML {
+        var facts: [HTML] = []
+        if let timestamps = status.timestamps {
+            let authorities = timestamps.authorities.map { authority -> HTML in
+                let error: HTML = authority.lastError.map { "<br><span class=\"error\">\($0)</span>" } ?? ""
+                return "<br>\(authority.url): \(authority.stamped) stamped, \(authority.waiting) waiting\(error)"
+            }
+            facts.append(
+                "<dt>Timestamped</dt><dd>\(timestamps.stamped) of \(timestamps.captures) captures (RFC 3161)\(authorities)</dd>")
+        }
+        if let revisits = status.revisits {
+            facts.append(
+                """
+                <dt>Revisits</dt><dd>\(revisits.waiting) articles scheduled; today \(revisits.requestsToday) of \(revisits.budget), \
+                \(revisits.changedToday) changed</dd>
+                """)
+        }
+        return "\(facts)"
     }
 
     /// The article a `ref` names (its id, a prefix of it, or its URL), or a page saying why there is none.
