@@ -22,6 +22,15 @@ actor Syncer {
     /// The first retry of a failed peer comes after this many seconds, doubling up to `maximumBackoff`.
     static let firstBackoff: Double = 30
     static let maximumBackoff: Double = 3600
+    /// A sync asked for (not scheduled) whose link breaks tries again within the same request: half a second after a
+    /// try that moved data, else after 2 s, doubling up to this many seconds (with jitter); a peer it cannot reach at
+    /// all it tries again only after data moved, and `refusals` times in a row at most; for at most `flappingWindow`
+    /// seconds in all.
+    static let flappingBackoff: Double = 8
+    static let refusals = 3
+    /// Tries in a row that move nothing, once data has moved, before the sync gives up.
+    static let idleTries = 6
+    static let flappingWindow: Double = 1800
 
     init(
         archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, peers: [PeerConfig], events: EventHub,
@@ -62,7 +71,7 @@ actor Syncer {
         }
         let tasks = due.map { peer in
             if let running = inFlight[peer.name] { return running }
-            let task = Task { await self.pull(peer) }
+            let task = Task { await self.pull(peer, riding: !scheduled) }
             inFlight[peer.name] = task
             return task
         }
@@ -73,7 +82,9 @@ actor Syncer {
         return (try? archive.peerStatuses(name == nil ? peers : due)) ?? []
     }
 
-    private func pull(_ peer: PeerConfig) async {
+    /// Pulls from and pushes to `peer`; `riding` a link that flaps, tries again as long as tries move data (see
+    /// ``flappingBackoff``): what was committed stays, so each try takes up where the last one broke off.
+    private func pull(_ peer: PeerConfig, riding: Bool) async {
         let started = Date()
         var failure: String?
         // A puller of its own, to count this sync's bytes.
@@ -85,8 +96,10 @@ actor Syncer {
         }
         do {
             // Both ways: what the peer has, then what it lacks of this node's (it may not be able to reach this node).
-            let summary = try await puller.pull(peer)
-            let pushed = try await puller.push(peer, holds: summary.peerHolds)
+            let (summary, pushed) = try await flapping(riding, peer: peer, puller: puller, started: started) {
+                let summary = try await puller.pull(peer)
+                return (summary, try await puller.push(peer, holds: summary.peerHolds))
+            }
             metrics.count("newsd_sync_records_total", ["peer": peer.name], by: Double(summary.added))
             metrics.count("newsd_sync_records_pushed_total", ["peer": peer.name], by: Double(pushed.added))
             logger.info(
@@ -111,6 +124,46 @@ actor Syncer {
             if let status = try archive.peerStatuses([peer]).first { events.publish(.synced(status)) }
         } catch {
             logger.error("cannot record sync", metadata: ["peer": "\(peer.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs `attempt`, and when `riding` and the link broke (or, once data moved, the peer could not be reached), runs
+    /// it again after a growing pause, until it succeeds, fails otherwise, or the link stays broken too long.
+    private func flapping<T>(
+        _ riding: Bool, peer: PeerConfig, puller: Puller, started: Date, _ attempt: () async throws -> T
+    ) async throws -> T {
+        var moved = 0
+        var idle = 0
+        var refused = 0
+        while true {
+            let message: String
+            do {
+                return try await attempt()
+            } catch PullError.broken(let broke) where riding {
+                message = broke
+                refused = 0
+            } catch PullError.unreachable(let unreachable) where riding {
+                // A peer that cannot be reached at all (not running, or the link down for long) is not waited for.
+                refused += 1
+                guard moved > 0, refused <= Self.refusals else { throw PullError.unreachable(unreachable) }
+                message = unreachable
+            }
+            let received = puller.traffic.total.received
+            idle = received > moved ? 0 : idle + 1
+            moved = received
+            // A link that breaks every try before anything moves is not riding out a flap: a few tries before anything
+            // ever moved, a few more once it has.
+            guard idle <= (moved > 0 ? Self.idleTries : Self.refusals), -started.timeIntervalSinceNow < Self.flappingWindow
+            else { throw PullError.broken(message) }
+            // What was under way did not fit in the time the link stayed up: smaller requests from now on (each one
+            // that comes whole doubles it again). The pause has jitter, so that tries do not keep meeting a link that
+            // breaks at a steady pace at the same moment.
+            puller.carry.narrow()
+            let pause = (idle == 0 ? 0.5 : min(pow(2, Double(idle)), Self.flappingBackoff)) * Double.random(in: 0.5...1.5)
+            logger.notice(
+                "link to peer broke; trying again",
+                metadata: ["peer": "\(peer.name)", "error": "\(message)", "retry_in": "\(Int(pause)) s"])
+            try await Task.sleep(for: .seconds(pause))
         }
     }
 }

@@ -33,10 +33,83 @@ public final class Traffic: Sendable {
     public var total: (sent: Int, received: Int) { counts.withLock { $0 } }
 }
 
+/// The body of an answer as it streams in: what came before a break is still there.
+final class Received: Sendable {
+    private let bytes = Mutex(Data())
+
+    func append(_ chunk: Data) { bytes.withLock { $0.append(chunk) } }
+
+    var data: Data { bytes.withLock { $0 } }
+}
+
+/// What a puller keeps from one try to the next over a link that breaks: the last page of changes it read and the
+/// blobs that arrived whole but are not committed yet, so that a try after a break asks for neither again; and how many
+/// blobs to ask for at once, halved at each break so that a request fits between two.
+public final class Carry: Sendable {
+    private let state = Mutex(
+        (
+            page: (since: Int64, page: ChangesPage)?.none, blobs: [ContentHash: StoredBlob](), bytes: 0,
+            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage
+        ))
+    /// Blob bytes kept at most.
+    static let maximumBytes = 256 << 20
+
+    public init() {}
+
+    /// Asks for half as many blobs and changes at once from now on (one blob, ten changes at least): the link broke
+    /// before an answer came whole.
+    public func narrow() {
+        state.withLock { state in
+            state.perRequest = max(1, state.perRequest / 2)
+            state.pageLimit = max(10, state.pageLimit / 2)
+        }
+    }
+
+    /// Asks for twice as many at once (up to the usual numbers): an answer came whole.
+    func widen() {
+        state.withLock { state in
+            state.perRequest = min(SyncLimits.objectsPerRequest, state.perRequest * 2)
+            state.pageLimit = min(SyncLimits.defaultPage, state.pageLimit * 2)
+        }
+    }
+
+    /// Changes asked for in a page.
+    var pageLimit: Int { state.withLock { $0.pageLimit } }
+
+    var perRequest: Int { state.withLock { $0.perRequest } }
+
+    func page(since: Int64) -> ChangesPage? { state.withLock { $0.page?.since == since ? $0.page?.page : nil } }
+
+    func keep(_ page: ChangesPage, since: Int64) { state.withLock { $0.page = (since, page) } }
+
+    func keep(_ blobs: [StoredBlob]) {
+        state.withLock { state in
+            for blob in blobs where state.bytes + blob.data.count <= Self.maximumBytes && state.blobs[blob.hash] == nil {
+                state.blobs[blob.hash] = blob
+                state.bytes += blob.data.count
+            }
+        }
+    }
+
+    /// A blob kept, which stays kept until it is committed (``take(_:)``): the try that uses it may break too.
+    func blob(_ hash: ContentHash) -> StoredBlob? { state.withLock { $0.blobs[hash] } }
+
+    /// Forgets a blob, now committed.
+    func take(_ hash: ContentHash) -> StoredBlob? {
+        state.withLock { state in
+            let blob = state.blobs.removeValue(forKey: hash)
+            state.bytes -= blob?.data.count ?? 0
+            return blob
+        }
+    }
+}
+
 /// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
 public enum PullError: Error, CustomStringConvertible {
-    /// The peer could not be reached or broke off.
+    /// The peer could not be reached.
     case unreachable(String)
+    /// The link broke during a transfer: reset, closed early, or an empty answer.
+    case broken(String)
     /// The peer answered with an error status.
     case refused(status: Int, body: String)
     /// The peer is not configured with its node id, or another node answered.
@@ -49,6 +122,7 @@ public enum PullError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let message): "peer unreachable: \(message)"
+        case .broken(let message): "peer unreachable: \(message) (the link broke during a transfer)"
         case .refused(403, _): "peer answered 403: it does not know this node (add this node's id there)"
         case .refused(let status, let body): "peer answered \(status): \(body.prefix(200))"
         case .unauthenticated(let message): "peer not authenticated: \(message)"
@@ -70,6 +144,8 @@ public struct Puller: Sendable {
     let key: NodeKey
     /// Bytes this puller has sent and received (request and answer bodies).
     public let traffic = Traffic()
+    /// What it keeps from one try to the next.
+    public let carry = Carry()
 
     public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey) {
         self.archive = archive
@@ -147,8 +223,15 @@ public struct Puller: Sendable {
     /// The page after `since`, checked against what is stored and the node records `pending` (of pages read before,
     /// perhaps not committed yet).
     private func fetchPage(_ peer: PeerConfig, since: Int64, pending: [String: NodeRecord]) async throws -> FetchedPage {
-        let page: ChangesPage = try await call(
-            peer, path: "/v1/changes", query: "since=\(since)&limit=\(SyncLimits.defaultPage)&epoch=\(archive.epoch)")
+        let page: ChangesPage
+        if let kept = carry.page(since: since) {
+            page = kept
+        } else {
+            page = try await call(
+                peer, path: "/v1/changes", query: "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)")
+            carry.keep(page, since: since)
+            carry.widen()
+        }
         // Ids and signatures are checked here, while the page before is stored.
         let checked: CheckedItems
         do {
@@ -175,9 +258,18 @@ public struct Puller: Sendable {
 
     /// Fetches the next request's worth of the blobs `page` wants.
     private func fetchNext(_ page: inout FetchedPage, from peer: PeerConfig) async throws -> [StoredBlob] {
-        let asked = Array(page.wanted[page.fetched...].prefix(SyncLimits.objectsPerRequest))
-        let arrived = try await fetchObjects(asked, from: peer)
+        // Blobs that came whole in a try the link broke are not asked for again.
+        var kept: [StoredBlob] = []
+        while page.fetched + kept.count < page.wanted.count, let blob = carry.blob(page.wanted[page.fetched + kept.count]) {
+            kept.append(blob)
+        }
+        let asked = kept.isEmpty ? Array(page.wanted[page.fetched...].prefix(carry.perRequest)) : []
+        let arrived = kept.isEmpty ? try await fetchObjects(asked, from: peer) : kept
         guard !arrived.isEmpty else { throw PullError.corrupt("the peer lists blob \(asked[0]) but does not send it") }
+        if kept.isEmpty {
+            carry.keep(arrived)
+            carry.widen()
+        }
         for blob in arrived { page.blobs[blob.hash] = blob }
         page.fetched += arrived.count
         return arrived
@@ -211,6 +303,7 @@ public struct Puller: Sendable {
                     cursorKey: isLast ? page.lastKey : change.item.changeKey, head: page.head,
                     origin: peer.node)
                 summary.blobs += blobs.count
+                for blob in blobs { _ = carry.take(blob.hash) }
                 batchStart = index + 1
                 blobs.removeAll()
                 bytes = 0
@@ -224,12 +317,24 @@ public struct Puller: Sendable {
     }
 
     /// Asks for `hashes` in one `POST /v1/objects`; returns the blobs that came, in order, each checked. The answer
-    /// must hold a prefix of what was asked, in order.
+    /// must hold a prefix of what was asked, in order. When the link breaks, the blobs that came whole before are kept
+    /// (each checked against its hash: the answer's signature, over the whole, never came), so that a break costs the
+    /// blob in flight only.
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
         let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex)))
-        let response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body)
+        let streamed = Received()
+        func expected(_ hash: ContentHash, _ index: Int) -> Bool { index < hashes.count && hash == hashes[index] }
+        let response: FetchResponse
         do {
-            return try ObjectFrames.read(response.body) { hash, index in index < hashes.count && hash == hashes[index] }
+            response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body, receiving: streamed)
+        } catch let error as PullError {
+            let whole = (try? ObjectFrames.read(streamed.data, wholeOnly: true, expected: expected)) ?? []
+            carry.keep(whole)
+            traffic.add(sent: 0, received: whole.reduce(0) { $0 + $1.data.count })
+            throw error
+        }
+        do {
+            return try ObjectFrames.read(response.body, expected: expected)
         } catch {
             throw PullError.corrupt("\(error)")
         }
@@ -248,7 +353,8 @@ public struct Puller: Sendable {
     }
 
     func request(
-        _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data()
+        _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data(),
+        receiving streamed: Received? = nil
     ) async throws -> FetchResponse {
         guard let node = peer.node else {
             throw PullError.unauthenticated("peer \(peer.name) has no node id (set `node` in its [[peer]] entry)")
@@ -267,12 +373,18 @@ public struct Puller: Sendable {
             url: url, method: method, headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]),
             body: method == "GET" ? nil : body, limits: limits)
         fetch.pinnedKey = peer.pin
-        let response: FetchResponse
+        if let streamed { fetch.onData = { streamed.append($0) } }
+        var response: FetchResponse
         do {
             response = try await fetcher.fetch(fetch)
         } catch {
+            // libcurl's codes for a transfer cut short: sent or received nothing, or part, before the link broke.
+            if case .transport(let code, _) = error, [18, 52, 55, 56].contains(code) {
+                throw PullError.broken(error.description)
+            }
             throw PullError.unreachable(error.description)
         }
+        if let streamed { response.body = streamed.data }
         traffic.add(sent: method == "GET" ? 0 : body.count, received: response.body.count)
         guard response.status == 200 else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))

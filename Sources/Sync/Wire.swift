@@ -129,11 +129,20 @@ enum ObjectFrames {
     }
 
     /// The blobs framed in `data`, each checked against its hash; `expected` says whether a blob with this hash may
-    /// come at this position. Throws a description of the first thing wrong.
-    static func read(_ data: Data, expected: (ContentHash, Int) -> Bool) throws(FrameError) -> [StoredBlob] {
+    /// come at this position. Throws a description of the first thing wrong; `wholeOnly` (what came before a link
+    /// broke), a last frame cut short ends the blobs instead.
+    static func read(
+        _ data: Data, wholeOnly: Bool = false, expected: (ContentHash, Int) -> Bool
+    ) throws(FrameError) -> [StoredBlob] {
         var blobs: [StoredBlob] = []
         var rest = data[...]
         while !rest.isEmpty {
+            if wholeOnly {
+                guard let newline = rest.firstIndex(of: 0x0A),
+                    let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
+                    frame.length >= 0, frame.length <= rest.endIndex - newline - 1
+                else { break }
+            }
             guard let newline = rest.firstIndex(of: 0x0A),
                 let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
                 let hash = ContentHash(hex: frame.hash), expected(hash, blobs.count), frame.length >= 0,
