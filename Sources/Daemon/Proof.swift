@@ -81,13 +81,7 @@ struct ProofBundle {
             try files.add("\(folder)/page", page)
             check += "\necho \"\(capture.blobHash.hex)  \(folder)/page\" | sha256sum -c"
         }
-        if let signature = capture.signature.flatMap({ Data(hex: $0) }) {
-            try files.add("\(folder)/capture.sig", signature)
-            check +=
-                "\n"
-                + Self.signatureCheck(
-                    node: capture.nodeID, signed: "\(folder)/capture.canonical", signature: "\(folder)/capture.sig")
-        }
+        check += try addSignature(of: capture, as: "\(folder)/capture")
         checks.append(check)
         claims.append(
             "- `\(folder)/`: \(capture.url), captured \(capture.fetchedAt) (HTTP \(capture.status), \(capture.size) bytes)")
@@ -147,19 +141,18 @@ struct ProofBundle {
             grep -q '"captureID":"\(extraction.captureID.hex)"' \(folder)/extraction.canonical
             grep -q '"textID":"\(text.id.hex)"' \(folder)/extraction.canonical
             """
-        if !extraction.nodeID.isEmpty, let signature = extraction.signature.flatMap({ Data(hex: $0) }) {
-            try files.add("\(folder)/extraction.sig", signature)
-            check +=
-                "\n"
-                + Self.signatureCheck(
-                    node: extraction.nodeID, signed: "\(folder)/extraction.canonical", signature: "\(folder)/extraction.sig")
-        }
+        if !extraction.nodeID.isEmpty { check += try addSignature(of: extraction, as: "\(folder)/extraction") }
         checks.append(check)
         claims.append("- `\(folder)/text.txt`: the cleaned text \(text.title.map { "\"\($0)\"" } ?? "")")
     }
 
-    private static func signatureCheck(node: String, signed: String, signature: String) -> String {
-        "openssl pkeyutl -verify -pubin -inkey nodes/\(node).pem -rawin -in \(signed) -sigfile \(signature)"
+    /// Adds `record`'s signature as `base.sig` (its canonical encoding is `base.canonical`); returns the line that
+    /// checks it, or nothing for a record without one.
+    private mutating func addSignature(of record: some SignedRecord, as base: String) throws -> String {
+        guard let signature = record.signature.flatMap({ Data(hex: $0) }) else { return "" }
+        try files.add("\(base).sig", signature)
+        return
+            "\nopenssl pkeyutl -verify -pubin -inkey nodes/\(record.nodeID).pem -rawin -in \(base).canonical -sigfile \(base).sig"
     }
 
     private func readme(_ article: ArticleRecord, captures: Int, texts: Int) -> String {

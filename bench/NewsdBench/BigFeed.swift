@@ -62,18 +62,23 @@ struct BenchDaemon {
 }
 
 extension NewsdBench {
+    /// Serves at `path` an RSS feed of `articles` entries linking to `/a/0.html`, `/a/1.html` and so on.
+    static func serveFeed(on server: TestHTTPServer, at path: String, articles: Int) {
+        let items = (0..<articles).map { index in
+            "<item><title>Story \(index)</title><link>\(server.url("/a/\(index).html"))</link><guid>s\(index)</guid></item>"
+        }
+        server.serve(
+            path,
+            body: "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Site</title>\(items.joined())</channel></rss>",
+            headers: [.contentType: "application/rss+xml"])
+    }
+
     /// The first poll of one feed of `articles` entries on loopback, from a server that takes 50 ms a page, with the
     /// default per-host cap (4) and no politeness delay; beside it, curl fetching the same pages four at a time
     /// (fetching only: no parsing, cleaning, hashing or storing).
     static func pollOneFeed(newsd: URL, articles: Int) async throws {
         let server = try await TestHTTPServer.start()
-        let items = (0..<articles).map { index in
-            "<item><title>Story \(index)</title><link>\(server.url("/a/\(index).html"))</link><guid>s\(index)</guid></item>"
-        }
-        server.serve(
-            "/big.xml",
-            body: "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>\(items.joined())</channel></rss>",
-            headers: [.contentType: "application/rss+xml"])
+        serveFeed(on: server, at: "/big.xml", articles: articles)
         // Each page answers after 50 ms, as a distant site would: one after another, 10,000 take over eight minutes.
         for index in 0..<articles {
             let paragraphs = (0..<6).map { "<p>Paragraph \($0) of story \(index), long enough to be the article's text.</p>" }
@@ -128,13 +133,7 @@ extension NewsdBench {
     /// the schedule runs full. Beside it, what fetching the same pages again without validators would cost.
     static func revisit(newsd: URL, articles: Int) async throws {
         let server = try await TestHTTPServer.start()
-        let items = (0..<articles).map { index in
-            "<item><title>Story \(index)</title><link>\(server.url("/a/\(index).html"))</link><guid>s\(index)</guid></item>"
-        }
-        server.serve(
-            "/feed.xml",
-            body: "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Site</title>\(items.joined())</channel></rss>",
-            headers: [.contentType: "application/rss+xml"])
+        serveFeed(on: server, at: "/feed.xml", articles: articles)
         func page(_ index: Int, edited: Bool) -> String {
             let paragraphs = (0..<60).map { paragraph in
                 "<p>Paragraph \(paragraph) of story \(index)\(edited && paragraph == 3 ? ", corrected" : ""): a sentence long "
