@@ -374,10 +374,7 @@ extension Archive {
     public func entryState(articleURL: String, entry: FeedLink) throws -> EntryState {
         let articleID = ArticleRecord(url: articleURL).id
         return try pool.write { db in
-            guard
-                let last = try CaptureRecord.fetchOne(
-                    db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt DESC LIMIT 1", arguments: [articleID])
-            else { return .new }
+            guard let last = try Self.lastCapture(of: articleID, db: db) else { return .new }
             let recorded = try String.fetchOne(
                 db,
                 sql:

@@ -73,10 +73,10 @@ extension Archive {
         }
     }
 
-    /// What revisits cost and found, by day, the latest first.
-    public func revisitDays(limit: Int = 30) throws -> [RevisitDay] {
+    /// What revisits cost and found on the (UTC) day of `date`, if there were any.
+    public func revisitDay(of date: Date) throws -> RevisitDay? {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM revisit_day ORDER BY day DESC LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchOne(db, sql: "SELECT * FROM revisit_day WHERE day = ?", arguments: [Self.day(date)]).map { row in
                 RevisitDay(day: row["day"], requests: row["requests"], bytes: row["bytes"], changed: row["changed"])
             }
         }
@@ -89,10 +89,12 @@ extension Archive {
 
     /// The latest capture of `article`, if any.
     public func lastCapture(of article: ContentHash) throws -> CaptureRecord? {
-        try pool.read { db in
-            try CaptureRecord.fetchOne(
-                db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt DESC LIMIT 1", arguments: [article])
-        }
+        try pool.read { db in try Self.lastCapture(of: article, db: db) }
+    }
+
+    static func lastCapture(of article: ContentHash, db: Database) throws -> CaptureRecord? {
+        try CaptureRecord.fetchOne(
+            db, sql: "SELECT * FROM capture WHERE articleID = ? ORDER BY fetchedAt DESC LIMIT 1", arguments: [article])
     }
 
     /// Articles whose page changed after it was first captured (two captures or more with different bytes), the latest

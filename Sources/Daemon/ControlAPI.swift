@@ -398,12 +398,18 @@ extension Daemon {
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw HTTPError(.notFound, message: "no backup copy \(name) (each is handed over once)")
         }
-        return Response(
-            status: .ok, headers: [.contentType: "application/vnd.sqlite3"],
+        return Self.handOver(file, at: URL(fileURLWithPath: path), contentType: "application/vnd.sqlite3")
+    }
+
+    /// Streams `file` (open on `url`, a file made for this request) and removes it once sent, or once the transfer
+    /// broke off.
+    private static func handOver(_ file: FileHandle, at url: URL, contentType: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: contentType],
             body: ResponseBody { writer in
                 defer {
                     try? file.close()
-                    try? FileManager.default.removeItem(atPath: path)
+                    try? FileManager.default.removeItem(at: url)
                 }
                 while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
                     try await writer.write(ByteBuffer(bytes: chunk))
@@ -533,19 +539,7 @@ extension Daemon {
                     })
             }.start()
         }
-        let file = try FileHandle(forReadingFrom: written.file)
-        return Response(
-            status: .ok, headers: [.contentType: "application/wacz+zip"],
-            body: ResponseBody { writer in
-                defer {
-                    try? file.close()
-                    try? FileManager.default.removeItem(at: written.file)
-                }
-                while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                }
-                try await writer.finish(nil)
-            })
+        return Self.handOver(try FileHandle(forReadingFrom: written.file), at: written.file, contentType: "application/wacz+zip")
     }
 
     /// Reads JSON Lines from `body` and imports them in batches, each verified and committed whole.

@@ -255,7 +255,7 @@ public final class Daemon: Sendable {
         report.verification = verifying.withLock { $0 }
         report.timestamps = try timestamper.status(current)
         if !current.revisitAfter.isEmpty {
-            let today = try archive.revisitDays(limit: 1).first { $0.day == Canonical.timestamp(Date()).prefix(10) }
+            let today = try archive.revisitDay(of: Date())
             report.revisits = RevisitStatus(
                 waiting: try archive.revisitsWaiting(), requestsToday: today?.requests ?? 0, bytesToday: today?.bytes ?? 0,
                 changedToday: today?.changed ?? 0, budget: current.revisitBudget)

@@ -364,7 +364,7 @@ final class Poller: Sendable {
     func revisitDue(budget: Int) async throws -> (revisited: Int, changed: Int, next: Date?) {
         let settings = self.settings.withLock { $0 }
         let now = Date()
-        let spent = try archive.revisitDays(limit: 1).first { $0.day == Canonical.timestamp(now).prefix(10) }?.requests ?? 0
+        let spent = try archive.revisitDay(of: now)?.requests ?? 0
         let (due, next) = try archive.dueRevisits(at: now, limit: max(0, min(budget - spent, 1024)))
         guard !due.isEmpty else { return (0, 0, next) }
         let feeds = Dictionary(try archive.activeFeeds().map { ($0.id, $0) }) { first, _ in first }

@@ -54,9 +54,7 @@ struct ProofBundle {
     }
 
     private mutating func add(node: NodeRecord) throws {
-        guard let key = Data(hex: node.publicKey) else { return }
-        // An Ed25519 SubjectPublicKeyInfo (RFC 8410): a fixed 12-byte header, then the raw key.
-        let spki = Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]) + key
+        guard let spki = node.subjectPublicKeyInfo else { return }
         let pem = "-----BEGIN PUBLIC KEY-----\n\(spki.base64EncodedString())\n-----END PUBLIC KEY-----\n"
         let file = "nodes/\(node.id.hex).pem"
         try files.add(file, Data(pem.utf8))

@@ -78,6 +78,13 @@ public enum TimeStamp {
         }
     }
 
+    /// Reads `token` as ``read(_:)`` does, and checks that it vouches for `digest`.
+    public static func read(_ token: [UInt8], vouchingFor digest: ContentHash) throws -> Token {
+        let read = try read(token)
+        guard read.digest == digest else { throw Failure("the token vouches for \(read.digest), not \(digest)") }
+        return read
+    }
+
     /// Whether the token's signer chains to one of `roots` at the time the token states, with no certificate beyond
     /// what the token carries.
     public static func verify(_ token: Token, roots: [Certificate]) async throws {

@@ -97,8 +97,7 @@ final class Timestamper: Sendable {
         }
         guard response.status == 200 else { throw TimeStamp.Failure("the authority answered HTTP \(response.status)") }
         let tokenBytes = try TimeStamp.token(fromReply: Array(response.body))
-        let token = try TimeStamp.read(tokenBytes)
-        guard token.digest == root else { throw TimeStamp.Failure("the token vouches for another digest than the one sent") }
+        let token = try TimeStamp.read(tokenBytes, vouchingFor: root)
         guard token.nonce.map({ $0.elementsEqual(nonce.drop { $0 == 0 }) }) ?? true else {
             throw TimeStamp.Failure("the token answers another request (its nonce differs)")
         }
@@ -160,8 +159,7 @@ final class Timestamper: Sendable {
         try archive.eachTimestamp { record in
             do {
                 guard let bytes = record.tokenBytes else { throw TimeStamp.Failure("the token is not base64") }
-                let token = try TimeStamp.read(Array(bytes))
-                guard token.digest == record.root else { throw TimeStamp.Failure("the token vouches for another root") }
+                let token = try TimeStamp.read(Array(bytes), vouchingFor: record.root)
                 guard Canonical.timestamp(token.time) == record.time else {
                     throw TimeStamp.Failure("the token states another time than the record")
                 }

@@ -25,9 +25,12 @@ enum WACZExport {
         }
         let warc = try FileHandle(forWritingTo: warcFile)
         var offset = 0
+        // Hashed as it is written, for datapackage.json: the file is not read back for it.
+        var warcDigest = SHA256()
         func append(_ record: Data) throws -> (offset: Int, length: Int) {
             let member = WARCWriter.gzipMember(record)
             try warc.write(contentsOf: member)
+            warcDigest.update(data: member)
             defer { offset += member.count }
             return (offset, member.count)
         }
@@ -83,7 +86,7 @@ enum WACZExport {
             ])
         }
         try zip.add("archive/data.warc.gz", copying: warcFile)
-        resource("archive/data.warc.gz", sha256: try Self.sha256(of: warcFile), bytes: offset)
+        resource("archive/data.warc.gz", sha256: warcDigest.finalize().hexString, bytes: offset)
         for (path, contents) in [("indexes/index.cdx", cdx), ("pages/pages.jsonl", pageList)] {
             try zip.add(path, contents)
             resource(path, sha256: SHA256.hash(data: contents).hexString, bytes: contents.count)
@@ -98,14 +101,13 @@ enum WACZExport {
         try zip.add("datapackage.json", package)
         let digest = "sha256:" + SHA256.hash(data: package).hexString
         let signature = try key.signature(for: Data(digest.utf8))
-        let spki =
-            Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]) + Data(hex: key.record.publicKey)!
         let signed = try JSONSerialization.data(
             withJSONObject: [
                 "path": "datapackage.json", "hash": digest,
                 "signedData": [
                     "hash": digest, "created": stamp, "software": "newsd \(newsdVersion)",
-                    "publicKey": spki.base64EncodedString(), "signature": signature.base64EncodedString(),
+                    "publicKey": key.record.subjectPublicKeyInfo?.base64EncodedString() ?? "",
+                    "signature": signature.base64EncodedString(),
                     "algorithm": "Ed25519", "nodeID": key.record.id.hex,
                 ],
             ] as [String: Any], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -118,14 +120,6 @@ enum WACZExport {
         String(
             decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data(), as: UTF8.self)
-    }
-
-    private static func sha256(of file: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: file)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
-        return hasher.finalize().hexString
     }
 }
 

@@ -411,6 +411,12 @@ public struct NodeRecord: ContentAddressed, Hashable {
     }
 
     public var computedIdentity: (id: ContentHash, storable: Bool) { (ContentHash(of: Data(hex: publicKey) ?? Data()), true) }
+
+    /// The key as an Ed25519 SubjectPublicKeyInfo (RFC 8410: a fixed 12-byte header, then the raw key), the DER that
+    /// OpenSSL and others read; `nil` when `publicKey` is not hex.
+    public var subjectPublicKeyInfo: Data? {
+        Data(hex: publicKey).map { Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]) + $0 }
+    }
 }
 
 /// Any record that the change log carries, tagged with its kind on the wire: `{"kind":"capture","record":{…}}`.

@@ -91,16 +91,12 @@ public final class Carry: Sendable {
         }
     }
 
-    /// A blob kept, which stays kept until it is committed (``take(_:)``): the try that uses it may break too.
+    /// A blob kept, which stays kept until it is committed (``forget(_:)``): the try that uses it may break too.
     func blob(_ hash: ContentHash) -> StoredBlob? { state.withLock { $0.blobs[hash] } }
 
     /// Forgets a blob, now committed.
-    func take(_ hash: ContentHash) -> StoredBlob? {
-        state.withLock { state in
-            let blob = state.blobs.removeValue(forKey: hash)
-            state.bytes -= blob?.data.count ?? 0
-            return blob
-        }
+    func forget(_ hash: ContentHash) {
+        state.withLock { state in state.bytes -= state.blobs.removeValue(forKey: hash)?.data.count ?? 0 }
     }
 }
 
@@ -303,7 +299,7 @@ public struct Puller: Sendable {
                     cursorKey: isLast ? page.lastKey : change.item.changeKey, head: page.head,
                     origin: peer.node)
                 summary.blobs += blobs.count
-                for blob in blobs { _ = carry.take(blob.hash) }
+                for blob in blobs { carry.forget(blob.hash) }
                 batchStart = index + 1
                 blobs.removeAll()
                 bytes = 0
