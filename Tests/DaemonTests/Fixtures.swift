@@ -57,20 +57,6 @@ extension Fixture {
         return page.withUnsafeBytes { Data($0) }
     }
 
-    /// Serves a feed at `/feed.xml` of `count` articles at `/a/N.html`, each of `words` 8-byte words that do not
-    /// compress (as base64, in paragraphs of 200 words), drawn from `state`.
-    static func serveNoiseArticles(on server: TestHTTPServer, count: Int, words: Int, state: inout UInt64) {
-        server.serve(
-            "/feed.xml", body: rss((1...count).map { (id: "a\($0)", link: server.url("/a/\($0).html").absoluteString) }))
-        for number in 1...count {
-            let split = noise(words: words, state: &state).base64EncodedString().split(every: 8)
-            let paragraphs = stride(from: 0, to: split.count, by: 200).map {
-                split[$0..<min($0 + 200, split.count)].joined(separator: " ")
-            }
-            server.serve("/a/\(number).html", body: page("Article \(number)", paragraphs: paragraphs))
-        }
-    }
-
     /// Archives `count` articles of `words` 8-byte words that do not compress in `directory`, as the node whose key is
     /// there, a few hundred to a commit.
     static func fill(_ directory: URL, articles count: Int, words: Int) throws {
@@ -100,18 +86,4 @@ func startManual(_ newsd: URL, config: URL) async throws -> ChildProcess {
     let daemon = try ChildProcess(newsd, ["--config", config.path, "--manual"])
     try #require(await daemon.waitForLine(containing: "ready") != nil, "newsd did not start: \(daemon.stderrLines)")
     return daemon
-}
-
-extension String {
-    /// The string in pieces of `length` characters (the last may be shorter).
-    fileprivate func split(every length: Int) -> [Substring] {
-        var pieces: [Substring] = []
-        var start = startIndex
-        while start < endIndex {
-            let end = index(start, offsetBy: length, limitedBy: endIndex) ?? endIndex
-            pieces.append(self[start..<end])
-            start = end
-        }
-        return pieces
-    }
 }

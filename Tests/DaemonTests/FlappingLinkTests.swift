@@ -11,8 +11,13 @@ import Testing
         let server = try await TestHTTPServer.start()
         let count = 150
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        // 16 KB of words that do not compress an article: some 2.4 MB of pages in all.
-        Fixture.serveNoiseArticles(on: server, count: count, words: 1536, state: &state)
+        server.serve(
+            "/feed.xml", body: Fixture.rss((1...count).map { (id: "a\($0)", link: server.url("/a/\($0).html").absoluteString) }))
+        for number in 1...count {
+            // 16 KB of words that do not compress: some 2.4 MB of pages in all.
+            let words = Fixture.noise(words: 1536, state: &state).base64EncodedString()
+            server.serve("/a/\(number).html", body: Fixture.page("Article \(number)", paragraphs: [words]))
+        }
         let first = try await TestNode.start(feeds: [server.url("/feed.xml")])
         _ = try await first.poll()
         // Two nodes pull it all over 4 Mbit/s each way, 40 ms round trip: one over a steady link, one over a link that

@@ -39,7 +39,15 @@ import Testing
         // then inside a transaction).
         let count = 500
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        Fixture.serveNoiseArticles(on: server, count: count, words: 1024, state: &state)
+        server.serve(
+            "/feed.xml", body: Fixture.rss((1...count).map { (id: "a\($0)", link: server.url("/a/\($0).html").absoluteString) }))
+        for number in 1...count {
+            let words = Fixture.noise(words: 1024, state: &state).base64EncodedString().split(every: 8)
+            let paragraphs = stride(from: 0, to: words.count, by: 200).map {
+                words[$0..<min($0 + 200, words.count)].joined(separator: " ")
+            }
+            server.serve("/a/\(number).html", body: Fixture.page("Article \(number)", paragraphs: paragraphs))
+        }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("newsd.toml")
@@ -83,5 +91,19 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
         await server.stop()
+    }
+}
+
+extension String {
+    /// The string in pieces of `length` characters (the last may be shorter).
+    fileprivate func split(every length: Int) -> [Substring] {
+        var pieces: [Substring] = []
+        var start = startIndex
+        while start < endIndex {
+            let end = index(start, offsetBy: length, limitedBy: endIndex) ?? endIndex
+            pieces.append(self[start..<end])
+            start = end
+        }
+        return pieces
     }
 }
