@@ -130,12 +130,18 @@ private let pywb: URL? = {
             return
         }
         // The year of the capture: pywb answers the nearest capture to the time asked for, by a redirect unless it is
-        // this one's; redirects are followed anyway.
+        // this one's; redirects are followed anyway. pywb says it starts before it listens: a refused connection is
+        // tried again, for ten seconds at most.
         let year = Calendar(identifier: .gregorian).component(.year, from: Date())
-        let replayed = try await Fetcher().fetch(
-            FetchRequest(url: URL(string: "http://127.0.0.1:\(port)/site/\(year)id_/\(page.absoluteString)")!))
+        let replay = FetchRequest(url: URL(string: "http://127.0.0.1:\(port)/site/\(year)id_/\(page.absoluteString)")!)
+        var replayed = try? await Fetcher().fetch(replay)
+        for _ in 0..<100 where replayed == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            replayed = try? await Fetcher().fetch(replay)
+        }
+        let response = try #require(replayed, "pywb never answered on port \(port): \(wayback.stderrLines)")
         #expect(
-            replayed.status == 200 && replayed.body == original, "\(String(decoding: replayed.body.prefix(300), as: UTF8.self))")
+            response.status == 200 && response.body == original, "\(String(decoding: response.body.prefix(300), as: UTF8.self))")
         wayback.signal(SIGTERM)
         _ = await wayback.waitForExit()
         try await node.stop()
