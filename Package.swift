@@ -138,7 +138,7 @@ let package = Package(
         ),
         .testTarget(name: "NewsCoreTests", dependencies: ["NewsCore", "NewsdTesting"], swiftSettings: strict),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "ExtractionTests", dependencies: ["Extraction"], swiftSettings: strict),
+        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "NewsdTesting"], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
             dependencies: ["Archive", "NewsCore", "NewsdTesting", .product(name: "GRDB", package: "GRDB.swift")],

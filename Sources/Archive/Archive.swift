@@ -198,7 +198,18 @@ public struct PreparedIngest: Sendable {
     let blobHash: ContentHash
     let size: Int
     let stored: (data: Data, encoding: String)
-    let fingerprint: MinHash?
+    let traits: TextTraits?
+}
+
+/// What stories and events need of a text, worked out before the write lock is taken.
+struct TextTraits: Sendable {
+    let fingerprint: MinHash
+    let profile: EventProfile
+
+    init(_ text: TextRecord) {
+        fingerprint = MinHash(text: text.body)
+        profile = EventProfile(title: text.title, body: text.body, published: text.published)
+    }
 }
 
 extension Ingest {
@@ -294,7 +305,7 @@ extension Archive {
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
             stored: BlobCodec.encode(ingest.raw.bytes, level: BlobCodec.ingestLevel),
-            fingerprint: ingest.text.map { MinHash(text: $0.body) })
+            traits: ingest.text.map(TextTraits.init))
     }
 
     /// The node record of `id` stored here (or among those read before), if any.
@@ -354,7 +365,7 @@ extension Archive {
                 try Self.insertBlob(
                     prepared.stored, hash: prepared.blobHash, size: prepared.size, compacted: false, db: db)
                 for item in prepared.items
-                where try Self.insert(item, db: db, fingerprint: prepared.fingerprint) {
+                where try Self.insert(item, db: db, traits: prepared.traits) {
                     added += 1
                 }
                 if let feed = prepared.feed, case .article(let article) = prepared.items.first {
@@ -475,7 +486,7 @@ extension Archive {
     /// Inserts a record unless present, and adds a change-log row when it is new (naming the node it came from,
     /// `origin`, if it came from one). The record's id and signature were checked before the write lock was taken
     /// (``check(_:)``, ``prepare(_:)``) or it was made here; what needs the database is checked here.
-    static func insert(_ item: ArchiveItem, db: Database, fingerprint: MinHash? = nil, origin: String? = nil) throws -> Bool {
+    static func insert(_ item: ArchiveItem, db: Database, traits: TextTraits? = nil, origin: String? = nil) throws -> Bool {
         switch item {
         case .node(let record): try record.insert(db, onConflict: .ignore)
         case .article(let record): try record.insert(db, onConflict: .ignore)
@@ -505,7 +516,9 @@ extension Archive {
             try db.execute(
                 sql: "INSERT INTO text_search(rowid, title, body) SELECT seq, title, body FROM text WHERE id = ?",
                 arguments: [text.id])
-            try Self.assignStory(text, fingerprint: fingerprint ?? MinHash(text: text.body), db: db)
+            let traits = traits ?? TextTraits(text)
+            let copies = try Self.assignStory(text, fingerprint: traits.fingerprint, db: db)
+            try Self.fileEvent(textID: text.id.hex, profile: traits.profile, copies: Array(copies), db: db)
         }
         try db.execute(
             sql: "INSERT OR IGNORE INTO change(kind, key, origin) VALUES (?, ?, ?)", arguments: [item.kind, item.id, origin])

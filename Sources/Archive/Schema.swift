@@ -400,6 +400,38 @@ enum Schema {
                         changed INTEGER NOT NULL) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v23") { db in
+            // Events: the reports of one event across outlets, groups of stories. Each text's event profile (its
+            // weighted words, packed; its publication day, -1 without one), its key terms with that day to find
+            // candidates, its event (named by the smallest text id in it), and what each merged event's id became.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_profile(
+                        textID TEXT PRIMARY KEY NOT NULL, day INTEGER NOT NULL, profile BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE event_key(
+                        term TEXT NOT NULL, day INTEGER NOT NULL, textID TEXT NOT NULL,
+                        PRIMARY KEY(term, day, textID)) WITHOUT ROWID;
+                    CREATE TABLE event_member(textID TEXT PRIMARY KEY NOT NULL, eventID TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX event_member_event ON event_member(eventID);
+                    CREATE TABLE event_merge(
+                        eventID TEXT PRIMARY KEY NOT NULL, intoID TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;
+                    """)
+            let texts = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT text.id, text.title, text.body, text.published,
+                           (SELECT copy.textID FROM story_member AS own
+                            JOIN story_member AS copy ON copy.storyID = own.storyID
+                            JOIN event_member ON event_member.textID = copy.textID
+                            WHERE own.textID = text.id LIMIT 1)
+                    FROM text ORDER BY text.seq
+                    """)
+            while let row = try texts.next() {
+                let profile = EventProfile(title: row[1], body: row[2], published: row[3])
+                let copy: String? = row[4]
+                try Archive.fileEvent(textID: row[0], profile: profile, copies: copy.map { [$0] } ?? [], db: db)
+            }
+        }
         return migrator
     }
 }

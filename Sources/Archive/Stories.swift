@@ -15,8 +15,9 @@ extension Archive {
     /// Files `text` into a story: the story of every earlier text it is similar to (merging them if
     /// several), or a new one. A story's id is the smallest text id in it, so every node that holds the
     /// same texts names the same stories, whatever order they arrived in. Work per text depends on how
-    /// many texts share its LSH buckets, not on the size of the archive.
-    static func assignStory(_ text: TextRecord, fingerprint: MinHash, db: Database) throws {
+    /// many texts share its LSH buckets, not on the size of the archive. Returns the earlier stories it joined.
+    @discardableResult
+    static func assignStory(_ text: TextRecord, fingerprint: MinHash, db: Database) throws -> Set<String> {
         var stories = Set<String>()
         if fingerprint.shingles >= 8 {
             let bands = fingerprint.bands
@@ -61,6 +62,7 @@ extension Archive {
             sql:
                 "INSERT INTO story_member(textID, storyID) VALUES (?, ?) ON CONFLICT(textID) DO UPDATE SET storyID = excluded.storyID"
         ).execute(arguments: [text.id, story])
+        return stories
     }
 
     private static func pack(_ values: [UInt32]) -> Data {
@@ -120,7 +122,7 @@ extension Archive {
     }
 
     /// The story of a `story_size` row, with `membersEach` of its texts.
-    private static func story(_ row: Row, membersEach: Int, db: Database) throws -> Story {
+    static func story(_ row: Row, membersEach: Int, db: Database) throws -> Story {
         var story = Story(id: row["storyID"], members: try members(of: row["storyID"], first: membersEach, db: db))
         story.size = row["size"]
         return story
@@ -128,7 +130,7 @@ extension Archive {
 
     /// Story `id`'s texts with their articles, in the order they were captured: of a larger story, the `limit` with the
     /// smallest ids (the same on every node that holds them).
-    private static func members(of id: String, first limit: Int, db: Database) throws -> [Story.Member] {
+    static func members(of id: String, first limit: Int, db: Database) throws -> [Story.Member] {
         try Row.fetchAll(
             db,
             sql: """

@@ -145,6 +145,19 @@ extension Daemon {
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             return try JSONBody(self.archive.stories(minimumMembers: max(1, minimum), limit: max(1, min(limit, 10_000))))
         }
+        router.get(RouterPath(ControlPath.events)) { request, _ in
+            let minimum = request.uri.queryParameters.get("min", as: Int.self) ?? 2
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            return try JSONBody(self.archive.events(minimumTexts: max(1, minimum), limit: max(1, min(limit, 10_000))))
+        }
+        router.get(RouterPath(ControlPath.event)) { request, _ in
+            let id = request.uri.queryParameters.get("id") ?? ""
+            guard let event = try self.archive.event(id) else {
+                throw HTTPError(
+                    .notFound, message: "no event has the id \(id) (8 or more hex digits, as `newsctl stories` shows)")
+            }
+            return JSONBody(event)
+        }
         router.post(RouterPath(ControlPath.search)) { request, context in
             let query = try await request.decode(as: SearchQuery.self, context: context)
             do {

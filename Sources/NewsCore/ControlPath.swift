@@ -40,6 +40,10 @@ public enum ControlPath {
     public static let reextract = "/v1/reextract"
     /// `GET` (`?min=&limit=`): ``Story`` largest first.
     public static let stories = "/v1/stories"
+    /// `GET` (`?min=&limit=`): ``Event`` largest first.
+    public static let events = "/v1/events"
+    /// `GET` (`?id=`): the ``Event`` an id names (or was merged into), with all its texts.
+    public static let event = "/v1/event"
     /// `POST` a ``SearchQuery``: ``SearchHit`` best first.
     public static let search = "/v1/search"
     /// `POST` a ``PeerConfig`` to add a peer, `DELETE` (`?name=`) one added so.

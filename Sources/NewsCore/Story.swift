@@ -34,3 +34,39 @@ public struct Story: Codable, Sendable, Equatable {
         self.members = members
     }
 }
+
+/// Every outlet's report of one real-world event: its stories (copy groups), each with its texts.
+public struct Event: Codable, Sendable, Equatable {
+    /// The smallest text id among the texts: the same on every node that holds the same texts.
+    public var id: String
+    /// How many texts the event holds.
+    public var size: Int
+    /// Its copy groups, the earliest captured first, each with its texts in the order they were captured (of a larger
+    /// event, some of them).
+    public var stories: [Story]
+    /// The hosts its articles came from.
+    public var sources: [String]
+    public var firstCaptured: String?
+    public var lastCaptured: String?
+    /// Earlier ids of this event: events that were merged into it as evidence arrived.
+    public var merged: [String]
+
+    public init(
+        id: String, size: Int, stories: [Story], sources: [String], firstCaptured: String?, lastCaptured: String?,
+        merged: [String]
+    ) {
+        self.id = id
+        self.size = size
+        self.stories = stories
+        self.sources = sources
+        self.firstCaptured = firstCaptured
+        self.lastCaptured = lastCaptured
+        self.merged = merged
+    }
+
+    /// Every text of the event in the order it was captured, with the story it is a copy in.
+    public var timeline: [(story: String, member: Story.Member)] {
+        stories.flatMap { story in story.members.map { (story.id, $0) } }
+            .sorted { ($0.member.capturedAt ?? "", $0.member.textID) < ($1.member.capturedAt ?? "", $1.member.textID) }
+    }
+}

@@ -135,6 +135,9 @@ public final class TestNode: Sendable {
     /// The daemon's status report.
     public func status() async throws -> StatusReport { try await control("GET", ControlPath.status) }
 
+    /// Every event the node holds, single texts included.
+    public func events() async throws -> [Event] { try await control("GET", ControlPath.events + "?min=1&limit=10000") }
+
     private func control<T: Decodable>(_ method: String, _ path: String) async throws -> T {
         let response = try await Fetcher().fetch(
             FetchRequest(

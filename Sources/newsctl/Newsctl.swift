@@ -13,7 +13,7 @@ struct Newsctl: AsyncParsableCommand {
         version: newsdVersion,
         subcommands: [
             Status.self, Poll.self, Sync.self, Feeds.self, Articles.self, Search.self, Show.self, Diff.self, Edits.self,
-            Stories.self,
+            Stories.self, StoryTimeline.self,
             Verify.self, Timestamp.self, Prove.self, Backup.self,
             Tag.self, Note.self, Hide.self, Export.self, Import.self, Peers.self, Config.self, Extract.self, Reextract.self,
             Web.self,

@@ -115,4 +115,30 @@ private func oldArchive(at path: String, upTo version: String, _ fill: (Database
         #expect(stories[old[1].id] == old[1].id.hex)
         try archive.close()
     }
+
+    /// Texts stored before v23 are filed into events when the archive opens, into the events they would have had filed
+    /// one by one, copies with their copy groups.
+    @Test func textsStoredBeforeV23AreFiledIntoEvents() throws {
+        let texts = try eventFixtureNames.map { (name: $0, text: try eventFixture($0)) }
+        let fresh = try withArchive { archive, key in
+            try store(texts, in: archive, key: key)
+            return try archive.events(of: texts.map(\.text.id))
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("archive.sqlite").path
+        try oldArchive(at: path, upTo: "v22") { db in
+            // Stored in reverse, as stories were then: the wire report and its copy in one story.
+            for (_, text) in texts.reversed() {
+                try text.insert(db)
+                try Archive.assignStory(text, fingerprint: MinHash(text: text.body), db: db)
+            }
+        }
+        let archive = try Archive(path: path)
+        let migrated = try archive.events(of: texts.map(\.text.id))
+        #expect(migrated == fresh)
+        #expect(Set(migrated.values).count == 3)
+        #expect(try archive.events(minimumTexts: 2).first?.stories.count == 3)
+        try archive.close()
+    }
 }

@@ -68,6 +68,8 @@ import Testing
         let listed = try await run(["articles", "list", "--json"], daemonCommand: true)
         let articles = try JSONCoding.decoder().decode([ArticleSummary].self, from: Data(listed.stdout.utf8))
         let article = try #require(articles.first?.id)
+        let events = try await run(["stories", "--all", "--json"], daemonCommand: true)
+        let event = try #require(try JSONCoding.decoder().decode([Event].self, from: Data(events.stdout.utf8)).first?.id)
         let node = String(repeating: "ab", count: 32)
         let export = files.appendingPathComponent("export.jsonl").path
 
@@ -92,6 +94,7 @@ import Testing
             ("diff", [article], [article, "7", "9"]),
             ("edits", [], ["--since", "last week"]),
             ("stories", [], ["--limit", "0"]),
+            ("story", [event], ["00000000"]),
             ("verify", [], nil),
             ("timestamp", [], nil),
             ("prove", [article, "--out", files.appendingPathComponent("proof.zip").path], ["no-such-article"]),

@@ -4,19 +4,6 @@ import NewsCore
 import NewsdTesting
 import Testing
 
-/// A small deterministic generator (SplitMix64), so a failing run can be replayed from its seed.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Five newsd processes meshed on loopback go through rounds of random ingests (hundreds of articles), annotations
 /// (two nodes at once on the same article, in conflict), partitions (nodes down for a round), and syncs all at once
 /// with a kill -9 that is checked to fall while one is under way; healed, they all hold the same archive, and verify
@@ -51,7 +38,7 @@ private struct SeededGenerator: RandomNumberGenerator {
         let seed =
             ProcessInfo.processInfo.environment["NEWSD_CONVERGENCE_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...999_999)
         print("ConvergenceTests seed: \(seed) (replay with NEWSD_CONVERGENCE_SEED=\(seed))")
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
 
         // Five nodes, each with a site of its own, every one a peer of every other.
         let count = 5

@@ -178,7 +178,8 @@ import Testing
             "/local.xml", body: Fixture.rss([(id: "c", link: "/local/floods-copy.html"), (id: "m", link: "/local/market.html")]))
         let node = try await TestNode.start(feeds: [server.url("/wire.xml"), server.url("/local.xml")])
         _ = try await node.poll()
-        let result = try await runCommand(newsctl, ["stories", "--json", "--socket", node.config.controlSocket.path])
+        let result = try await runCommand(
+            newsctl, ["stories", "--copies", "--json", "--socket", node.config.controlSocket.path])
         #expect(result.status == 0, "\(result.stderr)")
         let stories = try JSONCoding.decoder().decode([Story].self, from: Data(result.stdout.utf8))
         #expect(stories.count == 1)
@@ -186,8 +187,24 @@ import Testing
             Set(stories.first?.members.compactMap(\.articleURL) ?? []) == [
                 server.url("/wire/floods.html").absoluteString, server.url("/local/floods-copy.html").absoluteString,
             ])
-        let all = try await runCommand(newsctl, ["stories", "--all", "--json", "--socket", node.config.controlSocket.path])
+        let all = try await runCommand(
+            newsctl, ["stories", "--copies", "--all", "--json", "--socket", node.config.controlSocket.path])
         #expect(try JSONCoding.decoder().decode([Story].self, from: Data(all.stdout.utf8)).count == 2)
+
+        // The copies are one event, holding that one copy group; the market report is an event of its own.
+        let listed = try await runCommand(newsctl, ["stories", "--json", "--socket", node.config.controlSocket.path])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let events = try JSONCoding.decoder().decode([Event].self, from: Data(listed.stdout.utf8))
+        #expect(events.count == 1)
+        #expect(events.first?.stories.map(\.id) == stories.map(\.id))
+        #expect(events.first?.size == 2 && events.first?.sources == ["127.0.0.1"])
+        let timeline = try await runCommand(
+            newsctl, ["story", String(events.first?.id.prefix(10) ?? ""), "--socket", node.config.controlSocket.path])
+        #expect(timeline.status == 0, "\(timeline.stderr)")
+        #expect(timeline.stdout.contains(server.url("/local/floods-copy.html").absoluteString))
+        #expect(timeline.stdout.contains("[A]") && !timeline.stdout.contains("[B]"))
+        let unknown = try await runCommand(newsctl, ["story", "00000000", "--socket", node.config.controlSocket.path])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no event has the id 00000000"))
 
         // Search within the story: "road" is in all three texts, two of them in the story.
         let story = try #require(stories.first?.id)

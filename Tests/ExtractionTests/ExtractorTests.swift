@@ -1,5 +1,6 @@
 import Extraction
 import Foundation
+import NewsdTesting
 import Testing
 
 private let page = """
@@ -67,7 +68,7 @@ private let page = """
     }
 
     @Test func binaryGarbageGivesAResultNotACrash() {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<20 {
             let bytes = Data((0..<65_536).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
             let article = Extractor.extract(bytes)
@@ -164,18 +165,5 @@ private let page = """
         let article = Extractor.extract(Data(html.utf8))
         #expect(article.body.contains("Government forces"))
         #expect(!article.body.contains("football"))
-    }
-}
-
-/// A small seeded generator, so that a failing input can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -42,6 +42,11 @@ struct NewsdBench {
             guard arguments.count >= 2 else { fail("usage: newsd-bench web PAGES_DIR [ARTICLES]") }
             try await web(
                 pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000)
+        case "stories":
+            guard arguments.count >= 3 else { fail("usage: newsd-bench stories ARTICLES_JSONL OUTPUT_JSON [SEED]") }
+            try await stories(
+                set: URL(fileURLWithPath: arguments[1]), output: URL(fileURLWithPath: arguments[2]),
+                seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
         case "extract-memory":
             guard arguments.count >= 2 else { fail("usage: newsd-bench extract-memory PAGES_DIR [MB]") }
             try extractMemory(
@@ -49,7 +54,7 @@ struct NewsdBench {
         default:
             fail(
                 "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
-                    + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES]")
+                    + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED]")
         }
     }
 

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+public import NewsCore
+
+extension Archive {
+    /// Day stored for a text without a publication date.
+    static let undatedDay = -1
+
+    /// Files a text into an event: the event of every earlier text whose profile says it reports the same event
+    /// (``EventProfile/isSameEvent(as:)``) and of `copies` (texts of its story), merging them if several, or a new one.
+    ///
+    /// Whether two texts are linked depends on the two texts alone, so an event, the texts so linked, is the same on
+    /// every node that holds the same texts, whatever order they arrived in; its id is its smallest text id. Work per
+    /// text depends on how many texts share two of its key terms within the date window, not on the archive's size.
+    static func fileEvent(textID: String, profile: EventProfile, copies: [String], db: Database) throws {
+        let day = profile.day ?? undatedDay
+        let keys = Array(profile.keys)
+        var events = Set<String>()
+        for copy in copies {
+            if let event = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT eventID FROM event_member WHERE textID = ?"), arguments: [copy])
+            {
+                events.insert(event)
+            }
+        }
+        if keys.count >= EventProfile.sharedKeys {
+            let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+            let window =
+                profile.day == nil
+                ? "" : "AND (event_key.day BETWEEN ? AND ? OR event_key.day = \(undatedDay))"
+            var arguments = StatementArguments(keys)
+            if profile.day != nil { arguments += [day - EventProfile.windowDays, day + EventProfile.windowDays] }
+            arguments += [EventProfile.sharedKeys]
+            // Each text that shares enough key terms, with its event; a candidate of an event already joined adds
+            // nothing and is not compared.
+            let candidates = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT event_member.eventID, event_profile.day, event_profile.profile
+                        FROM (SELECT textID FROM event_key WHERE term IN (\(marks)) \(window)
+                              GROUP BY textID HAVING COUNT(*) >= ?) AS shared
+                        JOIN event_member ON event_member.textID = shared.textID
+                        JOIN event_profile ON event_profile.textID = shared.textID
+                        """), arguments: arguments)
+            while let candidate = try candidates.next() {
+                let event: String = candidate[0]
+                guard !events.contains(event) else { continue }
+                let otherDay: Int = candidate[1]
+                guard
+                    let other = EventProfile(
+                        encoded: candidate[2], day: otherDay == undatedDay ? nil : otherDay)
+                else { continue }
+                if profile.isSameEvent(as: other) { events.insert(event) }
+            }
+        }
+        try db.cachedStatement(sql: "INSERT INTO event_profile(textID, day, profile) VALUES (?, ?, ?)")
+            .execute(arguments: [textID, day, profile.encoded()])
+        let key = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_key(term, day, textID) VALUES (?, ?, ?)")
+        for term in keys { try key.execute(arguments: [term, day, textID]) }
+        let event = (events + [textID]).min()!
+        let now = Date().timeIntervalSince1970
+        for merged in events where merged != event {
+            try db.cachedStatement(sql: "UPDATE event_member SET eventID = ? WHERE eventID = ?").execute(arguments: [
+                event, merged,
+            ])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO event_merge(eventID, intoID, at) VALUES (?, ?, ?)
+                    ON CONFLICT(eventID) DO UPDATE SET intoID = excluded.intoID, at = excluded.at
+                    """
+            ).execute(arguments: [merged, event, now])
+        }
+        try db.cachedStatement(
+            sql:
+                "INSERT INTO event_member(textID, eventID) VALUES (?, ?) ON CONFLICT(textID) DO UPDATE SET eventID = excluded.eventID"
+        ).execute(arguments: [textID, event])
+    }
+
+    /// The event `id` names today: itself, or what it was merged into (and that, in turn).
+    static func currentEvent(_ id: String, db: Database) throws -> String {
+        var current = id
+        var seen = Set<String>()
+        while seen.insert(current).inserted,
+            let into = try String.fetchOne(db, sql: "SELECT intoID FROM event_merge WHERE eventID = ?", arguments: [current])
+        {
+            current = into
+        }
+        return current
+    }
+
+    /// Events with at least `minimumTexts` texts, largest first (the first `offset` skipped), each with its stories
+    /// and, of each story, the first `membersEach` texts.
+    public func events(minimumTexts: Int = 2, limit: Int = 100, offset: Int = 0, membersEach: Int = 20) throws -> [Event] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT eventID, COUNT(*) AS size FROM event_member GROUP BY eventID HAVING size >= ?
+                    ORDER BY size DESC, eventID LIMIT ? OFFSET ?
+                    """, arguments: [minimumTexts, limit, offset])
+            return try rows.map { try Self.event($0["eventID"], size: $0["size"], membersEach: membersEach, db: db) }
+        }
+    }
+
+    /// The event `id` (or the first 8 hex digits or more of it) names, or was merged into; `nil` if no event, or more
+    /// than one, has such an id.
+    public func event(_ id: String, membersEach: Int = 500) throws -> Event? {
+        try pool.read { db in
+            guard id.count >= 8, id.allSatisfy(\.isHexDigit) else { return nil }
+            let prefix = id.lowercased()
+            var found = try String.fetchAll(
+                db, sql: "SELECT DISTINCT eventID FROM event_member WHERE eventID >= ? AND eventID < ? || 'g' LIMIT 2",
+                arguments: [prefix, prefix])
+            if found.isEmpty {
+                found = try String.fetchAll(
+                    db, sql: "SELECT eventID FROM event_merge WHERE eventID >= ? AND eventID < ? || 'g' LIMIT 2",
+                    arguments: [prefix, prefix]
+                ).map { try Self.currentEvent($0, db: db) }
+            }
+            guard found.count == 1, let event = found.first else { return nil }
+            let size = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_member WHERE eventID = ?", arguments: [event])
+            return try Self.event(event, size: size ?? 0, membersEach: membersEach, db: db)
+        }
+    }
+
+    /// The event of each text in `texts` (by text id).
+    public func events(of texts: [ContentHash]) throws -> [ContentHash: String] {
+        try pool.read { db in
+            var result: [ContentHash: String] = [:]
+            for text in texts {
+                result[text] = try String.fetchOne(
+                    db, sql: "SELECT eventID FROM event_member WHERE textID = ?", arguments: [text])
+            }
+            return result
+        }
+    }
+
+    /// Event `id` of `size` texts with its stories, earliest captured first, and what was merged into it.
+    private static func event(_ id: String, size: Int, membersEach: Int, db: Database) throws -> Event {
+        let stories = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT story_size.storyID, story_size.size FROM story_size WHERE storyID IN (
+                    SELECT DISTINCT story_member.storyID FROM event_member
+                    JOIN story_member ON story_member.textID = event_member.textID WHERE event_member.eventID = ?)
+                """, arguments: [id]
+        ).map { try Self.story($0, membersEach: membersEach, db: db) }
+            .sorted { ($0.members.first?.capturedAt ?? "", $0.id) < ($1.members.first?.capturedAt ?? "", $1.id) }
+        let span = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT MIN(capture.fetchedAt), MAX(capture.fetchedAt) FROM event_member
+                JOIN extraction ON extraction.textID = event_member.textID
+                JOIN capture ON capture.id = extraction.captureID WHERE event_member.eventID = ?
+                """, arguments: [id])
+        let merged = try String.fetchAll(
+            db, sql: "SELECT eventID FROM event_merge WHERE intoID = ? ORDER BY at, eventID", arguments: [id])
+        let members = stories.flatMap(\.members)
+        return Event(
+            id: id, size: size, stories: stories, sources: Set(members.compactMap(\.source)).sorted(),
+            firstCaptured: span?[0], lastCaptured: span?[1], merged: merged)
+    }
+}

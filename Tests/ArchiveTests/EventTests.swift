@@ -1,0 +1,105 @@
+import Archive
+import Foundation
+import GRDB
+import NewsCore
+import NewsdTesting
+import Testing
+
+private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/events")
+
+/// A fixture report: its first line the publication date, its second the headline, then the text.
+func eventFixture(_ name: String) throws -> TextRecord {
+    let lines = try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
+        .split(separator: "\n", omittingEmptySubsequences: false)
+    return TextRecord(
+        title: String(lines[1]), byline: nil, published: String(lines[0]), language: "en",
+        body: lines.dropFirst(2).joined(separator: "\n\n"))
+}
+
+/// An archive in a temporary file, removed at the end of `body`.
+func withArchive<T>(_ body: (Archive, NodeKey) throws -> T) throws -> T {
+    let key = NodeKey()
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-events-\(UUID().uuidString).sqlite").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let archive = try Archive(path: path)
+    defer { try? archive.close() }
+    try archive.register(key.record)
+    return try body(archive, key)
+}
+
+/// Stores each text as an article's, in the order given.
+func store(_ texts: [(name: String, text: TextRecord)], in archive: Archive, key: NodeKey) throws {
+    for (name, text) in texts {
+        let raw = Data(text.body.utf8)
+        let (article, capture) = try signedCapture(
+            of: raw, by: key, url: "https://fixture.example/\(name)", contentType: "text/plain")
+        try archive.store(
+            Ingest(
+                feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text,
+                extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "fixture")))
+    }
+}
+
+let eventFixtureNames = [
+    "quake1-wire.txt", "quake1-local.txt", "quake1-update.txt", "quake1-copy.txt", "quake2-wire.txt", "quake2-local.txt",
+    "election-wire.txt",
+]
+
+@Suite struct EventTests {
+    /// The event of each fixture, by name, stored in `order`.
+    private func events(order: [String]) throws -> [String: String] {
+        let texts = try order.map { (name: $0, text: try eventFixture($0)) }
+        return try withArchive { archive, key in
+            try store(texts, in: archive, key: key)
+            let of = try archive.events(of: texts.map(\.text.id))
+            #expect(try archive.verify().isClean)
+            return Dictionary(uniqueKeysWithValues: texts.map { ($0.name, of[$0.text.id] ?? "") })
+        }
+    }
+
+    @Test func reportsOfOneEventAreTogetherAndAnotherEventOfTheSameKindIsNot() throws {
+        let event = try events(order: eventFixtureNames)
+        let first = ["quake1-wire.txt", "quake1-local.txt", "quake1-update.txt", "quake1-copy.txt"]
+        #expect(Set(first.map { event[$0] }).count == 1)
+        #expect(event["quake2-wire.txt"] == event["quake2-local.txt"])
+        #expect(event["quake2-wire.txt"] != event["quake1-wire.txt"])
+        #expect(event["election-wire.txt"] != event["quake1-wire.txt"])
+        #expect(event["election-wire.txt"] != event["quake2-wire.txt"])
+    }
+
+    @Test func reportsPublishedMoreThanAWeekApartAreDifferentEvents() {
+        let monday = EventProfile(title: "Dam breaks above Qala", body: "The Qala dam broke.", published: "2026-03-02")
+        let again = EventProfile(title: "Dam breaks above Qala", body: "The Qala dam broke.", published: "2026-03-09T10:00Z")
+        let later = EventProfile(title: "Dam breaks above Qala", body: "The Qala dam broke.", published: "2026-03-10")
+        let undated = EventProfile(title: "Dam breaks above Qala", body: "The Qala dam broke.", published: nil)
+        #expect(monday.isSameEvent(as: again) && again.isSameEvent(as: monday))
+        #expect(!monday.isSameEvent(as: later) && !later.isSameEvent(as: monday))
+        #expect(undated.isSameEvent(as: later) && monday.isSameEvent(as: undated))
+        #expect(EventProfile(encoded: monday.encoded(), day: monday.day) == monday)
+        #expect(monday.day == 20514)
+    }
+
+    @Test func theSameTextsGiveTheSameEventsInAnyOrder() throws {
+        let reference = try events(order: eventFixtureNames)
+        var generator = SeededGenerator(seed: 17)
+        for _ in 0..<3 {
+            #expect(try events(order: eventFixtureNames.shuffled(using: &generator)) == reference)
+        }
+    }
+
+    @Test func anEventHoldsItsCopyGroupsAndListsItsSources() throws {
+        let texts = try eventFixtureNames.map { (name: $0, text: try eventFixture($0)) }
+        try withArchive { archive, key in
+            try store(texts, in: archive, key: key)
+            let listed = try archive.events(minimumTexts: 2)
+            #expect(listed.map(\.size) == [4, 2])
+            let quake = try #require(listed.first)
+            // The wire report and its copy are one copy group; the local report and the update are each their own.
+            #expect(quake.stories.map(\.members.count).sorted() == [1, 1, 2])
+            #expect(quake.sources == ["fixture.example"])
+            #expect(quake.timeline.count == 4)
+            #expect(try archive.event(String(quake.id.prefix(8)))?.id == quake.id)
+            #expect(try archive.event("00000000") == nil)
+        }
+    }
+}
