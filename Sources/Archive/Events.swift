@@ -76,6 +76,39 @@ extension Archive {
         ).execute(arguments: [textID, event])
     }
 
+    /// Files every text into events again, from scratch, in the order the texts were stored (events do not depend on
+    /// it); returns how many texts were filed. Merges recorded before are forgotten.
+    @discardableResult
+    public func refileEvents() throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM event_profile; DELETE FROM event_key; DELETE FROM event_member; DELETE FROM event_merge")
+            return try Self.fileEvents(db: db)
+        }
+    }
+
+    /// Files every text not yet in an event, each with the event of a copy already filed; returns how many.
+    static func fileEvents(db: Database) throws -> Int {
+        let texts = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT text.id, text.title, text.body, text.published,
+                       (SELECT copy.textID FROM story_member AS own
+                        JOIN story_member AS copy ON copy.storyID = own.storyID
+                        JOIN event_member ON event_member.textID = copy.textID
+                        WHERE own.textID = text.id LIMIT 1)
+                FROM text WHERE text.id NOT IN (SELECT textID FROM event_member) ORDER BY text.seq
+                """)
+        var filed = 0
+        while let row = try texts.next() {
+            let profile = EventProfile(title: row[1], body: row[2], published: row[3])
+            let copy: String? = row[4]
+            try fileEvent(textID: row[0], profile: profile, copies: copy.map { [$0] } ?? [], db: db)
+            filed += 1
+        }
+        return filed
+    }
+
     /// The event `id` names today: itself, or what it was merged into (and that, in turn).
     static func currentEvent(_ id: String, db: Database) throws -> String {
         var current = id

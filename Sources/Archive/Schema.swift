@@ -416,21 +416,7 @@ enum Schema {
                     CREATE TABLE event_merge(
                         eventID TEXT PRIMARY KEY NOT NULL, intoID TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;
                     """)
-            let texts = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT text.id, text.title, text.body, text.published,
-                           (SELECT copy.textID FROM story_member AS own
-                            JOIN story_member AS copy ON copy.storyID = own.storyID
-                            JOIN event_member ON event_member.textID = copy.textID
-                            WHERE own.textID = text.id LIMIT 1)
-                    FROM text ORDER BY text.seq
-                    """)
-            while let row = try texts.next() {
-                let profile = EventProfile(title: row[1], body: row[2], published: row[3])
-                let copy: String? = row[4]
-                try Archive.fileEvent(textID: row[0], profile: profile, copies: copy.map { [$0] } ?? [], db: db)
-            }
+            _ = try Archive.fileEvents(db: db)
         }
         return migrator
     }

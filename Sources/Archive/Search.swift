@@ -179,12 +179,17 @@ extension Archive {
     private func hits(_ match: String, _ query: SearchQuery) throws -> [SearchHit] {
         var (conditions, filters) = Self.captureFilters(
             feed: query.feed, since: query.since, until: query.until, tag: query.tag, hidden: query.includeHidden)
-        if let story = query.story {
-            guard story.count >= 8, ContentHash(hex: story.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil else {
-                throw SearchError(description: "\(story) is not a story id (8 or more hex digits, as `newsctl stories` shows)")
+        for (kind, id, table) in [("story", query.story, "story"), ("event", query.event, "event")] {
+            guard let id else { continue }
+            guard id.count >= 8, ContentHash(hex: id.padding(toLength: 64, withPad: "0", startingAt: 0)) != nil else {
+                throw SearchError(
+                    description:
+                        "\(id) is not \(kind == "event" ? "an" : "a") \(kind) id (8 or more hex digits, as `newsctl stories` shows)"
+                )
             }
-            conditions.append("EXISTS (SELECT 1 FROM story_member WHERE textID = text.id AND storyID >= ? AND storyID < ?)")
-            filters += [story.lowercased(), story.lowercased() + "g"]
+            conditions.append(
+                "EXISTS (SELECT 1 FROM \(table)_member WHERE textID = text.id AND \(table)ID >= ? AND \(table)ID < ?)")
+            filters += [id.lowercased(), id.lowercased() + "g"]
         }
         let limit = max(1, min(query.limit, 500))
         // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are

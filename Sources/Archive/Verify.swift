@@ -49,6 +49,21 @@ extension Archive {
                     LIMIT 20
                     """)
             for story in miscounted { problem("story_size", story, "the story's size is not the number of its texts") }
+            // Every text is in an event, and a story's texts are all in one.
+            let unfiled = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM text WHERE NOT EXISTS (SELECT 1 FROM event_member WHERE event_member.textID = text.id)
+                    LIMIT 20
+                    """)
+            for text in unfiled { problem("event", text, "the text is in no event") }
+            let split = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT story_member.storyID FROM story_member JOIN event_member USING (textID)
+                    GROUP BY story_member.storyID HAVING COUNT(DISTINCT event_member.eventID) > 1 LIMIT 20
+                    """)
+            for story in split { problem("event", story, "the story's texts are in more than one event") }
             if let tally = try Row.fetchOne(db, sql: "SELECT bytes, stored FROM blob_tally"),
                 tally["bytes"] != sizes.raw || tally["stored"] != sizes.stored
             {

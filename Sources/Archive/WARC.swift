@@ -146,13 +146,14 @@ extension Archive {
         let (filters, filterArguments) = Self.captureFilters(feed: selection.feed, since: selection.since, until: selection.until)
         var conditions = ["capture.id > ?", "capture.articleID IS NOT NULL"] + filters
         var arguments: [any DatabaseValueConvertible] = [after] + filterArguments
-        if let story = selection.story {
+        for (table, id) in [("story", selection.story), ("event", selection.event)] {
+            guard let id else { continue }
             conditions.append(
                 """
-                capture.articleID IN (SELECT c.articleID FROM story_member m JOIN extraction e ON e.textID = m.textID
-                                      JOIN capture c ON c.id = e.captureID WHERE m.storyID LIKE ? || '%')
+                capture.articleID IN (SELECT c.articleID FROM \(table)_member m JOIN extraction e ON e.textID = m.textID
+                                      JOIN capture c ON c.id = e.captureID WHERE m.\(table)ID LIKE ? || '%')
                 """)
-            arguments.append(story)
+            arguments.append(id)
         }
         if let articles = selection.articles {
             conditions.append("capture.articleID IN (\(Array(repeating: "?", count: articles.count).joined(separator: ", ")))")

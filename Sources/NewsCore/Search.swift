@@ -11,6 +11,8 @@ public struct SearchQuery: Codable, Sendable, Equatable {
     public var until: Date?
     /// Only texts of this story (its id, or the first 8 or more hex digits of it).
     public var story: String?
+    /// Only texts of this event (its id, or the first 8 or more hex digits of it).
+    public var event: String?
     /// Only articles carrying this tag.
     public var tag: String?
     /// Whether hidden articles are searched too.
@@ -21,14 +23,15 @@ public struct SearchQuery: Codable, Sendable, Equatable {
     public var variants: Bool?
 
     public init(
-        text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, tag: String? = nil,
-        includeHidden: Bool = false, limit: Int = 20, variants: Bool = false
+        text: String, feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil,
+        event: String? = nil, tag: String? = nil, includeHidden: Bool = false, limit: Int = 20, variants: Bool = false
     ) {
         self.text = text
         self.feed = feed
         self.since = since
         self.until = until
         self.story = story
+        self.event = event
         self.tag = tag
         self.includeHidden = includeHidden
         self.limit = limit
@@ -69,14 +72,20 @@ public struct CaptureSelection: Codable, Sendable, Equatable {
     public var until: Date?
     /// Only the articles of this story.
     public var story: String?
+    /// Only the articles of this event.
+    public var event: String?
     /// Only these articles (their ids).
     public var articles: [String]?
 
-    public init(feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, articles: [String]? = nil) {
+    public init(
+        feed: String? = nil, since: Date? = nil, until: Date? = nil, story: String? = nil, event: String? = nil,
+        articles: [String]? = nil
+    ) {
         self.feed = feed
         self.since = since
         self.until = until
         self.story = story
+        self.event = event
         self.articles = articles
     }
 }

@@ -18,8 +18,11 @@ extension Newsctl {
 
         @OptionGroup var filter: ArticleFilter
 
-        @Option(help: "Only texts of this story (its id or 8+ hex digits of it, as `newsctl stories` shows).")
+        @Option(help: "Only texts of this copy group (its id or 8+ hex digits of it, as `newsctl stories --copies` shows).")
         var story: String?
+
+        @Option(help: "Only texts of this event (its id or 8+ hex digits of it, as `newsctl stories` shows).")
+        var event: String?
 
         @Option(help: "At most this many results.")
         var limit = 20
@@ -35,7 +38,7 @@ extension Newsctl {
             try await report {
                 let (since, until) = try filter.dates()
                 let request = SearchQuery(
-                    text: query, feed: filter.feed, since: since, until: until, story: story, tag: filter.tag,
+                    text: query, feed: filter.feed, since: since, until: until, story: story, event: event, tag: filter.tag,
                     includeHidden: filter.hidden, limit: try checkedLimit(limit), variants: variants)
                 let response = try await connection.send(
                     "POST", ControlPath.search, body: try JSONCoding.encoder().encode(request))

@@ -9,7 +9,7 @@ extension Newsctl {
             abstract: "Writes the archive as JSON Lines (everything, losslessly) or as WARC 1.1 (captures of articles).",
             discussion: """
                 `newsctl import --jsonl` reads a JSON Lines export back into any node: the same hashes, the same signatures.
-                A WARC export holds a request and a response record per capture, selectable by feed, date and story; to a \
+                A WARC export holds a request and a response record per capture, selectable by feed, date, story and event; to a \
                 FILE ending in .gz (or with --gzip) each record is a gzip member of its own, as .warc.gz readers expect.
                 """)
 
@@ -37,8 +37,11 @@ extension Newsctl {
         @Option(help: "WARC: only captures made before this date.")
         var until: String?
 
-        @Option(help: "WARC: only articles of this story (its id, or the start of it).")
+        @Option(help: "WARC: only articles of this copy group (its id, or the start of it).")
         var story: String?
+
+        @Option(help: "WARC: only articles of this event (its id, or the start of it).")
+        var event: String?
 
         @Flag(help: "WARC: compress each record as a gzip member of its own (the default for a FILE ending in .gz).")
         var gzip = false
@@ -76,7 +79,7 @@ extension Newsctl {
                 if wacz {
                     let selection = CaptureSelection(
                         feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
-                        story: story)
+                        story: story, event: event)
                     let name = URL(fileURLWithPath: file ?? "").deletingPathExtension().lastPathComponent
                     _ = try await connection.send(
                         "POST", ControlPath.exportWACZ + "?title=" + queryValue(name),
@@ -84,7 +87,7 @@ extension Newsctl {
                 } else if warc {
                     let selection = CaptureSelection(
                         feed: feed, since: try since.map(ArticleFilter.date), until: try until.map(ArticleFilter.date),
-                        story: story)
+                        story: story, event: event)
                     let compressed = gzip || file?.hasSuffix(".gz") == true
                     _ = try await connection.send(
                         "POST", ControlPath.exportWARC + (compressed ? "?gzip=1" : ""),

@@ -102,4 +102,29 @@ let eventFixtureNames = [
             #expect(try archive.event("00000000") == nil)
         }
     }
+
+    @Test func verifyNamesATextWithoutAnEventAndACopyGroupSplitAcrossEvents() throws {
+        let key = NodeKey()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("archive.sqlite").path
+        let archive = try Archive(path: path)
+        try archive.register(key.record)
+        try store(try eventFixtureNames.map { (name: $0, text: try eventFixture($0)) }, in: archive, key: key)
+        #expect(try archive.verify().isClean)
+        try archive.close()
+        let tampered = try DatabaseQueue(path: path)
+        let copy = try eventFixture("quake1-copy.txt").id
+        let election = try eventFixture("election-wire.txt").id
+        try tampered.write { db in
+            try db.execute(sql: "UPDATE event_member SET eventID = 'elsewhere' WHERE textID = ?", arguments: [copy])
+            try db.execute(sql: "DELETE FROM event_member WHERE textID = ?", arguments: [election])
+        }
+        try tampered.close()
+        let checked = try Archive(path: path)
+        defer { try? checked.close() }
+        let problems = try checked.verify().problems.filter { $0.kind == "event" }
+        #expect(problems.count == 2)
+        #expect(problems.contains { $0.id == election.hex })
+    }
 }

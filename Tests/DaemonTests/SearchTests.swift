@@ -219,6 +219,32 @@ import Testing
         let bad = try await runCommand(newsctl, ["search", "road", "--story", "xyz", "--socket", node.config.controlSocket.path])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("is not a story id"))
+
+        // Within the event, the same two; a WARC export of the event holds their two captures.
+        let event = try #require(events.first?.id)
+        let inEvent = try await runCommand(
+            newsctl,
+            ["search", "road", "--event", String(event.prefix(12)), "--json", "--socket", node.config.controlSocket.path])
+        #expect(inEvent.status == 0, "\(inEvent.stderr)")
+        #expect(
+            Set(try JSONCoding.decoder().decode([SearchHit].self, from: Data(inEvent.stdout.utf8)).map(\.articleURL))
+                == Set(hits.map(\.articleURL)))
+        let badEvent = try await runCommand(
+            newsctl, ["search", "road", "--event", "xyz", "--socket", node.config.controlSocket.path])
+        #expect(badEvent.status == 1 && badEvent.stderr.contains("is not an event id"))
+        let warc = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: warc) }
+        let exported = try await runCommand(
+            newsctl,
+            [
+                "export", "--warc", warc.appendingPathComponent("event.warc").path, "--event", String(event.prefix(12)),
+                "--socket", node.config.controlSocket.path,
+            ])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let records =
+            try String(contentsOf: warc.appendingPathComponent("event.warc"), encoding: .utf8)
+            .components(separatedBy: "WARC-Type: response").count - 1
+        #expect(records == 2)
         try await node.stop()
         await server.stop()
     }
