@@ -101,52 +101,61 @@ public struct EventProfile: Sendable, Equatable {
     static let numberWeight: Float = 1.5
     static let pairWeight: Float = 3
 
-    /// Adds the weighted words of `text` to `counts`: per sentence, a word that is not a stop word and has two
-    /// characters or more.
+    /// Adds the weighted words of `text` to `counts`: per sentence (ended by `.`, `!`, `?` or a line break), each word
+    /// (letters and digits, with their combining marks, an apostrophe inside kept) that is not a stop word and has two
+    /// characters or more. One pass over the scalars: this runs for every text stored.
     static func count(_ text: String, into counts: inout [String: Float]) {
-        for sentence in text.split(whereSeparator: { ".!?\n".contains($0) }) {
-            var previousName: String?
-            for (position, word) in words(of: sentence).enumerated() {
-                let lowered = word.lowercased()
-                guard lowered.count >= 2, !stopWords.contains(lowered) else {
+        var word = String.UnicodeScalarView()
+        var apostrophe: Unicode.Scalar?
+        var position = 0
+        var previousName: String?
+        func endWord() {
+            defer {
+                word = String.UnicodeScalarView()
+                apostrophe = nil
+            }
+            guard let first = word.first else { return }
+            let lowered = String(word).lowercased()
+            defer { position += 1 }
+            guard lowered.count >= 2, !stopWords.contains(lowered) else {
+                previousName = nil
+                return
+            }
+            let isNumber = word.allSatisfy { $0.properties.numericType != nil }
+            let isName = !isNumber && position > 0 && first.properties.isUppercase
+            counts[lowered, default: 0] += isNumber ? numberWeight : isName ? nameWeight : 1
+            if isName, let previousName { counts[previousName + " " + lowered, default: 0] += pairWeight }
+            previousName = isName ? lowered : nil
+        }
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let inWord: Bool
+            if value < 0x80 {
+                inWord = (0x61...0x7A).contains(value) || (0x41...0x5A).contains(value) || (0x30...0x39).contains(value)
+            } else {
+                let properties = scalar.properties
+                switch properties.generalCategory {
+                case .nonspacingMark, .spacingMark, .enclosingMark: inWord = !word.isEmpty
+                default: inWord = properties.isAlphabetic || properties.numericType != nil
+                }
+            }
+            if inWord {
+                if let mark = apostrophe {
+                    word.append(mark)
+                    apostrophe = nil
+                }
+                word.append(scalar)
+            } else if (scalar == "'" || scalar == "\u{2019}") && !word.isEmpty && apostrophe == nil {
+                apostrophe = scalar
+            } else {
+                endWord()
+                if scalar == "." || scalar == "!" || scalar == "?" || scalar == "\n" {
+                    position = 0
                     previousName = nil
-                    continue
-                }
-                let isNumber = word.unicodeScalars.allSatisfy { $0.properties.numericType != nil }
-                let isName = !isNumber && position > 0 && word.first!.isUppercase
-                counts[lowered, default: 0] += isNumber ? numberWeight : isName ? nameWeight : 1
-                if isName, let previousName { counts[previousName + " " + lowered, default: 0] += pairWeight }
-                previousName = isName ? lowered : nil
-            }
-        }
-    }
-
-    /// Runs of letters and digits, apostrophes inside a word kept.
-    static func words(of sentence: Substring) -> [Substring] {
-        var words: [Substring] = []
-        var start: String.Index?
-        var index = sentence.startIndex
-        func isWordCharacter(_ character: Character) -> Bool {
-            character.isLetter || character.isNumber
-        }
-        while index < sentence.endIndex {
-            let character = sentence[index]
-            let next = sentence.index(after: index)
-            if isWordCharacter(character) {
-                if start == nil { start = index }
-            } else if let begun = start {
-                let joins =
-                    (character == "'" || character == "\u{2019}") && next < sentence.endIndex
-                    && isWordCharacter(sentence[next])
-                if !joins {
-                    words.append(sentence[begun..<index])
-                    start = nil
                 }
             }
-            index = next
         }
-        if let begun = start { words.append(sentence[begun...]) }
-        return words
+        endWord()
     }
 
     /// English function words and the words every news report uses.

@@ -127,4 +127,30 @@ let eventFixtureNames = [
         #expect(problems.count == 2)
         #expect(problems.contains { $0.id == election.hex })
     }
+
+    @Test func aReportLikeTwoEventsMergesThemAndTheOldIdStillFindsTheEvent() throws {
+        let first = "alder birch cedar dogwood elm"
+        let second = "fennel garlic hyssop lovage mint"
+        let texts = [first, second, first + " " + second].enumerated().map { index, words in
+            (
+                name: "report-\(index)",
+                text: TextRecord(title: nil, byline: nil, published: "2026-03-02", language: "en", body: words)
+            )
+        }
+        try withArchive { archive, key in
+            try store(Array(texts.prefix(2)), in: archive, key: key)
+            let before = try archive.events(of: texts.prefix(2).map(\.text.id))
+            #expect(Set(before.values).count == 2)
+            try store([texts[2]], in: archive, key: key)
+            let after = try archive.events(of: texts.map(\.text.id))
+            let merged = try #require(after[texts[0].text.id])
+            #expect(Set(after.values) == [merged])
+            #expect(merged == texts.map(\.text.id.hex).min())
+            let event = try #require(try archive.event(merged))
+            #expect(Set(event.merged) == Set(before.values).subtracting([merged]))
+            for old in before.values {
+                #expect(try archive.event(String(old.prefix(12)))?.id == merged)
+            }
+        }
+    }
 }
