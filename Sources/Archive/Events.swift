@@ -135,8 +135,8 @@ extension Archive {
         }
     }
 
-    /// The event `id` (or the first 8 hex digits or more of it) names, or was merged into; `nil` if no event, or more
-    /// than one, has such an id.
+    /// The event `id` (or the first 8 hex digits or more of it) names, was merged into, or holds as a copy group; `nil`
+    /// if none, or more than one, has such an id.
     public func event(_ id: String, membersEach: Int = 500) throws -> Event? {
         try pool.read { db in
             guard id.count >= 8, id.allSatisfy(\.isHexDigit) else { return nil }
@@ -149,6 +149,15 @@ extension Archive {
                     db, sql: "SELECT eventID FROM event_merge WHERE eventID >= ? AND eventID < ? || 'g' LIMIT 2",
                     arguments: [prefix, prefix]
                 ).map { try Self.currentEvent($0, db: db) }
+            }
+            if found.isEmpty {
+                // A copy group's id names the event that holds it.
+                found = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT event_member.eventID FROM story_member JOIN event_member USING (textID)
+                        WHERE story_member.storyID >= ? AND story_member.storyID < ? || 'g' LIMIT 2
+                        """, arguments: [prefix, prefix])
             }
             guard found.count == 1, let event = found.first else { return nil }
             let size = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event_member WHERE eventID = ?", arguments: [event])

@@ -57,7 +57,10 @@ extension Newsctl {
 
         @OptionGroup var connection: Connection
 
-        @Argument(help: "The event's id (8 or more hex digits, as `newsctl stories` shows), or an id it had before a merge.")
+        @Argument(
+            help:
+                "The event's id (8 or more hex digits, as `newsctl stories` shows), an id it had before a merge, or a copy group's."
+        )
         var id: String
 
         func run() async throws {

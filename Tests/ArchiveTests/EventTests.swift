@@ -100,6 +100,7 @@ let eventFixtureNames = [
             #expect(quake.timeline.count == 4)
             #expect(try archive.event(String(quake.id.prefix(8)))?.id == quake.id)
             #expect(try archive.event("00000000") == nil)
+            for story in quake.stories { #expect(try archive.event(story.id)?.id == quake.id) }
         }
     }
 
