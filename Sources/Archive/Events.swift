@@ -14,7 +14,7 @@ extension Archive {
     /// text depends on how many texts share two of its key terms within the date window, not on the archive's size.
     static func fileEvent(textID: String, profile: EventProfile, copies: [String], db: Database) throws {
         let day = profile.day ?? undatedDay
-        let keys = Array(profile.keys)
+        let keys = profile.keys.map { Int64(bitPattern: $0) }
         var events = Set<String>()
         for copy in copies {
             if let event = try String.fetchOne(
@@ -25,22 +25,20 @@ extension Archive {
         }
         if keys.count >= EventProfile.sharedKeys {
             let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
-            let window =
-                profile.day == nil
-                ? "" : "AND (event_key.day BETWEEN ? AND ? OR event_key.day = \(undatedDay))"
+            let window = profile.day == nil ? "" : "AND (day BETWEEN ? AND ? OR day = \(undatedDay))"
             var arguments = StatementArguments(keys)
             if profile.day != nil { arguments += [day - EventProfile.windowDays, day + EventProfile.windowDays] }
             arguments += [EventProfile.sharedKeys]
+            arguments += StatementArguments(Array(events))
             // Each text that shares enough key terms, with its event; a candidate of an event already joined adds
-            // nothing and is not compared.
+            // nothing and is not compared (those of its copies' events are not even read).
             let candidates = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
-                        SELECT event_member.eventID, event_profile.day, event_profile.profile
-                        FROM (SELECT textID FROM event_key WHERE term IN (\(marks)) \(window)
-                              GROUP BY textID HAVING COUNT(*) >= ?) AS shared
-                        JOIN event_member ON event_member.textID = shared.textID
-                        JOIN event_profile ON event_profile.textID = shared.textID
+                        SELECT eventID, day, profile FROM event_member
+                        WHERE textID IN (SELECT textID FROM event_key WHERE term IN (\(marks)) \(window)
+                                         GROUP BY textID HAVING COUNT(*) >= ?)
+                          AND eventID NOT IN (\(Array(repeating: "?", count: events.count).joined(separator: ",")))
                         """), arguments: arguments)
             while let candidate = try candidates.next() {
                 let event: String = candidate[0]
@@ -53,10 +51,14 @@ extension Archive {
                 if profile.isSameEvent(as: other) { events.insert(event) }
             }
         }
-        try db.cachedStatement(sql: "INSERT INTO event_profile(textID, day, profile) VALUES (?, ?, ?)")
-            .execute(arguments: [textID, day, profile.encoded()])
-        let key = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_key(term, day, textID) VALUES (?, ?, ?)")
-        for term in keys { try key.execute(arguments: [term, day, textID]) }
+        if !keys.isEmpty {
+            var rows = StatementArguments()
+            for term in keys { rows += [term, day, textID] }
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO event_key(term, day, textID) VALUES "
+                    + Array(repeating: "(?, ?, ?)", count: keys.count).joined(separator: ", ")
+            ).execute(arguments: rows)
+        }
         let event = (events + [textID]).min()!
         let now = Date().timeIntervalSince1970
         for merged in events where merged != event {
@@ -71,9 +73,11 @@ extension Archive {
             ).execute(arguments: [merged, event, now])
         }
         try db.cachedStatement(
-            sql:
-                "INSERT INTO event_member(textID, eventID) VALUES (?, ?) ON CONFLICT(textID) DO UPDATE SET eventID = excluded.eventID"
-        ).execute(arguments: [textID, event])
+            sql: """
+                INSERT INTO event_member(textID, eventID, day, profile) VALUES (?, ?, ?, ?)
+                ON CONFLICT(textID) DO UPDATE SET eventID = excluded.eventID, day = excluded.day, profile = excluded.profile
+                """
+        ).execute(arguments: [textID, event, day, profile.encoded()])
     }
 
     /// Files every text into events again, from scratch, in the order the texts were stored (events do not depend on
@@ -82,7 +86,7 @@ extension Archive {
     public func refileEvents() throws -> Int {
         try pool.write { db in
             try db.execute(
-                sql: "DELETE FROM event_profile; DELETE FROM event_key; DELETE FROM event_member; DELETE FROM event_merge")
+                sql: "DELETE FROM event_key; DELETE FROM event_member; DELETE FROM event_merge")
             return try Self.fileEvents(db: db)
         }
     }

@@ -401,17 +401,16 @@ enum Schema {
                     """)
         }
         migrator.registerMigration("v23") { db in
-            // Events: the reports of one event across outlets, groups of stories. Each text's event profile (its
-            // weighted words, packed; its publication day, -1 without one), its key terms with that day to find
-            // candidates, its event (named by the smallest text id in it), and what each merged event's id became.
+            // Events: the reports of one event across outlets, groups of stories. Each text's event (named by the
+            // smallest text id in it) with the text's profile (weighted word hashes, packed) and publication day (-1
+            // without one); its key terms with that day, to find candidates; and what each merged event's id became.
             try db.execute(
                 sql: """
-                    CREATE TABLE event_profile(
-                        textID TEXT PRIMARY KEY NOT NULL, day INTEGER NOT NULL, profile BLOB NOT NULL) WITHOUT ROWID;
                     CREATE TABLE event_key(
-                        term TEXT NOT NULL, day INTEGER NOT NULL, textID TEXT NOT NULL,
+                        term INTEGER NOT NULL, day INTEGER NOT NULL, textID TEXT NOT NULL,
                         PRIMARY KEY(term, day, textID)) WITHOUT ROWID;
-                    CREATE TABLE event_member(textID TEXT PRIMARY KEY NOT NULL, eventID TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE event_member(
+                        textID TEXT PRIMARY KEY NOT NULL, eventID TEXT NOT NULL, day INTEGER NOT NULL, profile BLOB NOT NULL);
                     CREATE INDEX event_member_event ON event_member(eventID);
                     CREATE TABLE event_merge(
                         eventID TEXT PRIMARY KEY NOT NULL, intoID TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;

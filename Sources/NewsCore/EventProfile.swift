@@ -17,19 +17,19 @@ public struct EventProfile: Sendable, Equatable {
     /// Texts published more than this many days apart report different events (texts without a date join any).
     public static let windowDays = 7
 
-    /// Words (lowercased; two capitalised words in a row also as one term), heaviest first, each with its weight;
-    /// weights form a unit vector.
-    public private(set) var terms: [String]
+    /// Words (lowercased; two capitalised words in a row also as one term), as 64-bit hashes, heaviest first, each
+    /// with its weight; weights form a unit vector.
+    public private(set) var terms: [UInt64]
     public private(set) var weights: [Float]
     /// Days since 1970-01-01 of the publication date, if the text has one.
     public let day: Int?
 
     /// The heaviest terms, which find the candidates.
-    public var keys: ArraySlice<String> { terms.prefix(Self.keyCount) }
+    public var keys: ArraySlice<UInt64> { terms.prefix(Self.keyCount) }
 
     /// The profile of a text with `title` and `body`, published on `published` (a date as pages state them).
     public init(title: String?, body: String, published: String?) {
-        var counts: [String: Float] = [:]
+        var counts: [UInt64: Float] = [:]
         if let title { Self.count(title, into: &counts) }
         Self.count(body, into: &counts)
         let ranked = counts.map { (term: $0.key, weight: 1 + log($0.value)) }
@@ -43,29 +43,36 @@ public struct EventProfile: Sendable, Equatable {
 
     /// A profile as ``encoded()`` wrote it, with its day.
     public init?(encoded data: Data, day: Int?) {
-        guard let text = String(data: data, encoding: .utf8) else { return nil }
-        var terms: [String] = []
+        guard data.count % 12 == 0 else { return nil }
+        var terms: [UInt64] = []
         var weights: [Float] = []
-        for line in text.split(separator: "\n") {
-            guard let tab = line.lastIndex(of: "\t"), let weight = Float(line[line.index(after: tab)...]) else {
-                return nil
+        terms.reserveCapacity(data.count / 12)
+        weights.reserveCapacity(data.count / 12)
+        data.withUnsafeBytes { bytes in
+            for offset in stride(from: 0, to: bytes.count, by: 12) {
+                terms.append(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                weights.append(
+                    Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))))
             }
-            terms.append(String(line[..<tab]))
-            weights.append(weight)
         }
         self.terms = terms
         self.weights = weights
         self.day = day
     }
 
-    /// The terms and weights, one per line (a term holds no tab or newline).
+    /// Each term and its weight, in order: 8 bytes of hash and 4 of weight, little-endian.
     public func encoded() -> Data {
-        Data(zip(terms, weights).map { "\($0)\t\($1)" }.joined(separator: "\n").utf8)
+        var data = Data(capacity: terms.count * 12)
+        for (term, weight) in zip(terms, weights) {
+            withUnsafeBytes(of: term.littleEndian) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: weight.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
     }
 
     /// Cosine similarity of the two profiles' weights.
     public func similarity(to other: EventProfile) -> Float {
-        var index: [String: Float] = [:]
+        var index: [UInt64: Float] = [:]
         index.reserveCapacity(other.terms.count)
         for (term, weight) in zip(other.terms, other.weights) { index[term] = weight }
         var sum: Float = 0
@@ -101,31 +108,27 @@ public struct EventProfile: Sendable, Equatable {
     static let numberWeight: Float = 1.5
     static let pairWeight: Float = 3
 
-    /// Adds the weighted words of `text` to `counts`: per sentence (ended by `.`, `!`, `?` or a line break), each word
-    /// (letters and digits, with their combining marks, an apostrophe inside kept) that is not a stop word and has two
-    /// characters or more. One pass over the scalars: this runs for every text stored.
-    static func count(_ text: String, into counts: inout [String: Float]) {
-        var word = String.UnicodeScalarView()
-        var apostrophe: Unicode.Scalar?
+    /// Adds the weighted words of `text` to `counts`, by hash: per sentence (ended by `.`, `!`, `?` or a line break),
+    /// each word (letters and digits, with their combining marks, an apostrophe inside kept) that is not a stop word and
+    /// has two characters or more. One pass over the scalars, no string made: this runs for every text stored.
+    static func count(_ text: String, into counts: inout [UInt64: Float]) {
+        var word = Word()
         var position = 0
-        var previousName: String?
+        var previousName: UInt64?
         func endWord() {
-            defer {
-                word = String.UnicodeScalarView()
-                apostrophe = nil
-            }
+            defer { word = Word() }
             guard let first = word.first else { return }
-            let lowered = String(word).lowercased()
             defer { position += 1 }
-            guard lowered.count >= 2, !stopWords.contains(lowered) else {
+            guard word.length >= 2, !stopWords.contains(word.hash) else {
                 previousName = nil
                 return
             }
-            let isNumber = word.allSatisfy { $0.properties.numericType != nil }
-            let isName = !isNumber && position > 0 && first.properties.isUppercase
-            counts[lowered, default: 0] += isNumber ? numberWeight : isName ? nameWeight : 1
-            if isName, let previousName { counts[previousName + " " + lowered, default: 0] += pairWeight }
-            previousName = isName ? lowered : nil
+            let isName =
+                !word.isNumber && position > 0
+                && (first.value < 0x80 ? (0x41...0x5A).contains(first.value) : first.properties.isUppercase)
+            counts[word.hash, default: 0] += word.isNumber ? numberWeight : isName ? nameWeight : 1
+            if isName, let previousName { counts[pairHash(previousName, word.hash), default: 0] += pairWeight }
+            previousName = isName ? word.hash : nil
         }
         for scalar in text.unicodeScalars {
             let value = scalar.value
@@ -135,18 +138,14 @@ public struct EventProfile: Sendable, Equatable {
             } else {
                 let properties = scalar.properties
                 switch properties.generalCategory {
-                case .nonspacingMark, .spacingMark, .enclosingMark: inWord = !word.isEmpty
+                case .nonspacingMark, .spacingMark, .enclosingMark: inWord = word.first != nil
                 default: inWord = properties.isAlphabetic || properties.numericType != nil
                 }
             }
             if inWord {
-                if let mark = apostrophe {
-                    word.append(mark)
-                    apostrophe = nil
-                }
                 word.append(scalar)
-            } else if (scalar == "'" || scalar == "\u{2019}") && !word.isEmpty && apostrophe == nil {
-                apostrophe = scalar
+            } else if (scalar == "'" || scalar == "\u{2019}") && word.first != nil && word.apostrophe == nil {
+                word.apostrophe = scalar
             } else {
                 endWord()
                 if scalar == "." || scalar == "!" || scalar == "?" || scalar == "\n" {
@@ -158,8 +157,54 @@ public struct EventProfile: Sendable, Equatable {
         endWord()
     }
 
+    /// A word being read: the FNV-1a hash of its lowercased UTF-8, its length in scalars, its first scalar, whether
+    /// it is all digits, and an apostrophe that joins it to what follows if a letter does.
+    struct Word {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var length = 0
+        var first: Unicode.Scalar?
+        var isNumber = true
+        var apostrophe: Unicode.Scalar?
+
+        mutating func append(_ scalar: Unicode.Scalar) {
+            if let mark = apostrophe {
+                apostrophe = nil
+                append(mark)
+            }
+            if first == nil { first = scalar }
+            length += 1
+            let value = scalar.value
+            if value < 0x80 {
+                mix(UInt8((0x41...0x5A).contains(value) ? value + 32 : value))
+                if !(0x30...0x39).contains(value) { isNumber = false }
+            } else {
+                for byte in scalar.properties.lowercaseMapping.utf8 { mix(byte) }
+                if scalar.properties.numericType == nil { isNumber = false }
+            }
+        }
+
+        mutating func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+
+        /// The hash of a whole word, as `append` makes it.
+        static func hash(_ text: String) -> UInt64 {
+            var word = Word()
+            for scalar in text.unicodeScalars { word.append(scalar) }
+            return word.hash
+        }
+    }
+
+    /// The term for two names in a row.
+    static func pairHash(_ first: UInt64, _ second: UInt64) -> UInt64 {
+        var hash = (first &* 0x9E37_79B9_7F4A_7C15) ^ second
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        return hash ^ (hash >> 31)
+    }
+
+    /// The hashes of ``stopWordList``.
+    static let stopWords: Set<UInt64> = Set(stopWordList.map(Word.hash))
+
     /// English function words and the words every news report uses.
-    static let stopWords: Set<String> = [
+    static let stopWordList = [
         "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be",
         "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
         "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",

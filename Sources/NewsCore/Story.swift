@@ -64,6 +64,15 @@ public struct Event: Codable, Sendable, Equatable {
         self.merged = merged
     }
 
+    /// A letter for each copy group (by story id), A, B, …, Z, AA, … in the order of their first capture: texts with
+    /// the same letter are copies, rewrites or updates of one report.
+    public var letters: [String: String] {
+        func letter(_ index: Int) -> String {
+            (index >= 26 ? letter(index / 26 - 1) : "") + String(Character(UnicodeScalar(UInt8(65 + index % 26))))
+        }
+        return Dictionary(uniqueKeysWithValues: stories.enumerated().map { ($1.id, letter($0)) })
+    }
+
     /// Every text of the event in the order it was captured, with the story it is a copy in.
     public var timeline: [(story: String, member: Story.Member)] {
         stories.flatMap { story in story.members.map { (story.id, $0) } }

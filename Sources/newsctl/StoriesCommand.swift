@@ -71,10 +71,7 @@ extension Newsctl {
                     if !event.merged.isEmpty {
                         out += "  merged from \(event.merged.map { String($0.prefix(12)) }.joined(separator: ", "))\n"
                     }
-                    // Copy groups are lettered in the order of their first capture: texts with the same letter are
-                    // copies, rewrites or updates of one report.
-                    let letters = Dictionary(
-                        uniqueKeysWithValues: event.stories.enumerated().map { ($1.id, Self.letter($0)) })
+                    let letters = event.letters
                     for (story, member) in event.timeline {
                         out += "  \(member.capturedAt ?? "-")  [\(letters[story] ?? "?")] \(member.source ?? "-")"
                         out += "  \(member.title ?? "(untitled)")\n"
@@ -83,12 +80,6 @@ extension Newsctl {
                     return out
                 }
             }
-        }
-
-        /// A, B, …, Z, AA, AB, …
-        static func letter(_ index: Int) -> String {
-            let scalar = UnicodeScalar(UInt8(65 + index % 26))
-            return (index >= 26 ? letter(index / 26 - 1) : "") + String(Character(scalar))
         }
     }
 }

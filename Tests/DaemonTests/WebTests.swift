@@ -190,6 +190,14 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let storyPage = try await site.get("/story?id=\(try #require(detail.story).prefix(12))")
         #expect(storyPage.status == 200 && String(decoding: storyPage.body, as: UTF8.self).contains("Six killed in shelling"))
         #expect(try await site.get("/story?id=ffffffffffff").status == 404)
+        // The story's event (a copy group's id finds it): its timeline, searchable and exported.
+        let eventPage = try await site.get("/event?id=\(try #require(detail.story).prefix(12))")
+        let eventText = String(decoding: eventPage.body, as: UTF8.self)
+        #expect(eventPage.status == 200 && eventText.contains("Six killed in shelling") && eventText.contains("Copy group"))
+        #expect(eventText.firstMatch(of: /&lt;\/?(p|div|table|a|td)[ >]/) == nil)
+        #expect(try await site.get("/event?id=ffffffffffff").status == 404)
+        let eventWARC = try await site.get("/export?event=\(try #require(detail.story).prefix(12))&format=warc")
+        #expect(String(decoding: eventWARC.body, as: UTF8.self).contains("WARC-Target-URI: \(story)"))
 
         // An article, a story and a search's results download as WARC and as lines newsctl import takes.
         let warc = try await site.get("/export?ref=\(detail.id)&format=warc")

@@ -38,6 +38,9 @@ extension NewsdBench {
             time("verify_us") { for capture in signed { _ = capture.isSigned(by: key.record) } }
             try time("prepare_us") { for ingest in ingests { _ = try stageArchive.prepare(ingest, signingWith: key) } }
             time("minhash_us") { for text in texts { _ = MinHash(text: text.body) } }
+            time("event_profile_us") {
+                for text in texts { _ = EventProfile(title: text.title, body: text.body, published: text.published) }
+            }
         }
         try stageArchive.close()
         var stageFields: [String: Any] = stages.mapValues { median($0).rounded() }

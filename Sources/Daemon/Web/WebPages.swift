@@ -236,6 +236,7 @@ extension Daemon {
             <label>Feed URL <input name="feed" value="\(query["feed"] ?? "")"></label>
             <label>Tag <input name="tag" value="\(query["tag"] ?? "")" size="12"></label>
             <label>Story <input name="story" value="\(query["story"] ?? "")" size="12"></label>
+            <label>Event <input name="event" value="\(query["event"] ?? "")" size="12"></label>
             <label>Since <input name="since" type="date" value="\(query["since"] ?? "")"></label>
             <label>Until <input name="until" type="date" value="\(query["until"] ?? "")"></label>
             <label><input type="checkbox" name="hidden" value="1"\(query["hidden"] == "1" ? " checked" : "")> hidden too</label>
@@ -272,7 +273,7 @@ extension Daemon {
                 title: "Search: \(text)",
                 """
                 \(filters)\((spellings.isEmpty ? "" : "<p>Also searched:</p><ul>\(spellings)</ul>") as HTML)\
-                \(items.isEmpty ? "" : Self.exportLinks(["q", "feed", "tag", "story", "since", "until", "hidden", "variants"].map { ($0, query[$0]) }))\
+                \(items.isEmpty ? "" : Self.exportLinks(["q", "feed", "tag", "story", "event", "since", "until", "hidden", "variants"].map { ($0, query[$0]) }))\
                 \(results)\(WebPage.pager("/search", query, page: number, more: hits.count > number * 20))
                 """))
     }
@@ -283,11 +284,11 @@ extension Daemon {
             text: query["q"] ?? "", feed: query["feed"]?.nonEmpty,
             since: try WebPage.day(query["since"], key: "since", end: false),
             until: try WebPage.day(query["until"], key: "until", end: true), story: query["story"]?.nonEmpty,
-            tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: limit,
+            event: query["event"]?.nonEmpty, tag: query["tag"]?.nonEmpty, includeHidden: query["hidden"] == "1", limit: limit,
             variants: query["variants"] == "1")
     }
 
-    /// An article (`ref`), a story (`story`) or a search's first 200 results (`q` and its filters), downloaded as WARC
+    /// An article (`ref`), a story (`story`), an event (`event`) or a search's first 200 results (`q` and its filters), downloaded as WARC
     /// or (`format=jsonl`) as the JSON Lines `newsctl import` takes.
     func exportDownload(_ query: Fields) throws -> Response {
         let articles: [String]
@@ -309,8 +310,12 @@ extension Daemon {
         } else if let id = query["story"]?.nonEmpty, let story = try archive.story(id, membersEach: 10_000) {
             articles = Self.articleIDs(story.members.compactMap(\.articleURL))
             name = "story-\(story.id.prefix(12))"
+        } else if let id = query["event"]?.nonEmpty, let event = try archive.event(id, membersEach: 10_000) {
+            articles = Self.articleIDs(event.timeline.compactMap(\.member.articleURL))
+            name = "event-\(event.id.prefix(12))"
         } else {
-            throw WebError(.notFound, "Name what to export: an article (ref=), a story (story=) or a search (q=).")
+            throw WebError(
+                .notFound, "Name what to export: an article (ref=), a story (story=), an event (event=) or a search (q=).")
         }
         let lines = query["format"] == "jsonl"
         var response = lines ? exportArticles(articles) : exportWARC(CaptureSelection(articles: articles), gzip: false)
@@ -360,13 +365,43 @@ extension Daemon {
     func storyPage(_ query: Fields, frame page: WebPage) throws -> Response {
         guard let story = try archive.story(query["id"] ?? "") else { throw WebError(.notFound, "No story has that id.") }
         let size = story.size ?? story.members.count
+        let event: HTML =
+            try archive.event(story.id, membersEach: 1).map { event in
+                event.size > size
+                    ? " Part of <a href=\"\(HTML.link("/event", [("id", event.id)]))\">an event of \(event.size) texts</a> from \(event.sources.count) sources."
+                    : ""
+            } ?? ""
         return WebPage.response(
             page.document(
                 title: "Story: \(story.members.first?.title ?? story.id)",
                 """
-                <p>\(size) texts, copies and updates of one report\(size > story.members.count ? "; the first \(story.members.count) below" : ""). \
+                <p>\(size) texts, copies and updates of one report\(size > story.members.count ? "; the first \(story.members.count) below" : "").\(event) \
                 <a href="\(HTML.link("/search", [("story", story.id)]))">Search within it</a>.</p>
                 \(Self.exportLinks([("story", story.id)]))\(WebPage.storyTable(story))
+                """))
+    }
+
+    /// One event: every text that reports it, in the order captured, each with its copy group (texts with the same
+    /// letter are copies, rewrites or updates of one report).
+    func eventPage(_ query: Fields, frame page: WebPage) throws -> Response {
+        guard let event = try archive.event(query["id"] ?? "") else { throw WebError(.notFound, "No event has that id.") }
+        let letters = event.letters
+        let rows = event.timeline.map { story, member -> HTML in
+            let link: HTML =
+                member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
+                ?? "\(member.title ?? member.textID)"
+            let group: HTML = "<a href=\"\(HTML.link("/story", [("id", story)]))\">\(letters[story] ?? "?")</a>"
+            return
+                "<tr><td>\(WebPage.time(member.capturedAt))</td><td>\(group)</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+        }
+        return WebPage.response(
+            page.document(
+                title: "Event: \(event.timeline.first?.member.title ?? event.id)",
+                """
+                <p>\(event.size) texts in \(event.stories.count) copy groups from \(event.sources.joined(separator: ", ")), \
+                captured \(WebPage.time(event.firstCaptured)) to \(WebPage.time(event.lastCaptured)). \
+                <a href="\(HTML.link("/search", [("event", event.id)]))">Search within it</a>.</p>
+                \(Self.exportLinks([("event", event.id)]))\(WebPage.table(["Captured", "Copy group", "Source", "Text"], rows))
                 """))
     }
 

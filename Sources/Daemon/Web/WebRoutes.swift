@@ -18,6 +18,7 @@ extension Daemon {
         router.get("/search") { request, _ in try self.searchPage(WebGuard.queryFields(request), frame: frame) }
         router.get("/stories") { request, _ in try self.storiesPage(WebGuard.queryFields(request), frame: frame) }
         router.get("/story") { request, _ in try self.storyPage(WebGuard.queryFields(request), frame: frame) }
+        router.get("/event") { request, _ in try self.eventPage(WebGuard.queryFields(request), frame: frame) }
         router.get("/export") { request, _ in try self.exportDownload(WebGuard.queryFields(request)) }
         router.get("/feeds") { _, _ in try await self.feedsPage(frame: frame) }
         router.get("/status") { _, _ in try await self.statusPage(frame: frame) }
