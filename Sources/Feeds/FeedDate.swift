@@ -1,4 +1,5 @@
 public import Foundation
+import NewsCore
 
 /// Dates as feeds write them: RFC 822 (RSS), RFC 3339 / ISO 8601 (Atom, JSON Feed), and their common
 /// broken variants. Parsed by hand: feeds carry thousands of dates, and formatters are slow.
@@ -100,12 +101,7 @@ public enum FeedDate {
     private static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Double, offset: Int) -> Date? {
         guard (1...12).contains(month), (1...31).contains(day), (0...24).contains(hour), (0...59).contains(minute), second < 61
         else { return nil }
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
+        let days = civilDays(year: year, month: month, day: day)
         let seconds = Double(days * 86400 + hour * 3600 + minute * 60 - offset) + second
         return Date(timeIntervalSince1970: seconds)
     }

@@ -94,13 +94,7 @@ public struct EventProfile: Sendable, Equatable {
         guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]),
             let dayOfMonth = Int(parts[2]), (1...12).contains(month), (1...31).contains(dayOfMonth)
         else { return nil }
-        // Days from civil (proleptic Gregorian), as in Howard Hinnant's algorithm.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + dayOfMonth - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        return civilDays(year: year, month: month, day: dayOfMonth)
     }
 
     /// Weight of a capitalised word inside a sentence (a name, most likely), of a number, and of two names in a row.
@@ -218,4 +212,14 @@ public struct EventProfile: Sendable, Equatable {
         "us", "mr", "mrs", "ms", "it's", "told", "according", "like", "get", "got", "last", "first", "year", "years",
         "time", "people",
     ]
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian; Howard Hinnant's days-from-civil).
+public func civilDays(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
 }
