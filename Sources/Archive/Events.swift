@@ -171,14 +171,7 @@ extension Archive {
 
     /// The event of each text in `texts` (by text id).
     public func events(of texts: [ContentHash]) throws -> [ContentHash: String] {
-        try pool.read { db in
-            var result: [ContentHash: String] = [:]
-            for text in texts {
-                result[text] = try String.fetchOne(
-                    db, sql: "SELECT eventID FROM event_member WHERE textID = ?", arguments: [text])
-            }
-            return result
-        }
+        try groups(of: texts, in: "event")
     }
 
     /// Event `id` of `size` texts with its stories, earliest captured first, and what was merged into it.

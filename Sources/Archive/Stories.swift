@@ -81,12 +81,15 @@ extension Archive {
 
     /// The story of each text in `texts` (by text id).
     public func stories(of texts: [ContentHash]) throws -> [ContentHash: String] {
+        try groups(of: texts, in: "story")
+    }
+
+    /// The group (`story` or `event`, by its table's prefix) of each text in `texts`.
+    func groups(of texts: [ContentHash], in kind: String) throws -> [ContentHash: String] {
         try pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT \(kind)ID FROM \(kind)_member WHERE textID = ?")
             var result: [ContentHash: String] = [:]
-            for text in texts {
-                result[text] = try String.fetchOne(
-                    db, sql: "SELECT storyID FROM story_member WHERE textID = ?", arguments: [text])
-            }
+            for text in texts { result[text] = try String.fetchOne(statement, arguments: [text]) }
             return result
         }
     }
