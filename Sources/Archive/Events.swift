@@ -91,8 +91,14 @@ extension Archive {
         }
     }
 
-    /// Files every text not yet in an event, each with the event of a copy already filed; returns how many.
-    static func fileEvents(db: Database) throws -> Int {
+    /// Files up to `limit` texts that are in no event yet (texts stored before events were, in an archive made by an
+    /// older newsd), in one transaction; returns how many. Zero: every text is filed.
+    public func fileUnfiledEvents(limit: Int) throws -> Int {
+        try pool.write { db in try Self.fileEvents(db: db, limit: limit) }
+    }
+
+    /// Files texts not yet in an event (at most `limit`), each with the event of a copy already filed; returns how many.
+    static func fileEvents(db: Database, limit: Int = Int.max) throws -> Int {
         let texts = try Row.fetchCursor(
             db,
             sql: """
@@ -101,8 +107,8 @@ extension Archive {
                         JOIN story_member AS copy ON copy.storyID = own.storyID
                         JOIN event_member ON event_member.textID = copy.textID
                         WHERE own.textID = text.id LIMIT 1)
-                FROM text WHERE text.id NOT IN (SELECT textID FROM event_member) ORDER BY text.seq
-                """)
+                FROM text WHERE text.id NOT IN (SELECT textID FROM event_member) ORDER BY text.seq LIMIT ?
+                """, arguments: [limit])
         var filed = 0
         while let row = try texts.next() {
             let profile = EventProfile(title: row[1], body: row[2], published: row[3])

@@ -404,6 +404,8 @@ enum Schema {
             // Events: the reports of one event across outlets, groups of stories. Each text's event (named by the
             // smallest text id in it) with the text's profile (weighted word hashes, packed) and publication day (-1
             // without one); its key terms with that day, to find candidates; and what each merged event's id became.
+            // Texts stored before are filed by the daemon after it starts (``Archive/fileUnfiledEvents(limit:)``): at
+            // 100,000 texts this takes a minute or two, too long to hold a start.
             try db.execute(
                 sql: """
                     CREATE TABLE event_key(
@@ -415,7 +417,6 @@ enum Schema {
                     CREATE TABLE event_merge(
                         eventID TEXT PRIMARY KEY NOT NULL, intoID TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;
                     """)
-            _ = try Archive.fileEvents(db: db)
         }
         return migrator
     }

@@ -336,6 +336,28 @@ public final class Daemon: Sendable {
         return try poller.due(at: Date()).next
     }
 
+    /// Files the texts an older newsd stored into events (see ``Archive/fileUnfiledEvents(limit:)``), a few hundred at
+    /// a time on a thread of its own, until none is left.
+    fileprivate func fileUnfiledEvents() async {
+        let archive = self.archive
+        do {
+            var filed = 0
+            while !Task.isCancelled {
+                let taken = try await withCheckedThrowingContinuation { continuation in
+                    Thread { continuation.resume(with: Result { try archive.fileUnfiledEvents(limit: 256) }) }.start()
+                }
+                guard taken > 0 else { break }
+                filed += taken
+            }
+            if filed > 0 {
+                logger.info("filed \(filed) texts stored before events into events")
+                hub.publish(.olderTextsFiledIntoEvents(filed))
+            }
+        } catch {
+            logger.error("filing earlier texts into events failed: \(error)")
+        }
+    }
+
     /// Recompresses stored pages (see ``Archive/compactBlobs(limit:)``): a few dozen at a time on a thread of its own,
     /// until none waits or a poll is under way; then gives the pages that freed back to the file system.
     fileprivate func compactWhileIdle() async {
@@ -518,7 +540,8 @@ private struct TimestampLoop: Service {
     }
 }
 
-/// Recompresses stored pages at start and whenever polling stops, until shutdown.
+/// Files texts stored before events into events at start; recompresses stored pages at start and whenever polling
+/// stops, until shutdown.
 private struct CompactLoop: Service {
     let daemon: Daemon
     /// The daemon's events, subscribed to before the daemon started.
@@ -526,6 +549,7 @@ private struct CompactLoop: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            await daemon.fileUnfiledEvents()
             await daemon.compactWhileIdle()
             for await event in events {
                 if case .polled = event { await daemon.compactWhileIdle() }

@@ -11,6 +11,8 @@ public enum DaemonEvent: Sendable, Equatable {
     case compacted(waiting: Int)
     /// Extractions made before extractions were signed were checked against their pages; how many this node signed.
     case olderExtractionsSigned(Int)
+    /// Texts stored before events were (by an older newsd) were filed into events; how many.
+    case olderTextsFiledIntoEvents(Int)
 }
 
 /// Fans events out to every current subscriber. Subscribers that fall behind lose the oldest events.

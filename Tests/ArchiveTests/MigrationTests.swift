@@ -116,8 +116,8 @@ private func oldArchive(at path: String, upTo version: String, _ fill: (Database
         try archive.close()
     }
 
-    /// Texts stored before v23 are filed into events when the archive opens, into the events they would have had filed
-    /// one by one, copies with their copy groups.
+    /// Texts stored before v23 are filed into events after the archive opens, a batch at a time, into the events they
+    /// would have had filed one by one, copies with their copy groups.
     @Test func textsStoredBeforeV23AreFiledIntoEvents() throws {
         let texts = try eventFixtureNames.map { (name: $0, text: try eventFixture($0)) }
         let fresh = try withArchive { archive, key in
@@ -135,6 +135,10 @@ private func oldArchive(at path: String, upTo version: String, _ fill: (Database
             }
         }
         let archive = try Archive(path: path)
+        #expect(try archive.events(of: texts.map(\.text.id)).isEmpty)
+        #expect(try archive.fileUnfiledEvents(limit: 4) == 4)
+        #expect(try archive.fileUnfiledEvents(limit: 4) == 3)
+        #expect(try archive.fileUnfiledEvents(limit: 4) == 0)
         let migrated = try archive.events(of: texts.map(\.text.id))
         #expect(migrated == fresh)
         #expect(Set(migrated.values).count == 3)
