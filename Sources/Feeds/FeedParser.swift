@@ -295,8 +295,9 @@ private struct Reader {
         return urls
     }
 
+    /// An entry's identity: the one it declares (unless empty or blank), its link, or a hash of its title and date.
     func identity(_ declared: String?, _ link: URL?, _ title: String?, _ date: Date?) -> String {
-        if let declared { return declared }
+        if let declared, !declared.allSatisfy(\.isWhitespace) { return declared }
         if let link { return link.absoluteString }
         return "sha256:" + ContentHash(ofText: (title ?? "") + "\u{1F}" + (date.map { Canonical.timestamp($0) } ?? "")).hex
     }

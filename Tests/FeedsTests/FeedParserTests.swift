@@ -28,6 +28,35 @@ private func fixture(_ name: String) throws -> Data {
         #expect(feed.entries[2].link == nil)
     }
 
+    /// An empty or blank declared identity is none: the entry is known by its link, or its title and date.
+    @Test func anEmptyGuidOrIdIsNoIdentity() throws {
+        let rss = """
+            <rss version="2.0"><channel><title>T</title>
+            <item><title>One</title><guid></guid></item>
+            <item><title>Two</title><guid>  </guid><link>https://example.org/two</link></item>
+            <item rdf:about=""><title>Three</title></item>
+            </channel></rss>
+            """
+        let atom = """
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+            <entry><id></id><title>Four</title></entry><entry><id> </id><title>Five</title></entry></feed>
+            """
+        // An RDF item whose rdf:about starts with NUL bytes (libxml2 reads it as empty), as a fuzzer found.
+        let rdf = """
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <channel rdf:about="https://rdf.example/"><title>R</title></channel>
+            <item rdf:about="\u{0}\u{0}https://rdf.example/1"><title>Six</title></item></rdf:RDF>
+            """
+        let url = URL(string: "https://example.org/feed.xml")!
+        let entries =
+            try FeedParser.parse(Data(rss.utf8), url: url).entries + FeedParser.parse(Data(atom.utf8), url: url).entries
+            + FeedParser.parse(Data(rdf.utf8), url: url).entries
+        #expect(entries.count == 6)
+        #expect(entries.allSatisfy { !$0.id.trimmingCharacters(in: .whitespaces).isEmpty })
+        #expect(entries[1].id == "https://example.org/two")
+        #expect(entries[0].id.hasPrefix("sha256:") && entries[3].id.hasPrefix("sha256:"))
+    }
+
     @Test func atomResolvesXMLBaseAndPrefersAlternateLinks() throws {
         let feed = try FeedParser.parse(try fixture("atom.xml"), url: URL(string: "https://atom.example/feed.atom")!)
         #expect(feed.format == .atom)
