@@ -544,13 +544,8 @@ extension Daemon {
     func exportWACZ(_ selection: CaptureSelection, title: String) async throws -> Response {
         let (archive, key, directory) = (self.archive, identity.key, config.dataDirectory)
         let name = "export-\(UUID().uuidString.lowercased()).wacz"
-        let written = try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Result {
-                        try WACZExport.write(selection, archive: archive, key: key, title: title, in: directory, name: name)
-                    })
-            }.start()
+        let written = try await onOwnThread {
+            try WACZExport.write(selection, archive: archive, key: key, title: title, in: directory, name: name)
         }
         return Self.handOver(try FileHandle(forReadingFrom: written.file), at: written.file, contentType: "application/wacz+zip")
     }

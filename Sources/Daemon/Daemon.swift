@@ -343,9 +343,7 @@ public final class Daemon: Sendable {
         do {
             var filed = 0
             while !Task.isCancelled {
-                let taken = try await withCheckedThrowingContinuation { continuation in
-                    Thread { continuation.resume(with: Result { try archive.fileUnfiledEvents(limit: 256) }) }.start()
-                }
+                let taken = try await onOwnThread { try archive.fileUnfiledEvents(limit: 256) }
                 guard taken > 0 else { break }
                 filed += taken
             }
@@ -364,15 +362,11 @@ public final class Daemon: Sendable {
         let archive = self.archive
         repeat {
             do {
-                let taken = try await withCheckedThrowingContinuation { continuation in
-                    Thread { continuation.resume(with: Result { try archive.compactBlobs(limit: 32) }) }.start()
-                }
+                let taken = try await onOwnThread { try archive.compactBlobs(limit: 32) }
                 guard taken > 0 else { return }
                 let waiting = try archive.blobsAwaitingCompaction()
                 if waiting == 0 {
-                    _ = try await withCheckedThrowingContinuation { continuation in
-                        Thread { continuation.resume(with: Result { try archive.reclaimFreePages() }) }.start()
-                    }
+                    _ = try await onOwnThread { try archive.reclaimFreePages() }
                 }
                 hub.publish(.compacted(waiting: waiting))
             } catch {

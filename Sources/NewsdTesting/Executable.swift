@@ -275,12 +275,3 @@ private func bounded<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable
         return await group.next() ?? nil
     }
 }
-
-/// Runs `body` on a thread of its own and returns what it returns: long synchronous work (filling an archive,
-/// generating pages) must not hold one of the few threads Swift concurrency runs on, where the in-process servers and
-/// daemons of the tests running beside it answer.
-public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
