@@ -387,12 +387,11 @@ extension Daemon {
         guard let event = try archive.event(query["id"] ?? "") else { throw WebError(.notFound, "No event has that id.") }
         let letters = event.letters
         let rows = event.timeline.map { story, member -> HTML in
-            let link: HTML =
-                member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
-                ?? "\(member.title ?? member.textID)"
             let group: HTML = "<a href=\"\(HTML.link("/story", [("id", story)]))\">\(letters[story] ?? "?")</a>"
-            return
-                "<tr><td>\(WebPage.time(member.capturedAt))</td><td>\(group)</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+            return """
+                <tr><td>\(WebPage.time(member.capturedAt))</td><td>\(group)</td><td>\(member.source ?? "–")</td>\
+                <td>\(WebPage.articleLink(member))</td></tr>
+                """
         }
         return WebPage.response(
             page.document(
@@ -532,12 +531,15 @@ extension WebPage {
     /// A story's texts in a table: when each was captured, where from, and a link to its article.
     static func storyTable(_ story: Story) -> HTML {
         let rows = story.members.map { member -> HTML in
-            let link: HTML =
-                member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
-                ?? "\(member.title ?? member.textID)"
-            return "<tr><td>\(time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(link)</td></tr>"
+            "<tr><td>\(time(member.capturedAt))</td><td>\(member.source ?? "–")</td><td>\(articleLink(member))</td></tr>"
         }
         return table(["Captured", "Source", "Text"], rows)
+    }
+
+    /// A story member's title, linked to its article's page when it has one.
+    static func articleLink(_ member: Story.Member) -> HTML {
+        member.articleURL.map { "<a href=\"\(HTML.link("/article", [("ref", $0)]))\">\(member.title ?? $0)</a>" }
+            ?? "\(member.title ?? member.textID)"
     }
 
     /// A capture's signature state in words.
