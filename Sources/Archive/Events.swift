@@ -191,18 +191,21 @@ extension Archive {
                 """, arguments: [id]
         ).map { try Self.story($0, membersEach: membersEach, db: db) }
             .sorted { ($0.members.first?.capturedAt ?? "", $0.id) < ($1.members.first?.capturedAt ?? "", $1.id) }
-        let span = try Row.fetchOne(
+        // Every article of every text, not only the texts listed: the sources and the span are the whole event's.
+        let articles = try Row.fetchAll(
             db,
             sql: """
-                SELECT MIN(capture.fetchedAt), MAX(capture.fetchedAt) FROM event_member
+                SELECT article.url, MIN(capture.fetchedAt) AS first, MAX(capture.fetchedAt) AS last FROM event_member
                 JOIN extraction ON extraction.textID = event_member.textID
-                JOIN capture ON capture.id = extraction.captureID WHERE event_member.eventID = ?
+                JOIN capture ON capture.id = extraction.captureID
+                JOIN article ON article.id = capture.articleID WHERE event_member.eventID = ? GROUP BY article.url
                 """, arguments: [id])
         let merged = try String.fetchAll(
             db, sql: "SELECT eventID FROM event_merge WHERE intoID = ? ORDER BY at, eventID", arguments: [id])
-        let members = stories.flatMap(\.members)
         return Event(
-            id: id, size: size, stories: stories, sources: Set(members.compactMap(\.source)).sorted(),
-            firstCaptured: span?[0], lastCaptured: span?[1], merged: merged)
+            id: id, size: size, stories: stories,
+            sources: Set(articles.compactMap { URL(string: $0["url"])?.host }).sorted(),
+            firstCaptured: articles.compactMap { $0["first"] as String? }.min(),
+            lastCaptured: articles.compactMap { $0["last"] as String? }.max(), merged: merged)
     }
 }

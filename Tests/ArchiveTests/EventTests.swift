@@ -28,11 +28,13 @@ func withArchive<T>(_ body: (Archive, NodeKey) throws -> T) throws -> T {
 }
 
 /// Stores each text as an article's, in the order given.
-func store(_ texts: [(name: String, text: TextRecord)], in archive: Archive, key: NodeKey) throws {
+func store(
+    _ texts: [(name: String, text: TextRecord)], in archive: Archive, key: NodeKey, host: (String) -> String = { _ in "fixture" }
+) throws {
     for (name, text) in texts {
         let raw = Data(text.body.utf8)
         let (article, capture) = try signedCapture(
-            of: raw, by: key, url: "https://fixture.example/\(name)", contentType: "text/plain")
+            of: raw, by: key, url: "https://\(host(name)).example/\(name)", contentType: "text/plain")
         try archive.store(
             Ingest(
                 feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text,
@@ -90,14 +92,19 @@ let eventFixtureNames = [
     @Test func anEventHoldsItsCopyGroupsAndListsItsSources() throws {
         let texts = try eventFixtureNames.map { (name: $0, text: try eventFixture($0)) }
         try withArchive { archive, key in
-            try store(texts, in: archive, key: key)
+            // Each kind of report from a site of its own: quake1-wire.txt from wire.example, and so on.
+            try store(texts, in: archive, key: key) { String($0.split(separator: "-")[1].prefix { $0 != "." }) }
             let listed = try archive.events(minimumTexts: 2)
             #expect(listed.map(\.size) == [4, 2])
             let quake = try #require(listed.first)
             // The wire report and its copy are one copy group; the local report and the update are each their own.
             #expect(quake.stories.map(\.members.count).sorted() == [1, 1, 2])
-            #expect(quake.sources == ["fixture.example"])
+            #expect(quake.sources == ["copy.example", "local.example", "update.example", "wire.example"])
             #expect(quake.timeline.count == 4)
+            #expect(quake.firstCaptured == quake.timeline.compactMap(\.member.capturedAt).min())
+            #expect(quake.lastCaptured == quake.timeline.compactMap(\.member.capturedAt).max())
+            // Listed with one text of each copy group, the event still names all its sources.
+            #expect(try archive.event(quake.id, membersEach: 1)?.sources == quake.sources)
             #expect(try archive.event(String(quake.id.prefix(8)))?.id == quake.id)
             #expect(try archive.event("00000000") == nil)
             for story in quake.stories { #expect(try archive.event(story.id)?.id == quake.id) }
