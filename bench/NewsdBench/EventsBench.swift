@@ -71,15 +71,10 @@ extension NewsdBench {
             try await storeConcurrently(batch..<min(batch + 1_000, count), into: archive, signingWith: key, inFlight: 16) {
                 index in
                 let text = shared[index].text
-                let raw = HashedBytes(Data(text.body.utf8))
-                let url = "https://bench.example/event/\(index)"
-                let capture = CaptureRecord(
-                    articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()),
-                    status: 200, contentType: "text/plain", etag: nil, lastModified: nil, blobHash: raw.hash,
-                    size: raw.bytes.count, nodeID: key.record.id.hex)
-                return Ingest(
-                    feed: nil, article: ArticleRecord(url: url), capture: capture, raw: raw, text: text,
-                    extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "bench"))
+                var ingest = benchIngest(index, bytes: Data(text.body.utf8), key: key)
+                ingest.text = text
+                ingest.extraction = ExtractionRecord(captureID: ingest.capture.id, textID: text.id, extractor: "bench")
+                return ingest
             }
             rates.append(Double(min(1_000, count - batch)) / ((ContinuousClock.now - began) / .seconds(1)))
         }
