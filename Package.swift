@@ -138,7 +138,9 @@ let package = Package(
         ),
         .testTarget(name: "NewsCoreTests", dependencies: ["NewsCore", "NewsdTesting"], swiftSettings: strict),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "ExtractionTests", dependencies: ["Extraction", "NewsdTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "ExtractionTests", dependencies: ["Extraction", "NewsdTesting"], exclude: ["Fixtures"], swiftSettings: strict
+        ),
         .testTarget(
             name: "ArchiveTests",
             dependencies: ["Archive", "NewsCore", "NewsdTesting", .product(name: "GRDB", package: "GRDB.swift")],
@@ -148,8 +150,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "Sync", "CZstd", "newsd", "newsctl",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "NewsdTesting", "Daemon", "Archive", "NewsCore", "Fetching", "Sync", "CZstd", "Extraction", "newsd",
+                "newsctl", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict

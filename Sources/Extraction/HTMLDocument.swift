@@ -94,6 +94,14 @@ enum Tag: UInt8 {
     }
 
     var isHeading: Bool { self == .h1 || self == .h2 || self == .h3 || self == .h4 || self == .h5 || self == .h6 }
+
+    /// Elements that may stand in `<head>`; any other start tag ends the head, as in a browser.
+    var belongsInHead: Bool {
+        switch self {
+        case .title, .meta, .link, .script, .style, .noscript, .template, .base: true
+        default: false
+        }
+    }
 }
 
 /// Per-element facts taken from its attributes while parsing.
@@ -111,6 +119,8 @@ struct NodeFlags: OptionSet {
     static let landmark = NodeFlags(rawValue: 1 << 4)
     /// Class or id names it as sharing or social tools.
     static let share = NodeFlags(rawValue: 1 << 5)
+    /// Class or id names it as readers' comments or the form for them, which are never the article.
+    static let comments = NodeFlags(rawValue: 1 << 6)
 }
 
 /// One element, in document order; its subtree is the index range `index..<end`.
@@ -167,6 +177,8 @@ final class HTMLDocument {
     private var skipDepth = 0
     private var linkDepth = 0
     private var capture: Capture = .none
+    private var sawHead = false
+    private var sawBody = false
 
     private enum Capture { case none, title, jsonLD }
 
@@ -195,6 +207,20 @@ final class HTMLDocument {
     // MARK: - Tree building
 
     private func start(_ tag: Tag, _ attributes: Attributes) {
+        // As in a browser: one head and one body, the body implied by the first element that belongs in it (which
+        // ends an open head, whether or not `</head>` was written).
+        switch tag {
+        case .html: if open.count > 1 { return }
+        case .head:
+            if sawHead || sawBody { return }
+            sawHead = true
+        case .body:
+            if sawBody { return }
+            closeHead()
+            sawBody = true
+        default:
+            if !tag.belongsInHead, !sawBody { start(.body, .none) }
+        }
         impliedEnds(before: tag)
         guard open.count < HTMLDocument.maximumDepth || tag.isVoid else { return }
         var flags: NodeFlags = []
@@ -262,9 +288,14 @@ final class HTMLDocument {
     }
 
     private func end(_ tag: Tag) {
-        if tag == .br {
+        switch tag {
+        case .br:
             paragraph += 1
             return
+        case .body, .html:
+            // What follows `</body>` is still read as part of the body, as in a browser.
+            return
+        default: break
         }
         // Close up to the innermost open element of this kind nearby; an end tag with nothing to close is ignored.
         for position in stride(from: open.count - 1, to: max(0, open.count - 256), by: -1)
@@ -351,7 +382,19 @@ final class HTMLDocument {
 
     // MARK: - Text
 
+    /// Closes the head if it is open, with whatever is open inside it.
+    private func closeHead() {
+        guard sawHead, let position = open.prefix(3).firstIndex(where: { nodes[Int($0)].tag == .head }) else { return }
+        while open.count > position { close() }
+    }
+
     private func characters(_ bytes: UnsafeBufferPointer<UInt8>) {
+        // Text outside the head's title and scripts starts the body, as in a browser.
+        if !sawBody, skipDepth == 0 || open.last.map({ nodes[Int($0)].tag == .head }) == true,
+            bytes.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D && $0 != 0x0C })
+        {
+            start(.body, .none)
+        }
         guard skipDepth == 0 else {
             switch capture {
             case .title: titleText.append(contentsOf: bytes)
@@ -404,6 +447,7 @@ enum Patterns {
         "cookie", "consent", "subscribe", "promo", "most-read", "mostread", "popular", "recommend", "outbrain", "taboola",
         "signup", "paywall", "nav", "tooltip", "popover", "hovercard", "rollover",
     ]
+    static let comments = ["comment", "disqus", "respond", "replies"]
     static let maybe = ["and", "article", "body", "column", "content", "main", "shadow", "story", "text", "embed", "tweet"]
     static let positive = [
         "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post", "text", "blog", "story",
@@ -423,13 +467,14 @@ enum Patterns {
     private static let positiveKind: UInt8 = 4
     private static let negativeKind: UInt8 = 8
     private static let shareKind: UInt8 = 16
+    private static let commentsKind: UInt8 = 32
 
     /// Every word, indexed by its first byte, so a scan tries only the words that can start at each position.
     private static let index: [[Word]] = {
         var index = [[Word]](repeating: [], count: 256)
         let lists: [([String], UInt8)] = [
             (unlikely, unlikelyKind), (maybe, maybeKind), (positive, positiveKind), (negative, negativeKind),
-            (["share", "sharing"], shareKind),
+            (["share", "sharing"], shareKind), (comments, commentsKind),
         ]
         for (words, kind) in lists {
             for word in words {
@@ -458,6 +503,7 @@ enum Patterns {
         var flags: NodeFlags = []
         if kinds & unlikelyKind != 0, kinds & maybeKind == 0 { flags.insert(.unlikely) }
         if kinds & shareKind != 0 { flags.insert(.share) }
+        if kinds & commentsKind != 0, kinds & maybeKind == 0 { flags.insert(.comments) }
         return (weight, flags)
     }
 }

@@ -8,6 +8,9 @@ struct Attributes {
 
     var isEmpty: Bool { spans.isEmpty }
 
+    /// No attributes, for the elements a page leaves out and the parser implies.
+    static var none: Attributes { Attributes(source: UnsafeBufferPointer(start: nil, count: 0)) }
+
     /// The raw bytes of the value of `name` (lowercase ASCII), if the attribute is there.
     func raw(_ name: StaticString) -> UnsafeBufferPointer<UInt8>? {
         let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
