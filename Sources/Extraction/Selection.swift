@@ -137,6 +137,7 @@ struct Selection {
             default:
                 excluded[index] =
                     node.flags.contains(.landmark)
+                    || (node.flags.contains(.comments) && !node.flags.contains(.articleBody))
                     || (pass.stripUnlikely && node.flags.contains(.unlikely) && !node.flags.contains(.articleBody))
             }
         }
@@ -377,7 +378,7 @@ struct Selection {
         return normalise(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// The paragraphs under `roots`, leaving out excluded elements, template blocks and lone links or words; a
+    /// The paragraphs under `roots`, leaving out excluded elements, template blocks and lone links or words; a short
     /// paragraph repeated back to back is kept once.
     private func texts(of roots: [Int], excluded: [Bool], runIncluded: [Bool]) -> [String] {
         var paragraphs: [String] = []
@@ -394,7 +395,8 @@ struct Selection {
             // A paragraph that is all link is a pointer elsewhere ("Read more", related stories).
             guard letters > 0, Double(linkLetters) < Double(letters) * 0.8 else { return }
             let text = normalise(String(decoding: bytes, as: UTF8.self))
-            guard !text.isEmpty, paragraphs.last != text, !isChrome(text) else { return }
+            // A short line repeated back to back (a caption, a label) is kept once; the author's own paragraphs stay.
+            guard !text.isEmpty, text.count >= 200 || paragraphs.last != text, !isChrome(text) else { return }
             paragraphs.append(text)
         }
         for root in roots {

@@ -1,4 +1,5 @@
 import Archive
+import Extraction
 import Foundation
 import NewsCore
 import NewsdTesting
@@ -93,7 +94,7 @@ private func deraaPage(_ number: Int) -> String {
             return try JSONCoding.decoder().decode(ReextractReport.self, from: Data(result.stdout.utf8))
         }
         let first = try await reextractAll()
-        #expect(first.extractor == "newsd-extract/2")
+        #expect(first.extractor == Extractor.version)
         #expect(first.captures == 3 && first.newTexts == 3 && first.noText == 0)
         // Everything is cleaned by this extractor now: a second run has nothing to do.
         #expect(try await reextractAll().captures == 0)
@@ -101,7 +102,7 @@ private func deraaPage(_ number: Int) -> String {
         let show = try await runCommand(newsctl, ["show", urls[0], "--json", "--socket", socket])
         let detail = try JSONCoding.decoder().decode(ArticleDetail.self, from: Data(show.stdout.utf8))
         // The new text is this node's, signed; the old one, from before extractions were signed, is shown apart.
-        #expect(detail.versions.map(\.extractor) == ["newsd-extract/2"])
+        #expect(detail.versions.map(\.extractor) == [Extractor.version])
         #expect(detail.versions.map(\.extractedBy) == [node.nodeID])
         #expect(detail.otherTexts.map(\.extractor) == ["newsd-extract/1"])
         #expect(detail.otherTexts.map(\.extractedBy) == [nil])
@@ -114,7 +115,7 @@ private func deraaPage(_ number: Int) -> String {
         #expect(current.versions.last?.body.hasPrefix("Report 1, paragraph 1") == true)
 
         let human = try await runCommand(newsctl, ["reextract", "--all", "--socket", socket])
-        #expect(human.stdout == "newsd-extract/2: 0 pages cleaned again, 0 new texts, 0 unchanged, 0 without text\n")
+        #expect(human.stdout == "\(Extractor.version): 0 pages cleaned again, 0 new texts, 0 unchanged, 0 without text\n")
         let unknown = try await runCommand(newsctl, ["reextract", "https://nowhere.example/x", "--socket", socket])
         #expect(unknown.status == 1)
         #expect(unknown.stderr == "newsctl: no article https://nowhere.example/x\n")
@@ -154,7 +155,7 @@ private func deraaPage(_ number: Int) -> String {
             var paragraphs: [String]
         }
         let output = try JSONDecoder().decode(Output.self, from: Data(json.stdout.utf8))
-        #expect(output.extractor == "newsd-extract/2")
+        #expect(output.extractor == Extractor.version)
         #expect(output.article.title == "Report 7")
         #expect(output.article.paragraphs.count == 6)
 
