@@ -214,6 +214,22 @@ struct Selection {
         }
         guard top > 0 else { return texts(of: [bodyIndex()], excluded: excluded, runIncluded: runIncluded) }
 
+        // The page names its article: when the best candidate stands under another heading than the page's title and
+        // a candidate with a fair share of its score and text stands under the title, that one is the article (a page
+        // that carries a second, longer article after its own).
+        let titled = titleHeadings(excluded: excluded)
+        let nearest = titled.isEmpty ? [] : nearestHeadings(titled: titled)
+        let topHeading = titled.isEmpty ? -1 : heading(of: top, nearest: nearest, runIncluded: runIncluded)
+        if topHeading >= 0, !titled.contains(topHeading) {
+            var named = 0
+            for index in 1..<count
+            where scored[index] && scores[index] >= scores[top] * 0.2 && stats[index].letters * 4 >= stats[top].letters {
+                guard titled.contains(heading(of: index, nearest: nearest, runIncluded: runIncluded)) else { continue }
+                if named == 0 || scores[index] > scores[named] { named = index }
+            }
+            if named > 0 { top = named }
+        }
+
         // Climb while an ancestor scores as well as the best, then past ancestors that only wrap it.
         let threshold = scores[top] / 3
         var lastScore = scores[top]
@@ -369,6 +385,70 @@ struct Selection {
             }
         }
         return false
+    }
+
+    /// The `h1`–`h3` elements whose text is the page's title (or the title with the site's name around it), at the
+    /// highest level that has one.
+    private func titleHeadings(excluded: [Bool]) -> Set<Int> {
+        guard let title else { return [] }
+        let wanted = folded(title)
+        guard wanted.count >= 10 else { return [] }
+        var found: Set<Int> = []
+        for (index, node) in document.nodes.enumerated()
+        where (node.tag == .h1 || node.tag == .h2 || node.tag == .h3) && !excluded[index] {
+            let text = folded(headingText(index))
+            guard text.count >= 10 else { continue }
+            let (short, long) = text.count <= wanted.count ? (text, wanted) : (wanted, text)
+            if short == long || (short.count * 2 >= long.count && (long.hasPrefix(short) || long.hasSuffix(short))) {
+                found.insert(index)
+            }
+        }
+        // The most prominent level only: the same words in a list of other stories further down are not the title.
+        let level = found.map { headingLevel(document.nodes[$0].tag) }.min() ?? 1
+        return found.filter { headingLevel(document.nodes[$0].tag) == level }
+    }
+
+    /// For every element, the nearest heading at or before it in document order at the level of the title's
+    /// headings or above (-1 when none): a subheading or a dek under the title does not start another article.
+    private func nearestHeadings(titled: Set<Int>) -> [Int32] {
+        let level = titled.map { headingLevel(document.nodes[$0].tag) }.min() ?? 1
+        var nearest = [Int32](repeating: -1, count: document.nodes.count)
+        var last: Int32 = -1
+        for (index, node) in document.nodes.enumerated() {
+            if node.tag.isHeading, headingLevel(node.tag) <= level { last = Int32(index) }
+            nearest[index] = last
+        }
+        return nearest
+    }
+
+    private func headingLevel(_ tag: Tag) -> Int {
+        switch tag {
+        case .h1: 1
+        case .h2: 2
+        case .h3: 3
+        case .h4: 4
+        case .h5: 5
+        default: 6
+        }
+    }
+
+    /// The heading `index` stands under: the nearest one before its first text (-1 when none).
+    private func heading(of index: Int, nearest: [Int32], runIncluded: [Bool]) -> Int {
+        let node = document.nodes[index]
+        guard
+            let first = (Int(node.firstRun)..<Int(node.endRun)).first(where: {
+                runIncluded[$0] && document.runs[$0].letters > 0
+            })
+        else { return -1 }
+        return Int(nearest[Int(document.runs[first].owner)])
+    }
+
+    /// Lowercased letters and digits, one space between words: headings and titles compared without their punctuation.
+    private func folded(_ text: String) -> String {
+        text.lowercased().unicodeScalars.split { !CharacterSet.alphanumerics.contains($0) }.map {
+            String(String.UnicodeScalarView($0))
+        }
+        .joined(separator: " ")
     }
 
     private func headingText(_ index: Int) -> String {
