@@ -72,6 +72,13 @@ public enum Extractor {
         guard !html.isEmpty else { return ExtractedArticle(paragraphs: [], note: "the page is empty") }
         let truncated = html.count > maximumBytes
         let document = html.prefix(maximumBytes).withUnsafeBytes { HTMLDocument.parse($0, http: encoding) }
+        if document.tags == 0 {
+            let text = PlainText(String(decoding: document.text, as: UTF8.self))
+            var article = ExtractedArticle(
+                paragraphs: text.paragraphs, note: text.paragraphs.isEmpty ? "the page has no text" : nil)
+            article.title = text.title
+            return article
+        }
         let metadata = Metadata(document, url: url)
         var selection = Selection(document, template: template, title: metadata.title, byline: metadata.byline)
         var article = ExtractedArticle(paragraphs: selection.paragraphs())
@@ -138,4 +145,12 @@ func normalise(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// Lowercased letters and digits, one space between words: headings and titles compared without their punctuation.
+func folded(_ text: String) -> String {
+    text.lowercased().unicodeScalars.split { !CharacterSet.alphanumerics.contains($0) }.map {
+        String(String.UnicodeScalarView($0))
+    }
+    .joined(separator: " ")
 }

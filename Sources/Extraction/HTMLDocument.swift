@@ -168,6 +168,9 @@ final class HTMLDocument {
     var firstTime: String?
     var publishedTime: String?
 
+    /// Start tags the page holds (elements the parser implies are not counted): none in a page of plain text.
+    private(set) var tags = 0
+
     /// Deeper elements are read as part of the element at this depth, which bounds every walk up the tree.
     static let maximumDepth = 512
 
@@ -198,7 +201,11 @@ final class HTMLDocument {
         open.append(0)
         blocks.append(0)
         var tokenizer = HTMLTokenizer(html)
-        tokenizer.run(start: start, end: end, text: characters)
+        tokenizer.run(
+            start: { tag, attributes in
+                self.tags += 1
+                self.start(tag, attributes)
+            }, end: end, text: characters)
         while open.count > 1 { close() }
         nodes[0].end = Int32(nodes.count)
         nodes[0].endRun = Int32(runs.count)

@@ -443,14 +443,6 @@ struct Selection {
         return Int(nearest[Int(document.runs[first].owner)])
     }
 
-    /// Lowercased letters and digits, one space between words: headings and titles compared without their punctuation.
-    private func folded(_ text: String) -> String {
-        text.lowercased().unicodeScalars.split { !CharacterSet.alphanumerics.contains($0) }.map {
-            String(String.UnicodeScalarView($0))
-        }
-        .joined(separator: " ")
-    }
-
     private func headingText(_ index: Int) -> String {
         let node = document.nodes[index]
         var bytes: [UInt8] = []
