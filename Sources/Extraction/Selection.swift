@@ -132,7 +132,9 @@ struct Selection {
                 continue
             }
             switch node.tag {
-            case .nav, .aside, .footer, .menu: excluded[index] = true
+            case .nav, .footer, .menu: excluded[index] = true
+            // An aside is a sidebar, unless its class says it is the post (some templates put the article in one).
+            case .aside: excluded[index] = !pass.weightClasses || node.classWeight <= 0
             case .body, .article, .main, .a, .html: break
             default:
                 excluded[index] =
@@ -310,7 +312,7 @@ struct Selection {
                 }
                 if node.tag.isHeading, !removed[index], let title, headingText(index) == title { removed[index] = true }
                 if !removed[index], pass.cleanConditionally, index != root || roots.count > 1 {
-                    removed[index] = shouldClean(index, stat: stat, score: scored[index] ? scores[index] : 0, pass: pass)
+                    removed[index] = shouldClean(index, stat: stat, pass: pass)
                 }
             }
         }
@@ -324,16 +326,17 @@ struct Selection {
         }
     }
 
-    /// Readability's conditional cleaning: a container with few commas is dropped when its images, list items,
-    /// inputs, links or embeds outweigh its paragraphs.
-    private func shouldClean(_ index: Int, stat: Stats, score: Double, pass: Pass) -> Bool {
+    /// Readability's conditional cleaning: a container whose class says boilerplate is dropped, and one with few
+    /// commas when its images, list items, inputs, links or embeds outweigh its paragraphs. Its own score does not
+    /// count (as in Readability.js): lists and forms start below zero and would all go.
+    private func shouldClean(_ index: Int, stat: Stats, pass: Pass) -> Bool {
         let node = document.nodes[index]
         switch node.tag {
         case .div, .section, .ul, .ol, .table, .form, .header, .dl, .figure: break
         default: return false
         }
         let weight = pass.weightClasses ? Double(node.classWeight) : 0
-        if weight + score < 0 { return true }
+        if weight < 0 { return true }
         let isList = node.tag == .ul || node.tag == .ol || node.tag == .dl
         if isList, stat.linkDensity > 0.5 { return true }
         guard stat.commas < 10 else { return false }
