@@ -30,6 +30,8 @@ struct Selection {
         var inputs: Int32 = 0
         var embeds: Int32 = 0
         var topHeadings: Int32 = 0
+        var headings: Int32 = 0
+        var headingLetters: Int32 = 0
         var articles: Int32 = 0
 
         var linkDensity: Double { letters == 0 ? 0 : Double(linkLetters) / Double(letters) }
@@ -44,6 +46,8 @@ struct Selection {
             lhs.inputs += rhs.inputs
             lhs.embeds += rhs.embeds
             lhs.topHeadings += rhs.topHeadings
+            lhs.headings += rhs.headings
+            lhs.headingLetters += rhs.headingLetters
             lhs.articles += rhs.articles
         }
     }
@@ -164,7 +168,10 @@ struct Selection {
             case .li: stats[index].listItems += 1
             case .input: stats[index].inputs += 1
             case .embed, .object, .iframe, .video, .audio: stats[index].embeds += 1
-            case .h1: stats[index].topHeadings += 1
+            case .h1, .h2, .h3, .h4, .h5, .h6:
+                if nodes[index].tag == .h1 { stats[index].topHeadings += 1 }
+                stats[index].headings += 1
+                stats[index].headingLetters = stats[index].letters
             case .article: stats[index].articles += 1
             default: break
             }
@@ -339,6 +346,10 @@ struct Selection {
         if weight < 0 { return true }
         let isList = node.tag == .ul || node.tag == .ol || node.tag == .dl
         if isList, stat.linkDensity > 0.5 { return true }
+        // Items that each carry a heading and a little text besides are other stories, each with its teaser.
+        if isList, stat.listItems >= 3, stat.headings >= stat.listItems, stat.headingLetters * 2 < stat.letters {
+            return true
+        }
         guard stat.commas < 10 else { return false }
         let paragraphs = Double(stat.paragraphs)
         let images = Double(stat.images)
