@@ -298,6 +298,10 @@ struct Selection {
         // Clean inside the article: what is excluded, forms and share bars, headings that repeat the title,
         // and containers that look like lists of links, image galleries or widgets.
         var removed = excluded
+        // An h1 before the article's first paragraph is its headline (the title); one further down heads a section.
+        let firstParagraph =
+            roots.lazy.compactMap { root in (root..<Int(nodes[root].end)).first { nodes[$0].tag == .p } }
+            .first ?? count
         for root in roots {
             for index in root..<Int(nodes[root].end) {
                 if removed[index] { continue }
@@ -311,7 +315,7 @@ struct Selection {
                 case .fieldset, .footer, .aside, .nav, .figcaption, .caption:
                     removed[index] = index != root
                 case .h1:
-                    removed[index] = true
+                    removed[index] = index < firstParagraph
                 case .h2 where pass.weightClasses && node.classWeight < 0, .h3 where pass.weightClasses && node.classWeight < 0:
                     removed[index] = true
                 default:
