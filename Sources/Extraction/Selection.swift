@@ -507,12 +507,25 @@ struct Selection {
         return paragraphs
     }
 
-    /// A lone word without punctuation ("Advertisement", "Comments") or a short line naming the author.
+    /// A lone word without punctuation ("Advertisement", "Comments") or a short line naming the author. Text in a
+    /// script written without spaces between words (Chinese, Japanese, Thai) is never a lone word.
     private func isChrome(_ text: String) -> Bool {
-        if !text.contains(" "), let last = text.unicodeScalars.last, CharacterSet.letters.contains(last) { return true }
+        if !text.contains(" "), let last = text.unicodeScalars.last, CharacterSet.letters.contains(last),
+            !text.unicodeScalars.contains(where: Selection.isUnspaced)
+        {
+            return true
+        }
         guard text.count < 100 else { return false }
         if text.hasPrefix("By ") || text.hasPrefix("by ") || text.hasPrefix("BY ") { return true }
         if let byline, byline.count > 3, text.count < byline.count + 40, text.contains(byline) { return true }
         return false
+    }
+
+    /// Scripts written without spaces between words: Thai, Lao, Khmer, kana, CJK ideographs.
+    private static func isUnspaced(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x0E00...0x0EFF, 0x1780...0x17FF, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF: true
+        default: false
+        }
     }
 }
