@@ -179,6 +179,7 @@ final class HTMLDocument {
     private var paragraph: Int32 = 0
     private var skipDepth = 0
     private var linkDepth = 0
+    private var preDepth = 0
     private var capture: Capture = .none
     private var sawHead = false
     private var sawBody = false
@@ -247,6 +248,7 @@ final class HTMLDocument {
         default: break
         }
         if tag.isSkipped || flags.contains(.hidden) || skipDepth > 0 { skipDepth += 1 }
+        if tag == .pre { preDepth += 1 }
         if flags.contains(.link) { linkDepth += 1 }
         if tag == .br { paragraph += 1 }
         let index = Int32(nodes.count)
@@ -322,6 +324,7 @@ final class HTMLDocument {
             if skipDepth == 0 || tag == .title || tag == .script { capture = .none }
         }
         if nodes[index].flags.contains(.link) { linkDepth -= 1 }
+        if tag == .pre { preDepth -= 1 }
         if tag.isBlock {
             paragraph += 1
             if blocks.last == Int32(index) { blocks.removeLast() }
@@ -410,7 +413,27 @@ final class HTMLDocument {
             }
             return
         }
-        append(bytes)
+        guard preDepth > 0 else {
+            append(bytes)
+            return
+        }
+        // Preformatted text keeps its paragraphs: a blank line starts a new one.
+        var start = 0
+        var newlines = 0
+        for (offset, byte) in bytes.enumerated() {
+            switch byte {
+            case 0x0A:
+                newlines += 1
+                if newlines == 2, offset > start {
+                    append(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+                    paragraph += 1
+                    start = offset
+                }
+            case 0x20, 0x09, 0x0D, 0x0C: break
+            default: newlines = 0
+            }
+        }
+        if start < bytes.count { append(UnsafeBufferPointer(rebasing: bytes[start...])) }
     }
 
     private func append(_ bytes: UnsafeBufferPointer<UInt8>) {
