@@ -13,7 +13,7 @@ struct PlainText {
     private static let maximumGap = 3
 
     init(_ text: String) {
-        let lines = text.split(whereSeparator: \.isNewline).map { normalise(String($0)) }.filter { !$0.isEmpty }
+        let lines = PlainText.paragraphs(of: text)
         guard !lines.isEmpty else { return }
         let kept = PlainText.withoutRepeats(lines)
         let prose = lines.map(PlainText.isProse)
@@ -60,6 +60,18 @@ struct PlainText {
         for line in best.first...best.last where kept[line] && (prose[line] || PlainText.isSubheading(lines[line])) {
             paragraphs.append(lines[line])
         }
+    }
+
+    /// The text's paragraphs: its lines, or, when the text is wrapped at a fixed width (nearly every line 80
+    /// characters or fewer, as in mail, notices and releases kept as text), its blocks between blank lines, each
+    /// joined into one line.
+    private static func paragraphs(of text: String) -> [String] {
+        let raw = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { normalise(String($0)) }
+        let filled = raw.filter { !$0.isEmpty }
+        let long = filled.count { $0.count > 80 }
+        let blocks = raw.split(whereSeparator: \.isEmpty)
+        guard filled.count >= 4, long * 20 <= filled.count, blocks.count < filled.count else { return filled }
+        return blocks.map { $0.joined(separator: " ") }
     }
 
     /// Which lines are not rendered twice: a line repeated back to back, a line next to one that contains it (a
