@@ -76,8 +76,10 @@ struct Snippet {
         let earliest = text.withUTF8 { bytes -> Int? in
             var best: Int?
             for literal in literals {
-                guard let offset = Self.find(literal, in: bytes) else { continue }
-                best = min(best ?? offset, offset)
+                // Only the part before the earliest match so far can hold an earlier one.
+                let end = min(bytes.count, (best ?? bytes.count) + literal.count - 1)
+                guard let offset = Self.find(literal, in: UnsafeBufferPointer(rebasing: bytes[..<end])) else { continue }
+                best = offset
             }
             guard var start = best else { return nil }
             // Back up far enough for the words that lead the window, then forward to a scalar's first byte.
@@ -94,20 +96,21 @@ struct Snippet {
         return index
     }
 
-    /// Where `needle` first stands in `bytes`.
+    /// Where `needle` first stands in `bytes`: libc's `memchr` (which scans many bytes at a time) finds each candidate
+    /// first byte.
     private static func find(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let head = needle.first, bytes.count >= needle.count else { return nil }
-        var index = 0
+        guard let head = needle.first, let base = bytes.baseAddress, bytes.count >= needle.count else { return nil }
         let last = bytes.count - needle.count
+        var index = 0
         while index <= last {
-            if bytes[index] == head {
-                var same = true
-                for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {
-                    same = false
-                    break
-                }
-                if same { return index }
+            guard let found = memchr(base + index, Int32(head), last - index + 1) else { return nil }
+            index = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
+            var same = true
+            for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {
+                same = false
+                break
             }
+            if same { return index }
             index += 1
         }
         return nil
