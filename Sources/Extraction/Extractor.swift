@@ -72,25 +72,25 @@ public enum Extractor {
         guard !html.isEmpty else { return ExtractedArticle(paragraphs: [], note: "the page is empty") }
         let truncated = html.count > maximumBytes
         let document = html.prefix(maximumBytes).withUnsafeBytes { HTMLDocument.parse($0, http: encoding) }
+        var article: ExtractedArticle
         if document.tags == 0 {
             let text = PlainText(String(decoding: document.text, as: UTF8.self))
-            var article = ExtractedArticle(
-                paragraphs: text.paragraphs, note: text.paragraphs.isEmpty ? "the page has no text" : nil)
+            article = ExtractedArticle(paragraphs: text.paragraphs)
             article.title = text.title
-            return article
+        } else {
+            let metadata = Metadata(document, url: url)
+            var selection = Selection(document, template: template, title: metadata.title, byline: metadata.byline)
+            article = ExtractedArticle(paragraphs: selection.paragraphs())
+            article.title = metadata.title
+            article.byline = metadata.byline
+            article.published = metadata.published
+            article.modified = metadata.modified
+            article.language = metadata.language
+            article.canonicalURL = metadata.canonicalURL
+            article.imageURL = metadata.imageURL
+            article.blocks = selection.fingerprints()
+            if !template.isEmpty { article.templateBlocks = Set(article.blocks).intersection(template).sorted() }
         }
-        let metadata = Metadata(document, url: url)
-        var selection = Selection(document, template: template, title: metadata.title, byline: metadata.byline)
-        var article = ExtractedArticle(paragraphs: selection.paragraphs())
-        article.title = metadata.title
-        article.byline = metadata.byline
-        article.published = metadata.published
-        article.modified = metadata.modified
-        article.language = metadata.language
-        article.canonicalURL = metadata.canonicalURL
-        article.imageURL = metadata.imageURL
-        article.blocks = selection.fingerprints()
-        if !template.isEmpty { article.templateBlocks = Set(article.blocks).intersection(template).sorted() }
         if article.paragraphs.isEmpty {
             article.note = document.runs.contains { $0.letters > 0 } ? "no main text found" : "the page has no text"
         } else if truncated {
@@ -153,4 +153,9 @@ func folded(_ text: String) -> String {
         String(String.UnicodeScalarView($0))
     }
     .joined(separator: " ")
+}
+
+/// A line that names the author ("By …").
+func startsAsByline(_ text: String) -> Bool {
+    text.hasPrefix("By ") || text.hasPrefix("by ") || text.hasPrefix("BY ")
 }

@@ -95,6 +95,19 @@ enum Tag: UInt8 {
 
     var isHeading: Bool { self == .h1 || self == .h2 || self == .h3 || self == .h4 || self == .h5 || self == .h6 }
 
+    /// 1 for `h1` to 6 for `h6`; 7 for any other element.
+    var headingLevel: Int {
+        switch self {
+        case .h1: 1
+        case .h2: 2
+        case .h3: 3
+        case .h4: 4
+        case .h5: 5
+        case .h6: 6
+        default: 7
+        }
+    }
+
     /// Elements that may stand in `<head>`; any other start tag ends the head, as in a browser.
     var belongsInHead: Bool {
         switch self {
@@ -401,7 +414,7 @@ final class HTMLDocument {
     private func characters(_ bytes: UnsafeBufferPointer<UInt8>) {
         // Text outside the head's title and scripts starts the body, as in a browser.
         if !sawBody, skipDepth == 0 || open.last.map({ nodes[Int($0)].tag == .head }) == true,
-            bytes.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x09 && $0 != 0x0D && $0 != 0x0C })
+            bytes.contains(where: { !HTMLDocument.isSpace($0) })
         {
             start(.body, .none)
         }
@@ -421,16 +434,15 @@ final class HTMLDocument {
         var start = 0
         var newlines = 0
         for (offset, byte) in bytes.enumerated() {
-            switch byte {
-            case 0x0A:
+            if byte == 0x0A {
                 newlines += 1
                 if newlines == 2, offset > start {
                     append(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
                     paragraph += 1
                     start = offset
                 }
-            case 0x20, 0x09, 0x0D, 0x0C: break
-            default: newlines = 0
+            } else if !HTMLDocument.isSpace(byte) {
+                newlines = 0
             }
         }
         if start < bytes.count { append(UnsafeBufferPointer(rebasing: bytes[start...])) }
@@ -466,6 +478,11 @@ final class HTMLDocument {
 
     /// The bytes of a run.
     func bytes(_ run: Run) -> ArraySlice<UInt8> { text[Int(run.start)..<Int(run.end)] }
+
+    /// HTML's white space: space, tab, line feed, form feed, carriage return.
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0C
+    }
 }
 
 /// Class and id words that say what an element is, after Mozilla Readability's lists.

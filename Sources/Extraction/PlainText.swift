@@ -78,19 +78,19 @@ struct PlainText {
     /// caption, then the caption without its credit, then the credit) and a line that is one text written twice are
     /// all left out, every copy of them.
     private static func withoutRepeats(_ lines: [String]) -> [Bool] {
-        var dropped = [Bool](repeating: false, count: lines.count)
+        var kept = [Bool](repeating: true, count: lines.count)
         for index in lines.indices {
             let line = lines[index]
-            if isDoubled(line) { dropped[index] = true }
+            if isDoubled(line) { kept[index] = false }
             for other in (index + 1)..<min(lines.count, index + 3) {
                 let (short, long) = lines[other].count <= line.count ? (lines[other], line) : (line, lines[other])
                 if short.count >= 20, long.contains(short) {
-                    dropped[index] = true
-                    dropped[other] = true
+                    kept[index] = false
+                    kept[other] = false
                 }
             }
         }
-        return dropped.map { !$0 }
+        return kept
     }
 
     /// One text written twice in a row, as a caption whose alternative text runs into it.
@@ -115,20 +115,21 @@ struct PlainText {
     /// sentence or a caption's credit does.
     private static func isHeadline(_ line: String) -> Bool {
         let words = line.split(separator: " ")
-        guard words.count >= 3, words.count <= 30, !isByline(line), let last = line.last, !".)]".contains(last) else {
+        guard words.count >= 3, words.count <= 30, !startsAsByline(line), let last = line.last, !".)]".contains(last) else {
             return false
         }
-        return line.count { $0.isLetter } * 2 > line.count
+        return isMostlyLetters(line)
     }
 
     /// A short line inside an article kept as its subheading: a few words with lowercase letters, not a byline.
     private static func isSubheading(_ line: String) -> Bool {
         let words = line.split(separator: " ")
-        return words.count >= 3 && words.count <= 15 && !isByline(line) && line.contains { $0.isLowercase }
-            && line.count { $0.isLetter } * 2 > line.count
+        return words.count >= 3 && words.count <= 15 && !startsAsByline(line) && line.contains { $0.isLowercase }
+            && isMostlyLetters(line)
     }
 
-    private static func isByline(_ line: String) -> Bool {
-        line.hasPrefix("By ") || line.hasPrefix("by ") || line.hasPrefix("BY ")
+    /// Mostly letters, not digits, dates or marks.
+    private static func isMostlyLetters(_ line: String) -> Bool {
+        line.count { $0.isLetter } * 2 > line.count
     }
 }

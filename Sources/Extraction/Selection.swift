@@ -7,6 +7,8 @@ struct Selection {
     private let document: HTMLDocument
     private let template: Set<UInt64>
     private let title: String?
+    /// The `h1`–`h3` elements whose text is the page's title (or the title with the site's name around it).
+    private let titleMatches: [Int]
     private let byline: String?
     private var groups: [Group] = []
 
@@ -64,6 +66,7 @@ struct Selection {
         self.template = template
         self.title = title.map(normalise)
         self.byline = byline.map(normalise)
+        titleMatches = Selection.headings(of: document, matching: self.title)
         groupRuns()
     }
 
@@ -103,7 +106,7 @@ struct Selection {
             while index < runs.count, runs[index].paragraph == runs[first].paragraph {
                 letters += runs[index].letters
                 for byte in document.bytes(runs[index]) {
-                    if byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0C {
+                    if HTMLDocument.isSpace(byte) {
                         pendingSpace = started
                         continue
                     }
@@ -405,49 +408,39 @@ struct Selection {
         return false
     }
 
-    /// The `h1`–`h3` elements whose text is the page's title (or the title with the site's name around it), at the
-    /// highest level that has one.
-    private func titleHeadings(excluded: [Bool]) -> Set<Int> {
+    /// The `h1`–`h3` elements of `document` whose text is `title` (or the title with the site's name around it).
+    private static func headings(of document: HTMLDocument, matching title: String?) -> [Int] {
         guard let title else { return [] }
         let wanted = folded(title)
         guard wanted.count >= 10 else { return [] }
-        var found: Set<Int> = []
-        for (index, node) in document.nodes.enumerated()
-        where (node.tag == .h1 || node.tag == .h2 || node.tag == .h3) && !excluded[index] {
-            let text = folded(headingText(index))
-            guard text.count >= 10 else { continue }
+        return document.nodes.indices.filter { index in
+            guard document.nodes[index].tag.headingLevel <= 3 else { return false }
+            let text = folded(headingText(index, in: document))
+            guard text.count >= 10 else { return false }
             let (short, long) = text.count <= wanted.count ? (text, wanted) : (wanted, text)
-            if short == long || (short.count * 2 >= long.count && (long.hasPrefix(short) || long.hasSuffix(short))) {
-                found.insert(index)
-            }
+            return short == long || (short.count * 2 >= long.count && (long.hasPrefix(short) || long.hasSuffix(short)))
         }
-        // The most prominent level only: the same words in a list of other stories further down are not the title.
-        let level = found.map { headingLevel(document.nodes[$0].tag) }.min() ?? 1
-        return found.filter { headingLevel(document.nodes[$0].tag) == level }
+    }
+
+    /// The title's headings this pass reads, at the most prominent level that has one: the same words in a list of
+    /// other stories further down are not the title.
+    private func titleHeadings(excluded: [Bool]) -> Set<Int> {
+        let found = titleMatches.filter { !excluded[$0] }
+        let level = found.map { document.nodes[$0].tag.headingLevel }.min() ?? 1
+        return Set(found.filter { document.nodes[$0].tag.headingLevel == level })
     }
 
     /// For every element, the nearest heading at or before it in document order at the level of the title's
     /// headings or above (-1 when none): a subheading or a dek under the title does not start another article.
     private func nearestHeadings(titled: Set<Int>) -> [Int32] {
-        let level = titled.map { headingLevel(document.nodes[$0].tag) }.min() ?? 1
+        let level = titled.map { document.nodes[$0].tag.headingLevel }.min() ?? 1
         var nearest = [Int32](repeating: -1, count: document.nodes.count)
         var last: Int32 = -1
         for (index, node) in document.nodes.enumerated() {
-            if node.tag.isHeading, headingLevel(node.tag) <= level { last = Int32(index) }
+            if node.tag.headingLevel <= level { last = Int32(index) }
             nearest[index] = last
         }
         return nearest
-    }
-
-    private func headingLevel(_ tag: Tag) -> Int {
-        switch tag {
-        case .h1: 1
-        case .h2: 2
-        case .h3: 3
-        case .h4: 4
-        case .h5: 5
-        default: 6
-        }
     }
 
     /// The heading `index` stands under: the nearest one before its first text (-1 when none).
@@ -461,7 +454,9 @@ struct Selection {
         return Int(nearest[Int(document.runs[first].owner)])
     }
 
-    private func headingText(_ index: Int) -> String {
+    private func headingText(_ index: Int) -> String { Selection.headingText(index, in: document) }
+
+    private static func headingText(_ index: Int, in document: HTMLDocument) -> String {
         let node = document.nodes[index]
         var bytes: [UInt8] = []
         for run in document.runs[Int(node.firstRun)..<Int(node.endRun)] { bytes += document.bytes(run) }
@@ -516,7 +511,7 @@ struct Selection {
             return true
         }
         guard text.count < 100 else { return false }
-        if text.hasPrefix("By ") || text.hasPrefix("by ") || text.hasPrefix("BY ") { return true }
+        if startsAsByline(text) { return true }
         if let byline, byline.count > 3, text.count < byline.count + 40, text.contains(byline) { return true }
         return false
     }

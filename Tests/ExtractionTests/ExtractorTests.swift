@@ -104,6 +104,18 @@ private let page = """
         #expect(article.paragraphs.first?.hasPrefix("The valley road stayed closed") == true)
     }
 
+    @Test func aPageOfPlainTextCutShortSaysSo() {
+        var text = Data()
+        var day = 0
+        while text.count <= Extractor.maximumBytes {
+            day += 1
+            text.append(Data("On day \(day) the valley road stayed closed, officials said, and more rain is due.\n".utf8))
+        }
+        let article = Extractor.extract(text)
+        #expect(article.note == "the page was cut to its first 8 MiB")
+        #expect(article.paragraphs.first == "On day 1 the valley road stayed closed, officials said, and more rain is due.")
+    }
+
     @Test func encodingsComeFromHTTPThenTheMetaTagThenTheBytes() throws {
         let cyrillic =
             "<html><head><meta charset=windows-1251></head><body><p>\u{041F}\u{0440}\u{0438}\u{0432}\u{0435}\u{0442} мир</p></body></html>"
