@@ -183,7 +183,7 @@ public struct StoredBlob: Sendable, Equatable {
     }
 
     /// The original bytes; throws unless the stored form decodes to bytes that `hash` names.
-    func bytes() throws -> Data {
+    public func bytes() throws -> Data {
         let bytes = try BlobCodec.decode(data, encoding: encoding, size: size)
         let actual = ContentHash(of: bytes)
         guard actual == hash else { throw IntegrityError("blob \(hash) arrived with bytes hashing to \(actual)") }
@@ -227,6 +227,9 @@ extension Ingest {
 /// under the write lock.
 public struct CheckedItems: Sendable {
     public let items: [ArchiveItem]
+
+    /// No records.
+    public static let none = CheckedItems(items: [])
 
     /// The records in `range`, still checked.
     public subscript(range: Range<Int>) -> CheckedItems { CheckedItems(items: Array(items[range])) }
@@ -607,6 +610,11 @@ extension Archive {
             }
             return (changes, last)
         }
+    }
+
+    /// The texts with `ids` that the archive holds, in the order asked.
+    public func texts(_ ids: [ContentHash]) throws -> [TextRecord] {
+        try pool.read { db in try ids.compactMap { try TextRecord.fetchOne(db, key: ["id": $0]) } }
     }
 
     /// The last sequence number in the change log (0 when empty).

@@ -1,5 +1,5 @@
 import CZstd
-import Foundation
+public import Foundation
 import Synchronization
 
 /// How blobs are stored: zstd-compressed when that is smaller, as they came otherwise.
@@ -13,19 +13,7 @@ enum BlobCodec {
     /// The stored form of `bytes` at `level` and its encoding name (`zstd` or `identity`).
     static func encode(_ bytes: Data, level: Int32) -> (data: Data, encoding: String) {
         guard bytes.count >= 64 else { return (bytes, "identity") }
-        let compressed = compressors.use { compressor -> Data? in
-            let bound = ZSTD_compressBound(bytes.count)
-            if compressor.output.count < bound { compressor.output = [UInt8](repeating: 0, count: bound) }
-            defer { if compressor.output.count > Self.keptOutput { compressor.output = [] } }
-            let written = compressor.output.withUnsafeMutableBytes { out in
-                bytes.withUnsafeBytes { input in
-                    ZSTD_compressCCtx(compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
-                }
-            }
-            guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }
-            return Data(compressor.output[..<written])
-        }
-        return compressed.map { ($0, "zstd") } ?? (bytes, "identity")
+        return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity")
     }
 
     /// The original bytes of a stored blob of `size` bytes; throws if the stored form is damaged.
@@ -59,15 +47,15 @@ enum BlobCodec {
     }
 
     /// Output buffers up to this size stay with their context; larger ones (rare big pages) are let go.
-    private static let keptOutput = 1 << 20
+    fileprivate static let keptOutput = 1 << 20
 
     /// Contexts are made once and reused: making one per page (as `ZSTD_compress` does) cost a tenth of compressing a
     /// page, in allocation and page faults.
-    private static let compressors = ContextPool<Compressor>()
+    fileprivate static let compressors = ContextPool<Compressor>()
     private static let decompressors = ContextPool<Decompressor>()
 
     /// A zstd compression context and its output buffer.
-    private final class Compressor: ZstdContext, @unchecked Sendable {
+    fileprivate final class Compressor: ZstdContext, @unchecked Sendable {
         let context = ZSTD_createCCtx()
         var output: [UInt8] = []
         deinit { ZSTD_freeCCtx(context) }
@@ -77,6 +65,25 @@ enum BlobCodec {
     private final class Decompressor: ZstdContext, @unchecked Sendable {
         let context = ZSTD_createDCtx()
         deinit { ZSTD_freeDCtx(context) }
+    }
+}
+
+/// zstd in one call, with contexts that are reused.
+public enum Zstd {
+    /// `bytes` compressed as one zstd frame at `level`, or `nil` when that is not smaller.
+    public static func compress(_ bytes: Data, level: Int32) -> Data? {
+        BlobCodec.compressors.use { compressor -> Data? in
+            let bound = ZSTD_compressBound(bytes.count)
+            if compressor.output.count < bound { compressor.output = [UInt8](repeating: 0, count: bound) }
+            defer { if compressor.output.count > BlobCodec.keptOutput { compressor.output = [] } }
+            let written = compressor.output.withUnsafeMutableBytes { out in
+                bytes.withUnsafeBytes { input in
+                    ZSTD_compressCCtx(compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
+                }
+            }
+            guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }
+            return Data(compressor.output[..<written])
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Archive
+import Extraction
 import Fetching
 import Foundation
 import Logging
@@ -31,6 +32,11 @@ actor Syncer {
     /// Tries in a row that move nothing, once data has moved, before the sync gives up.
     static let idleTries = 6
     static let flappingWindow: Double = 1800
+
+    /// Texts made here from their pages, with the current extractor, as ``Cleaner`` makes them.
+    static let textMaker = TextMaker(extractor: Extractor.version) { capture, page, template in
+        Cleaner.extract(page, capture: capture, template: template).records(capture: capture.id, node: "")?.text
+    }
 
     init(
         archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, peers: [PeerConfig], events: EventHub,
@@ -88,11 +94,15 @@ actor Syncer {
         let started = Date()
         var failure: String?
         // A puller of its own, to count this sync's bytes.
-        let puller = Puller(archive: archive, fetcher: fetcher, limits: limits, key: key)
+        let puller = Puller(archive: archive, fetcher: fetcher, limits: limits, key: key, texts: Self.textMaker)
         defer {
             let traffic = puller.traffic.total
             metrics.count("newsd_sync_bytes_total", ["peer": peer.name, "direction": "sent"], by: Double(traffic.sent))
             metrics.count("newsd_sync_bytes_total", ["peer": peer.name, "direction": "received"], by: Double(traffic.received))
+            metrics.count("newsd_sync_requests_total", ["peer": peer.name], by: Double(traffic.requests))
+            let texts = puller.traffic.texts
+            metrics.count("newsd_sync_texts_made_total", ["peer": peer.name], by: Double(texts.made))
+            metrics.count("newsd_sync_texts_fetched_total", ["peer": peer.name], by: Double(texts.fetched))
         }
         do {
             // Both ways: what the peer has, then what it lacks of this node's (it may not be able to reach this node).

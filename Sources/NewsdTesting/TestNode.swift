@@ -138,6 +138,20 @@ public final class TestNode: Sendable {
     /// Every event the node holds, single texts included.
     public func events() async throws -> [Event] { try await control("GET", ControlPath.events + "?min=1&limit=10000") }
 
+    /// The sum of the metric `name`'s series (all labels) in the daemon's `/metrics`; 0 when it has none.
+    public func metric(_ name: String) async throws -> Double {
+        let response = try await Fetcher().fetch(
+            FetchRequest(
+                url: URL(string: "http://newsd\(ControlPath.metrics)")!, limits: FetchLimits(totalTimeout: 30, lowSpeedBytes: 0),
+                unixSocket: config.controlSocket.path))
+        return String(decoding: response.body, as: UTF8.self).split(separator: "\n").reduce(0) { sum, line in
+            guard line.hasPrefix(name + " ") || line.hasPrefix(name + "{"), let value = line.split(separator: " ").last else {
+                return sum
+            }
+            return sum + (Double(value) ?? 0)
+        }
+    }
+
     private func control<T: Decodable>(_ method: String, _ path: String) async throws -> T {
         let response = try await Fetcher().fetch(
             FetchRequest(

@@ -1,6 +1,6 @@
 public import Archive
 public import Fetching
-import Foundation
+public import Foundation
 public import NewsCore
 import Synchronization
 
@@ -16,21 +16,34 @@ public struct PullSummary: Sendable, Equatable {
     public var peerHolds: PeerCursor?
 }
 
-/// Bytes of request and answer bodies a puller has moved, both ways.
+/// Bytes of request and answer bodies a puller has moved, both ways, and the requests it made.
 public final class Traffic: Sendable {
-    private let counts = Mutex((sent: 0, received: 0))
+    private let counts = Mutex((sent: 0, received: 0, requests: 0))
 
     public init() {}
 
-    func add(sent: Int, received: Int) {
+    func add(sent: Int, received: Int, requests: Int = 0) {
         counts.withLock {
             $0.sent += sent
             $0.received += received
+            $0.requests += requests
         }
     }
 
-    /// Bytes sent and received so far.
-    public var total: (sent: Int, received: Int) { counts.withLock { $0 } }
+    /// Bytes sent and received so far, and requests made (each one round trip at least).
+    public var total: (sent: Int, received: Int, requests: Int) { counts.withLock { $0 } }
+
+    private let textCounts = Mutex((made: 0, fetched: 0))
+
+    func add(textsMade made: Int, fetched: Int) {
+        textCounts.withLock {
+            $0.made += made
+            $0.fetched += fetched
+        }
+    }
+
+    /// Texts a peer left out that were made here from their pages, and those that were then fetched.
+    public var texts: (made: Int, fetched: Int) { textCounts.withLock { $0 } }
 }
 
 /// The body of an answer as it streams in: what came before a break is still there.
@@ -49,7 +62,7 @@ public final class Carry: Sendable {
     private let state = Mutex(
         (
             page: (since: Int64, page: ChangesPage)?.none, blobs: [ContentHash: StoredBlob](), bytes: 0,
-            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage
+            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none
         ))
     /// Blob bytes kept at most.
     static let maximumBytes = 256 << 20
@@ -75,6 +88,16 @@ public final class Carry: Sendable {
 
     /// Changes asked for in a page.
     var pageLimit: Int { state.withLock { $0.pageLimit } }
+
+    /// Notes an answer of `bytes` that took `seconds`: answers of 64 KiB or more tell how fast the link is.
+    func observe(bytes: Int, seconds: Double) {
+        guard bytes >= 64 << 10, seconds > 0 else { return }
+        let rate = Double(bytes) / seconds
+        state.withLock { $0.rate = $0.rate.map { $0 * 0.5 + rate * 0.5 } ?? rate }
+    }
+
+    /// Whether texts are better made here than fetched: the link is slower than the extractor (or not measured yet).
+    var derives: Bool { state.withLock { ($0.rate ?? 0) < SyncLimits.deriveBelowBytesPerSecond } }
 
     var perRequest: Int { state.withLock { $0.perRequest } }
 
@@ -128,6 +151,21 @@ public enum PullError: Error, CustomStringConvertible {
     }
 }
 
+/// How a puller makes a text itself from the page it was made of: the extractor's name and version, and the
+/// extractor run on a capture's page with the template blocks its extraction names.
+public struct TextMaker: Sendable {
+    public let extractor: String
+    public let make: @Sendable (_ capture: CaptureRecord, _ page: Data, _ template: Set<UInt64>) -> TextRecord?
+
+    public init(
+        extractor: String,
+        make: @escaping @Sendable (_ capture: CaptureRecord, _ page: Data, _ template: Set<UInt64>) -> TextRecord?
+    ) {
+        self.extractor = extractor
+        self.make = make
+    }
+}
+
 /// Pulls a peer's changes into the local archive.
 ///
 /// Pages of the change log are read in order; the blobs their captures need and this node lacks are
@@ -142,12 +180,15 @@ public struct Puller: Sendable {
     public let traffic = Traffic()
     /// What it keeps from one try to the next.
     public let carry = Carry()
+    /// Makes texts from their pages, so that a slow link need not carry them; `nil`: texts are always fetched.
+    let texts: TextMaker?
 
-    public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey) {
+    public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, texts: TextMaker? = nil) {
         self.archive = archive
         self.fetcher = fetcher
         self.limits = limits
         self.key = key
+        self.texts = texts
     }
 
     /// Pulls everything new from `peer`.
@@ -219,21 +260,17 @@ public struct Puller: Sendable {
     /// The page after `since`, checked against what is stored and the node records `pending` (of pages read before,
     /// perhaps not committed yet).
     private func fetchPage(_ peer: PeerConfig, since: Int64, pending: [String: NodeRecord]) async throws -> FetchedPage {
-        let page: ChangesPage
+        var page: ChangesPage
         if let kept = carry.page(since: since) {
             page = kept
         } else {
-            page = try await call(
-                peer, path: "/v1/changes", query: "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)")
+            var query = "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)"
+            if let texts, carry.derives {
+                query += "&derive=" + (texts.extractor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            }
+            page = try await call(peer, path: "/v1/changes", query: query)
             carry.keep(page, since: since)
             carry.widen()
-        }
-        // Ids and signatures are checked here, while the page before is stored.
-        let checked: CheckedItems
-        do {
-            checked = try archive.check(page.changes.map(\.item), pending: pending)
-        } catch let error as IntegrityError {
-            throw PullError.corrupt(error.description)
         }
         var needed: [ContentHash] = []
         var seen = Set<ContentHash>()
@@ -244,12 +281,69 @@ public struct Puller: Sendable {
         }
         let missing = Set(try archive.missingBlobs(needed))
         var fetched = FetchedPage(
-            page: page, checked: checked, wanted: needed.filter { missing.contains($0) }, blobs: [:], fetched: 0)
+            page: page, checked: .none, wanted: needed.filter { missing.contains($0) }, blobs: [:],
+            fetched: 0)
         var bytes = 0
         while fetched.fetched < fetched.wanted.count, bytes < SyncLimits.batchBytes {
             for blob in try await fetchNext(&fetched, from: peer) { bytes += blob.data.count }
         }
+        if let derived = page.derived, !derived.isEmpty {
+            page.changes = try await withTexts(derived, in: page.changes, blobs: fetched.blobs, from: peer)
+            fetched.page = page
+        }
+        // Ids and signatures are checked here, while the page before is stored.
+        do {
+            fetched.checked = try archive.check(page.changes.map(\.item), pending: pending)
+        } catch let error as IntegrityError {
+            throw PullError.corrupt(error.description)
+        }
         return fetched
+    }
+
+    /// `changes` with the texts the peer left out put back in their places: each made here from its page, as the
+    /// extraction in `changes` that names it says, or, where that does not give the same text (or the page is not
+    /// here yet), asked for.
+    private func withTexts(
+        _ derived: [DerivedText], in changes: [Change], blobs: [ContentHash: StoredBlob], from peer: PeerConfig
+    ) async throws -> [Change] {
+        var captures: [ContentHash: CaptureRecord] = [:]
+        var extractions: [ContentHash: ExtractionRecord] = [:]
+        for change in changes {
+            switch change.item {
+            case .capture(let capture): captures[capture.id] = capture
+            case .extraction(let extraction) where extraction.extractor == texts?.extractor:
+                extractions[extraction.textID] = extraction
+            default: break
+            }
+        }
+        var made: [ContentHash: TextRecord] = [:]
+        var asked: [ContentHash] = []
+        for entry in derived {
+            guard let id = ContentHash(hex: entry.id) else { throw PullError.corrupt("left-out text \(entry.id.prefix(80))") }
+            if let texts, let extraction = extractions[id],
+                let capture = try captures[extraction.captureID] ?? archive.capture(extraction.captureID),
+                let page = try blobs[capture.blobHash].map({ try $0.bytes() }) ?? archive.blob(capture.blobHash),
+                let text = texts.make(capture, page, extraction.templateBlocks), text.id == id
+            {
+                made[id] = text
+            } else {
+                asked.append(id)
+            }
+        }
+        for start in stride(from: 0, to: asked.count, by: SyncLimits.maxPage) {
+            let body = try JSONEncoder().encode(TextsRequest(ids: asked[start...].prefix(SyncLimits.maxPage).map(\.hex)))
+            let answer: TextsAnswer = try await call(peer, path: "/v1/texts", method: "POST", body: body)
+            for text in answer.texts where text.isIntact { made[text.id] = text }
+        }
+        traffic.add(textsMade: derived.count - asked.count, fetched: asked.count)
+        var all = changes
+        for entry in derived {
+            guard let id = ContentHash(hex: entry.id), let text = made[id] else {
+                throw PullError.corrupt("the peer left text \(entry.id) out of its changes and does not send it")
+            }
+            all.append(Change(seq: entry.seq, item: .text(text)))
+        }
+        return all.sorted { $0.seq < $1.seq }
     }
 
     /// Fetches the next request's worth of the blobs `page` wants.
@@ -371,6 +465,8 @@ public struct Puller: Sendable {
         fetch.pinnedKey = peer.pin
         if let streamed { fetch.onData = { streamed.append($0) } }
         var response: FetchResponse
+        traffic.add(sent: 0, received: 0, requests: 1)
+        let started = ContinuousClock.now
         do {
             response = try await fetcher.fetch(fetch)
         } catch {
@@ -382,6 +478,7 @@ public struct Puller: Sendable {
         }
         if let streamed { response.body = streamed.data }
         traffic.add(sent: method == "GET" ? 0 : body.count, received: response.body.count)
+        carry.observe(bytes: response.body.count, seconds: (ContinuousClock.now - started) / .seconds(1))
         guard response.status == 200 else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
         }

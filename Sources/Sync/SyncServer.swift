@@ -40,13 +40,34 @@ public enum SyncRoutes {
                 try archive.forgetOrigin(node)
             }
             let head = try archive.lastSequence()
-            let page = try archive.changes(since: since, limit: limit, skipping: asker.node)
+            var page = try archive.changes(since: since, limit: limit, skipping: asker.node)
+            let derived = query.get("derive").map { leaveOutTexts(&page.changes, derivedBy: $0) }
             return try json(
                 ChangesPage(
                     nodeID: nodeID, epoch: archive.epoch, last: page.last, more: page.last < head, head: head,
                     yours: held, sinceKey: since > 0 ? try archive.changeKey(at: since) : nil,
-                    lastKey: page.last > 0 ? try archive.changeKey(at: page.last) : nil, changes: page.changes),
+                    lastKey: page.last > 0 ? try archive.changeKey(at: page.last) : nil, changes: page.changes,
+                    derived: derived),
                 answering: request, gate: gate)
+        }
+        routes.post("/v1/texts") { request, _ -> Response in
+            let asked: TextsRequest
+            do {
+                asked = try JSONDecoder().decode(
+                    TextsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+            } catch {
+                throw HTTPError(.badRequest, message: "expected {\"ids\": [...]}")
+            }
+            guard asked.ids.count <= SyncLimits.maxPage else {
+                throw HTTPError(.badRequest, message: "at most \(SyncLimits.maxPage) texts per request")
+            }
+            let ids = try asked.ids.map { hex in
+                guard let id = ContentHash(hex: hex) else {
+                    throw HTTPError(.badRequest, message: "\(hex.prefix(80)) is not a SHA-256 hex digest")
+                }
+                return id
+            }
+            return try json(TextsAnswer(texts: try archive.texts(ids)), answering: request, gate: gate)
         }
         routes.get("/v1/cursor") { request, _ -> Response in
             try json(try archive.cursor(peer: try sender(request).name), answering: request, gate: gate)
@@ -161,17 +182,48 @@ public enum SyncRoutes {
         return (body, count)
     }
 
-    static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {
-        signedAnswer(try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate)
+    /// Takes out of `changes` the texts that an extraction in them made with `extractor` names, and returns where
+    /// they were: the asker makes them itself from the pages.
+    static func leaveOutTexts(_ changes: inout [Change], derivedBy extractor: String) -> [DerivedText] {
+        var derivable = Set<ContentHash>()
+        for case .extraction(let extraction) in changes.map(\.item) where extraction.extractor == extractor {
+            derivable.insert(extraction.textID)
+        }
+        var derived: [DerivedText] = []
+        changes.removeAll { change in
+            guard case .text(let text) = change.item, derivable.contains(text.id) else { return false }
+            derived.append(DerivedText(seq: change.seq, id: text.id.hex))
+            return true
+        }
+        return derived
     }
 
-    /// A 200 answer with `data`, signed for the request it answers.
-    public static func signedAnswer(_ data: Data, type: String, answering request: Request, gate: SyncGate) -> Response {
+    static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {
+        signedAnswer(
+            try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate, compressible: true)
+    }
+
+    /// A 200 answer with `data`, signed for the request it answers. A `compressible` answer (JSON: records, hex and
+    /// text compress about 4:1) of 1 KiB or more crosses the wire zstd-compressed when the asker accepts that
+    /// (`Accept-Encoding`, as libcurl sends it); the signature is over `data` as it is, before compression.
+    public static func signedAnswer(
+        _ data: Data, type: String, answering request: Request, gate: SyncGate, compressible: Bool = false
+    ) -> Response {
         let nonce = FieldName(SyncAuth.Header.nonce).flatMap { request.headers[$0] } ?? ""
         var headers = gate.answerHeaders(status: 200, body: data, nonce: nonce)
         headers[.contentType] = type
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var body = data
+        if compressible, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
+            let compressed = Zstd.compress(data, level: wireLevel)
+        {
+            body = compressed
+            headers[.contentEncoding] = "zstd"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    /// zstd level for answers compressed as they are sent: about 300 MB/s a core, a 2 MB page of changes in 7 ms.
+    static let wireLevel: Int32 = 3
 }
 
 extension SyncRoutes {

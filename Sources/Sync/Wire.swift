@@ -1,6 +1,6 @@
 public import Archive
 import Foundation
-import NewsCore
+public import NewsCore
 
 /// `GET /v1/info`: who a node is.
 public struct NodeInfo: Codable, Sendable, Equatable {
@@ -34,11 +34,15 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     public var sinceKey: String?
     public var lastKey: String?
     public var changes: [Change]
+    /// Texts left out of `changes` because the puller said it makes them itself (`derive=EXTRACTOR`): each one's
+    /// extraction, by that extractor, is in `changes`, and the puller runs the extractor on the capture's page.
+    public var derived: [DerivedText]?
 
     public init(
         nodeID: String, epoch: String, last: Int64, more: Bool, head: Int64? = nil, yours: PeerCursor? = nil,
-        sinceKey: String? = nil, lastKey: String? = nil, changes: [Change]
+        sinceKey: String? = nil, lastKey: String? = nil, changes: [Change], derived: [DerivedText]? = nil
     ) {
+        self.derived = derived
         self.nodeID = nodeID
         self.epoch = epoch
         self.last = last
@@ -49,6 +53,31 @@ public struct ChangesPage: Codable, Sendable, Equatable {
         self.lastKey = lastKey
         self.changes = changes
     }
+}
+
+/// A text change a page leaves out for the puller to make itself: its place in the log and its id.
+public struct DerivedText: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var id: String
+
+    public init(seq: Int64, id: String) {
+        self.seq = seq
+        self.id = id
+    }
+}
+
+/// `POST /v1/texts`: the texts named (a puller that could not make a left-out text itself asks for it).
+public struct TextsRequest: Codable, Sendable, Equatable {
+    public var ids: [String]
+
+    public init(ids: [String]) { self.ids = ids }
+}
+
+/// The answer to `POST /v1/texts`: those of the texts asked for that the node holds.
+public struct TextsAnswer: Codable, Sendable, Equatable {
+    public var texts: [TextRecord]
+
+    public init(texts: [TextRecord]) { self.texts = texts }
 }
 
 /// Limits of the sync protocol, on both sides.
@@ -77,6 +106,10 @@ public enum SyncLimits {
     public static let maxPagesPerPull = 2000
     /// How long one pull goes on at most; the rest comes with the next sync.
     public static let maxPullDuration: Duration = .seconds(3600)
+    /// A puller makes texts itself from the pages (``ChangesPage/derived``) while answers come slower than this, in
+    /// bytes a second: the extractor makes some 4 MB of text a second from pages on one core, so over a faster link
+    /// asking for the texts is quicker.
+    public static let deriveBelowBytesPerSecond = 4_000_000.0
 }
 
 /// The wire's JSON conventions: records keep their canonical field names.

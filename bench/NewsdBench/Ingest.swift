@@ -209,8 +209,11 @@ extension NewsdBench {
         pages[index % pages.count] + Data("\n<!-- variant \(index) -->\n".utf8)
     }
 
+    /// The URL of the bench site's article `index`.
+    static func benchURL(_ index: Int) -> String { "https://bench.example/article/\(index)" }
+
     private static func capture(for index: Int, page: HashedBytes, key: NodeKey) -> CaptureRecord {
-        let url = "https://bench.example/article/\(index)"
+        let url = benchURL(index)
         return CaptureRecord(
             articleID: ArticleRecord(url: url).id, url: url, finalURL: url, fetchedAt: Canonical.timestamp(Date()), status: 200,
             contentType: "text/html", etag: nil, lastModified: nil, blobHash: page.hash, size: page.bytes.count,
@@ -219,12 +222,14 @@ extension NewsdBench {
 
     /// Article `index` of the bench site with `bytes` as its page, captured by `key`'s node (signed as it is prepared,
     /// as the poller's are); with `text`, the text extracted from it, varied by the index so that no two texts are the
-    /// same.
-    static func benchIngest(_ index: Int, bytes: Data, key: NodeKey, text: ExtractedArticle? = nil) -> Ingest {
+    /// same unless `varied` is false.
+    static func benchIngest(_ index: Int, bytes: Data, key: NodeKey, text: ExtractedArticle? = nil, varied: Bool = true)
+        -> Ingest
+    {
         let raw = HashedBytes(bytes)
         let capture = capture(for: index, page: raw, key: key)
         var extracted = text
-        extracted?.paragraphs.append("(\(index))")
+        if varied { extracted?.paragraphs.append("(\(index))") }
         let records = extracted?.records(capture: capture.id, node: key.record.id.hex)
         return Ingest(
             feed: nil, article: ArticleRecord(url: capture.url), capture: capture, raw: raw, text: records?.text,

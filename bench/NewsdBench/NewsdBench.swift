@@ -38,6 +38,16 @@ struct NewsdBench {
             try await sync(
                 pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 2000 : 2000,
                 rsync: arguments.count > 3 ? arguments[3] : nil)
+        case "field":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...]") }
+            let named = [ShapedLink.Profile.satellite, .threeG, .flaky]
+            let profiles = arguments.dropFirst(4).map { name in
+                guard let profile = named.first(where: { $0.name == name }) else { fail("no link profile \(name)") }
+                return profile
+            }
+            try await field(
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 1000 : 1000,
+                rsync: arguments.count > 3 ? arguments[3] : nil, profiles: profiles.isEmpty ? named : profiles)
         case "web":
             guard arguments.count >= 2 else { fail("usage: newsd-bench web PAGES_DIR [ARTICLES]") }
             try await web(
@@ -55,7 +65,7 @@ struct NewsdBench {
                 pages: URL(fileURLWithPath: arguments[1]), megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5)
         default:
             fail(
-                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | extract PAGES_DIR [PREDICTIONS]"
+                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED] | events [ARTICLES]"
             )
         }

@@ -119,39 +119,17 @@ extension NewsdBench {
         let root = try temporaryDirectory()
         let target = root.appendingPathComponent("target")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let port = 20_000 + Int(getpid() % 20_000)
-        let config = root.appendingPathComponent("rsyncd.conf")
-        try """
-        use chroot = no
-        uid = \(getuid())
-        gid = \(getgid())
-        [bench]
-        path = \(target.path)
-        read only = no
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: rsync)
-        daemon.arguments = ["--daemon", "--no-detach", "--address=127.0.0.1", "--port=\(port)", "--config=\(config.path)"]
-        try daemon.run()
-        defer {
-            daemon.terminate()
-            daemon.waitUntilExit()
-        }
-        // The daemon listens within moments: a bounded number of tries while the connection is refused (exit 5 or 10).
-        var copied = (seconds: 0.0, bytes: 0)
+        let daemon = try RsyncDaemon.start(rsync, serving: target)
+        defer { daemon.stop() }
         var status: Int32 = -1
-        for _ in 0..<50 {
-            copied = try await measured {
-                let client = Process()
-                client.executableURL = URL(fileURLWithPath: rsync)
-                client.arguments = [compress ? "-az" : "-a", source.path + "/", "rsync://127.0.0.1:\(port)/bench/"]
-                client.standardError = FileHandle.nullDevice
-                try client.run()
-                client.waitUntilExit()
-                status = client.terminationStatus
-            }
-            guard status == 5 || status == 10 else { break }
-            try await Task.sleep(for: .milliseconds(100))
+        let copied = try await measured {
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: rsync)
+            client.arguments = [compress ? "-az" : "-a", source.path + "/", "rsync://127.0.0.1:\(daemon.port)/bench/"]
+            client.standardError = FileHandle.nullDevice
+            try client.run()
+            client.waitUntilExit()
+            status = client.terminationStatus
         }
         guard status == 0 else { fail("rsync failed with status \(status)") }
         emit([

@@ -1,0 +1,68 @@
+import Archive
+import Extraction
+import Foundation
+import NewsCore
+import NewsdTesting
+import Testing
+
+@testable import Daemon
+
+/// Over a slow link a puller makes the texts of the pages it pulls itself, with the extractor the texts name, instead of
+/// fetching them; a text that does not come out the same is fetched, and what is stored is the same either way.
+@Suite(.timeLimit(.minutes(3))) struct DerivedTextsTests {
+    @Test func aPullerMakesTheTextsItCanAndFetchesTheOthers() async throws {
+        // A node's archive: three texts the extractor makes of their pages, and one it does not (another build's, say),
+        // all signed by the node.
+        let directory = try temporaryDirectory()
+        let identity = try NodeIdentity(directory: directory)
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(identity.key.record)
+        var expected = Set<String>()
+        for number in 1...4 {
+            let page = Data(
+                Fixture.page(
+                    "Report \(number)",
+                    paragraphs: [
+                        "The council met on Tuesday to discuss report number \(number) and the roads it names.",
+                        "Residents said the works had gone on for months without a word from anyone in charge.",
+                    ]
+                ).utf8)
+            let (article, capture) = try signedCapture(
+                of: page, by: identity.key, url: "https://made.example/\(number)", contentType: "text/html; charset=utf-8")
+            let made = try #require(Syncer.textMaker.make(capture, page, []))
+            let text =
+                number < 4 ? made : TextRecord(title: made.title, byline: nil, published: nil, language: nil, body: "Other.")
+            try archive.store(
+                Ingest(
+                    feed: nil, article: article, capture: capture, raw: HashedBytes(page), text: text,
+                    extraction: try identity.key.sign(
+                        ExtractionRecord(
+                            captureID: capture.id, textID: text.id, extractor: Extractor.version,
+                            nodeID: identity.nodeID))))
+            expected.insert(text.id.hex)
+        }
+        try archive.close()
+        let source = try await TestNode.start(directory: directory)
+
+        // A new node pulls it all over a link of 1 Mbit/s (slower than making the texts).
+        let link = try ShapedLink.start(
+            to: try #require(source.syncURL.port),
+            .init(
+                name: "slow", up: .init(bitsPerSecond: 1_000_000, delay: .milliseconds(20)),
+                down: .init(bitsPerSecond: 1_000_000, delay: .milliseconds(20))))
+        defer { link.stop() }
+        var peer = source.asPeer("source")
+        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
+        let laptop = try await TestNode.start(peers: [peer])
+        try await source.allow(laptop, as: "laptop")
+        let peers = try await laptop.sync()
+        #expect(peers.first?.lastResult == "ok", "\(peers)")
+
+        let file = try ArchiveFile(path: laptop.archivePath)
+        #expect(Set(try file.verifiedTextIDs()) == expected)
+        #expect(try await laptop.metric("newsd_sync_texts_made_total") == 3, "three made here")
+        #expect(try await laptop.metric("newsd_sync_texts_fetched_total") == 1, "the other one fetched")
+        try await laptop.stop()
+        try await source.stop()
+    }
+}
