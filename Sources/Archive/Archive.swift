@@ -177,6 +177,18 @@ public struct StoredBlob: Sendable, Equatable {
         self.init(hash: ContentHash(of: bytes), data: stored.data, encoding: stored.encoding, size: bytes.count)
     }
 
+    /// The blob as its original bytes (`identity`); throws if the stored form is damaged.
+    public func original() throws -> StoredBlob {
+        encoding == "identity" ? self : StoredBlob(hash: hash, data: try bytes(), encoding: "identity", size: size)
+    }
+
+    /// The blob in the form the archive keeps pages it recompressed: the original bytes, as they came, are compressed.
+    public func compressed() -> StoredBlob {
+        guard encoding == "identity" else { return self }
+        let stored = BlobCodec.encode(data, level: BlobCodec.compactLevel)
+        return StoredBlob(hash: hash, data: stored.data, encoding: stored.encoding, size: size)
+    }
+
     /// Throws unless the stored form decodes to bytes that `hash` names.
     public func verify() throws {
         _ = try bytes()

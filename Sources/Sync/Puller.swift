@@ -96,8 +96,8 @@ public final class Carry: Sendable {
         state.withLock { $0.rate = $0.rate.map { $0 * 0.5 + rate * 0.5 } ?? rate }
     }
 
-    /// Whether texts are better made here than fetched: the link is slower than the extractor (or not measured yet).
-    var derives: Bool { state.withLock { ($0.rate ?? 0) < SyncLimits.deriveBelowBytesPerSecond } }
+    /// Whether the link is slow (``SyncLimits/slowBelowBytesPerSecond``), or not measured yet.
+    var slowLink: Bool { state.withLock { ($0.rate ?? 0) < SyncLimits.slowBelowBytesPerSecond } }
 
     var perRequest: Int { state.withLock { $0.perRequest } }
 
@@ -265,7 +265,7 @@ public struct Puller: Sendable {
             page = kept
         } else {
             var query = "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)"
-            if let texts, carry.derives {
+            if let texts, carry.slowLink {
                 query += "&derive=" + (texts.extractor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
             }
             page = try await call(peer, path: "/v1/changes", query: query)
@@ -411,20 +411,23 @@ public struct Puller: Sendable {
     /// (each checked against its hash: the answer's signature, over the whole, never came), so that a break costs the
     /// blob in flight only.
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
-        let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex)))
+        let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil))
         let streamed = Received()
         func expected(_ hash: ContentHash, _ index: Int) -> Bool { index < hashes.count && hash == hashes[index] }
         let response: FetchResponse
         do {
             response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body, receiving: streamed)
         } catch let error as PullError {
-            let whole = (try? ObjectFrames.read(streamed.data, wholeOnly: true, expected: expected)) ?? []
+            // Blobs that came as their original bytes are kept compressed, as the archive keeps them.
+            let whole = ((try? ObjectFrames.read(streamed.data, wholeOnly: true, expected: expected)) ?? []).map {
+                $0.compressed()
+            }
             carry.keep(whole)
             traffic.add(sent: 0, received: whole.reduce(0) { $0 + $1.data.count })
             throw error
         }
         do {
-            return try ObjectFrames.read(response.body, expected: expected)
+            return try ObjectFrames.read(response.body, expected: expected).map { $0.compressed() }
         } catch {
             throw PullError.corrupt("\(error)")
         }

@@ -113,9 +113,12 @@ public enum SyncRoutes {
             } catch {
                 throw HTTPError(.badRequest, message: "expected {\"hashes\": [...]}")
             }
-            let (body, count) = try objects(asked.hashes, archive: archive)
+            let whole = asked.whole == true && request.headers[.acceptEncoding]?.contains("zstd") == true
+            let (body, count) = try objects(asked.hashes, archive: archive, original: whole)
             served(count)
-            return signedAnswer(body, type: "application/x-newsd-objects", answering: request, gate: gate)
+            return signedAnswer(
+                body, type: "application/x-newsd-objects", answering: request, gate: gate,
+                compressAt: whole ? objectsLevel : nil)
         }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -164,7 +167,7 @@ public enum SyncRoutes {
     }
 
     /// The frames of a `POST /v1/objects` answer for `hashes`, up to ``SyncLimits/objectsBytes``.
-    static func objects(_ hashes: [String], archive: Archive) throws -> (Data, Int) {
+    static func objects(_ hashes: [String], archive: Archive, original: Bool) throws -> (Data, Int) {
         guard hashes.count <= SyncLimits.objectsPerRequest else {
             throw HTTPError(.badRequest, message: "at most \(SyncLimits.objectsPerRequest) hashes per request")
         }
@@ -175,7 +178,7 @@ public enum SyncRoutes {
                 throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest")
             }
             guard let stored = try archive.storedBlob(hash) else { continue }
-            try ObjectFrames.append(stored, to: &body)
+            try ObjectFrames.append(original ? stored.original() : stored, to: &body)
             count += 1
             if body.count >= SyncLimits.objectsBytes { break }
         }
@@ -199,22 +202,23 @@ public enum SyncRoutes {
     }
 
     static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {
+        // Records, hex and text compress about 4:1.
         signedAnswer(
-            try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate, compressible: true)
+            try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate, compressAt: wireLevel)
     }
 
-    /// A 200 answer with `data`, signed for the request it answers. A `compressible` answer (JSON: records, hex and
-    /// text compress about 4:1) of 1 KiB or more crosses the wire zstd-compressed when the asker accepts that
-    /// (`Accept-Encoding`, as libcurl sends it); the signature is over `data` as it is, before compression.
+    /// A 200 answer with `data`, signed for the request it answers. With `compressAt`, an answer of 1 KiB or more
+    /// crosses the wire zstd-compressed at that level when the asker accepts that (`Accept-Encoding`, as libcurl sends
+    /// it); the signature is over `data` as it is, before compression.
     public static func signedAnswer(
-        _ data: Data, type: String, answering request: Request, gate: SyncGate, compressible: Bool = false
+        _ data: Data, type: String, answering request: Request, gate: SyncGate, compressAt level: Int32? = nil
     ) -> Response {
         let nonce = FieldName(SyncAuth.Header.nonce).flatMap { request.headers[$0] } ?? ""
         var headers = gate.answerHeaders(status: 200, body: data, nonce: nonce)
         headers[.contentType] = type
         var body = data
-        if compressible, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
-            let compressed = Zstd.compress(data, level: wireLevel)
+        if let level, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
+            let compressed = Zstd.compress(data, level: level)
         {
             body = compressed
             headers[.contentEncoding] = "zstd"
@@ -224,6 +228,9 @@ public enum SyncRoutes {
 
     /// zstd level for answers compressed as they are sent: about 300 MB/s a core, a 2 MB page of changes in 7 ms.
     static let wireLevel: Int32 = 3
+    /// zstd level for blobs sent as a whole (``ObjectsRequest/whole``): 26 MB of pages a second, 16 % fewer bytes than
+    /// the pages compressed each on its own at level 9 (300 real pages of many sites).
+    static let objectsLevel: Int32 = 9
 }
 
 extension SyncRoutes {

@@ -8,7 +8,8 @@ import Testing
 @testable import Daemon
 
 /// Over a slow link a puller makes the texts of the pages it pulls itself, with the extractor the texts name, instead of
-/// fetching them; a text that does not come out the same is fetched, and what is stored is the same either way.
+/// fetching them; a text that does not come out the same is fetched, and what is stored is the same either way. Pages
+/// come compressed as a whole.
 @Suite(.timeLimit(.minutes(3))) struct DerivedTextsTests {
     @Test func aPullerMakesTheTextsItCanAndFetchesTheOthers() async throws {
         // A node's archive: three texts the extractor makes of their pages, and one it does not (another build's, say),
@@ -62,6 +63,9 @@ import Testing
         #expect(Set(try file.verifiedTextIDs()) == expected)
         #expect(try await laptop.metric("newsd_sync_texts_made_total") == 3, "three made here")
         #expect(try await laptop.metric("newsd_sync_texts_fetched_total") == 1, "the other one fetched")
+        // The pages came as their original bytes in answers compressed as a whole, and are stored compressed.
+        #expect(try file.verifiedBlobHashes() == ArchiveFile(path: source.archivePath).verifiedBlobHashes())
+        #expect(try file.count("blob WHERE encoding = 'identity'") == 0)
         try await laptop.stop()
         try await source.stop()
     }
