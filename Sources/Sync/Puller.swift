@@ -460,6 +460,9 @@ public struct Puller: Sendable {
         guard let url = components.url else { throw PullError.unreachable("bad peer URL \(peer.url)") }
         var limits = limits
         limits.maxBodyBytes = max(limits.maxBodyBytes, SyncLimits.maxPageBytes)
+        // A 16 MiB answer takes four minutes at 512 kbit/s: a transfer may take long, as long as it moves.
+        limits.totalTimeout = max(limits.totalTimeout, SyncLimits.transferTimeout)
+        limits.lowSpeedBytes = max(limits.lowSpeedBytes, 1)
         let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
         let headers = try SyncAuth.requestHeaders(method: method, target: target, body: body, key: key, to: node)
         var fetch = FetchRequest(
@@ -473,8 +476,9 @@ public struct Puller: Sendable {
         do {
             response = try await fetcher.fetch(fetch)
         } catch {
-            // libcurl's codes for a transfer cut short: sent or received nothing, or part, before the link broke.
-            if case .transport(let code, _) = error, [18, 52, 55, 56].contains(code) {
+            // libcurl's codes for a transfer cut short: sent or received nothing, or part, before the link broke, or
+            // it stalled (28: nothing moved for the low-speed time).
+            if case .transport(let code, _) = error, [18, 28, 52, 55, 56].contains(code) {
                 throw PullError.broken(error.description)
             }
             throw PullError.unreachable(error.description)

@@ -51,35 +51,18 @@ public enum SyncRoutes {
                 answering: request, gate: gate)
         }
         routes.post("/v1/texts") { request, _ -> Response in
-            let asked: TextsRequest
-            do {
-                asked = try JSONDecoder().decode(
-                    TextsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
-            } catch {
-                throw HTTPError(.badRequest, message: "expected {\"ids\": [...]}")
-            }
+            let asked = try await decoded(TextsRequest.self, of: request, upTo: 1 << 20, expected: #"{"ids": [...]}"#)
             guard asked.ids.count <= SyncLimits.maxPage else {
                 throw HTTPError(.badRequest, message: "at most \(SyncLimits.maxPage) texts per request")
             }
-            let ids = try asked.ids.map { hex in
-                guard let id = ContentHash(hex: hex) else {
-                    throw HTTPError(.badRequest, message: "\(hex.prefix(80)) is not a SHA-256 hex digest")
-                }
-                return id
-            }
-            return try json(TextsAnswer(texts: try archive.texts(ids)), answering: request, gate: gate)
+            return try json(TextsAnswer(texts: try archive.texts(try asked.ids.map(hash))), answering: request, gate: gate)
         }
         routes.get("/v1/cursor") { request, _ -> Response in
             try json(try archive.cursor(peer: try sender(request).name), answering: request, gate: gate)
         }
         routes.post("/v1/missing") { request, context -> Response in
-            let asked: MissingRequest
-            do {
-                asked = try JSONDecoder().decode(
-                    MissingRequest.self, from: Data(buffer: try await request.body.collect(upTo: 4 << 20)))
-            } catch {
-                throw HTTPError(.badRequest, message: "expected {\"records\": [...], \"blobs\": [...]}")
-            }
+            let asked = try await decoded(
+                MissingRequest.self, of: request, upTo: 4 << 20, expected: #"{"records": [...], "blobs": [...]}"#)
             guard asked.records.count <= SyncLimits.maxPage, asked.blobs.count <= SyncLimits.maxPage else {
                 throw HTTPError(.badRequest, message: "at most \(SyncLimits.maxPage) records and blobs per request")
             }
@@ -89,12 +72,7 @@ public enum SyncRoutes {
                 }
                 return record
             }
-            let blobs = try asked.blobs.map { hex in
-                guard let hash = ContentHash(hex: hex) else {
-                    throw HTTPError(.badRequest, message: "\(hex.prefix(80)) is not a SHA-256 hex digest")
-                }
-                return hash
-            }
+            let blobs = try asked.blobs.map(hash)
             return try json(
                 MissingRequest(
                     records: try archive.missingRecords(records).map { ArchiveItem.changeKey(kind: $0.kind, id: $0.id) },
@@ -106,13 +84,7 @@ public enum SyncRoutes {
             return try json(try receivePush(Data(buffer: body), from: pusher, archive: archive), answering: request, gate: gate)
         }
         routes.post("/v1/objects") { request, context -> Response in
-            let asked: ObjectsRequest
-            do {
-                asked = try JSONDecoder().decode(
-                    ObjectsRequest.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
-            } catch {
-                throw HTTPError(.badRequest, message: "expected {\"hashes\": [...]}")
-            }
+            let asked = try await decoded(ObjectsRequest.self, of: request, upTo: 1 << 20, expected: #"{"hashes": [...]}"#)
             let whole = asked.whole == true && request.headers[.acceptEncoding]?.contains("zstd") == true
             let (body, count) = try objects(asked.hashes, archive: archive, original: whole)
             served(count)
@@ -166,6 +138,23 @@ public enum SyncRoutes {
         }
     }
 
+    /// The body of `request` (at most `limit` bytes) decoded as `type`; a 400 that says what was `expected` otherwise.
+    static func decoded<T: Decodable>(_ type: T.Type, of request: Request, upTo limit: Int, expected: String) async throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer: try await request.body.collect(upTo: limit)))
+        } catch {
+            throw HTTPError(.badRequest, message: "expected \(expected)")
+        }
+    }
+
+    /// The hash `hex` names; a 400 when it is not 64 hex digits.
+    static func hash(_ hex: String) throws -> ContentHash {
+        guard let hash = ContentHash(hex: hex) else {
+            throw HTTPError(.badRequest, message: "\(hex.prefix(80)) is not a SHA-256 hex digest")
+        }
+        return hash
+    }
+
     /// The frames of a `POST /v1/objects` answer for `hashes`, up to ``SyncLimits/objectsBytes``.
     static func objects(_ hashes: [String], archive: Archive, original: Bool) throws -> (Data, Int) {
         guard hashes.count <= SyncLimits.objectsPerRequest else {
@@ -174,10 +163,7 @@ public enum SyncRoutes {
         var body = Data()
         var count = 0
         for hex in hashes {
-            guard let hash = ContentHash(hex: hex) else {
-                throw HTTPError(.badRequest, message: "\(hex) is not a SHA-256 hex digest")
-            }
-            guard let stored = try archive.storedBlob(hash) else { continue }
+            guard let stored = try archive.storedBlob(try hash(hex)) else { continue }
             try ObjectFrames.append(original ? stored.original() : stored, to: &body)
             count += 1
             if body.count >= SyncLimits.objectsBytes { break }

@@ -106,6 +106,8 @@ public enum SyncLimits {
     public static let maxPagesPerPull = 2000
     /// How long one pull goes on at most; the rest comes with the next sync.
     public static let maxPullDuration: Duration = .seconds(3600)
+    /// Seconds one sync request may take at most; one that stops moving is cut off sooner (the low-speed limit).
+    public static let transferTimeout = 3600.0
     /// A link slower than this, in bytes a second, is slow: a puller makes texts itself from the pages
     /// (``ChangesPage/derived``) and asks for blobs compressed as a whole (``ObjectsRequest/whole``). The extractor makes
     /// some 4 MB of text a second from pages on one core, and zstd compresses some 26 MB of pages a second as a whole at
