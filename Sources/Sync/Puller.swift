@@ -62,7 +62,8 @@ public final class Carry: Sendable {
     private let state = Mutex(
         (
             page: (since: Int64, page: ChangesPage)?.none, blobs: [ContentHash: StoredBlob](), bytes: 0,
-            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none
+            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none,
+            partial: (frame: ObjectFrame, bytes: Data)?.none
         ))
     /// Blob bytes kept at most.
     static let maximumBytes = 256 << 20
@@ -112,6 +113,22 @@ public final class Carry: Sendable {
                 state.bytes += blob.data.count
             }
         }
+    }
+
+    /// Keeps the first bytes of a blob a break cut short, to ask for the rest only; returns how many bytes are new.
+    func keep(partial: (frame: ObjectFrame, bytes: Data)) -> Int {
+        state.withLock { state in
+            guard partial.bytes.count <= Self.maximumBytes else { return 0 }
+            let before = state.partial?.frame == partial.frame ? state.partial?.bytes.count ?? 0 : 0
+            state.partial = partial
+            return max(0, partial.bytes.count - before)
+        }
+    }
+
+    /// The blob cut short, and its bytes that came.
+    var partial: (frame: ObjectFrame, bytes: Data)? {
+        get { state.withLock { $0.partial } }
+        set { state.withLock { $0.partial = newValue } }
     }
 
     /// A blob kept, which stays kept until it is committed (``forget(_:)``): the try that uses it may break too.
@@ -354,7 +371,13 @@ public struct Puller: Sendable {
             kept.append(blob)
         }
         let asked = kept.isEmpty ? Array(page.wanted[page.fetched...].prefix(carry.perRequest)) : []
-        let arrived = kept.isEmpty ? try await fetchObjects(asked, from: peer) : kept
+        var arrived = kept
+        if kept.isEmpty, let resumed = try await resume(asked[0], from: peer) {
+            arrived = [resumed]
+            carry.keep(arrived)
+        } else if kept.isEmpty {
+            arrived = try await fetchObjects(asked, from: peer)
+        }
         guard !arrived.isEmpty else { throw PullError.corrupt("the peer lists blob \(asked[0]) but does not send it") }
         if kept.isEmpty {
             carry.keep(arrived)
@@ -363,6 +386,32 @@ public struct Puller: Sendable {
         for blob in arrived { page.blobs[blob.hash] = blob }
         page.fetched += arrived.count
         return arrived
+    }
+
+    /// The blob `hash` whose first bytes came before a link broke, its rest asked for alone (`Range`), checked against
+    /// its hash as a whole; `nil` when no such bytes are kept, or when the whole does not hold up (the peer may have
+    /// recompressed the blob since): then the blob is asked for again from the start.
+    private func resume(_ hash: ContentHash, from peer: PeerConfig) async throws -> StoredBlob? {
+        guard let partial = carry.partial, partial.frame.hash == hash.hex else { return nil }
+        let streamed = Received()
+        let response: FetchResponse
+        do {
+            response = try await request(
+                peer, path: "/v1/blobs/\(hash.hex)", query: partial.frame.encoding == "identity" ? "original=1" : nil,
+                range: partial.bytes.count, receiving: streamed)
+        } catch let error as PullError {
+            if case .broken = error {
+                let more = carry.keep(partial: (partial.frame, partial.bytes + streamed.data))
+                traffic.add(sent: 0, received: more)
+            }
+            throw error
+        }
+        carry.partial = nil
+        let blob = StoredBlob(
+            hash: hash, data: response.status == 206 ? partial.bytes + response.body : response.body,
+            encoding: partial.frame.encoding, size: partial.frame.size)
+        guard blob.data.count == partial.frame.length, (try? blob.verify()) != nil else { return nil }
+        return blob.compressed()
     }
 
     /// Commits a page in batches bounded by blob bytes, each with the cursor of its last change, fetching the blobs
@@ -423,7 +472,13 @@ public struct Puller: Sendable {
                 $0.compressed()
             }
             carry.keep(whole)
-            traffic.add(sent: 0, received: whole.reduce(0) { $0 + $1.data.count })
+            // And the first bytes of the blob the break cut short, if it is one that was asked for: only the rest is
+            // asked for next.
+            var partialBytes = 0
+            if let partial = ObjectFrames.cutShort(streamed.data), hashes.contains(where: { $0.hex == partial.frame.hash }) {
+                partialBytes = carry.keep(partial: partial)
+            }
+            traffic.add(sent: 0, received: whole.reduce(partialBytes) { $0 + $1.data.count })
             throw error
         }
         do {
@@ -446,7 +501,7 @@ public struct Puller: Sendable {
     }
 
     func request(
-        _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data(),
+        _ peer: PeerConfig, path: String, query: String?, method: String = "GET", body: Data = Data(), range: Int? = nil,
         receiving streamed: Received? = nil
     ) async throws -> FetchResponse {
         guard let node = peer.node else {
@@ -466,7 +521,9 @@ public struct Puller: Sendable {
         let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
         let headers = try SyncAuth.requestHeaders(method: method, target: target, body: body, key: key, to: node)
         var fetch = FetchRequest(
-            url: url, method: method, headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]),
+            url: url, method: method,
+            headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")])
+                + (range.map { [("Range", "bytes=\($0)-")] } ?? []),
             body: method == "GET" ? nil : body, limits: limits)
         fetch.pinnedKey = peer.pin
         if let streamed { fetch.onData = { streamed.append($0) } }
@@ -486,7 +543,7 @@ public struct Puller: Sendable {
         if let streamed { response.body = streamed.data }
         traffic.add(sent: method == "GET" ? 0 : body.count, received: response.body.count)
         carry.observe(bytes: response.body.count, seconds: (ContinuousClock.now - started) / .seconds(1))
-        guard response.status == 200 else {
+        guard response.status == 200 || (range != nil && response.status == 206) else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))
         }
         if let problem = SyncAuth.problem(

@@ -96,9 +96,22 @@ public enum SyncRoutes {
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
                 throw HTTPError(.badRequest, message: "not a SHA-256 hex digest")
             }
-            guard let stored = try archive.storedBlob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
-            // Sent as stored: compressed pages cross the wire compressed.
-            var response = signedAnswer(stored.data, type: "application/octet-stream", answering: request, gate: gate)
+            guard var stored = try archive.storedBlob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
+            // Sent as stored (compressed pages cross the wire compressed), or with `original=1` as the original bytes,
+            // the answer compressed as a whole when the asker accepts that.
+            let original = request.uri.queryParameters.get("original") == "1"
+            if original { stored = try stored.original() }
+            // `Range: bytes=N-`: the rest of a blob whose first N bytes came before a link broke.
+            let from = request.headers[.range].flatMap(rangeStart)
+            if let from, from >= stored.data.count {
+                throw HTTPError(.rangeNotSatisfiable, message: "the blob has \(stored.data.count) bytes")
+            }
+            var response = signedAnswer(
+                stored.data[(from ?? 0)...], type: "application/octet-stream", answering: request, gate: gate,
+                status: from == nil ? .ok : .partialContent, compressAt: original ? objectsLevel : nil)
+            if let from {
+                response.headers[.contentRange] = "bytes \(from)-\(stored.data.count - 1)/\(stored.data.count)"
+            }
             response.headers[FieldName(SyncAuth.Header.encoding)!] = stored.encoding
             response.headers[FieldName(SyncAuth.Header.size)!] = String(stored.size)
             return response
@@ -193,14 +206,21 @@ public enum SyncRoutes {
             try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate, compressAt: wireLevel)
     }
 
-    /// A 200 answer with `data`, signed for the request it answers. With `compressAt`, an answer of 1 KiB or more
-    /// crosses the wire zstd-compressed at that level when the asker accepts that (`Accept-Encoding`, as libcurl sends
-    /// it); the signature is over `data` as it is, before compression.
+    /// The first byte a `Range: bytes=N-` header asks for; `nil` for any other range (the whole is sent).
+    static func rangeStart(_ header: String) -> Int? {
+        guard header.hasPrefix("bytes="), header.hasSuffix("-") else { return nil }
+        return Int(header.dropFirst("bytes=".count).dropLast()).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// A 200 (or `status`) answer with `data`, signed for the request it answers. With `compressAt`, an answer of 1 KiB
+    /// or more crosses the wire zstd-compressed at that level when the asker accepts that (`Accept-Encoding`, as libcurl
+    /// sends it); the signature is over `data` as it is, before compression.
     public static func signedAnswer(
-        _ data: Data, type: String, answering request: Request, gate: SyncGate, compressAt level: Int32? = nil
+        _ data: Data, type: String, answering request: Request, gate: SyncGate, status: HTTPResponse.Status = .ok,
+        compressAt level: Int32? = nil
     ) -> Response {
         let nonce = FieldName(SyncAuth.Header.nonce).flatMap { request.headers[$0] } ?? ""
-        var headers = gate.answerHeaders(status: 200, body: data, nonce: nonce)
+        var headers = gate.answerHeaders(status: status.code, body: data, nonce: nonce)
         headers[.contentType] = type
         var body = data
         if let level, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
@@ -209,7 +229,7 @@ public enum SyncRoutes {
             body = compressed
             headers[.contentEncoding] = "zstd"
         }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// zstd level for answers compressed as they are sent: about 300 MB/s a core, a 2 MB page of changes in 7 ms.

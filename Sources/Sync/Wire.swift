@@ -209,6 +209,22 @@ enum ObjectFrames {
         }
         return blobs
     }
+
+    /// The frame a link broke in the middle of, at the end of `data` (what came of an answer), and the bytes of it
+    /// that came; `nil` when `data` ends where a frame ends, or within a frame's header line.
+    static func cutShort(_ data: Data) -> (frame: ObjectFrame, bytes: Data)? {
+        var rest = data[...]
+        while let newline = rest.firstIndex(of: 0x0A),
+            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])), frame.length >= 0
+        {
+            let start = newline + 1
+            guard frame.length <= rest.endIndex - start else {
+                return start < rest.endIndex ? (frame, Data(rest[start...])) : nil
+            }
+            rest = rest[(start + frame.length)...]
+        }
+        return nil
+    }
 }
 
 /// What is wrong with a sequence of object frames.
