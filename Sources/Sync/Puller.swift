@@ -61,7 +61,7 @@ final class Received: Sendable {
 public final class Carry: Sendable {
     private let state = Mutex(
         (
-            page: (since: Int64, page: ChangesPage)?.none, blobs: [ContentHash: StoredBlob](), bytes: 0,
+            pages: [Int64: ChangesPage](), blobs: [ContentHash: StoredBlob](), bytes: 0,
             perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none,
             partial: (frame: ObjectFrame, bytes: Data)?.none
         ))
@@ -102,9 +102,15 @@ public final class Carry: Sendable {
 
     var perRequest: Int { state.withLock { $0.perRequest } }
 
-    func page(since: Int64) -> ChangesPage? { state.withLock { $0.page?.since == since ? $0.page?.page : nil } }
+    func page(since: Int64) -> ChangesPage? { state.withLock { $0.pages[since] } }
 
-    func keep(_ page: ChangesPage, since: Int64) { state.withLock { $0.page = (since, page) } }
+    /// Keeps `page`, and the one before it at most (the next page is asked for while a page's blobs come).
+    func keep(_ page: ChangesPage, since: Int64) {
+        state.withLock { state in
+            state.pages[since] = page
+            if state.pages.count > 2, let oldest = state.pages.keys.min() { state.pages[oldest] = nil }
+        }
+    }
 
     func keep(_ blobs: [StoredBlob]) {
         state.withLock { state in
@@ -138,6 +144,33 @@ public final class Carry: Sendable {
     func forget(_ hash: ContentHash) {
         state.withLock { state in state.bytes -= state.blobs.removeValue(forKey: hash)?.data.count ?? 0 }
     }
+}
+
+/// The next page of changes, asked for as soon as the page before it came, so that its round trip overlaps the blobs of
+/// the page before instead of following them.
+final class PageAhead: Sendable {
+    private let ahead = Mutex<(since: Int64, task: Task<ChangesPage, any Error>)?>(nil)
+
+    /// Starts asking for the page after `since` (forgetting one asked for before).
+    func start(since: Int64, _ fetch: @escaping @Sendable () async throws -> ChangesPage) {
+        let task = Task { try await fetch() }
+        let replaced = ahead.withLock { ahead in
+            defer { ahead = (since, task) }
+            return ahead?.task
+        }
+        replaced?.cancel()
+    }
+
+    /// The page after `since`, if it was asked for ahead.
+    func take(since: Int64) -> Task<ChangesPage, any Error>? {
+        ahead.withLock { ahead in
+            guard let started = ahead, started.since == since else { return nil }
+            ahead = nil
+            return started.task
+        }
+    }
+
+    func cancel() { ahead.withLock { $0.take() }?.task.cancel() }
 }
 
 /// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
@@ -199,6 +232,8 @@ public struct Puller: Sendable {
     public let carry = Carry()
     /// Makes texts from their pages, so that a slow link need not carry them; `nil`: texts are always fetched.
     let texts: TextMaker?
+    /// The next page of changes, asked for ahead.
+    private let ahead = PageAhead()
 
     public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, texts: TextMaker? = nil) {
         self.archive = archive
@@ -224,7 +259,10 @@ public struct Puller: Sendable {
         var arriving: [String: NodeRecord] = [:]
         let start = state.cursor
         var next = Task { try await fetchPage(peer, since: start, pending: [:]) }
-        defer { next.cancel() }
+        defer {
+            next.cancel()
+            ahead.cancel()
+        }
         let started = ContinuousClock.now
         var pages = 0
         var emptyInARow = 0
@@ -280,14 +318,14 @@ public struct Puller: Sendable {
         var page: ChangesPage
         if let kept = carry.page(since: since) {
             page = kept
+        } else if let early = ahead.take(since: since) {
+            page = try await early.value
         } else {
-            var query = "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)"
-            if let texts, carry.slowLink {
-                query += "&derive=" + (texts.extractor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
-            }
-            page = try await call(peer, path: "/v1/changes", query: query)
-            carry.keep(page, since: since)
-            carry.widen()
+            page = try await changes(peer, since: since)
+        }
+        if page.more, page.last > since {
+            let last = page.last
+            ahead.start(since: last) { [self] in try await changes(peer, since: last) }
         }
         var needed: [ContentHash] = []
         var seen = Set<ContentHash>()
@@ -315,6 +353,19 @@ public struct Puller: Sendable {
             throw PullError.corrupt(error.description)
         }
         return fetched
+    }
+
+    /// The peer's page of changes after `since`, kept until it is stored.
+    private func changes(_ peer: PeerConfig, since: Int64) async throws -> ChangesPage {
+        if let kept = carry.page(since: since) { return kept }
+        var query = "since=\(since)&limit=\(carry.pageLimit)&epoch=\(archive.epoch)"
+        if let texts, carry.slowLink {
+            query += "&derive=" + (texts.extractor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        }
+        let page: ChangesPage = try await call(peer, path: "/v1/changes", query: query)
+        carry.keep(page, since: since)
+        carry.widen()
+        return page
     }
 
     /// `changes` with the texts the peer left out put back in their places: each made here from its page, as the

@@ -84,10 +84,11 @@ private func served(socket: String) async throws -> Int {
             try ArchiveFile(path: bData.appendingPathComponent("archive.sqlite").path).captureIDs()
                 == ArchiveFile(path: a.archivePath).captureIDs())
 
-        // What A served: everything once, and again at most what each kill interrupted (one request's blobs).
+        // What A served: everything once, and again at most what each kill interrupted: the blobs of the page being
+        // stored and of the page fetched meanwhile (a request's worth each).
         let servedInAll = try await served(socket: a.config.controlSocket.path)
         #expect(servedInAll >= total)
-        #expect(servedInAll <= total + 3 * 256, "served \(servedInAll) blobs for \(total)")
+        #expect(servedInAll <= total + 3 * 2 * 256, "served \(servedInAll) blobs for \(total)")
         b.signal(SIGTERM)
         _ = await b.waitForExit()
         try await a.stop()
