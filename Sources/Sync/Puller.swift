@@ -258,7 +258,7 @@ public struct Puller: Sendable {
         // may be signed by a node whose record is in a page not committed yet.
         var arriving: [String: NodeRecord] = [:]
         let start = state.cursor
-        var next = Task { try await fetchPage(peer, since: start, pending: [:]) }
+        var next = Task { try await fetchPage(peer, since: start) }
         defer {
             next.cancel()
             ahead.cancel()
@@ -276,23 +276,25 @@ public struct Puller: Sendable {
                 if let node = peer.node { try archive.forgetOrigin(node) }
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
                 arriving = [:]
-                next = Task { try await fetchPage(peer, since: 0, pending: [:]) }
+                next = Task { try await fetchPage(peer, since: 0) }
                 continue
             }
             pages += 1
-            emptyInARow = page.changes.isEmpty ? emptyInARow + 1 : 0
+            emptyInARow = page.changes.isEmpty && (page.derived ?? []).isEmpty ? emptyInARow + 1 : 0
             if page.more, emptyInARow >= SyncLimits.maxEmptyPages {
                 throw PullError.stalled(
                     "the peer sent \(emptyInARow) pages in a row that hold nothing and still says more follow (at \(page.last)"
                         + " of \(page.head.map(String.init) ?? "?")); what came before is kept")
             }
-            for case .node(let node) in fetched.checked.items { arriving[node.id.hex] = node }
             // A page may hold nothing (all it covered came from this node) and still move the cursor.
             let more =
                 page.more && page.last > state.cursor && pages < SyncLimits.maxPagesPerPull
                 && ContinuousClock.now - started < SyncLimits.maxPullDuration
-            if more { next = Task { [arriving] in try await fetchPage(peer, since: page.last, pending: arriving) } }
-            try await store(fetched, from: peer, summary: &summary)
+            // The next page's blobs come while this one's texts are made, its records checked and it is stored.
+            if more { next = Task { try await fetchPage(peer, since: page.last) } }
+            let ready = try await prepare(fetched, from: peer, pending: arriving)
+            for case .node(let node) in ready.checked.items { arriving[node.id.hex] = node }
+            try await store(ready, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last, key: page.lastKey)
             summary.cursor = page.last
             summary.peerHolds = page.yours
@@ -314,8 +316,8 @@ public struct Puller: Sendable {
 
     /// The page after `since`, checked against what is stored and the node records `pending` (of pages read before,
     /// perhaps not committed yet).
-    private func fetchPage(_ peer: PeerConfig, since: Int64, pending: [String: NodeRecord]) async throws -> FetchedPage {
-        var page: ChangesPage
+    private func fetchPage(_ peer: PeerConfig, since: Int64) async throws -> FetchedPage {
+        let page: ChangesPage
         if let kept = carry.page(since: since) {
             page = kept
         } else if let early = ahead.take(since: since) {
@@ -342,13 +344,20 @@ public struct Puller: Sendable {
         while fetched.fetched < fetched.wanted.count, bytes < SyncLimits.batchBytes {
             for blob in try await fetchNext(&fetched, from: peer) { bytes += blob.data.count }
         }
-        if let derived = page.derived, !derived.isEmpty {
-            page.changes = try await withTexts(derived, in: page.changes, blobs: fetched.blobs, from: peer)
-            fetched.page = page
+        return fetched
+    }
+
+    /// `fetched` with the texts the peer left out made here, and its records checked against what is stored and the
+    /// node records `pending` (of pages read before, perhaps not committed yet).
+    private func prepare(
+        _ fetched: FetchedPage, from peer: PeerConfig, pending: [String: NodeRecord]
+    ) async throws -> FetchedPage {
+        var fetched = fetched
+        if let derived = fetched.page.derived, !derived.isEmpty {
+            fetched.page.changes = try await withTexts(derived, in: fetched.page.changes, blobs: fetched.blobs, from: peer)
         }
-        // Ids and signatures are checked here, while the page before is stored.
         do {
-            fetched.checked = try archive.check(page.changes.map(\.item), pending: pending)
+            fetched.checked = try archive.check(fetched.page.changes.map(\.item), pending: pending)
         } catch let error as IntegrityError {
             throw PullError.corrupt(error.description)
         }
@@ -384,20 +393,42 @@ public struct Puller: Sendable {
             default: break
             }
         }
-        var made: [ContentHash: TextRecord] = [:]
+        // What each text is made of, where it is here; the texts are made on every core.
+        var inputs: [(id: ContentHash, capture: CaptureRecord, page: StoredBlob, template: Set<UInt64>)] = []
         var asked: [ContentHash] = []
         for entry in derived {
             guard let id = ContentHash(hex: entry.id) else { throw PullError.corrupt("left-out text \(entry.id.prefix(80))") }
-            if let texts, let extraction = extractions[id],
+            if let extraction = extractions[id],
                 let capture = try captures[extraction.captureID] ?? archive.capture(extraction.captureID),
-                let page = try blobs[capture.blobHash].map({ try $0.bytes() }) ?? archive.blob(capture.blobHash),
-                let text = texts.make(capture, page, extraction.templateBlocks), text.id == id
+                let page = try blobs[capture.blobHash] ?? archive.storedBlob(capture.blobHash)
             {
-                made[id] = text
+                inputs.append((id, capture, page, extraction.templateBlocks))
             } else {
                 asked.append(id)
             }
         }
+        var made: [ContentHash: TextRecord] = [:]
+        if let texts {
+            let inputs = inputs
+            let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            made = await withTaskGroup(of: [ContentHash: TextRecord].self) { group in
+                for lane in 0..<lanes {
+                    group.addTask {
+                        var made: [ContentHash: TextRecord] = [:]
+                        for input in stride(from: lane, to: inputs.count, by: lanes).map({ inputs[$0] }) {
+                            if let page = try? input.page.bytes(), let text = texts.make(input.capture, page, input.template),
+                                text.id == input.id
+                            {
+                                made[input.id] = text
+                            }
+                        }
+                        return made
+                    }
+                }
+                return await group.reduce(into: [:]) { $0.merge($1) { first, _ in first } }
+            }
+        }
+        asked += inputs.map(\.id).filter { made[$0] == nil }
         for start in stride(from: 0, to: asked.count, by: SyncLimits.maxPage) {
             let body = try JSONEncoder().encode(TextsRequest(ids: asked[start...].prefix(SyncLimits.maxPage).map(\.hex)))
             let answer: TextsAnswer = try await call(peer, path: "/v1/texts", method: "POST", body: body)
