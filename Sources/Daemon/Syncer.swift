@@ -24,11 +24,11 @@ actor Syncer {
     static let firstBackoff: Double = 30
     static let maximumBackoff: Double = 3600
     /// A sync asked for (not scheduled) whose link breaks tries again within the same request: half a second after a
-    /// try that moved data, else after 2 s, doubling up to this many seconds (with jitter); a peer it cannot reach at
-    /// all it tries again only after data moved, and `refusals` times in a row at most; for at most `flappingWindow`
-    /// seconds in all.
+    /// try that moved data, else after 1 s, doubling up to this many seconds (with jitter); a peer it cannot reach at
+    /// all it tries again only after data moved, and `refusals` times in a row at most (some 7 s of a link down); for
+    /// at most `flappingWindow` seconds in all.
     static let flappingBackoff: Double = 8
-    static let refusals = 3
+    static let refusals = 4
     /// Tries in a row that move nothing, once data has moved, before the sync gives up.
     static let idleTries = 6
     static let flappingWindow: Double = 1800
@@ -169,7 +169,7 @@ actor Syncer {
             // that comes whole doubles it again). The pause has jitter, so that tries do not keep meeting a link that
             // breaks at a steady pace at the same moment.
             puller.carry.narrow()
-            let pause = (idle == 0 ? 0.5 : min(pow(2, Double(idle)), Self.flappingBackoff)) * Double.random(in: 0.5...1.5)
+            let pause = (idle == 0 ? 0.5 : min(pow(2, Double(idle - 1)), Self.flappingBackoff)) * Double.random(in: 0.5...1.5)
             logger.notice(
                 "link to peer broke; trying again",
                 metadata: ["peer": "\(peer.name)", "error": "\(message)", "retry_in": "\(Int(pause)) s"])

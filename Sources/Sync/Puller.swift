@@ -146,33 +146,6 @@ public final class Carry: Sendable {
     }
 }
 
-/// The next page of changes, asked for as soon as the page before it came, so that its round trip overlaps the blobs of
-/// the page before instead of following them.
-final class PageAhead: Sendable {
-    private let ahead = Mutex<(since: Int64, task: Task<ChangesPage, any Error>)?>(nil)
-
-    /// Starts asking for the page after `since` (forgetting one asked for before).
-    func start(since: Int64, _ fetch: @escaping @Sendable () async throws -> ChangesPage) {
-        let task = Task { try await fetch() }
-        let replaced = ahead.withLock { ahead in
-            defer { ahead = (since, task) }
-            return ahead?.task
-        }
-        replaced?.cancel()
-    }
-
-    /// The page after `since`, if it was asked for ahead.
-    func take(since: Int64) -> Task<ChangesPage, any Error>? {
-        ahead.withLock { ahead in
-            guard let started = ahead, started.since == since else { return nil }
-            ahead = nil
-            return started.task
-        }
-    }
-
-    func cancel() { ahead.withLock { $0.take() }?.task.cancel() }
-}
-
 /// Why a pull stopped. Whatever was committed before stays; the cursor never passes what is stored.
 public enum PullError: Error, CustomStringConvertible {
     /// The peer could not be reached.
@@ -232,8 +205,6 @@ public struct Puller: Sendable {
     public let carry = Carry()
     /// Makes texts from their pages, so that a slow link need not carry them; `nil`: texts are always fetched.
     let texts: TextMaker?
-    /// The next page of changes, asked for ahead.
-    private let ahead = PageAhead()
 
     public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, texts: TextMaker? = nil) {
         self.archive = archive
@@ -245,8 +216,9 @@ public struct Puller: Sendable {
 
     /// Pulls everything new from `peer`.
     ///
-    /// One page ahead: while a page is stored, the next one and its blobs are fetched and checked, so the link, the
-    /// peer and this node's disk work together.
+    /// Pages overlap: as soon as a page's changes came, the next page is asked for and its blobs with it, so two
+    /// pages' blobs come at once (no round trip leaves the link idle), while the page before them is checked and
+    /// stored: the link, the peer and this node's disk work together, with three pages in memory at most.
     ///
     /// Bounded: a pull reads at most ``SyncLimits/maxPagesPerPull`` pages for at most ``SyncLimits/maxPullDuration``
     /// (the rest comes with the next sync), and stops with ``PullError/stalled(_:)`` after
@@ -257,17 +229,27 @@ public struct Puller: Sendable {
         // Node records of the pages read so far: the next page is checked while this one is stored, and its captures
         // may be signed by a node whose record is in a page not committed yet.
         var arriving: [String: NodeRecord] = [:]
-        let start = state.cursor
-        var next = Task { try await fetchPage(peer, since: start) }
+        var current = PageFetch(self, peer, since: state.cursor)
+        var following: PageFetch?
         defer {
-            next.cancel()
-            ahead.cancel()
+            current.cancel()
+            following?.cancel()
         }
         let started = ContinuousClock.now
         var pages = 0
         var emptyInARow = 0
+        /// Whether to read on after `page`, the `read`th of this pull.
+        func goesOn(after page: ChangesPage, read: Int) -> Bool {
+            page.more && page.last > state.cursor && read < SyncLimits.maxPagesPerPull
+                && ContinuousClock.now - started < SyncLimits.maxPullDuration
+        }
         while true {
-            let fetched = try await next.value
+            // The next page is asked for as soon as this one's changes are known.
+            let known = try await current.page.value
+            if following == nil, goesOn(after: known, read: pages + 1) {
+                following = PageFetch(self, peer, since: known.last)
+            }
+            let fetched = try await current.whole.value
             let page = fetched.page
             if state.cursor != 0, page.epoch != state.epoch || page.sinceKey != state.key {
                 // The peer's database was recreated (a new epoch) or restored from an older copy (another change, or
@@ -276,7 +258,9 @@ public struct Puller: Sendable {
                 if let node = peer.node { try archive.forgetOrigin(node) }
                 state = PeerCursor(epoch: page.epoch, cursor: 0)
                 arriving = [:]
-                next = Task { try await fetchPage(peer, since: 0) }
+                following?.cancel()
+                following = nil
+                current = PageFetch(self, peer, since: 0)
                 continue
             }
             pages += 1
@@ -287,11 +271,12 @@ public struct Puller: Sendable {
                         + " of \(page.head.map(String.init) ?? "?")); what came before is kept")
             }
             // A page may hold nothing (all it covered came from this node) and still move the cursor.
-            let more =
-                page.more && page.last > state.cursor && pages < SyncLimits.maxPagesPerPull
-                && ContinuousClock.now - started < SyncLimits.maxPullDuration
+            let more = goesOn(after: page, read: pages)
             // The next page's blobs come while this one's texts are made, its records checked and it is stored.
-            if more { next = Task { try await fetchPage(peer, since: page.last) } }
+            if more {
+                current = following ?? PageFetch(self, peer, since: page.last)
+                following = nil
+            }
             let ready = try await prepare(fetched, from: peer, pending: arriving)
             for case .node(let node) in ready.checked.items { arriving[node.id.hex] = node }
             try await store(ready, from: peer, summary: &summary)
@@ -314,21 +299,26 @@ public struct Puller: Sendable {
         var fetched: Int
     }
 
-    /// The page after `since`, checked against what is stored and the node records `pending` (of pages read before,
-    /// perhaps not committed yet).
-    private func fetchPage(_ peer: PeerConfig, since: Int64) async throws -> FetchedPage {
-        let page: ChangesPage
-        if let kept = carry.page(since: since) {
-            page = kept
-        } else if let early = ahead.take(since: since) {
-            page = try await early.value
-        } else {
-            page = try await changes(peer, since: since)
+    /// A page being fetched: its changes, then its blobs.
+    private struct PageFetch {
+        let page: Task<ChangesPage, any Error>
+        let whole: Task<FetchedPage, any Error>
+
+        init(_ puller: Puller, _ peer: PeerConfig, since: Int64) {
+            let page = Task { try await puller.changes(peer, since: since) }
+            self.page = page
+            whole = Task { try await puller.fetchBlobs(of: try await page.value, from: peer) }
         }
-        if page.more, page.last > since {
-            let last = page.last
-            ahead.start(since: last) { [self] in try await changes(peer, since: last) }
+
+        func cancel() {
+            page.cancel()
+            whole.cancel()
         }
+    }
+
+    /// `page` with the blobs it needs that this node lacked when it was read, in the order the page needs them; those
+    /// up to ``SyncLimits/batchBytes`` are fetched and checked already.
+    private func fetchBlobs(of page: ChangesPage, from peer: PeerConfig) async throws -> FetchedPage {
         var needed: [ContentHash] = []
         var seen = Set<ContentHash>()
         for change in page.changes {
