@@ -42,6 +42,15 @@ public final class ShapedLink: Sendable {
             self.downFor = downFor
         }
 
+        /// A link of `bitsPerSecond` each way with a round trip of `roundTrip`, dropped as said.
+        public static func even(
+            _ name: String, bitsPerSecond: Double, roundTrip: Duration, dropEvery: Duration? = nil,
+            downFor: Duration = .seconds(3)
+        ) -> Profile {
+            let way = Direction(bitsPerSecond: bitsPerSecond, delay: roundTrip / 2)
+            return Profile(name: name, up: way, down: way, dropEvery: dropEvery, downFor: downFor)
+        }
+
         /// A satellite terminal: 512 kbit/s down, 128 kbit/s up, 600 ms round trip.
         public static let satellite = Profile(
             name: "satellite", up: Direction(bitsPerSecond: 128_000, delay: .milliseconds(300)),

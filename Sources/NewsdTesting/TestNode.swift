@@ -99,6 +99,20 @@ public final class TestNode: Sendable {
         PeerConfig(name: name, url: syncURL, node: nodeID, pin: daemon.tlsPin)
     }
 
+    /// A new node whose one peer is `source`, reached through a link shaped as `profile`, and which `source` lets
+    /// sync with it under the profile's name; the link is the caller's to stop.
+    public static func start(pullingFrom source: TestNode, over profile: ShapedLink.Profile) async throws -> (
+        node: TestNode, link: ShapedLink
+    ) {
+        guard let port = source.syncURL.port else { throw DaemonError("the source node serves no sync port") }
+        let link = try ShapedLink.start(to: port, profile)
+        var peer = source.asPeer("source")
+        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
+        let node = try await TestNode.start(peers: [peer])
+        try await source.allow(node, as: profile.name)
+        return (node, link)
+    }
+
     /// The web interface's base URL, when it is configured and listens.
     public var webURL: URL? { daemon.webAddress.flatMap { $0.hasPrefix("http") ? URL(string: $0) : nil } }
 

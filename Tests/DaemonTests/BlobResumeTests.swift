@@ -12,17 +12,12 @@ import Testing
         let directory = try temporaryDirectory()
         try Fixture.fill(directory, articles: 1, words: 400_000)
         let source = try await TestNode.start(directory: directory)
-        let link = try ShapedLink.start(
-            to: try #require(source.syncURL.port),
-            .init(
-                name: "breaking", up: .init(bitsPerSecond: 4_000_000, delay: .milliseconds(20)),
-                down: .init(bitsPerSecond: 4_000_000, delay: .milliseconds(20)), dropEvery: .seconds(2),
+        let (laptop, link) = try await TestNode.start(
+            pullingFrom: source,
+            over: .even(
+                "breaking", bitsPerSecond: 4_000_000, roundTrip: .milliseconds(40), dropEvery: .seconds(2),
                 downFor: .milliseconds(300)))
         defer { link.stop() }
-        var peer = source.asPeer("source")
-        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-        let laptop = try await TestNode.start(peers: [peer])
-        try await source.allow(laptop, as: "laptop")
 
         let peers = try await laptop.sync()
         #expect(peers.first?.lastResult == "ok", "\(peers)")

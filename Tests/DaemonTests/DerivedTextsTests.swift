@@ -46,16 +46,9 @@ import Testing
         let source = try await TestNode.start(directory: directory)
 
         // A new node pulls it all over a link of 1 Mbit/s (slower than making the texts).
-        let link = try ShapedLink.start(
-            to: try #require(source.syncURL.port),
-            .init(
-                name: "slow", up: .init(bitsPerSecond: 1_000_000, delay: .milliseconds(20)),
-                down: .init(bitsPerSecond: 1_000_000, delay: .milliseconds(20))))
+        let (laptop, link) = try await TestNode.start(
+            pullingFrom: source, over: .even("slow", bitsPerSecond: 1_000_000, roundTrip: .milliseconds(40)))
         defer { link.stop() }
-        var peer = source.asPeer("source")
-        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-        let laptop = try await TestNode.start(peers: [peer])
-        try await source.allow(laptop, as: "laptop")
         let peers = try await laptop.sync()
         #expect(peers.first?.lastResult == "ok", "\(peers)")
 

@@ -23,17 +23,11 @@ import Testing
         // Two nodes pull it all over 4 Mbit/s each way, 40 ms round trip: one over a steady link, one over a link that
         // resets every connection every 3 s and then refuses them for half a second.
         func pull(_ name: String, dropping: Bool) async throws -> (node: TestNode, link: ShapedLink, result: CommandResult) {
-            let link = try ShapedLink.start(
-                to: try #require(first.syncURL.port),
-                .init(
-                    name: name, up: .init(bitsPerSecond: 4_000_000, delay: .milliseconds(20)),
-                    down: .init(bitsPerSecond: 4_000_000, delay: .milliseconds(20)),
-                    dropEvery: dropping ? .seconds(3) : nil,
+            let (node, link) = try await TestNode.start(
+                pullingFrom: first,
+                over: .even(
+                    name, bitsPerSecond: 4_000_000, roundTrip: .milliseconds(40), dropEvery: dropping ? .seconds(3) : nil,
                     downFor: .milliseconds(500)))
-            var peer = first.asPeer("first")
-            peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-            let node = try await TestNode.start(peers: [peer])
-            try await first.allow(node, as: name)
             let result = try await runCommand(newsctl, ["sync", "--json", "--socket", node.config.controlSocket.path])
             link.stop()
             return (node, link, result)

@@ -42,11 +42,7 @@ extension NewsdBench {
         for profile in profiles {
             // newsd: a new node whose peer is the source, reached through the relay.
             settleDisk()
-            let link = try ShapedLink.start(to: source.syncURL.port!, profile)
-            var peer = source.asPeer("field")
-            peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-            let laptop = try await TestNode.start(peers: [peer])
-            try await source.allow(laptop, as: "laptop")
+            let (laptop, link) = try await TestNode.start(pullingFrom: source, over: profile)
             let started = ContinuousClock.now
             var finished = false
             var tries = 0
