@@ -29,8 +29,10 @@ actor Syncer {
     /// at most `flappingWindow` seconds in all.
     static let flappingBackoff: Double = 8
     static let refusals = 4
-    /// Tries in a row that move nothing, once data has moved, before the sync gives up.
-    static let idleTries = 6
+    /// Seconds without a byte moving, once data has moved, before the sync gives up. Time, not a count of tries: a
+    /// peer slow to start its answers (a busy machine) may miss several short windows of a link in a row, and still
+    /// be worth waiting for.
+    static let stalledFor: Double = 120
     static let flappingWindow: Double = 1800
 
     /// Texts made here from their pages, with the current extractor, as ``Cleaner`` makes them.
@@ -145,6 +147,7 @@ actor Syncer {
         var moved = 0
         var idle = 0
         var refused = 0
+        var lastMoved = ContinuousClock.now
         while true {
             let message: String
             do {
@@ -160,11 +163,12 @@ actor Syncer {
             }
             let received = puller.traffic.total.received
             idle = received > moved ? 0 : idle + 1
+            if received > moved { lastMoved = .now }
             moved = received
             // A link that breaks every try before anything moves is not riding out a flap: a few tries before anything
-            // ever moved, a few more once it has.
-            guard idle <= (moved > 0 ? Self.idleTries : Self.refusals), -started.timeIntervalSinceNow < Self.flappingWindow
-            else { throw PullError.broken(message) }
+            // ever moved, `stalledFor` seconds without a byte once something has.
+            let stalled = moved > 0 ? ContinuousClock.now - lastMoved > .seconds(Self.stalledFor) : idle > Self.refusals
+            guard !stalled, -started.timeIntervalSinceNow < Self.flappingWindow else { throw PullError.broken(message) }
             // What was under way did not fit in the time the link stayed up: smaller requests from now on (each one
             // that comes whole doubles it again). The pause has jitter, so that tries do not keep meeting a link that
             // breaks at a steady pace at the same moment.
