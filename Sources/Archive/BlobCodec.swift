@@ -52,7 +52,7 @@ enum BlobCodec {
     /// Contexts are made once and reused: making one per page (as `ZSTD_compress` does) cost a tenth of compressing a
     /// page, in allocation and page faults.
     fileprivate static let compressors = ContextPool<Compressor>()
-    private static let decompressors = ContextPool<Decompressor>()
+    fileprivate static let decompressors = ContextPool<Decompressor>()
 
     /// A zstd compression context and its output buffer.
     fileprivate final class Compressor: ZstdContext, @unchecked Sendable {
@@ -62,7 +62,7 @@ enum BlobCodec {
     }
 
     /// A zstd decompression context.
-    private final class Decompressor: ZstdContext, @unchecked Sendable {
+    fileprivate final class Decompressor: ZstdContext, @unchecked Sendable {
         let context = ZSTD_createDCtx()
         deinit { ZSTD_freeDCtx(context) }
     }
@@ -83,6 +83,38 @@ public enum Zstd {
             }
             guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }
             return Data(compressor.output[..<written])
+        }
+    }
+
+    /// The bytes the zstd frames in `data` hold; throws when `data` is not whole zstd frames or holds more than `limit`
+    /// bytes (what a frame header declares is not taken on trust: output stops at the limit).
+    public static func decompress(_ data: Data, upTo limit: Int) throws -> Data {
+        try BlobCodec.decompressors.use { decompressor in
+            ZSTD_DCtx_reset(decompressor.context, ZSTD_reset_session_only)
+            var output = Data()
+            var chunk = [UInt8](repeating: 0, count: 1 << 17)
+            var pending = 0
+            try data.withUnsafeBytes { bytes in
+                var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+                while true {
+                    let written = try chunk.withUnsafeMutableBytes { out in
+                        var buffer = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+                        pending = ZSTD_decompressStream(decompressor.context, &buffer, &input)
+                        if ZSTD_isError(pending) != 0 {
+                            throw IntegrityError("not zstd: \(String(cString: ZSTD_getErrorName(pending)))")
+                        }
+                        return buffer.pos
+                    }
+                    guard output.count + written <= limit else {
+                        throw IntegrityError("decompresses to more than \(limit) bytes")
+                    }
+                    output.append(contentsOf: chunk[..<written])
+                    // Done when all input is read and the output did not fill the chunk (nothing is left to flush).
+                    if input.pos == input.size && written < chunk.count { break }
+                }
+            }
+            guard pending == 0 else { throw IntegrityError("the zstd frame is cut short") }
+            return output
         }
     }
 }

@@ -1,6 +1,8 @@
+import Archive
 import Crypto
 public import Foundation
 public import Hummingbird
+import NIOCore
 public import NewsCore
 import Synchronization
 
@@ -196,7 +198,36 @@ struct SyncGateMiddleware: RouterMiddleware {
             return Self.refusal(error)
         }
         await gate.contacted(by: checked.node)
-        return try await next(request, context)
+        if let encoding = request.headers[.contentEncoding] {
+            guard let decoded = try await Self.decoded(request, encoding: encoding) else {
+                return Response(
+                    status: .unsupportedMediaType, headers: [.contentType: "text/plain", .acceptEncoding: "zstd"],
+                    body: .init(byteBuffer: ByteBuffer(string: "a body in \(encoding); this node reads zstd")))
+            }
+            request.body = .init(buffer: decoded)
+        }
+        var response = try await next(request, context)
+        // What this node reads in request bodies (RFC 9110 §12.5.3): a puller that sees it compresses what it sends.
+        response.headers[.acceptEncoding] = "zstd"
+        return response
+    }
+
+    /// The body of `request`, sent in `encoding` (and checked as it came), decoded up to
+    /// ``SyncLimits/maxRequestBytes``; `nil` for an encoding this node does not read, a 400 when it does not decode.
+    private static func decoded(_ request: Request, encoding: String) async throws -> ByteBuffer? {
+        switch encoding.lowercased() {
+        case "identity":
+            return try await request.body.collect(upTo: .max)
+        case "zstd":
+            do {
+                let body = Data(buffer: try await request.body.collect(upTo: .max))
+                return ByteBuffer(bytes: try Zstd.decompress(body, upTo: SyncLimits.maxRequestBytes))
+            } catch let error as IntegrityError {
+                throw HTTPError(.badRequest, message: "the zstd body does not decode: \(error)")
+            }
+        default:
+            return nil
+        }
     }
 
     /// The body, read up to the limit and hashed as it arrives; refused unless it hashes to `expected`.

@@ -63,7 +63,7 @@ public final class Carry: Sendable {
         (
             pages: [Int64: ChangesPage](), blobs: [ContentHash: StoredBlob](), bytes: 0,
             perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none,
-            partial: (frame: ObjectFrame, bytes: Data)?.none
+            partial: (frame: ObjectFrame, bytes: Data)?.none, readsZstd: false
         ))
     /// Blob bytes kept at most.
     static let maximumBytes = 256 << 20
@@ -95,6 +95,12 @@ public final class Carry: Sendable {
         guard bytes >= 64 << 10, seconds > 0 else { return }
         let rate = Double(bytes) / seconds
         state.withLock { $0.rate = $0.rate.map { $0 * 0.5 + rate * 0.5 } ?? rate }
+    }
+
+    /// Whether the peer said it reads zstd request bodies (its answers' `Accept-Encoding`).
+    var readsZstd: Bool {
+        get { state.withLock { $0.readsZstd } }
+        set { state.withLock { $0.readsZstd = newValue } }
     }
 
     /// Whether the link is slow (``SyncLimits/slowBelowBytesPerSecond``), or not measured yet.
@@ -591,12 +597,21 @@ public struct Puller: Sendable {
         limits.totalTimeout = max(limits.totalTimeout, SyncLimits.transferTimeout)
         limits.lowSpeedBytes = max(limits.lowSpeedBytes, 1)
         let target = components.percentEncodedPath + (query.map { "?" + $0 } ?? "")
-        let headers = try SyncAuth.requestHeaders(method: method, target: target, body: body, key: key, to: node)
+        // A body of 1 KiB or more goes compressed to a peer that reads zstd; the signature covers what is sent.
+        var sent = body
+        var encoding: [(String, String)] = []
+        if method != "GET", body.count >= 1024, carry.readsZstd,
+            let compressed = Zstd.compress(body, level: carry.slowLink ? SyncLimits.wholeLevel : SyncLimits.wireLevel)
+        {
+            sent = compressed
+            encoding = [("Content-Encoding", "zstd")]
+        }
+        let headers = try SyncAuth.requestHeaders(method: method, target: target, body: sent, key: key, to: node)
         var fetch = FetchRequest(
             url: url, method: method,
-            headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")])
+            headers: headers + (method == "GET" ? [] : [("Content-Type", "application/json")]) + encoding
                 + (range.map { [("Range", "bytes=\($0)-")] } ?? []),
-            body: method == "GET" ? nil : body, limits: limits)
+            body: method == "GET" ? nil : sent, limits: limits)
         fetch.pinnedKey = peer.pin
         if let streamed { fetch.onData = { streamed.append($0) } }
         var response: FetchResponse
@@ -613,7 +628,8 @@ public struct Puller: Sendable {
             throw PullError.unreachable(error.description)
         }
         if let streamed { response.body = streamed.data }
-        traffic.add(sent: method == "GET" ? 0 : body.count, received: response.body.count)
+        if response.headers["accept-encoding"]?.contains("zstd") == true { carry.readsZstd = true }
+        traffic.add(sent: method == "GET" ? 0 : sent.count, received: response.body.count)
         carry.observe(bytes: response.body.count, seconds: (ContinuousClock.now - started) / .seconds(1))
         guard response.status == 200 || (range != nil && response.status == 206) else {
             throw PullError.refused(status: response.status, body: String(decoding: response.body.prefix(200), as: UTF8.self))

@@ -46,12 +46,16 @@ extension Puller {
             var frames = Data()
             var sent: [Change] = []
             var through = last
+            // Over a slow link to a peer that reads zstd bodies, pages go as their original bytes and the body is
+            // compressed as a whole, as blobs come in a pull (``ObjectsRequest/whole``).
+            let whole = carry.readsZstd && carry.slowLink
             for change in changes {
                 let key = change.item.changeKey
                 if case .capture(let capture) = change.item, records.contains(key), blobs.contains(capture.blobHash.hex) {
-                    guard let stored = try archive.storedBlob(capture.blobHash) else {
+                    guard var stored = try archive.storedBlob(capture.blobHash) else {
                         throw PullError.corrupt("blob \(capture.blobHash) of this node's capture \(capture.id) is missing here")
                     }
+                    if whole { stored = try stored.original() }
                     if !frames.isEmpty, frames.count + stored.data.count > SyncLimits.objectsBytes {
                         through = change.seq - 1
                         break

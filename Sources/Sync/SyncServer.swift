@@ -90,7 +90,7 @@ public enum SyncRoutes {
             served(count)
             return signedAnswer(
                 body, type: "application/x-newsd-objects", answering: request, gate: gate,
-                compressAt: whole ? objectsLevel : nil)
+                compressAt: whole ? SyncLimits.wholeLevel : nil)
         }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -108,7 +108,7 @@ public enum SyncRoutes {
             }
             var response = signedAnswer(
                 stored.data[(from ?? 0)...], type: "application/octet-stream", answering: request, gate: gate,
-                status: from == nil ? .ok : .partialContent, compressAt: original ? objectsLevel : nil)
+                status: from == nil ? .ok : .partialContent, compressAt: original ? SyncLimits.wholeLevel : nil)
             if let from {
                 response.headers[.contentRange] = "bytes \(from)-\(stored.data.count - 1)/\(stored.data.count)"
             }
@@ -136,7 +136,9 @@ public enum SyncRoutes {
         }
         do {
             // Each blob once, and only blobs the pushed captures name.
+            // Pages sent as their original bytes (in a body compressed as a whole) are kept compressed.
             let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
+                .map { $0.compressed() }
             let (added, cursor) = try archive.receive(
                 header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
                 epoch: header.epoch, since: header.since, last: header.last, lastKey: header.lastKey, head: header.head,
@@ -203,7 +205,8 @@ public enum SyncRoutes {
     static func json(_ value: some Encodable, answering request: Request, gate: SyncGate) throws -> Response {
         // Records, hex and text compress about 4:1.
         signedAnswer(
-            try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate, compressAt: wireLevel)
+            try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate,
+            compressAt: SyncLimits.wireLevel)
     }
 
     /// The first byte a `Range: bytes=N-` header asks for; `nil` for any other range (the whole is sent).
@@ -232,11 +235,6 @@ public enum SyncRoutes {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// zstd level for answers compressed as they are sent: about 300 MB/s a core, a 2 MB page of changes in 7 ms.
-    static let wireLevel: Int32 = 3
-    /// zstd level for blobs sent as a whole (``ObjectsRequest/whole``): 26 MB of pages a second, 16 % fewer bytes than
-    /// the pages compressed each on its own at level 9 (300 real pages of many sites).
-    static let objectsLevel: Int32 = 9
 }
 
 extension SyncRoutes {

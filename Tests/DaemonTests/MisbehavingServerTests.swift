@@ -119,10 +119,9 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let limits = FetchLimits(maxBodyBytes: 16 << 20, totalTimeout: 20, lowSpeedBytes: 1000, lowSpeedTime: 3)
         let node = try await TestNode.start(
             feeds: ["/endless.xml", "/huge.xml", "/slow.xml", "/feed.xml"].map(server.url), limits: limits)
-        let clock = ContinuousClock()
-        let started = clock.now
+        // Each stops at its own limit: the size cap, or the low-speed limit ("too slow", not the whole transfer's 20 s,
+        // whose message is "timed out"), whatever the machine's load makes of the poll's wall time.
         let feeds = try await node.poll()
-        #expect(clock.now - started < .seconds(15))
         #expect(status(feeds, "/endless.xml")?.lastError == "body larger than the 16777216-byte limit")
         #expect(status(feeds, "/huge.xml")?.lastError == "body larger than the 16777216-byte limit")
         #expect(status(feeds, "/slow.xml")?.lastError?.contains("too slow") == true)

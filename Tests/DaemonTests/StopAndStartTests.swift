@@ -92,9 +92,9 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
         let took = ContinuousClock.now - asked
-        // Half a second alone; 5.1-5.6 s seen in a full parallel run on two cores. Well within systemd's 30 s stop
-        // timeout, and far from the minute the poll would take if the stop waited for it.
-        #expect(took < .seconds(10), "stopping took \(took)")
+        // Half a second alone; 5.1-5.6 s seen in a full parallel run on two cores (so 20 s, for a loaded machine). Within
+        // systemd's 30 s stop timeout, and far from the minute the poll would take if the stop waited for it.
+        #expect(took < .seconds(20), "stopping took \(took)")
         _ = try? await poll.value
 
         // What was reported stored is there, and nothing like the whole feed was fetched after the stop.
