@@ -70,15 +70,24 @@ enum BlobCodec {
 
 /// zstd in one call, with contexts that are reused.
 public enum Zstd {
-    /// `bytes` compressed as one zstd frame at `level`, or `nil` when that is not smaller.
-    public static func compress(_ bytes: Data, level: Int32) -> Data? {
+    /// `bytes` compressed as one zstd frame at `level`, or `nil` when that is not smaller. With `windowLog`, matches
+    /// reach back 2^windowLog bytes instead of the level's own window (libzstd's decoders accept up to 2^27 unasked).
+    public static func compress(_ bytes: Data, level: Int32, windowLog: Int32? = nil) -> Data? {
         BlobCodec.compressors.use { compressor -> Data? in
             let bound = ZSTD_compressBound(bytes.count)
             if compressor.output.count < bound { compressor.output = [UInt8](repeating: 0, count: bound) }
             defer { if compressor.output.count > BlobCodec.keptOutput { compressor.output = [] } }
             let written = compressor.output.withUnsafeMutableBytes { out in
                 bytes.withUnsafeBytes { input in
-                    ZSTD_compressCCtx(compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
+                    guard let windowLog else {
+                        return ZSTD_compressCCtx(
+                            compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
+                    }
+                    // Parameters stick to a context: set for this call, and taken off again for the next user.
+                    defer { ZSTD_CCtx_reset(compressor.context, ZSTD_reset_session_and_parameters) }
+                    ZSTD_CCtx_setParameter(compressor.context, ZSTD_c_compressionLevel, level)
+                    ZSTD_CCtx_setParameter(compressor.context, ZSTD_c_windowLog, windowLog)
+                    return ZSTD_compress2(compressor.context, out.baseAddress, bound, input.baseAddress, input.count)
                 }
             }
             guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }

@@ -601,7 +601,10 @@ public struct Puller: Sendable {
         var sent = body
         var encoding: [(String, String)] = []
         if method != "GET", body.count >= 1024, carry.readsZstd,
-            let compressed = Zstd.compress(body, level: carry.slowLink ? SyncLimits.wholeLevel : SyncLimits.wireLevel)
+            let compressed =
+                carry.slowLink
+                ? Zstd.compress(body, level: SyncLimits.wholeLevel, windowLog: SyncLimits.wholeWindowLog)
+                : Zstd.compress(body, level: SyncLimits.wireLevel)
         {
             sent = compressed
             encoding = [("Content-Encoding", "zstd")]

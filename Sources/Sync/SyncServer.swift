@@ -227,7 +227,8 @@ public enum SyncRoutes {
         headers[.contentType] = type
         var body = data
         if let level, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
-            let compressed = Zstd.compress(data, level: level)
+            let compressed = Zstd.compress(
+                data, level: level, windowLog: level == SyncLimits.wholeLevel ? SyncLimits.wholeWindowLog : nil)
         {
             body = compressed
             headers[.contentEncoding] = "zstd"
