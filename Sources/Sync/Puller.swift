@@ -62,7 +62,7 @@ public final class Carry: Sendable {
     private let state = Mutex(
         (
             pages: [Int64: ChangesPage](), blobs: [ContentHash: StoredBlob](), bytes: 0,
-            perRequest: SyncLimits.objectsPerRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none,
+            perRequest: SyncLimits.firstObjectsRequest, pageLimit: SyncLimits.defaultPage, rate: Double?.none,
             partial: (frame: ObjectFrame, bytes: Data)?.none, readsZstd: false
         ))
     /// Blob bytes kept at most.

@@ -92,6 +92,10 @@ public enum SyncLimits {
     public static let maxPageBytes = 64 << 20
     /// Blobs one `POST /v1/objects` may ask for.
     public static let objectsPerRequest = 256
+    /// Blobs a puller asks for in its first `POST /v1/objects`; each answer that comes whole doubles it. A node builds
+    /// an answer whole before it sends any (the signature covers it), and 16 MiB of pages compressed as a whole take
+    /// it half a second: a small first answer starts the link at once.
+    public static let firstObjectsRequest = 16
     /// Bytes after which a node stops adding blobs to a `POST /v1/objects` answer.
     public static let objectsBytes = 16 << 20
     /// Largest object (a page) a puller accepts.
