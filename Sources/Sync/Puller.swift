@@ -18,7 +18,7 @@ public struct PullSummary: Sendable, Equatable {
 
 /// Bytes of request and answer bodies a puller has moved, both ways, and the requests it made.
 public final class Traffic: Sendable {
-    private let counts = Mutex((sent: 0, received: 0, requests: 0))
+    private let counts = Mutex((sent: 0, received: 0, requests: 0, made: 0, fetched: 0))
 
     public init() {}
 
@@ -31,19 +31,17 @@ public final class Traffic: Sendable {
     }
 
     /// Bytes sent and received so far, and requests made (each one round trip at least).
-    public var total: (sent: Int, received: Int, requests: Int) { counts.withLock { $0 } }
-
-    private let textCounts = Mutex((made: 0, fetched: 0))
+    public var total: (sent: Int, received: Int, requests: Int) { counts.withLock { ($0.sent, $0.received, $0.requests) } }
 
     func add(textsMade made: Int, fetched: Int) {
-        textCounts.withLock {
+        counts.withLock {
             $0.made += made
             $0.fetched += fetched
         }
     }
 
     /// Texts a peer left out that were made here from their pages, and those that were then fetched.
-    public var texts: (made: Int, fetched: Int) { textCounts.withLock { $0 } }
+    public var texts: (made: Int, fetched: Int) { counts.withLock { ($0.made, $0.fetched) } }
 }
 
 /// The body of an answer as it streams in: what came before a break is still there.
