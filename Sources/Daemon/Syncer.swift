@@ -107,10 +107,23 @@ actor Syncer {
             metrics.count("newsd_sync_texts_fetched_total", ["peer": peer.name], by: Double(texts.fetched))
         }
         do {
-            // Both ways: what the peer has, then what it lacks of this node's (it may not be able to reach this node).
+            // Both ways: what the peer has, and what it lacks of this node's (it may not be able to reach this node),
+            // side by side: the push starts as soon as the pull's first page says what the peer holds, so its round
+            // trips do not follow the pull's last blob.
             let (summary, pushed) = try await flapping(riding, peer: peer, puller: puller, started: started) {
-                let summary = try await puller.pull(peer)
-                return (summary, try await puller.push(peer, holds: summary.peerHolds))
+                let (heard, tell) = AsyncStream.makeStream(of: PeerCursor?.self)
+                async let pushed: PushSummary = {
+                    var told = heard.makeAsyncIterator()
+                    // No page came: the pull failed, and says why.
+                    guard let holds = await told.next() else { throw CancellationError() }
+                    return try await puller.push(peer, holds: holds)
+                }()
+                defer { tell.finish() }
+                let summary = try await puller.pull(peer) { holds in
+                    tell.yield(holds)
+                    tell.finish()
+                }
+                return (summary, try await pushed)
             }
             metrics.count("newsd_sync_records_total", ["peer": peer.name], by: Double(summary.added))
             metrics.count("newsd_sync_records_pushed_total", ["peer": peer.name], by: Double(pushed.added))

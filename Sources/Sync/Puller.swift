@@ -12,8 +12,6 @@ public struct PullSummary: Sendable, Equatable {
     public var blobs: Int
     /// The peer's sequence number this node now has everything up to.
     public var cursor: Int64
-    /// How much of this node's change log the peer holds, as it last said.
-    public var peerHolds: PeerCursor?
 }
 
 /// Bytes of request and answer bodies a puller has moved, both ways, and the requests it made.
@@ -227,8 +225,11 @@ public struct Puller: Sendable {
     /// Bounded: a pull reads at most ``SyncLimits/maxPagesPerPull`` pages for at most ``SyncLimits/maxPullDuration``
     /// (the rest comes with the next sync), and stops with ``PullError/stalled(_:)`` after
     /// ``SyncLimits/maxEmptyPages`` pages in a row that hold nothing.
-    public func pull(_ peer: PeerConfig) async throws -> PullSummary {
-        var summary = PullSummary(added: 0, blobs: 0, cursor: 0, peerHolds: nil)
+    ///
+    /// `heard` is told, once, what the peer holds of this node's log, as soon as the first page that follows on from
+    /// this node's cursor says (so that a push can start beside the pull).
+    public func pull(_ peer: PeerConfig, heard: (@Sendable (PeerCursor?) -> Void)? = nil) async throws -> PullSummary {
+        var summary = PullSummary(added: 0, blobs: 0, cursor: 0)
         var state = try archive.cursor(peer: peer.name)
         // Node records of the pages read so far: the next page is checked while this one is stored, and its captures
         // may be signed by a node whose record is in a page not committed yet.
@@ -268,6 +269,9 @@ public struct Puller: Sendable {
                 continue
             }
             pages += 1
+            // Once the first page is known to follow what this node holds (a recreated peer has had what came from it
+            // marked to go back), a push may start.
+            if pages == 1 { heard?(page.yours) }
             emptyInARow = page.changes.isEmpty && (page.derived ?? []).isEmpty ? emptyInARow + 1 : 0
             if page.more, emptyInARow >= SyncLimits.maxEmptyPages {
                 throw PullError.stalled(
@@ -286,7 +290,6 @@ public struct Puller: Sendable {
             try await store(ready, from: peer, summary: &summary)
             state = PeerCursor(epoch: page.epoch, cursor: page.last, key: page.lastKey)
             summary.cursor = page.last
-            summary.peerHolds = page.yours
             guard more else { return summary }
         }
     }
