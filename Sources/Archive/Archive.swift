@@ -593,18 +593,19 @@ extension Archive {
     /// from `origin`.
     public func changes(since: Int64, limit: Int, skipping origin: String?) throws -> (changes: [Change], last: Int64) {
         try pool.read { db in
-            // Reading past the changes that came from `origin` is cheap: only those kept are fetched.
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, kind, key, origin FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [since, origin == nil ? limit : limit * 20])
-            var kept: [Row] = []
-            var last = since
-            for row in rows {
-                guard kept.count < limit else { break }
-                last = row["seq"]
-                if let origin, row["origin"] as String? == origin { continue }
-                kept.append(row)
-            }
+            // The changes that came from `origin` are passed over in SQL, however many: a page that holds fewer than
+            // `limit` read the log to its end.
+            var arguments: StatementArguments = [since]
+            if let origin { arguments += [origin] }
+            arguments += [limit]
+            let kept = try Row.fetchAll(
+                db,
+                sql: "SELECT seq, kind, key FROM change WHERE seq > ? \(origin == nil ? "" : "AND origin IS NOT ?") "
+                    + "ORDER BY seq LIMIT ?",
+                arguments: arguments)
+            let last: Int64 =
+                kept.count == limit
+                ? kept[limit - 1]["seq"] : max(since, try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? since)
             let changes = try kept.compactMap { row -> Change? in
                 let key: ContentHash = row["key"]
                 let item: ArchiveItem? =

@@ -123,7 +123,19 @@ actor Syncer {
                     tell.yield(holds)
                     tell.finish()
                 }
-                return (summary, try await pushed)
+                var both = try await pushed
+                // What the pull brought came from the peer, which holds it: a push that sends nothing moves the
+                // peer's cursor for this node past it, so that the next sync has nothing to walk (one round trip
+                // when nothing is new).
+                if summary.added > 0 {
+                    let cursor = PeerCursor(
+                        epoch: archive.epoch, cursor: both.cursor, key: try archive.changeKey(at: both.cursor))
+                    let caughtUp = try await puller.push(peer, holds: cursor)
+                    both.added += caughtUp.added
+                    both.blobs += caughtUp.blobs
+                    both.cursor = caughtUp.cursor
+                }
+                return (summary, both)
             }
             metrics.count("newsd_sync_records_total", ["peer": peer.name], by: Double(summary.added))
             metrics.count("newsd_sync_records_pushed_total", ["peer": peer.name], by: Double(pushed.added))
