@@ -71,6 +71,30 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(page.changes.count == 1 && page.last == page.changes[0].seq)
     }
 
+    @Test func aRunOfChangesFromANodeLongerThanAnyPageIsPassedOverInOneCall() throws {
+        let (source, _) = try temporaryArchive()
+        var blobs: [StoredBlob] = []
+        for number in 0..<12 {
+            let ingest = try sampleIngest(url: "https://news.example/\(number)", page: "<p>page \(number)</p>")
+            try source.store(ingest)
+            blobs.append(try #require(try source.storedBlob(ingest.capture.blobHash)))
+        }
+        let items = try source.changes(since: 0, limit: 1000).map(\.item)
+        let (archive, _) = try temporaryArchive()
+        try archive.apply(
+            items, blobs: blobs, from: "n1", url: "http://127.0.0.1/", epoch: "e", cursor: Int64(items.count),
+            origin: "node-1")
+        try archive.store(try sampleIngest(url: "https://news.example/here", page: "<p>here</p>"))
+        // Past this node's own record, every change came from node-1 but the ingest stored here: a page of one change
+        // is its article.
+        let page = try archive.changes(since: 1, limit: 1, skipping: "node-1")
+        #expect(items.count > 20, "more than the old scan of twenty times the limit")
+        #expect(page.changes.map(\.item.kind) == ["article"])
+        #expect(page.last == page.changes.first?.seq)
+        let rest = try archive.changes(since: page.last, limit: 1, skipping: "node-1")
+        #expect(rest.changes.map(\.item.kind) == ["capture"])
+    }
+
     @Test func aRecordHoldingNULIsRefusedAndNothingOfItsIngestIsStored() throws {
         let (archive, _) = try temporaryArchive()
         var ingest = try sampleIngest()
