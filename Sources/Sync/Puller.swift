@@ -602,10 +602,7 @@ public struct Puller: Sendable {
         var sent = body
         var encoding: [(String, String)] = []
         if method != "GET", body.count >= 1024, carry.readsZstd,
-            let compressed =
-                carry.slowLink
-                ? Zstd.compress(body, level: SyncLimits.wholeLevel, windowLog: SyncLimits.wholeWindowLog)
-                : Zstd.compress(body, level: SyncLimits.wireLevel)
+            let compressed = (carry.slowLink ? WireCompression.whole : .wire).compress(body)
         {
             sent = compressed
             encoding = [("Content-Encoding", "zstd")]

@@ -90,7 +90,7 @@ public enum SyncRoutes {
             served(count)
             return signedAnswer(
                 body, type: "application/x-newsd-objects", answering: request, gate: gate,
-                compressAt: whole ? SyncLimits.wholeLevel : nil)
+                compressing: whole ? .whole : nil)
         }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -108,7 +108,7 @@ public enum SyncRoutes {
             }
             var response = signedAnswer(
                 stored.data[(from ?? 0)...], type: "application/octet-stream", answering: request, gate: gate,
-                status: from == nil ? .ok : .partialContent, compressAt: original ? SyncLimits.wholeLevel : nil)
+                status: from == nil ? .ok : .partialContent, compressing: original ? .whole : nil)
             if let from {
                 response.headers[.contentRange] = "bytes \(from)-\(stored.data.count - 1)/\(stored.data.count)"
             }
@@ -206,7 +206,7 @@ public enum SyncRoutes {
         // Records, hex and text compress about 4:1.
         signedAnswer(
             try WireJSON.encoder.encode(value), type: "application/json", answering: request, gate: gate,
-            compressAt: SyncLimits.wireLevel)
+            compressing: .wire)
     }
 
     /// The first byte a `Range: bytes=N-` header asks for; `nil` for any other range (the whole is sent).
@@ -215,20 +215,19 @@ public enum SyncRoutes {
         return Int(header.dropFirst("bytes=".count).dropLast()).flatMap { $0 >= 0 ? $0 : nil }
     }
 
-    /// A 200 (or `status`) answer with `data`, signed for the request it answers. With `compressAt`, an answer of 1 KiB
-    /// or more crosses the wire zstd-compressed at that level when the asker accepts that (`Accept-Encoding`, as libcurl
-    /// sends it); the signature is over `data` as it is, before compression.
+    /// A 200 (or `status`) answer with `data`, signed for the request it answers. With `compressing`, an answer of 1 KiB
+    /// or more crosses the wire zstd-compressed so when the asker accepts that (`Accept-Encoding`, as libcurl sends it);
+    /// the signature is over `data` as it is, before compression.
     public static func signedAnswer(
         _ data: Data, type: String, answering request: Request, gate: SyncGate, status: HTTPResponse.Status = .ok,
-        compressAt level: Int32? = nil
+        compressing compression: WireCompression? = nil
     ) -> Response {
         let nonce = FieldName(SyncAuth.Header.nonce).flatMap { request.headers[$0] } ?? ""
         var headers = gate.answerHeaders(status: status.code, body: data, nonce: nonce)
         headers[.contentType] = type
         var body = data
-        if let level, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
-            let compressed = Zstd.compress(
-                data, level: level, windowLog: level == SyncLimits.wholeLevel ? SyncLimits.wholeWindowLog : nil)
+        if let compression, data.count >= 1024, request.headers[.acceptEncoding]?.contains("zstd") == true,
+            let compressed = compression.compress(data)
         {
             body = compressed
             headers[.contentEncoding] = "zstd"

@@ -1,5 +1,5 @@
 public import Archive
-import Foundation
+public import Foundation
 public import NewsCore
 
 /// `GET /v1/info`: who a node is.
@@ -117,15 +117,24 @@ public enum SyncLimits {
     /// some 4 MB of text a second from pages on one core, and zstd compresses some 26 MB of pages a second as a whole at
     /// level 9, so over a faster link fetching the texts, and blobs as stored, is quicker.
     public static let slowBelowBytesPerSecond = 4_000_000.0
-    /// zstd level for answers and request bodies compressed as they are sent: about 300 MB/s a core, a 2 MB page of
-    /// changes in 7 ms.
-    public static let wireLevel: Int32 = 3
-    /// zstd level for blobs sent as a whole (``ObjectsRequest/whole``), and for pushes over a slow link: 26 MB of pages a
-    /// second, 16 % fewer bytes than the pages compressed each on its own at level 9 (300 real pages of many sites).
-    public static let wholeLevel: Int32 = 9
-    /// zstd window for what is compressed at ``wholeLevel``: 16 MiB, an answer of objects whole, where level 9's own
-    /// window is 4 MiB (pages of one answer match across all of it: 5 % fewer bytes on 76 MB of real pages).
-    public static let wholeWindowLog: Int32 = 24
+}
+
+/// How a body of 1 KiB or more crosses the wire zstd-compressed (answers, and request bodies to a node that reads them).
+public enum WireCompression: Sendable {
+    /// As it is sent: zstd 3, about 300 MB/s a core, a 2 MB page of changes in 7 ms.
+    case wire
+    /// Pages sent together (``ObjectsRequest/whole``, pushes over a slow link): zstd 9, 26 MB of pages a second, 16 %
+    /// fewer bytes than the pages compressed each on its own (300 real pages of many sites); with a 16 MiB window, an
+    /// answer of objects whole, where level 9's own is 4 MiB (5 % fewer bytes again on 76 MB of real pages).
+    case whole
+
+    /// `data` compressed so, or `nil` when that is not smaller.
+    public func compress(_ data: Data) -> Data? {
+        switch self {
+        case .wire: Zstd.compress(data, level: 3)
+        case .whole: Zstd.compress(data, level: 9, windowLog: 24)
+        }
+    }
 }
 
 /// The wire's JSON conventions: records keep their canonical field names.
