@@ -605,7 +605,7 @@ extension Archive {
                 arguments: arguments)
             let last: Int64 =
                 kept.count == limit
-                ? kept[limit - 1]["seq"] : max(since, try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? since)
+                ? kept[limit - 1]["seq"] : max(since, try Self.lastSequence(db))
             let changes = try kept.compactMap { row -> Change? in
                 let key: ContentHash = row["key"]
                 let item: ArchiveItem? =
@@ -632,7 +632,12 @@ extension Archive {
 
     /// The last sequence number in the change log (0 when empty).
     public func lastSequence() throws -> Int64 {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? 0 }
+        try pool.read(Self.lastSequence)
+    }
+
+    /// The last sequence number in `db`'s change log (0 when empty).
+    static func lastSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? 0
     }
 
     /// Where this node stands with `peer`.

@@ -26,7 +26,7 @@ extension Archive {
                     integrity: integrity == ["ok"] ? "ok" : integrity.joined(separator: "; "),
                     articles: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM article") ?? 0,
                     captures: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM capture") ?? 0,
-                    lastSequence: try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change") ?? 0)
+                    lastSequence: try Archive.lastSequence(db))
             }
             try copy.close()
             guard result.integrity == "ok" else {

@@ -30,7 +30,7 @@ extension Archive {
                 blobs: try count("SELECT COUNT(*) FROM blob"),
                 blobBytes: try Int64.fetchOne(db, sql: "SELECT bytes FROM blob_tally") ?? 0,
                 storedBlobBytes: try Int64.fetchOne(db, sql: "SELECT stored FROM blob_tally") ?? 0,
-                lastSequence: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change") ?? 0)
+                lastSequence: try Archive.lastSequence(db))
             let day = try Row.fetchOne(
                 db, sql: "SELECT COUNT(*) AS captures, COALESCE(SUM(size), 0) AS bytes FROM capture WHERE fetchedAt >= ?",
                 arguments: [Canonical.timestamp(Date().addingTimeInterval(-86400))])
