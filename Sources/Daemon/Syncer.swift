@@ -187,8 +187,12 @@ actor Syncer {
                 message = unreachable
             }
             let received = puller.traffic.total.received
-            idle = received > moved ? 0 : idle + 1
-            if received > moved { lastMoved = .now }
+            if received > moved {
+                idle = 0
+                lastMoved = .now
+            } else {
+                idle += 1
+            }
             moved = received
             // A link that breaks every try before anything moves is not riding out a flap: a few tries before anything
             // ever moved, `stalledFor` seconds without a byte once something has.
