@@ -72,6 +72,10 @@ public final class ShapedLink: Sendable {
     private let profile: Profile
     private let state = Mutex(State())
     private let buckets = Mutex((up: ContinuousClock.now, down: ContinuousClock.now))
+    /// Signalled once at the first connection: the drops' clock starts there, not when the relay starts.
+    private let firstConnection = DispatchSemaphore(value: 0)
+    /// Signalled at `stop()`: the drop loop's waits end at once.
+    private let stopping = DispatchSemaphore(value: 0)
 
     private struct State {
         var stopped = false
@@ -125,6 +129,8 @@ public final class ShapedLink: Sendable {
         }
         shutdown(listener, Int32(SHUT_RDWR))
         for connection in live { Self.reset(connection) }
+        stopping.signal()
+        firstConnection.signal()
     }
 
     private func acceptLoop() {
@@ -159,6 +165,7 @@ public final class ShapedLink: Sendable {
                 state.connections[state.nextID] = (client, server)
                 return state.nextID
             }
+            if id == 0 { firstConnection.signal() }
             let ends = Mutex(2)
             let finish: @Sendable () -> Void = { [self] in
                 let last = ends.withLock { remaining in
@@ -240,18 +247,18 @@ public final class ShapedLink: Sendable {
         }.start()
     }
 
-    /// Resets every connection every `dropEvery`, then refuses new ones for `downFor`.
+    /// From the first connection on, resets every connection every `dropEvery`, then refuses new ones for `downFor`.
     private func dropLoop() {
         guard let every = profile.dropEvery else { return }
-        while !state.withLock({ $0.stopped }) {
-            Thread.sleep(forTimeInterval: Self.seconds(every))
+        firstConnection.wait()
+        while stopping.wait(timeout: .now() + Self.seconds(every)) == .timedOut {
             let live = state.withLock { state -> [(client: Int32, server: Int32)] in
                 state.up = false
                 state.drops += 1
                 return Array(state.connections.values)
             }
             for connection in live { Self.reset(connection) }
-            Thread.sleep(forTimeInterval: Self.seconds(profile.downFor))
+            guard stopping.wait(timeout: .now() + Self.seconds(profile.downFor)) == .timedOut else { return }
             state.withLock {
                 $0.up = true
                 $0.upSince = .now

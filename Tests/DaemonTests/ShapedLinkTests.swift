@@ -42,13 +42,16 @@ import Testing
             to: server.port,
             .init(
                 name: "test", up: .init(bitsPerSecond: nil, delay: .zero),
-                down: .init(bitsPerSecond: 512_000, delay: .zero), dropEvery: .milliseconds(500), downFor: .seconds(5)))
+                down: .init(bitsPerSecond: 512_000, delay: .zero), dropEvery: .milliseconds(500), downFor: .seconds(60)))
         defer { link.stop() }
-        // 400 KB at 64 KB/s would take six seconds: the drop after half a second breaks it.
+        // 400 KB at 64 KB/s would take six seconds: the drop half a second after the first connection breaks it.
         await #expect(throws: FetchError.self) { try await fetch(link.port, "/long") }
-        #expect(link.traffic.drops == 1)
-        // Down for five seconds: a new connection is refused at once.
+        let broken = link.traffic
+        #expect(broken.drops == 1)
+        #expect(broken.down > 0 && broken.down < 400_000, "part of the body came before the reset")
+        // Down for a minute: a new connection is refused at once, nothing more comes through.
         await #expect(throws: FetchError.self) { try await fetch(link.port, "/long") }
+        #expect(link.traffic.down <= broken.down)
         await server.stop()
     }
 }
