@@ -418,6 +418,14 @@ enum Schema {
                         eventID TEXT PRIMARY KEY NOT NULL, intoID TEXT NOT NULL, at REAL NOT NULL) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v24") { db in
+            // A search reads each hit's extractions (their capture and node) from the index alone, not the table too.
+            try db.execute(
+                sql: """
+                    CREATE INDEX extraction_text_capture ON extraction(textID, captureID, nodeID);
+                    DROP INDEX extraction_text;
+                    """)
+        }
         return migrator
     }
 }

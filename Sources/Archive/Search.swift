@@ -193,8 +193,9 @@ extension Archive {
         }
         let limit = max(1, min(query.limit, 500))
         // FTS5 ranks (bm25, title weighted 5:1) and cuts the list itself; only the best candidates are
-        // joined to their articles and filtered, page by page, and only the hits get snippets (see ``Snippet``).
-        let page = limit * 4
+        // joined to their articles and filtered, page by page, and only the hits get snippets (see ``Snippet``). Without
+        // filters the first page is all it takes; with them, each page is four times the one before.
+        var page = conditions.isEmpty ? limit : limit * 4
         let details = """
             SELECT article.url AS url, COALESCE(text.title, \(Self.entryTitle(of: "article.id"))) AS title,
                 text.body AS body, text.id AS textID,
@@ -209,26 +210,33 @@ extension Archive {
             """
         do {
             return try pool.read { db in
-                // Prepared once per search: each hit runs them again.
+                // Prepared once per connection: each search and each hit runs them again.
+                let candidatesStatement = try db.cachedStatement(
+                    sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?")
                 let detailsStatement = try db.cachedStatement(sql: details)
                 var snippets = Snippet(expression: match)
                 var hits: [SearchHit] = []
                 var offset = 0
                 while hits.count < limit {
-                    let candidates = try Int64.fetchAll(
-                        db, sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
-                        arguments: [match, page, offset])
+                    let candidates = try Int64.fetchAll(candidatesStatement, arguments: [match, page, offset])
                     for candidate in candidates where hits.count < limit {
-                        guard let row = try Row.fetchOne(detailsStatement, arguments: StatementArguments([candidate] + filters))
-                        else { continue }
+                        // A cursor's row is read where SQLite holds it, without a copy, while the cursor lives.
+                        let rows = try Row.fetchCursor(detailsStatement, arguments: StatementArguments([candidate] + filters))
+                        guard let row = try rows.next() else { continue }
+                        // The body is read where SQLite holds it; only the snippet's part of it is decoded.
+                        let snippet = try row.withUnsafeData(named: "body") { body in
+                            body.map { $0.withUnsafeBytes { snippets.make(utf8: $0.assumingMemoryBound(to: UInt8.self)) } } ?? ""
+                        }
                         hits.append(
-                            SearchHit(
-                                articleURL: row["url"], title: row["title"], snippet: snippets.make(row["body"]),
-                                textID: row["textID"],
-                                capturedAt: row["capturedAt"], provenance: Self.provenance(row)))
+                            withExtendedLifetime(rows) {
+                                SearchHit(
+                                    articleURL: row["url"], title: row["title"], snippet: snippet, textID: row["textID"],
+                                    capturedAt: row["capturedAt"], provenance: Self.provenance(row))
+                            })
                     }
                     guard candidates.count == page else { break }
                     offset += page
+                    page *= 4
                 }
                 return hits
             }

@@ -58,63 +58,103 @@ struct Snippet {
     }
 
     /// The snippet of `text`: its first words when no term occurs in it (the match was in the title).
+    mutating func make(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { make(utf8: $0) }
+    }
+
+    /// The snippet of a text given as its UTF-8 bytes (as SQLite holds it); only the part read is decoded.
     ///
     /// The reading starts shortly before the first place a term stands in the text as typed or folded, in lower
-    /// case, capitalised or in capitals (a byte search); where none does, it reads the first 8,192 characters, for
-    /// forms only folding finds (other diacritics, mixed case).
-    mutating func make(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        let found =
-            firstLiteral(in: text).flatMap { matchWindow(in: scalars, from: $0, limit: nil) }
-            ?? matchWindow(in: scalars, from: scalars.startIndex, limit: 8192)
-        return Self.render(found ?? Self.opening(of: scalars).map { ($0, false) }, in: scalars)
-    }
-
-    /// The index a few words before the earliest literal occurrence of a term, on a word's start.
-    private func firstLiteral(in text: String) -> String.UnicodeScalarView.Index? {
-        var text = text
-        let earliest = text.withUTF8 { bytes -> Int? in
-            var best: Int?
-            for literal in literals {
-                // Only the part before the earliest match so far can hold an earlier one.
-                let end = min(bytes.count, (best ?? bytes.count) + literal.count - 1)
-                guard let offset = Self.find(literal, in: UnsafeBufferPointer(rebasing: bytes[..<end])) else { continue }
-                best = offset
-            }
-            guard var start = best else { return nil }
-            // Back up far enough for the words that lead the window, then forward to a scalar's first byte.
-            start = max(0, start - 160)
-            while start > 0, bytes[start] & 0xC0 == 0x80 { start += 1 }
-            return start
+    /// case, capitalised or in capitals (a byte search), and decodes a KB from there; where none does, or the
+    /// place held no matching word, it reads the first 8,192 characters, for forms only folding finds (other
+    /// diacritics, mixed case), and takes the opening words when none is there either.
+    mutating func make(utf8 text: UnsafeBufferPointer<UInt8>) -> String {
+        // Forward to a scalar's first byte.
+        func boundary(_ offset: Int) -> Int {
+            var offset = min(offset, text.count)
+            while offset < text.count, text[offset] & 0xC0 == 0x80 { offset += 1 }
+            return offset
         }
-        guard let earliest else { return nil }
-        let scalars = text.unicodeScalars
-        var index = text.utf8.index(text.utf8.startIndex, offsetBy: earliest)
-        guard index != scalars.startIndex else { return index }
-        // Past the word the backing-up may have landed in.
-        while index < scalars.endIndex, Self.isWordScalar(scalars[index]) { index = scalars.index(after: index) }
-        return index
+        var tries: [(range: Range<Int>, limit: Int?)] = []
+        if let at = earliestLiteral(in: text) {
+            // Back up far enough for the words that lead the window.
+            let from = boundary(max(0, at - 160))
+            tries += [(from..<boundary(at + 1024), nil), (from..<text.count, nil)]
+        }
+        // 8,192 characters are at most four times as many bytes; the window after them, a few KB more.
+        tries += [(0..<boundary(4 * 8192 + 4096), 8192), (0..<text.count, 8192)]
+        var previous: (range: Range<Int>, limit: Int?)?
+        for (range, limit) in tries where range != previous?.range || limit != previous?.limit {
+            previous = (range, limit)
+            if let made = excerpt(of: text, range, limit: limit) { return made }
+        }
+        // The last try (the whole text, opening words when nothing matches) always makes one.
+        return ""
     }
 
-    /// Where `needle` first stands in `bytes`: libc's `memchr` (which scans many bytes at a time) finds each candidate
-    /// first byte.
+    /// The snippet made of `range` of `text` alone (from a word's start after its first byte, where that is not the
+    /// text's): the window at the first match within `limit` characters, the opening words (with a `limit`) when
+    /// there is none, or `nil` when there is none or the part ends before the window is full.
+    private mutating func excerpt(of text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, limit: Int?) -> String? {
+        let part = String(decoding: UnsafeBufferPointer(rebasing: text[range]), as: UTF8.self)
+        let scalars = part.unicodeScalars
+        let cut = (start: range.lowerBound > 0, end: range.upperBound < text.count)
+        var start = scalars.startIndex
+        // Past the word the backing-up may have landed in.
+        if cut.start { while start < scalars.endIndex, Self.isWordScalar(scalars[start]) { start = scalars.index(after: start) } }
+        if let window = matchWindow(in: scalars, from: start, limit: limit) {
+            return window.count < Self.size && cut.end ? nil : Self.render(window, in: part, cut: cut)
+        }
+        guard limit != nil, !cut.start else { return nil }
+        let opening = Self.opening(of: scalars)
+        return opening.count < Self.size && cut.end ? nil : Self.render(opening.map { ($0, false) }, in: part, cut: cut)
+    }
+
+    /// The byte offset of the earliest literal occurrence of a term.
+    private func earliestLiteral(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var best: Int?
+        for literal in literals {
+            // Only the part before the earliest match so far can hold an earlier one.
+            let end = min(bytes.count, (best ?? bytes.count) + literal.count - 1)
+            guard let offset = Self.find(literal, in: UnsafeBufferPointer(rebasing: bytes[..<end])) else { continue }
+            best = offset
+        }
+        return best
+    }
+
+    /// Where `needle` first stands in `bytes`: libc's `memchr` (which scans many bytes at a time) finds each place of
+    /// the needle's least common byte, and the rest is compared there.
     private static func find(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let head = needle.first, let base = bytes.baseAddress, bytes.count >= needle.count else { return nil }
-        let last = bytes.count - needle.count
-        var index = 0
-        while index <= last {
-            guard let found = memchr(base + index, Int32(head), last - index + 1) else { return nil }
-            index = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
-            var same = true
-            for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {
-                same = false
-                break
-            }
-            if same { return index }
-            index += 1
+        guard let base = bytes.baseAddress, !needle.isEmpty, bytes.count >= needle.count else { return nil }
+        let anchor = needle.indices.min { commonness(needle[$0]) < commonness(needle[$1]) }!
+        let byte = Int32(needle[anchor])
+        // Where the anchor may stand: from `anchor` to `bytes.count - needle.count + anchor`.
+        var at = anchor
+        let last = bytes.count - needle.count + anchor
+        while at <= last {
+            guard let found = memchr(base + at, byte, last - at + 1) else { return nil }
+            at = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
+            let start = at - anchor
+            if memcmp(base + start, needle, needle.count) == 0 { return start }
+            at += 1
         }
         return nil
     }
+
+    /// How often a byte stands in text, roughly (higher is more often): lower-case letters by their frequency in
+    /// English, capitals, digits and punctuation rarely; beyond ASCII a scalar's first byte is shared by its whole
+    /// script (often), its last bytes are not.
+    private static func commonness(_ byte: UInt8) -> Int {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): 40 - (byFrequency.firstIndex(of: byte) ?? 26)
+        case UInt8(ascii: " "), 0xC0...: 50
+        case 0x80...: 12
+        default: 1
+        }
+    }
+
+    private static let byFrequency = Array("etaoinshrdlcumwfgypbvkjxqz".utf8)
 
     /// The words around the first match, reading from `start` (at most `limit` scalars before a match), or `nil`.
     private mutating func matchWindow(
@@ -150,7 +190,11 @@ struct Snippet {
             let scalar = scalars[index]
             if Self.isWordScalar(scalar) {
                 if begin == nil { begin = index }
-                word += fold(scalar)
+                if scalar.isASCII {
+                    word.append(Self.lowercased(scalar))
+                } else {
+                    word += fold(scalar)
+                }
             } else {
                 finishWord(at: index)
             }
@@ -179,29 +223,33 @@ struct Snippet {
         return words
     }
 
-    /// The words of `window` with what stands between them, matches marked, and an ellipsis where the text goes on.
+    /// The words of `window` with what stands between them, matches marked, and an ellipsis where the text goes on
+    /// (`cut`: `scalars` is a part of it that starts or ends before the text does).
     private static func render(
-        _ window: [(range: Range<String.UnicodeScalarView.Index>, matches: Bool)], in scalars: String.UnicodeScalarView
+        _ window: [(range: Range<String.Index>, matches: Bool)], in text: String, cut: (start: Bool, end: Bool)
     ) -> String {
         guard let first = window.first, let last = window.last else { return "" }
-        var out = first.range.lowerBound == scalars.startIndex ? "" : "…"
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        if first.range.lowerBound != text.startIndex || cut.start { out += "…".utf8 }
+        // What separates two words, with line breaks made spaces.
+        func separator(_ range: Range<String.Index>) {
+            for byte in text.utf8[range] { out.append(byte == 0x0A || byte == 0x0D || byte == 0x09 ? 0x20 : byte) }
+        }
         var previousEnd = first.range.lowerBound
         for (range, matches) in window {
-            out += spaced(scalars[previousEnd..<range.lowerBound])
-            let piece = String(scalars[range])
-            out += matches ? "[" + piece + "]" : piece
+            separator(previousEnd..<range.lowerBound)
+            if matches { out.append(UInt8(ascii: "[")) }
+            out += text.utf8[range]
+            if matches { out.append(UInt8(ascii: "]")) }
             previousEnd = range.upperBound
         }
         // No word after the window: it ends as the text does, without an ellipsis.
-        guard scalars[last.range.upperBound...].contains(where: isWordScalar) else {
-            return (out + spaced(scalars[last.range.upperBound...])).trimmingCharacters(in: .whitespaces)
+        guard cut.end || text.unicodeScalars[last.range.upperBound...].contains(where: isWordScalar) else {
+            separator(last.range.upperBound..<text.endIndex)
+            return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         }
-        return out + "…"
-    }
-
-    /// What separates two words, with line breaks made spaces.
-    private static func spaced(_ separator: Substring.UnicodeScalarView) -> String {
-        String(String.UnicodeScalarView(separator.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 }))
+        return String(decoding: out + "…".utf8, as: UTF8.self)
     }
 
     /// Letters, digits and marks make words, as in unicode61 (marks are left out when folded).
@@ -225,14 +273,17 @@ struct Snippet {
     }
 
     private static func fold(_ scalar: Unicode.Scalar, cache: inout [UInt32: [Unicode.Scalar]]) -> [Unicode.Scalar] {
-        if scalar.isASCII {
-            return [(0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(scalar.value | 0x20)! : scalar]
-        }
+        if scalar.isASCII { return [lowercased(scalar)] }
         if let known = cache[scalar.value] { return known }
         let result = Array(
             String(scalar).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).unicodeScalars)
         cache[scalar.value] = result
         return result
+    }
+
+    /// An ASCII scalar in lower case.
+    private static func lowercased(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        (0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(UInt8(scalar.value | 0x20)) : scalar
     }
 
     /// The folded words of `text`.

@@ -42,6 +42,20 @@ import Testing
         #expect(try snippet("Daraa", far) == String(repeating: "x ", count: 16).dropLast() + "…")
     }
 
+    @Test func onlyThePartAroundTheMatchIsReadYetTheWindowIsTheWholeTextsWindow() throws {
+        // The term first stands inside a longer word, then as a word far on: the window is at the word.
+        let inside = "reinforcement " + String(repeating: "a ", count: 2000) + "Forces moved in."
+        #expect(try snippet("forces", inside) == "…a a a a [Forces] moved in.")
+        // Only inside longer words: the opening words.
+        #expect(try snippet("forces", "reinforcesments and more") == "reinforcesments and more")
+        // After the match, more than a KB without a word: the window goes on past it, and the text's end shows.
+        let spaced = "Floods " + String(repeating: "- ", count: 1500) + "came back"
+        #expect(try snippet("floods", spaced) == "[Floods] " + String(repeating: "- ", count: 1500) + "came back")
+        // A window that ends before the text does ends with an ellipsis, however the part read was cut.
+        let long = String(repeating: "x ", count: 100) + "Floods " + String(repeating: "y ", count: 2000)
+        #expect(try snippet("floods", long) == "…x x x x [Floods] y y y y y y y y y y y…")
+    }
+
     @Test func aMatchInTheTitleOnlyShowsTheOpeningWords() throws {
         let text = (1...30).map { "w\($0)" }.joined(separator: " ")
         #expect(try snippet("absent", text) == (1...16).map { "w\($0)" }.joined(separator: " ") + "…")
