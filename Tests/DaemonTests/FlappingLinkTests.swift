@@ -51,4 +51,23 @@ import Testing
         try await first.stop()
         await server.stop()
     }
+
+    @Test func aPeerThatResetsEveryConnectionAtOnceIsGivenUpAfterAFewTries() async throws {
+        // A relay to a port where nothing listens: it takes each connection, then resets it at once.
+        let resetting = try ShapedLink.start(
+            to: 9, .even("resetting", bitsPerSecond: 4_000_000, roundTrip: .milliseconds(2)))
+        defer { resetting.stop() }
+        let source = try await TestNode.start()
+        var peer = source.asPeer("source")
+        peer.url = URL(string: "http://127.0.0.1:\(resetting.port)")!
+        let laptop = try await TestNode.start(peers: [peer])
+        let began = ContinuousClock.now
+        let peers = try await laptop.sync()
+        #expect(peers.first?.lastResult == "error", "\(peers)")
+        #expect(resetting.traffic.down == 0)
+        // Five tries with pauses of 1, 2, 4 and 8 s (with jitter): not the two minutes a link that flaps is given.
+        #expect(ContinuousClock.now - began < .seconds(90), "gave up after \(ContinuousClock.now - began)")
+        try await laptop.stop()
+        try await source.stop()
+    }
 }
