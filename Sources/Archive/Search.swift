@@ -222,17 +222,18 @@ extension Archive {
                     for candidate in candidates where hits.count < limit {
                         // A cursor's row is read where SQLite holds it, without a copy, while the cursor lives.
                         let rows = try Row.fetchCursor(detailsStatement, arguments: StatementArguments([candidate] + filters))
-                        guard let row = try rows.next() else { continue }
-                        // The body is read where SQLite holds it; only the snippet's part of it is decoded.
-                        let snippet = try row.withUnsafeData(named: "body") { body in
-                            body.map { $0.withUnsafeBytes { snippets.make(utf8: $0.assumingMemoryBound(to: UInt8.self)) } } ?? ""
-                        }
-                        hits.append(
-                            withExtendedLifetime(rows) {
+                        try withExtendedLifetime(rows) {
+                            guard let row = try rows.next() else { return }
+                            // The body too; only the snippet's part of it is decoded.
+                            let snippet = try row.withUnsafeData(named: "body") { body in
+                                body.map { $0.withUnsafeBytes { snippets.make(utf8: $0.assumingMemoryBound(to: UInt8.self)) } }
+                                    ?? ""
+                            }
+                            hits.append(
                                 SearchHit(
                                     articleURL: row["url"], title: row["title"], snippet: snippet, textID: row["textID"],
-                                    capturedAt: row["capturedAt"], provenance: Self.provenance(row))
-                            })
+                                    capturedAt: row["capturedAt"], provenance: Self.provenance(row)))
+                        }
                     }
                     guard candidates.count == page else { break }
                     offset += page
