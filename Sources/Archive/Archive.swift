@@ -13,6 +13,8 @@ public final class Archive: Sendable {
     let pool: DatabasePool
     /// Node records by id, once read: every capture stored is checked against its node's key.
     private let knownNodes = Mutex<[String: NodeRecord]>([:])
+    /// zstd dictionaries, once read (see ``buildDictionaries(limit:)``).
+    let dictionaryCache = DictionaryCache()
     /// This database's epoch: a new one whenever the database is created anew, so peers know to start over.
     public let epoch: String
 
@@ -194,9 +196,16 @@ public struct StoredBlob: Sendable, Equatable {
         _ = try bytes()
     }
 
-    /// The original bytes; throws unless the stored form decodes to bytes that `hash` names.
+    /// The original bytes; throws unless the stored form decodes to bytes that `hash` names. A form compressed with a
+    /// dictionary is not read here: it stays inside the archive that holds the dictionary.
     public func bytes() throws -> Data {
-        let bytes = try BlobCodec.decode(data, encoding: encoding, size: size)
+        try bytes(dictionaries: { _ in nil })
+    }
+
+    /// The original bytes; throws unless the stored form decodes to bytes that `hash` names (with the dictionary it
+    /// names, if any, from `dictionaries`).
+    func bytes(dictionaries: BlobCodec.DictionaryLookup) throws -> Data {
+        let bytes = try BlobCodec.decode(data, encoding: encoding, size: size, dictionaries: dictionaries)
         let actual = ContentHash(of: bytes)
         guard actual == hash else { throw IntegrityError("blob \(hash) arrived with bytes hashing to \(actual)") }
         return bytes
@@ -446,17 +455,23 @@ extension Archive {
 
     /// The raw bytes stored under `hash`, if any; throws if what is stored is damaged.
     public func blob(_ hash: ContentHash) throws -> Data? {
-        guard let stored = try storedBlob(hash) else { return nil }
-        return try BlobCodec.decode(stored.data, encoding: stored.encoding, size: stored.size)
+        try storedBlob(hash, original: true)?.data
     }
 
-    /// The blob stored under `hash` as it is stored: compressed (`zstd`) or not (`identity`), with its original size.
-    /// Peers are sent this form, so that what crosses the wire is what the disk holds.
-    public func storedBlob(_ hash: ContentHash) throws -> StoredBlob? {
+    /// The blob stored under `hash` in the form peers are sent, with its original size: compressed (`zstd`) or not
+    /// (`identity`) as it is stored, so that what crosses the wire is what the disk holds; a page compressed with one
+    /// of this archive's dictionaries goes compressed without it (a peer makes its own). `original`: as it came.
+    public func storedBlob(_ hash: ContentHash, original: Bool = false) throws -> StoredBlob? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash]).map {
-                StoredBlob(hash: hash, data: $0["data"], encoding: $0["encoding"], size: $0["size"])
-            }
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
+            else { return nil }
+            let stored = StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"])
+            guard original || BlobCodec.dictionary(of: stored.encoding) != nil else { return stored }
+            let bytes = try stored.bytes(dictionaries: dictionaries(db))
+            let form = original ? (bytes, "identity") : BlobCodec.encode(bytes, level: BlobCodec.ingestLevel)
+            return StoredBlob(hash: hash, data: form.0, encoding: form.1, size: stored.size)
         }
     }
 
@@ -743,8 +758,11 @@ extension Archive {
         _ checked: CheckedItems, blobs: [StoredBlob], origin: String? = nil, also: (Database) throws -> Void = { _ in }
     ) throws -> Int {
         try pool.write { db in
+            // With dictionaries here, pages from elsewhere are recompressed with them when newsd is idle.
+            let dictionaries = try !blobs.isEmpty && Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dictionary)") == true
             for blob in blobs {
-                try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, compacted: true, db: db)
+                try Self.insertBlob(
+                    (blob.data, blob.encoding), hash: blob.hash, size: blob.size, compacted: !dictionaries, db: db)
             }
             let added = try checked.items.reduce(0) { $0 + (try Self.insert($1, db: db, origin: origin) ? 1 : 0) }
             try also(db)

@@ -1,49 +1,97 @@
 import CZstd
 public import Foundation
+import NewsCore
 import Synchronization
 
-/// How blobs are stored: zstd-compressed when that is smaller, as they came otherwise.
+/// How blobs are stored: zstd-compressed when that is smaller, as they came otherwise; a page may be compressed with a
+/// dictionary (``Archive/buildDictionaries()``), itself a blob, named in the encoding (`zstd:HASH`).
 enum BlobCodec {
     /// zstd level 1 as pages arrive: 4.7× on HTML at about 500 MB/s a core, so a burst of pages is stored fast.
     static let ingestLevel: Int32 = 1
     /// zstd level 9 for pages recompressed while newsd is idle (``Archive/compactBlobs(limit:)``): 5.5× on HTML, about
     /// 2 ms for a 183 KB page; smaller archives, and fewer bytes for peers over bad links.
     static let compactLevel: Int32 = 9
+    /// zstd level 19 for dictionaries: made once, and a host's dictionary is its first pages.
+    static let dictionaryLevel: Int32 = 19
 
-    /// The stored form of `bytes` at `level` and its encoding name (`zstd` or `identity`).
-    static func encode(_ bytes: Data, level: Int32) -> (data: Data, encoding: String) {
+    /// What the encoding of a blob compressed with a dictionary begins with; the dictionary's hash follows.
+    static let dictionaryEncoding = "zstd:"
+
+    /// The bytes of the dictionary a hash names, or `nil` when the archive holds no such dictionary.
+    typealias DictionaryLookup = (ContentHash) throws -> Data?
+
+    /// The stored form of `bytes` at `level` and its encoding name (`zstd`, `zstd:HASH` with `dictionary`, or
+    /// `identity`).
+    static func encode(
+        _ bytes: Data, level: Int32, dictionary: (hash: ContentHash, bytes: Data)? = nil
+    ) -> (data: Data, encoding: String) {
         guard bytes.count >= 64 else { return (bytes, "identity") }
-        return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity")
+        guard let dictionary else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
+        let prepared = preparedDictionaries.withLock { prepared in
+            if let ready = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return ready }
+            // A prepared dictionary holds its own match tables (a few MiB for a host's): a few are kept, the latest.
+            if prepared.count >= 8 { prepared.removeFirst() }
+            prepared.append(PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level))
+            return prepared[prepared.count - 1]
+        }
+        return Zstd.compress(bytes, with: prepared).map { ($0, dictionaryEncoding + dictionary.hash.hex) }
+            ?? (bytes, "identity")
     }
 
-    /// The original bytes of a stored blob of `size` bytes; throws if the stored form is damaged.
-    static func decode(_ data: Data, encoding: String, size: Int) throws -> Data {
-        switch encoding {
-        case "identity":
+    /// Dictionaries made ready to compress with, so that each page does not index its dictionary again (which took
+    /// six times as long as compressing a page with it, at level 9).
+    private static let preparedDictionaries = Mutex<[PreparedDictionary]>([])
+
+    /// The dictionary an encoding names, if it names one (`zstd:HASH`).
+    static func dictionary(of encoding: String) -> ContentHash? {
+        guard encoding.hasPrefix(dictionaryEncoding) else { return nil }
+        return ContentHash(hex: String(encoding.dropFirst(dictionaryEncoding.count)))
+    }
+
+    /// The original bytes of a stored blob of `size` bytes; throws if the stored form is damaged, or names a
+    /// dictionary `dictionaries` does not hold.
+    static func decode(
+        _ data: Data, encoding: String, size: Int, dictionaries: DictionaryLookup = { _ in nil }
+    ) throws -> Data {
+        var dictionary: Data?
+        if encoding.hasPrefix(dictionaryEncoding) {
+            guard let hash = Self.dictionary(of: encoding) else { throw IntegrityError("unknown blob encoding \(encoding)") }
+            guard let bytes = try dictionaries(hash) else {
+                throw IntegrityError("compressed with dictionary \(hash), which the archive does not hold")
+            }
+            dictionary = bytes
+        }
+        if encoding == "identity" {
             // A size taken on trust would be served onwards and counted in the archive's size.
             guard data.count == size else { throw IntegrityError("blob of \(data.count) bytes claims \(size)") }
             return data
-        case "zstd":
-            let declared = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
-            guard declared != newsd_zstd_content_size_error(),
-                declared == newsd_zstd_content_size_unknown() || declared == UInt64(size)
-            else { throw IntegrityError("compressed blob declares \(declared) bytes, the archive says \(size)") }
-            var output = Data(count: size)
-            let written = decompressors.use { decompressor in
-                output.withUnsafeMutableBytes { out in
-                    data.withUnsafeBytes { input in
-                        ZSTD_decompressDCtx(decompressor.context, out.baseAddress, size, input.baseAddress, input.count)
+        }
+        guard encoding == "zstd" || dictionary != nil else { throw IntegrityError("unknown blob encoding \(encoding)") }
+        let declared = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        guard declared != newsd_zstd_content_size_error(),
+            declared == newsd_zstd_content_size_unknown() || declared == UInt64(size)
+        else { throw IntegrityError("compressed blob declares \(declared) bytes, the archive says \(size)") }
+        var output = Data(count: size)
+        let written = decompressors.use { decompressor in
+            output.withUnsafeMutableBytes { out in
+                data.withUnsafeBytes { input in
+                    guard let dictionary else {
+                        return ZSTD_decompressDCtx(
+                            decompressor.context, out.baseAddress, size, input.baseAddress, input.count)
+                    }
+                    return dictionary.withUnsafeBytes { dictionary in
+                        ZSTD_decompress_usingDict(
+                            decompressor.context, out.baseAddress, size, input.baseAddress, input.count,
+                            dictionary.baseAddress, dictionary.count)
                     }
                 }
             }
-            guard ZSTD_isError(written) == 0, written == size else {
-                let reason = ZSTD_isError(written) != 0 ? String(cString: ZSTD_getErrorName(written)) : "\(written) bytes"
-                throw IntegrityError("compressed blob does not decompress to \(size) bytes: \(reason)")
-            }
-            return output
-        default:
-            throw IntegrityError("unknown blob encoding \(encoding)")
         }
+        guard ZSTD_isError(written) == 0, written == size else {
+            let reason = ZSTD_isError(written) != 0 ? String(cString: ZSTD_getErrorName(written)) : "\(written) bytes"
+            throw IntegrityError("compressed blob does not decompress to \(size) bytes: \(reason)")
+        }
+        return output
     }
 
     /// Output buffers up to this size stay with their context; larger ones (rare big pages) are let go.
@@ -73,12 +121,28 @@ public enum Zstd {
     /// `bytes` compressed as one zstd frame at `level`, or `nil` when that is not smaller. With `windowLog`, matches
     /// reach back 2^windowLog bytes instead of the level's own window (libzstd's decoders accept up to 2^27 unasked).
     public static func compress(_ bytes: Data, level: Int32, windowLog: Int32? = nil) -> Data? {
+        compress(bytes, level: level, windowLog: windowLog, with: nil)
+    }
+
+    /// `bytes` compressed as one zstd frame with `dictionary`, at the level it was prepared for; `nil` when not smaller.
+    static func compress(_ bytes: Data, with dictionary: PreparedDictionary) -> Data? {
+        compress(bytes, level: dictionary.level, windowLog: nil, with: dictionary)
+    }
+
+    private static func compress(
+        _ bytes: Data, level: Int32, windowLog: Int32?, with dictionary: PreparedDictionary?
+    ) -> Data? {
         BlobCodec.compressors.use { compressor -> Data? in
             let bound = ZSTD_compressBound(bytes.count)
             if compressor.output.count < bound { compressor.output = [UInt8](repeating: 0, count: bound) }
             defer { if compressor.output.count > BlobCodec.keptOutput { compressor.output = [] } }
             let written = compressor.output.withUnsafeMutableBytes { out in
                 bytes.withUnsafeBytes { input in
+                    if let dictionary {
+                        return ZSTD_compress_usingCDict(
+                            compressor.context, out.baseAddress, bound, input.baseAddress, input.count,
+                            dictionary.prepared)
+                    }
                     guard let windowLog else {
                         return ZSTD_compressCCtx(
                             compressor.context, out.baseAddress, bound, input.baseAddress, input.count, level)
@@ -93,6 +157,22 @@ public enum Zstd {
             guard ZSTD_isError(written) == 0, written < bytes.count else { return nil }
             return Data(compressor.output[..<written])
         }
+    }
+
+    /// A dictionary of at most `capacity` bytes trained on `samples` (libzstd's `ZDICT_trainFromBuffer`), or `nil` when
+    /// the samples are too few or too alike to train on.
+    public static func trainDictionary(on samples: [Data], capacity: Int) -> Data? {
+        var joined = Data(capacity: samples.reduce(0) { $0 + $1.count })
+        for sample in samples { joined.append(sample) }
+        let sizes = samples.map { $0.count }
+        var dictionary = Data(count: capacity)
+        let written = dictionary.withUnsafeMutableBytes { out in
+            joined.withUnsafeBytes { input in
+                ZDICT_trainFromBuffer(out.baseAddress, capacity, input.baseAddress, sizes, UInt32(sizes.count))
+            }
+        }
+        guard ZDICT_isError(written) == 0 else { return nil }
+        return dictionary.prefix(written)
     }
 
     /// The bytes the zstd frames in `data` hold; throws when `data` is not whole zstd frames or holds more than `limit`
@@ -126,6 +206,22 @@ public enum Zstd {
             return output
         }
     }
+}
+
+/// A dictionary made ready to compress with at one level (a zstd `CDict`). Sendable unchecked: libzstd only reads it
+/// once made, from any number of threads.
+final class PreparedDictionary: @unchecked Sendable {
+    let hash: ContentHash
+    let level: Int32
+    let prepared: OpaquePointer
+
+    init(hash: ContentHash, bytes: Data, level: Int32) {
+        self.hash = hash
+        self.level = level
+        prepared = bytes.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, level) }
+    }
+
+    deinit { ZSTD_freeCDict(prepared) }
 }
 
 /// A zstd context. Sendable unchecked: one caller at a time uses it, between taking it from its pool and putting it back.

@@ -3,19 +3,34 @@ import GRDB
 import NewsCore
 
 extension Archive {
-    /// Recompresses up to `limit` pages stored at ingest's fast level at the smaller level meant to be kept, doing the
-    /// work off the write lock; returns how many pages it took (0 when none waits). Ids and signatures name the
-    /// uncompressed bytes, so nothing else changes. A stored form that does not decode to bytes with its hash is left
-    /// as it is, for `newsctl verify` to report.
+    /// Recompresses up to `limit` pages stored at ingest's fast level (or before a dictionary for them was made) at the
+    /// smaller level meant to be kept, with their host's dictionary or the general one (``buildDictionaries(limit:)``),
+    /// doing the work off the write lock; returns how many pages it took (0 when none waits). Ids and signatures name
+    /// the uncompressed bytes, so nothing else changes. A stored form that does not decode to bytes with its hash is
+    /// left as it is, for `newsctl verify` to report.
     public func compactBlobs(limit: Int) throws -> Int {
-        let waiting = try pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT hash, size, encoding, data FROM blob WHERE compacted = 0 LIMIT ?", arguments: [limit])
+        let (waiting, dictionaries) = try pool.read { db in
+            let waiting = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT hash, size, encoding, data, (SELECT url FROM capture WHERE blobHash = blob.hash LIMIT 1) AS url
+                    FROM blob WHERE compacted = 0 LIMIT ?
+                    """, arguments: [limit])
+            let dictionaries = try Row.fetchAll(db, sql: "SELECT host, hash FROM dictionary ORDER BY createdAt").reduce(into: [:])
+            {
+                (byHost: inout [String: ContentHash], row) in byHost[row["host"]] = row["hash"]
+            }
+            return (waiting, dictionaries)
         }
+        let lookup = self.dictionaries()
         let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
             let blob = StoredBlob(hash: row["hash"], data: row["data"], encoding: row["encoding"], size: row["size"])
-            guard let bytes = try? blob.bytes() else { return (blob.hash, nil) }
-            let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel)
+            guard let bytes = try? blob.bytes(dictionaries: lookup) else { return (blob.hash, nil) }
+            var dictionary: (hash: ContentHash, bytes: Data)?
+            if let hash = self.dictionary(for: row["url"], in: dictionaries), let bytes = try? lookup(hash) {
+                dictionary = (hash, bytes)
+            }
+            let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel, dictionary: dictionary)
             return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
         try pool.write { db in

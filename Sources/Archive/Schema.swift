@@ -426,6 +426,19 @@ enum Schema {
                     DROP INDEX extraction_text;
                     """)
         }
+        migrator.registerMigration("v25") { db in
+            // zstd dictionaries (``Archive/buildDictionaries(limit:)``): their bytes are a blob; a host's (`pages`: how
+            // many of its pages it holds), or the general one (host '', `pages`: the hosts there were). A page's host
+            // is found from its blob.
+            try db.execute(
+                sql: """
+                    CREATE TABLE dictionary(
+                        hash TEXT PRIMARY KEY NOT NULL, host TEXT NOT NULL, pages INTEGER NOT NULL, createdAt REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX dictionary_host ON dictionary(host);
+                    CREATE INDEX capture_blob ON capture(blobHash);
+                    """)
+        }
         return migrator
     }
 }

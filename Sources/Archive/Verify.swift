@@ -29,7 +29,8 @@ extension Archive {
                 sizes.raw += row["size"] as Int64
                 sizes.stored += Int64(data.count)
                 do {
-                    let bytes = try BlobCodec.decode(data, encoding: row["encoding"], size: row["size"])
+                    let bytes = try BlobCodec.decode(
+                        data, encoding: row["encoding"], size: row["size"], dictionaries: dictionaries(db))
                     let actual = ContentHash(of: bytes)
                     if actual.hex != hash { problem("blob", hash, "bytes hash to \(actual)") }
                 } catch {

@@ -356,14 +356,19 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Recompresses stored pages (see ``Archive/compactBlobs(limit:)``): a few dozen at a time on a thread of its own,
-    /// until none waits or a poll is under way; then gives the pages that freed back to the file system.
+    /// Makes dictionaries of the pages that have none yet (see ``Archive/buildDictionaries(limit:)``) and recompresses
+    /// stored pages (see ``Archive/compactBlobs(limit:)``): a few hosts and a few dozen pages at a time on a thread of
+    /// its own, until nothing waits or a poll is under way; then gives the pages that freed back to the file system.
     fileprivate func compactWhileIdle() async {
         let archive = self.archive
+        var dictionariesDue = true
         repeat {
             do {
+                if dictionariesDue {
+                    dictionariesDue = try await onOwnThread { try archive.buildDictionaries(limit: 4) } > 0
+                }
                 let taken = try await onOwnThread { try archive.compactBlobs(limit: 32) }
-                guard taken > 0 else { return }
+                guard taken > 0 || dictionariesDue else { return }
                 let waiting = try archive.blobsAwaitingCompaction()
                 if waiting == 0 {
                     _ = try await onOwnThread { try archive.reclaimFreePages() }

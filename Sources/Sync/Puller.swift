@@ -397,7 +397,7 @@ public struct Puller: Sendable {
             guard let id = ContentHash(hex: entry.id) else { throw PullError.corrupt("left-out text \(entry.id.prefix(80))") }
             if let extraction = extractions[id],
                 let capture = try captures[extraction.captureID] ?? archive.capture(extraction.captureID),
-                let page = try blobs[capture.blobHash] ?? archive.storedBlob(capture.blobHash)
+                let page = try blobs[capture.blobHash] ?? archive.storedBlob(capture.blobHash, original: true)
             {
                 inputs.append((id, capture, page, extraction.templateBlocks))
             } else {

@@ -21,6 +21,15 @@ import Testing
         let file = try ArchiveFile(path: node.archivePath)
         let waiting = try await file.queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM blob WHERE compacted = 0") }
         #expect(waiting == 0)
+        // The pages of one host are recompressed with its dictionary, itself a blob.
+        let (dictionaries, withOne) = try await file.queue.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dictionary") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob WHERE encoding LIKE 'zstd:%'") ?? 0
+            )
+        }
+        #expect(dictionaries == 1)
+        #expect(withOne >= 40)
         #expect(try file.verifiedBlobHashes().count == 41, "forty pages and the feed document")
         try await node.stop()
         await server.stop()

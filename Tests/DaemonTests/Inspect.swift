@@ -13,15 +13,26 @@ struct ArchiveFile {
         queue = try DatabaseQueue(path: path, configuration: configuration)
     }
 
-    /// Blob hashes, each checked against a SHA-256 recomputed here from the stored bytes.
+    /// Blob hashes (pages and feed documents, not the zstd dictionaries each node makes of its own pages), each checked
+    /// against a SHA-256 recomputed here from the stored bytes.
     func verifiedBlobHashes() throws -> Set<String> {
         try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT hash, data, encoding, size FROM blob")
+            let byHash = Dictionary(rows.map { ($0["hash"] as String, $0) }, uniquingKeysWith: { first, _ in first })
+            let dictionaries = Set(try String.fetchAll(db, sql: "SELECT hash FROM dictionary"))
             var hashes = Set<String>()
-            for row in try Row.fetchAll(db, sql: "SELECT hash, data, encoding, size FROM blob") {
+            for row in rows {
                 let hash: String = row["hash"]
-                let data = try Self.original(row["data"], encoding: row["encoding"], size: row["size"])
+                let encoding: String = row["encoding"]
+                // A page compressed with a dictionary names it (`zstd:HASH`); the dictionary is a blob compressed alone.
+                var dictionary: Data?
+                if encoding.hasPrefix("zstd:") {
+                    guard let stored = byHash[String(encoding.dropFirst(5))] else { throw Mismatch(what: "dictionary") }
+                    dictionary = try Self.original(stored["data"], encoding: stored["encoding"], size: stored["size"])
+                }
+                let data = try Self.original(row["data"], encoding: encoding, size: row["size"], dictionary: dictionary)
                 guard ContentHash(of: data).hex == hash else { throw Mismatch(what: "blob \(hash)") }
-                hashes.insert(hash)
+                if !dictionaries.contains(hash) { hashes.insert(hash) }
             }
             return hashes
         }
@@ -39,12 +50,20 @@ struct ArchiveFile {
         }
     }
 
-    /// A blob's original bytes, decompressed here with libzstd directly.
-    static func original(_ data: Data, encoding: String, size: Int) throws -> Data {
-        guard encoding == "zstd" else { return data }
+    /// A blob's original bytes, decompressed here with libzstd directly (with `dictionary`, the one it names).
+    static func original(_ data: Data, encoding: String, size: Int, dictionary: Data? = nil) throws -> Data {
+        guard encoding.hasPrefix("zstd") else { return data }
         var output = Data(count: size)
         let written = output.withUnsafeMutableBytes { out in
-            data.withUnsafeBytes { ZSTD_decompress(out.baseAddress, size, $0.baseAddress, $0.count) }
+            data.withUnsafeBytes { input in
+                (dictionary ?? Data()).withUnsafeBytes { dictionary in
+                    let context = ZSTD_createDCtx()
+                    defer { ZSTD_freeDCtx(context) }
+                    return ZSTD_decompress_usingDict(
+                        context, out.baseAddress, size, input.baseAddress, input.count, dictionary.baseAddress,
+                        dictionary.count)
+                }
+            }
         }
         guard ZSTD_isError(written) == 0, written == size else { throw Mismatch(what: "zstd frame") }
         return output

@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import NewsCore
 import NewsdTesting
+import Synchronization
 import Testing
 
 /// How the real `newsd` starts beside others and stops: the files it leaves, the time it takes, what it refuses.
@@ -59,13 +60,15 @@ import Testing
     @Test func sigtermDuringALongPollStopsWithinTenSecondsAndKeepsWhatWasFetched() async throws {
         let newsd = try #require(newsd)
         let newsctl = try #require(newsctl)
-        // 400 articles, each page answered after 150 ms: a minute of polling.
+        // 400 articles: the first twenty answered at once, the others only once the daemon has stopped, so that the
+        // stop comes in the middle of the poll however slow the machine is.
         let server = try await TestHTTPServer.start()
+        let held = Gate()
         Fixture.serveSite(on: server, pages: 400)
         for number in 1...400 {
             let page = Fixture.page("Story \(number)", paragraphs: ["Paragraph one of story \(number).", "The end."])
             server.route("/a/\(number).html") { _ in
-                try? await Task.sleep(for: .milliseconds(150))
+                if number > 20 { await held.wait() }
                 return Response(
                     status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: page)))
             }
@@ -91,9 +94,10 @@ import Testing
         let asked = ContinuousClock.now
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
+        held.open()
         let took = ContinuousClock.now - asked
         // Half a second alone; 5.1-5.6 s seen in a full parallel run on two cores (so 20 s, for a loaded machine). Within
-        // systemd's 30 s stop timeout, and far from the minute the poll would take if the stop waited for it.
+        // systemd's 30 s stop timeout; a stop that waited for the poll would never come (its pages are held until then).
         #expect(took < .seconds(20), "stopping took \(took)")
         _ = try? await poll.value
 
@@ -182,5 +186,30 @@ import Testing
         #expect(again.stderr == "newsctl: \(file) exists already\n")
         try await reopened.stop()
         await server.stop()
+    }
+}
+
+/// Requests held until the gate opens.
+private final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Returns once the gate is open.
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let go = state.withLock { state in
+                if !state.open { state.waiting.append(continuation) }
+                return state.open
+            }
+            if go { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiting = state.withLock { state in
+            state.open = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
     }
 }

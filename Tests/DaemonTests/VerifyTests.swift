@@ -11,12 +11,18 @@ import Testing
         let server = try await TestHTTPServer.start()
         Fixture.serveSite(on: server, pages: 3)
         let node = try await TestNode.start(feeds: [server.url("/feed.xml")])
+        let events = node.subscribe()
         _ = try await node.poll()
+        // After a poll the daemon makes dictionaries of the pages and recompresses them: verified once that is done.
+        _ = try await node.event(within: 60, in: events) { event in
+            if case .compacted(waiting: 0) = event { true } else { false }
+        }
+        let dictionaries = try ArchiveFile(path: node.archivePath).count("dictionary")
         let clean = try await runCommand(newsctl, ["verify", "--json", "--socket", node.config.controlSocket.path])
         #expect(clean.status == 0, "\(clean.stderr)")
         let report = try JSONCoding.decoder().decode(VerifyReport.self, from: Data(clean.stdout.utf8))
         #expect(report.isClean)
-        #expect(report.blobs == 4)
+        #expect(report.blobs == 4 + dictionaries)
         #expect(report.signatures == 4 + 3, "three pages and the feed document, each signed, and the three extractions")
         #expect(report.records == 1 + 3 + 4 + 3 + 3, "node, articles, captures, texts, extractions")
         try await node.stop(removingData: false)
@@ -25,11 +31,13 @@ import Testing
         // altered, one text edited.
         let queue = try DatabaseQueue(path: node.archivePath)
         let (blob, resized, capture, text) = try await queue.write { db -> (String, String, String, String) in
-            let row = try #require(try Row.fetchOne(db, sql: "SELECT hash, data FROM blob ORDER BY hash LIMIT 1"))
+            let pages = "SELECT hash FROM blob WHERE hash IN (SELECT blobHash FROM capture) ORDER BY hash"
+            let row = try #require(
+                try Row.fetchOne(db, sql: "SELECT hash, data FROM blob WHERE hash = (\(pages) LIMIT 1)"))
             var data: Data = row["data"]
             data[data.count / 2] ^= 0x01
             try db.execute(sql: "UPDATE blob SET data = ? WHERE hash = ?", arguments: [data, row["hash"] as String])
-            let resized = try #require(try String.fetchOne(db, sql: "SELECT hash FROM blob ORDER BY hash LIMIT 1 OFFSET 1"))
+            let resized = try #require(try String.fetchOne(db, sql: "\(pages) LIMIT 1 OFFSET 1"))
             try db.execute(sql: "UPDATE blob SET size = 50000000 WHERE hash = ?", arguments: [resized])
             let capture = try #require(try String.fetchOne(db, sql: "SELECT id FROM capture ORDER BY id LIMIT 1"))
             let signature = try #require(

@@ -57,6 +57,9 @@ struct NewsdBench {
             try await stories(
                 set: URL(fileURLWithPath: arguments[1]), output: URL(fileURLWithPath: arguments[2]),
                 seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
+        case "disk":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench disk MANIFEST") }
+            try disk(manifest: URL(fileURLWithPath: arguments[1]))
         case "events":
             try await events(count: arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000)
         case "extract-memory":
@@ -67,6 +70,7 @@ struct NewsdBench {
             fail(
                 "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED] | events [ARTICLES]"
+                    + " | disk MANIFEST"
             )
         }
     }

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import NewsCore
+import Synchronization
+
+/// Dictionaries' bytes by hash, as read once: every page compressed with one needs it to be read.
+final class DictionaryCache: Sendable {
+    private let held = Mutex<[ContentHash: Data]>([:])
+    /// At most this many are held (half a MiB each at most); past it, all are let go and read again as needed.
+    private static let limit = 64
+
+    /// The bytes of the dictionary `hash` names, read in `db` the first time; `nil` when the archive does not hold it.
+    func bytes(_ hash: ContentHash, db: Database) throws -> Data? {
+        if let bytes = held.withLock({ $0[hash] }) { return bytes }
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
+        else { return nil }
+        // Read without dictionaries: a dictionary is never compressed with one, so a stored row claiming so fails here.
+        let bytes = try StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"]).bytes()
+        held.withLock {
+            if $0.count >= Self.limit { $0.removeAll() }
+            $0[hash] = bytes
+        }
+        return bytes
+    }
+}
+
+extension Archive {
+    /// A host's dictionary is made once the archive holds this many of its pages.
+    static let hostDictionaryPages = 2
+    /// A host's dictionary is its first pages, up to this many bytes.
+    static let hostDictionaryBytes = 512 * 1024
+    /// The general dictionary is trained once the archive holds pages of this many hosts (and again at four times as
+    /// many as when it last was)...
+    static let generalDictionaryHosts = 16
+    /// ...on up to this many bytes of them (a page of each host, the latest), into a dictionary of at most this size.
+    static let generalSampleBytes = 8 << 20
+    static let generalDictionaryBytes = 256 * 1024
+
+    /// How blobs read in `db` find the dictionaries they were compressed with.
+    func dictionaries(_ db: Database) -> BlobCodec.DictionaryLookup {
+        { [dictionaryCache] hash in try dictionaryCache.bytes(hash, db: db) }
+    }
+
+    /// How blobs read outside a database access find their dictionaries.
+    func dictionaries() -> BlobCodec.DictionaryLookup {
+        { [dictionaryCache, pool] hash in try pool.read { db in try dictionaryCache.bytes(hash, db: db) } }
+    }
+
+    /// Makes zstd dictionaries from the archive's own pages, and marks the pages they apply to for recompression
+    /// (``compactBlobs(limit:)``); returns how many it made (up to `limit` hosts' and the general one).
+    ///
+    /// A host's dictionary is the bytes of its first pages, as they are: its later pages share their markup, so each
+    /// compresses against them as if all were one stream, while each page stays a frame of its own, read alone. Pages
+    /// of hosts without one use the general dictionary, trained (`ZDICT_trainFromBuffer`) on a page of each host.
+    /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them;
+    /// they are made once (docs/DECISIONS.md, "zstd dictionaries").
+    public func buildDictionaries(limit: Int = 8) throws -> Int {
+        let (hosts, made, general) = try pool.read {
+            db -> ([String: [(blob: ContentHash, fetchedAt: String)]], Set<String>, Int?) in
+            let made = Set(try String.fetchAll(db, sql: "SELECT host FROM dictionary WHERE host != ''"))
+            let general = try Int.fetchOne(
+                db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
+            var hosts: [String: [(blob: ContentHash, fetchedAt: String)]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT url, blobHash, fetchedAt, contentType FROM capture")
+            while let row = try rows.next() {
+                let type: String? = row["contentType"]
+                guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
+                else { continue }
+                hosts[host, default: []].append((row["blobHash"], row["fetchedAt"]))
+            }
+            return (hosts, made, general)
+        }
+        var built = 0
+        let due = hosts.filter { !made.contains($0.key) && Set($0.value.map(\.blob)).count >= Self.hostDictionaryPages }
+        for (host, pages) in due.sorted(by: { $0.key < $1.key }).prefix(limit) {
+            var dictionary = Data("newsd dictionary of \(host)\n".utf8)
+            var used = Set<ContentHash>()
+            for page in pages.sorted(by: { $0.fetchedAt < $1.fetchedAt }) where !used.contains(page.blob) {
+                guard dictionary.count < Self.hostDictionaryBytes, let bytes = try? blob(page.blob) else { continue }
+                dictionary.append(bytes.prefix(Self.hostDictionaryBytes - dictionary.count))
+                used.insert(page.blob)
+            }
+            guard used.count >= Self.hostDictionaryPages else { continue }
+            try store(dictionary: dictionary, host: host, pages: used.count, marking: Set(pages.map(\.blob)))
+            built += 1
+        }
+        // The general dictionary is trained again once pages of four times as many hosts are here.
+        if hosts.count >= max(Self.generalDictionaryHosts, 4 * (general ?? 0)) {
+            var samples: [Data] = []
+            var sampled = 0
+            for (_, pages) in hosts.sorted(by: { $0.key < $1.key }) where sampled < Self.generalSampleBytes {
+                guard let latest = pages.max(by: { $0.fetchedAt < $1.fetchedAt }), let bytes = try? blob(latest.blob),
+                    !bytes.isEmpty
+                else { continue }
+                samples.append(bytes.prefix(Self.generalSampleBytes - sampled))
+                sampled += samples[samples.count - 1].count
+            }
+            // Trained on fewer bytes, a dictionary this size learns the samples rather than what they share.
+            if sampled >= 4 * Self.generalDictionaryBytes,
+                let dictionary = Zstd.trainDictionary(on: samples, capacity: Self.generalDictionaryBytes)
+            {
+                try store(dictionary: dictionary, host: "", pages: hosts.count, marking: [])
+                built += 1
+            }
+        }
+        return built
+    }
+
+    /// Stores `dictionary` for `host` ('' for the general one) and marks for recompression the pages in `marking`, or
+    /// for the general dictionary every page not compressed with a host's dictionary.
+    private func store(dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>) throws {
+        let hash = ContentHash(of: dictionary)
+        let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel)
+        try pool.write { db in
+            try Self.insertBlob(stored, hash: hash, size: dictionary.count, compacted: true, db: db)
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, ?, ?)",
+                arguments: [hash, host, pages, Date().timeIntervalSince1970])
+            if host.isEmpty {
+                try db.execute(
+                    sql: """
+                        UPDATE blob SET compacted = 0 WHERE compacted = 1 AND hash IN (SELECT blobHash FROM capture)
+                            AND encoding NOT IN (SELECT 'zstd:' || hash FROM dictionary WHERE host != '')
+                        """)
+            }
+            for page in marking {
+                try db.execute(sql: "UPDATE blob SET compacted = 0 WHERE hash = ?", arguments: [page])
+            }
+        }
+    }
+
+    /// The dictionary a page of `url` is compressed with: its host's, or the general one; `nil` when there is none.
+    /// `dictionaries`: the latest of each host, by host ('' for the general one).
+    func dictionary(for url: String?, in dictionaries: [String: ContentHash]) -> ContentHash? {
+        guard let url else { return nil }
+        return Self.host(of: url).flatMap { dictionaries[$0] } ?? dictionaries[""]
+    }
+
+    /// The host part of `url`, lowercased; `nil` when it has none.
+    static func host(of url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@").last ?? ""
+        // An IPv6 address is bracketed, and holds colons of its own.
+        let host = hostPort.hasPrefix("[") ? hostPort.prefix { $0 != "]" } + "]" : hostPort.prefix { $0 != ":" }
+        return host.isEmpty ? nil : host.lowercased()
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import NewsCore
+import NewsdTesting
+import Testing
+
+@testable import Archive
+
+private let key = NodeKey()
+
+/// A page of `host`: its own template (styles, a script, navigation, footer; about 20 KB) around an article of generated
+/// paragraphs, as a site's article pages are.
+private func page(of host: String, number: Int, paragraphs: Int = 10) -> String {
+    let seed = host.utf8.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1) }
+    var random = SeededGenerator(seed: seed &+ UInt64(number) &+ 1)
+    var site = SeededGenerator(seed: seed)
+    let words = """
+        council water road bridge shelter convoy talks market school clinic river valley border crossing aid winter \
+        families district ministry statement evening residents reported officials agreed schedule repairs power
+        """.split(whereSeparator: \.isWhitespace)
+    func sentence(_ generator: inout SeededGenerator, _ count: Int) -> String {
+        (0..<count).map { _ in String(words[Int(generator.next() % UInt64(words.count))]) }.joined(separator: " ")
+    }
+    // Class names, colours and script tokens as a site's build makes them: much alike to the eye, little to zstd.
+    func token(_ length: Int) -> String {
+        String((0..<length).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &site)! })
+    }
+    let style = (0..<160).map { _ in "  .\(token(8)) { margin: \(site.next() % 40)px; color: #\(token(6)); }" }
+    let script = (0..<80).map { _ in "w['\(token(10))']='\(token(24))';" }
+    let navigation = (0..<60).map { "<li><a href=\"/\(token(12))/\($0)\">\(sentence(&site, 2))</a></li>" }
+    let article = (0..<paragraphs).map { _ in "<p>\(sentence(&random, 60)).</p>" }
+    return """
+        <!doctype html><html><head><title>\(sentence(&random, 6)) | \(host)</title><style>
+        \(style.joined(separator: "\n"))
+        </style><script>\(script.joined(separator: "\n"))</script></head><body><header><ul class="nav">\(navigation.joined())</ul></header>
+        <article><h1>\(sentence(&random, 8))</h1>\(article.joined(separator: "\n"))</article>
+        <footer>\(sentence(&site, 200))</footer></body></html>
+        """
+}
+
+/// Stores `html` as a capture of `url` in `archive`, and returns its blob's hash.
+@discardableResult
+private func store(_ html: String, url: String, in archive: Archive, at minute: Int = 0) throws -> ContentHash {
+    let raw = Data(html.utf8)
+    let fetchedAt = String(format: "2026-11-22T01:%02d:00.000Z", minute % 60)
+    let (article, capture) = try signedCapture(of: raw, by: key, url: url, fetchedAt: fetchedAt)
+    try archive.store(Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: nil, extraction: nil))
+    return capture.blobHash
+}
+
+/// An archive in a directory of its own, removed after `body`.
+private func withArchive(_ body: (Archive, String) throws -> Void) throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("archive.sqlite").path
+    let archive = try Archive(path: path)
+    try archive.register(key.record)
+    try body(archive, path)
+}
+
+/// Each blob's encoding, read from the file.
+private func encodings(_ path: String) throws -> [String: String] {
+    try DatabaseQueue(path: path).read { db in
+        try Row.fetchAll(db, sql: "SELECT hash, encoding FROM blob").reduce(into: [:]) { $0[$1["hash"]] = $1["encoding"] }
+    }
+}
+
+/// The hash of `host`'s dictionary ('' for the general one), read from the file.
+private func dictionaryHash(of host: String, _ path: String) throws -> String? {
+    try DatabaseQueue(path: path).read { db in
+        try String.fetchOne(db, sql: "SELECT hash FROM dictionary WHERE host = ?", arguments: [host])
+    }
+}
+
+private func drain(_ archive: Archive) throws {
+    for _ in 0..<100 where try archive.compactBlobs(limit: 32) > 0 {}
+    #expect(try archive.blobsAwaitingCompaction() == 0)
+}
+
+@Suite struct DictionaryTests {
+    @Test func aHostsPagesAreCompressedWithItsOwnDictionaryAndReadBackTheSame() throws {
+        try withArchive { archive, path in
+            let pages = (0..<6).map { page(of: "news.example", number: $0) }
+            let hashes = try pages.enumerated().map { try store($1, url: "https://news.example/\($0)", in: archive, at: $0) }
+            try store(page(of: "other.example", number: 0), url: "https://other.example/a", in: archive)
+            // One page of a host is not enough for a dictionary of it; too few hosts for a general one.
+            #expect(try archive.buildDictionaries() == 1)
+            #expect(try archive.buildDictionaries() == 0)
+            try drain(archive)
+
+            let dictionary = try #require(try dictionaryHash(of: "news.example", path))
+            let stored = try encodings(path)
+            for hash in hashes { #expect(stored[hash.hex] == "zstd:\(dictionary)") }
+            for (hash, page) in zip(hashes, pages) { #expect(try archive.blob(hash) == Data(page.utf8)) }
+            #expect(try archive.verify().isClean)
+
+            // The host's pages with their dictionary take well under what they take compressed one by one.
+            let alone = pages.reduce(0) { $0 + Zstd.compress(Data($1.utf8), level: BlobCodec.compactLevel)!.count }
+            let together = try DatabaseQueue(path: path).read { db in
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT SUM(length(data)) FROM blob
+                        WHERE encoding = 'zstd:' || ? OR hash = ?
+                        """, arguments: [dictionary, dictionary])!
+            }
+            #expect(together * 2 < alone, "\(together) bytes with the dictionary, \(alone) one by one")
+
+            // Peers get the page compressed without the dictionary, readable without it.
+            let sent = try #require(try archive.storedBlob(hashes[0]))
+            #expect(sent.encoding == "zstd")
+            #expect(try sent.bytes() == Data(pages[0].utf8))
+        }
+    }
+
+    @Test func verifyNamesAPageWhoseDictionaryIsGone() throws {
+        try withArchive { archive, path in
+            let hashes = try (0..<3).map {
+                try store(page(of: "news.example", number: $0), url: "https://news.example/\($0)", in: archive)
+            }
+            #expect(try archive.buildDictionaries() == 1)
+            try drain(archive)
+            try archive.close()
+            try DatabaseQueue(path: path).write { db in
+                try db.execute(sql: "DELETE FROM blob WHERE hash IN (SELECT hash FROM dictionary)")
+            }
+            let reopened = try Archive(path: path)
+            let problems = try reopened.verify().problems.filter { $0.kind == "blob" }
+            #expect(Set(problems.map(\.id)) == Set(hashes.map(\.hex)))
+            #expect(problems.allSatisfy { $0.message.contains("dictionary") })
+            #expect(throws: (any Error).self) { try reopened.blob(hashes[0]) }
+            try reopened.close()
+        }
+    }
+
+    @Test func pagesOfHostsWithoutADictionaryOfTheirOwnUseTheGeneralOne() throws {
+        try withArchive { archive, path in
+            let hosts = (0..<Archive.generalDictionaryHosts).map { "site\($0).example" }
+            let hashes = try hosts.map {
+                try store(page(of: $0, number: 0, paragraphs: 120), url: "https://\($0)/story", in: archive)
+            }
+            #expect(try archive.buildDictionaries() == 1)
+            try drain(archive)
+            let general = try #require(try dictionaryHash(of: "", path))
+            let stored = try encodings(path)
+            #expect(hashes.filter { stored[$0.hex] == "zstd:\(general)" }.count > hashes.count / 2)
+            for hash in hashes { #expect(try archive.blob(hash) != nil) }
+            #expect(try archive.verify().isClean)
+        }
+    }
+
+    @Test func aPageIsFiledUnderItsHost() {
+        #expect(Archive.host(of: "https://User@News.Example:8443/a?b") == "news.example")
+        #expect(Archive.host(of: "http://[::1]:8080/feed") == "[::1]")
+        #expect(Archive.host(of: "http://127.0.0.1/x") == "127.0.0.1")
+        #expect(Archive.host(of: "mailto:someone") == nil)
+        #expect(Archive.host(of: "https:///path") == nil)
+    }
+}
