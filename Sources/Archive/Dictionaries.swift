@@ -31,8 +31,8 @@ extension Archive {
     static let hostDictionaryPages = 2
     /// A host's dictionary is its first pages, up to this many bytes.
     static let hostDictionaryBytes = 512 * 1024
-    /// The general dictionary is trained once the archive holds pages of this many hosts (and again at four times as
-    /// many as when it last was)...
+    /// The general dictionary is trained once the archive holds pages of this many hosts without a dictionary of their
+    /// own (and again at four times as many as when it last was)...
     static let generalDictionaryHosts = 16
     /// ...on up to this many bytes of them (a page of each host, the latest), into a dictionary of at most this size.
     static let generalSampleBytes = 8 << 20
@@ -53,7 +53,7 @@ extension Archive {
     ///
     /// A host's dictionary is the bytes of its first pages, as they are: its later pages share their markup, so each
     /// compresses against them as if all were one stream, while each page stays a frame of its own, read alone. Pages
-    /// of hosts without one use the general dictionary, trained (`ZDICT_trainFromBuffer`) on a page of each host.
+    /// of hosts without one use the general dictionary, trained (`ZDICT_trainFromBuffer`) on a page of each such host.
     /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them;
     /// they are made once (docs/DECISIONS.md, "zstd dictionaries").
     public func buildDictionaries(limit: Int = 8) throws -> Int {
@@ -86,11 +86,13 @@ extension Archive {
             try store(dictionary: dictionary, host: host, pages: used.count, marking: Set(pages.map(\.blob)))
             built += 1
         }
-        // The general dictionary is trained again once pages of four times as many hosts are here.
-        if hosts.count >= max(Self.generalDictionaryHosts, 4 * (general ?? 0)) {
+        // The general dictionary is for the pages of hosts without one of their own (a dictionary nothing uses only
+        // takes room); it is trained again once there are four times as many of those hosts.
+        let alone = hosts.filter { !made.contains($0.key) && due[$0.key] == nil }
+        if alone.count >= max(Self.generalDictionaryHosts, 4 * (general ?? 0)) {
             var samples: [Data] = []
             var sampled = 0
-            for (_, pages) in hosts.sorted(by: { $0.key < $1.key }) where sampled < Self.generalSampleBytes {
+            for (_, pages) in alone.sorted(by: { $0.key < $1.key }) where sampled < Self.generalSampleBytes {
                 guard let latest = pages.max(by: { $0.fetchedAt < $1.fetchedAt }), let bytes = try? blob(latest.blob),
                     !bytes.isEmpty
                 else { continue }
@@ -101,7 +103,7 @@ extension Archive {
             if sampled >= 4 * Self.generalDictionaryBytes,
                 let dictionary = Zstd.trainDictionary(on: samples, capacity: Self.generalDictionaryBytes)
             {
-                try store(dictionary: dictionary, host: "", pages: hosts.count, marking: [])
+                try store(dictionary: dictionary, host: "", pages: alone.count, marking: [])
                 built += 1
             }
         }

@@ -427,9 +427,9 @@ enum Schema {
                     """)
         }
         migrator.registerMigration("v25") { db in
-            // zstd dictionaries (``Archive/buildDictionaries(limit:)``): their bytes are a blob; a host's (`pages`: how
-            // many of its pages it holds), or the general one (host '', `pages`: the hosts there were). A page's host
-            // is found from its blob.
+            // zstd dictionaries (``Archive/buildDictionaries(limit:)``): their bytes are a blob; a host's (`pages`:
+            // how many of its pages it holds), or the general one (host '', `pages`: the hosts it was trained for).
+            // A page's host is found from its blob.
             try db.execute(
                 sql: """
                     CREATE TABLE dictionary(

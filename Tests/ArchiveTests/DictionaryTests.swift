@@ -149,6 +149,19 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
+    @Test func theGeneralDictionaryIsOnlyForHostsWithoutOneOfTheirOwn() throws {
+        try withArchive { archive, path in
+            for number in 0..<Archive.generalDictionaryHosts {
+                for index in 0..<2 {
+                    let html = page(of: "site\(number).example", number: index, paragraphs: 120)
+                    try store(html, url: "https://site\(number).example/\(index)", in: archive)
+                }
+            }
+            #expect(try archive.buildDictionaries(limit: 100) == Archive.generalDictionaryHosts)
+            #expect(try dictionaryHash(of: "", path) == nil)
+        }
+    }
+
     @Test func aPageIsFiledUnderItsHost() {
         #expect(Archive.host(of: "https://User@News.Example:8443/a?b") == "news.example")
         #expect(Archive.host(of: "http://[::1]:8080/feed") == "[::1]")
