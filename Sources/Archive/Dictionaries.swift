@@ -79,7 +79,11 @@ extension Archive {
             var used = Set<ContentHash>()
             for page in pages.sorted(by: { $0.fetchedAt < $1.fetchedAt }) where !used.contains(page.blob) {
                 guard dictionary.count < Self.hostDictionaryBytes, let bytes = try? blob(page.blob) else { continue }
-                dictionary.append(bytes.prefix(Self.hostDictionaryBytes - dictionary.count))
+                // A page takes half the room at most, its start and its end (where a template is), so that a large
+                // first page leaves room for the next.
+                let share = Self.hostDictionaryBytes / 4
+                let part = bytes.count <= 2 * share ? bytes : bytes.prefix(share) + bytes.suffix(share)
+                dictionary.append(part.prefix(Self.hostDictionaryBytes - dictionary.count))
                 used.insert(page.blob)
             }
             guard used.count >= Self.hostDictionaryPages else { continue }

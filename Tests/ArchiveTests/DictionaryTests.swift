@@ -162,6 +162,19 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
+    @Test func aHostWhoseFirstPageIsLargerThanADictionaryStillGetsOne() throws {
+        try withArchive { archive, path in
+            let large = page(of: "news.example", number: 0, paragraphs: 1500)
+            #expect(large.utf8.count > Archive.hostDictionaryBytes)
+            try store(large, url: "https://news.example/0", in: archive, at: 0)
+            let next = try store(page(of: "news.example", number: 1), url: "https://news.example/1", in: archive, at: 1)
+            #expect(try archive.buildDictionaries() == 1)
+            try drain(archive)
+            let dictionary = try #require(try dictionaryHash(of: "news.example", path))
+            #expect(try encodings(path)[next.hex] == "zstd:\(dictionary)")
+        }
+    }
+
     @Test func aPageIsFiledUnderItsHost() {
         #expect(Archive.host(of: "https://User@News.Example:8443/a?b") == "news.example")
         #expect(Archive.host(of: "http://[::1]:8080/feed") == "[::1]")
