@@ -172,7 +172,7 @@ actor Syncer {
         var moved = 0
         var idle = 0
         var refused = 0
-        var (breaks, quickBreaks) = (0, 0)
+        var quickBreaks = 0
         var lastMoved = ContinuousClock.now
         while true {
             let message: String
@@ -183,8 +183,7 @@ actor Syncer {
                 message = broke
                 refused = 0
                 // A try broken within a second of its start: the peer (or something before it) resets connections.
-                breaks += 1
-                if ContinuousClock.now - began < .seconds(1) { quickBreaks += 1 }
+                quickBreaks = ContinuousClock.now - began < .seconds(1) ? quickBreaks + 1 : 0
             } catch PullError.unreachable(let unreachable) where riding {
                 // A peer that cannot be reached at all (not running, or the link down for long) is not waited for.
                 refused += 1
@@ -199,11 +198,10 @@ actor Syncer {
                 idle += 1
             }
             moved = received
-            // A link that breaks tries at once before anything moves is not riding out a flap: a few such tries, when
-            // most tries broke so (on a loaded machine a reset can take more than the second); otherwise `stalledFor`
-            // seconds without a byte (from the start, before anything moved).
-            let resets = moved == 0 && quickBreaks > Self.refusals && 2 * quickBreaks > breaks
-            let stalled = ContinuousClock.now - lastMoved > .seconds(Self.stalledFor) || resets
+            // A link that breaks every try at once before anything moves is not riding out a flap: a few such tries;
+            // otherwise `stalledFor` seconds without a byte (from the start, before anything moved).
+            let stalled =
+                ContinuousClock.now - lastMoved > .seconds(Self.stalledFor) || (moved == 0 && quickBreaks > Self.refusals)
             guard !stalled, -started.timeIntervalSinceNow < Self.flappingWindow else { throw PullError.broken(message) }
             // What was under way did not fit in the time the link stayed up: smaller requests from now on (each one
             // that comes whole doubles it again). The pause has jitter, so that tries do not keep meeting a link that
