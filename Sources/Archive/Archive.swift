@@ -191,6 +191,12 @@ public struct StoredBlob: Sendable, Equatable {
         return StoredBlob(hash: hash, data: stored.data, encoding: stored.encoding, size: size)
     }
 
+    /// The dictionary the stored form was compressed with (encoding `zstd:HASH`), if any.
+    public var dictionary: ContentHash? { BlobCodec.dictionary(of: encoding) }
+
+    /// The dictionary a stored form in `encoding` was compressed with, if any.
+    public static func dictionary(of encoding: String) -> ContentHash? { BlobCodec.dictionary(of: encoding) }
+
     /// Throws unless the stored form decodes to bytes that `hash` names.
     public func verify() throws {
         _ = try bytes()
@@ -460,16 +466,17 @@ extension Archive {
 
     /// The blob stored under `hash` in the form peers are sent, with its original size: compressed (`zstd`) or not
     /// (`identity`) as it is stored, so that what crosses the wire is what the disk holds; a page compressed with one
-    /// of this archive's dictionaries goes compressed without it (a peer makes its own). `original`: as it came.
-    public func storedBlob(_ hash: ContentHash, original: Bool = false) throws -> StoredBlob? {
+    /// of this archive's dictionaries goes compressed without it, unless the peer takes `dictionaries` (it fetches each
+    /// one it lacks: ``dictionaryHost(_:)``). `original`: as it came.
+    public func storedBlob(_ hash: ContentHash, original: Bool = false, dictionaries: Bool = false) throws -> StoredBlob? {
         try pool.read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
             else { return nil }
             let stored = StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"])
-            guard original || BlobCodec.dictionary(of: stored.encoding) != nil else { return stored }
-            let bytes = try stored.bytes(dictionaries: dictionaries(db))
+            guard original || (!dictionaries && BlobCodec.dictionary(of: stored.encoding) != nil) else { return stored }
+            let bytes = try stored.bytes(dictionaries: self.dictionaries(db))
             let form = original ? (bytes, "identity") : BlobCodec.encode(bytes, level: BlobCodec.ingestLevel)
             return StoredBlob(hash: hash, data: form.0, encoding: form.1, size: stored.size)
         }
@@ -761,8 +768,9 @@ extension Archive {
             // With dictionaries here, pages from elsewhere are recompressed with them when newsd is idle.
             let dictionaries = try !blobs.isEmpty && Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dictionary)") == true
             for blob in blobs {
-                try Self.insertBlob(
-                    (blob.data, blob.encoding), hash: blob.hash, size: blob.size, compacted: !dictionaries, db: db)
+                // A page that came compressed with a dictionary is kept so.
+                let final = !dictionaries || BlobCodec.dictionary(of: blob.encoding) != nil
+                try Self.insertBlob((blob.data, blob.encoding), hash: blob.hash, size: blob.size, compacted: final, db: db)
             }
             let added = try checked.items.reduce(0) { $0 + (try Self.insert($1, db: db, origin: origin) ? 1 : 0) }
             try also(db)

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import NewsCore
+public import NewsCore
 import Synchronization
 
 /// Dictionaries' bytes by hash, as read once: every page compressed with one needs it to be read.
@@ -9,9 +9,12 @@ final class DictionaryCache: Sendable {
     /// At most this many are held (half a MiB each at most); past it, all are let go and read again as needed.
     private static let limit = 64
 
+    /// The bytes of the dictionary `hash` names, if read before.
+    func held(_ hash: ContentHash) -> Data? { held.withLock { $0[hash] } }
+
     /// The bytes of the dictionary `hash` names, read in `db` the first time; `nil` when the archive does not hold it.
     func bytes(_ hash: ContentHash, db: Database) throws -> Data? {
-        if let bytes = held.withLock({ $0[hash] }) { return bytes }
+        if let bytes = held(hash) { return bytes }
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
@@ -45,7 +48,42 @@ extension Archive {
 
     /// How blobs read outside a database access find their dictionaries.
     func dictionaries() -> BlobCodec.DictionaryLookup {
-        { [dictionaryCache, pool] hash in try pool.read { db in try dictionaryCache.bytes(hash, db: db) } }
+        { [dictionaryCache, pool] hash in
+            try dictionaryCache.held(hash) ?? pool.read { db in try dictionaryCache.bytes(hash, db: db) }
+        }
+    }
+
+    /// The host whose pages the dictionary `hash` was made of ('' for a general one); `nil` when `hash` is no
+    /// dictionary of this archive.
+    public func dictionaryHost(_ hash: ContentHash) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT host FROM dictionary WHERE hash = ?", arguments: [hash]) }
+    }
+
+    /// The dictionaries of `hashes` this archive lacks.
+    public func missingDictionaries(_ hashes: Set<ContentHash>) throws -> [ContentHash] {
+        try pool.read { db in
+            try hashes.filter {
+                try !Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM dictionary WHERE hash = ?)", arguments: [$0])!
+            }
+        }
+    }
+
+    /// Stores a peer's dictionary (`blob`, checked against its hash, of the pages of `host`), so that the pages it sends
+    /// compressed with it can be read and kept as they came.
+    public func storeDictionary(_ blob: StoredBlob, host: String) throws {
+        let bytes = try blob.bytes()
+        let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
+        try pool.write { db in
+            try Self.insertBlob(stored, hash: blob.hash, size: bytes.count, compacted: true, db: db)
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, 0, ?)",
+                arguments: [blob.hash, host, Date().timeIntervalSince1970])
+        }
+    }
+
+    /// The original bytes of `blob`, read with this archive's dictionaries; throws unless they hash to its hash.
+    public func original(of blob: StoredBlob) throws -> Data {
+        try blob.bytes(dictionaries: dictionaries())
     }
 
     /// Makes zstd dictionaries from the archive's own pages, and marks the pages they apply to for recompression

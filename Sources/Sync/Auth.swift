@@ -29,6 +29,8 @@ public enum SyncAuth {
         /// On a blob: how its bytes are encoded (`zstd` or `identity`), and the size of the original.
         public static let encoding = "x-newsd-encoding"
         public static let size = "x-newsd-size"
+        /// On a blob that is one of the node's zstd dictionaries: the host whose pages it was made of.
+        public static let dictionary = "x-newsd-dictionary"
     }
 
     static func requestMessage(

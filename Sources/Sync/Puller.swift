@@ -413,7 +413,8 @@ public struct Puller: Sendable {
                     group.addTask {
                         var made: [ContentHash: TextRecord] = [:]
                         for input in stride(from: lane, to: inputs.count, by: lanes).map({ inputs[$0] }) {
-                            if let page = try? input.page.bytes(), let text = texts.make(input.capture, page, input.template),
+                            if let page = try? archive.original(of: input.page),
+                                let text = texts.make(input.capture, page, input.template),
                                 text.id == input.id
                             {
                                 made[input.id] = text
@@ -475,9 +476,9 @@ public struct Puller: Sendable {
         let streamed = Received()
         let response: FetchResponse
         do {
+            let query = partial.frame.encoding == "identity" ? "original=1" : dictionaries ? "dictionaries=1" : nil
             response = try await request(
-                peer, path: "/v1/blobs/\(hash.hex)", query: partial.frame.encoding == "identity" ? "original=1" : nil,
-                range: partial.bytes.count, receiving: streamed)
+                peer, path: "/v1/blobs/\(hash.hex)", query: query, range: partial.bytes.count, receiving: streamed)
         } catch let error as PullError {
             if case .broken = error {
                 let more = carry.keep(partial: (partial.frame, partial.bytes + streamed.data))
@@ -489,7 +490,7 @@ public struct Puller: Sendable {
         let blob = StoredBlob(
             hash: hash, data: response.status == 206 ? partial.bytes + response.body : response.body,
             encoding: partial.frame.encoding, size: partial.frame.size)
-        guard blob.data.count == partial.frame.length, (try? blob.verify()) != nil else { return nil }
+        guard blob.data.count == partial.frame.length, (try? archive.original(of: blob)) != nil else { return nil }
         return blob.compressed()
     }
 
@@ -539,7 +540,9 @@ public struct Puller: Sendable {
     /// (each checked against its hash: the answer's signature, over the whole, never came), so that a break costs the
     /// blob in flight only.
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
-        let body = try JSONEncoder().encode(ObjectsRequest(hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil))
+        let body = try JSONEncoder().encode(
+            ObjectsRequest(
+                hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil, dictionaries: dictionaries ? true : nil))
         let streamed = Received()
         func expected(_ hash: ContentHash, _ index: Int) -> Bool { index < hashes.count && hash == hashes[index] }
         let response: FetchResponse
@@ -547,9 +550,8 @@ public struct Puller: Sendable {
             response = try await request(peer, path: "/v1/objects", query: nil, method: "POST", body: body, receiving: streamed)
         } catch let error as PullError {
             // Blobs that came as their original bytes are kept compressed, as the archive keeps them.
-            let whole = ((try? ObjectFrames.read(streamed.data, wholeOnly: true, expected: expected)) ?? []).map {
-                $0.compressed()
-            }
+            let whole = ((try? ObjectFrames.read(streamed.data, wholeOnly: true, check: check, expected: expected)) ?? [])
+                .map { $0.compressed() }
             carry.keep(whole)
             // And the first bytes of the blob the break cut short, if it is one that was asked for: only the rest is
             // asked for next.
@@ -560,10 +562,36 @@ public struct Puller: Sendable {
             traffic.add(sent: 0, received: whole.reduce(partialBytes) { $0 + $1.data.count })
             throw error
         }
+        // Pages compressed with a dictionary this node lacks: the dictionary first.
+        for dictionary in try archive.missingDictionaries(ObjectFrames.dictionaries(in: response.body)) {
+            try await fetchDictionary(dictionary, from: peer)
+        }
         do {
-            return try ObjectFrames.read(response.body, expected: expected).map { $0.compressed() }
+            return try ObjectFrames.read(response.body, check: check, expected: expected).map { $0.compressed() }
         } catch {
             throw PullError.corrupt("\(error)")
+        }
+    }
+
+    /// Whether to ask for pages compressed with the peer's dictionaries as it keeps them: over a fast link, where the
+    /// peer would otherwise compress each again (over a slow one, pages come as their original bytes).
+    private var dictionaries: Bool { !carry.slowLink }
+
+    /// Checks a blob that came against its hash, read with this node's dictionaries.
+    private func check(_ blob: StoredBlob) throws {
+        _ = try archive.original(of: blob)
+    }
+
+    /// Fetches the peer's dictionary `hash` and stores it.
+    private func fetchDictionary(_ hash: ContentHash, from peer: PeerConfig) async throws {
+        let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: nil)
+        guard let host = response.headers[SyncAuth.Header.dictionary], let encoding = response.headers[SyncAuth.Header.encoding],
+            let size = response.headers[SyncAuth.Header.size].flatMap(Int.init)
+        else { throw PullError.corrupt("pages name dictionary \(hash), which the peer does not send as one") }
+        do {
+            try archive.storeDictionary(StoredBlob(hash: hash, data: response.body, encoding: encoding, size: size), host: host)
+        } catch let error as IntegrityError {
+            throw PullError.corrupt("dictionary \(hash): \(error)")
         }
     }
 

@@ -86,7 +86,8 @@ public enum SyncRoutes {
         routes.post("/v1/objects") { request, context -> Response in
             let asked = try await decoded(ObjectsRequest.self, of: request, upTo: 1 << 20, expected: #"{"hashes": [...]}"#)
             let whole = asked.whole == true && request.headers[.acceptEncoding]?.contains("zstd") == true
-            let (body, count) = try objects(asked.hashes, archive: archive, original: whole)
+            let (body, count) = try objects(
+                asked.hashes, archive: archive, original: whole, dictionaries: asked.dictionaries == true)
             served(count)
             return signedAnswer(
                 body, type: "application/x-newsd-objects", answering: request, gate: gate,
@@ -96,11 +97,14 @@ public enum SyncRoutes {
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
                 throw HTTPError(.badRequest, message: "not a SHA-256 hex digest")
             }
-            guard var stored = try archive.storedBlob(hash) else { throw HTTPError(.notFound, message: "no blob \(hash)") }
-            // Sent as stored (compressed pages cross the wire compressed), or with `original=1` as the original bytes,
-            // the answer compressed as a whole when the asker accepts that.
+            // Sent as stored (compressed pages cross the wire compressed; with `dictionaries=1` those compressed with a
+            // dictionary too), or with `original=1` as the original bytes, the answer compressed as a whole when the
+            // asker accepts that.
             let original = request.uri.queryParameters.get("original") == "1"
-            if original { stored = try stored.original() }
+            let dictionaries = request.uri.queryParameters.get("dictionaries") == "1"
+            guard let stored = try archive.storedBlob(hash, original: original, dictionaries: dictionaries) else {
+                throw HTTPError(.notFound, message: "no blob \(hash)")
+            }
             // `Range: bytes=N-`: the rest of a blob whose first N bytes came before a link broke.
             let from = request.headers[.range].flatMap(rangeStart)
             if let from, from >= stored.data.count {
@@ -114,6 +118,9 @@ public enum SyncRoutes {
             }
             response.headers[FieldName(SyncAuth.Header.encoding)!] = stored.encoding
             response.headers[FieldName(SyncAuth.Header.size)!] = String(stored.size)
+            if let host = try archive.dictionaryHost(hash) {
+                response.headers[FieldName(SyncAuth.Header.dictionary)!] = host
+            }
             return response
         }
     }
@@ -171,15 +178,18 @@ public enum SyncRoutes {
     }
 
     /// The frames of a `POST /v1/objects` answer for `hashes`, up to ``SyncLimits/objectsBytes``.
-    static func objects(_ hashes: [String], archive: Archive, original: Bool) throws -> (Data, Int) {
+    static func objects(
+        _ hashes: [String], archive: Archive, original: Bool, dictionaries: Bool = false
+    ) throws -> (Data, Int) {
         guard hashes.count <= SyncLimits.objectsPerRequest else {
             throw HTTPError(.badRequest, message: "at most \(SyncLimits.objectsPerRequest) hashes per request")
         }
         var body = Data()
         var count = 0
         for hex in hashes {
-            guard let stored = try archive.storedBlob(try hash(hex)) else { continue }
-            try ObjectFrames.append(original ? stored.original() : stored, to: &body)
+            guard let stored = try archive.storedBlob(try hash(hex), original: original, dictionaries: dictionaries)
+            else { continue }
+            try ObjectFrames.append(stored, to: &body)
             count += 1
             if body.count >= SyncLimits.objectsBytes { break }
         }

@@ -158,10 +158,13 @@ enum WireJSON {
 public struct ObjectsRequest: Codable, Sendable, Equatable {
     public var hashes: [String]
     public var whole: Bool?
+    /// The asker reads pages compressed with the node's dictionaries (`zstd:HASH`), fetching each it lacks.
+    public var dictionaries: Bool?
 
-    public init(hashes: [String], whole: Bool? = nil) {
+    public init(hashes: [String], whole: Bool? = nil, dictionaries: Bool? = nil) {
         self.hashes = hashes
         self.whole = whole
+        self.dictionaries = dictionaries
     }
 }
 
@@ -198,7 +201,8 @@ enum ObjectFrames {
     /// come at this position. Throws a description of the first thing wrong; `wholeOnly` (what came before a link
     /// broke), a last frame cut short ends the blobs instead.
     static func read(
-        _ data: Data, wholeOnly: Bool = false, expected: (ContentHash, Int) -> Bool
+        _ data: Data, wholeOnly: Bool = false, check: (StoredBlob) throws -> Void = { try $0.verify() },
+        expected: (ContentHash, Int) -> Bool
     ) throws(FrameError) -> [StoredBlob] {
         var blobs: [StoredBlob] = []
         var rest = data[...]
@@ -222,7 +226,7 @@ enum ObjectFrames {
             let blob = StoredBlob(
                 hash: hash, data: Data(rest[start..<(start + frame.length)]), encoding: frame.encoding, size: frame.size)
             do {
-                try blob.verify()
+                try check(blob)
             } catch {
                 throw FrameError("\(error)")
             }
@@ -230,6 +234,20 @@ enum ObjectFrames {
             rest = rest[(start + frame.length)...]
         }
         return blobs
+    }
+
+    /// The dictionaries the frames in `data` name (`zstd:HASH`): the asker must hold them to read those frames.
+    static func dictionaries(in data: Data) -> Set<ContentHash> {
+        var dictionaries = Set<ContentHash>()
+        var rest = data[...]
+        while let newline = rest.firstIndex(of: 0x0A),
+            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])), frame.length >= 0,
+            frame.length <= rest.endIndex - newline - 1
+        {
+            if let dictionary = StoredBlob.dictionary(of: frame.encoding) { dictionaries.insert(dictionary) }
+            rest = rest[(newline + 1 + frame.length)...]
+        }
+        return dictionaries
     }
 
     /// The frame a link broke in the middle of, at the end of `data` (what came of an answer), and the bytes of it
