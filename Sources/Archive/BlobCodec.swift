@@ -29,13 +29,19 @@ enum BlobCodec {
         guard let dictionary else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
         let prepared = preparedDictionaries.withLock { prepared in
             if let ready = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return ready }
-            // A prepared dictionary holds its own match tables (a few MiB for a host's): a few are kept, the latest.
-            if prepared.count >= 8 { prepared.removeFirst() }
+            // A prepared dictionary holds its own match tables (13 MiB for a host's of 1 MiB at level 9): a few are
+            // kept, the latest.
+            if prepared.count >= 3 { prepared.removeFirst() }
             prepared.append(PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level))
             return prepared[prepared.count - 1]
         }
         return Zstd.compress(bytes, with: prepared).map { ($0, dictionaryEncoding + dictionary.hash.hex) }
             ?? (bytes, "identity")
+    }
+
+    /// Lets go of the dictionaries made ready to compress with (see ``encode(_:level:dictionary:)``).
+    static func releasePreparedDictionaries() {
+        preparedDictionaries.withLock { $0.removeAll() }
     }
 
     /// Dictionaries made ready to compress with, so that each page does not index its dictionary again (which took

@@ -9,30 +9,40 @@ extension Archive {
     /// the uncompressed bytes, so nothing else changes. A stored form that does not decode to bytes with its hash is
     /// left as it is, for `newsctl verify` to report.
     public func compactBlobs(limit: Int) throws -> Int {
-        let (waiting, dictionaries) = try pool.read { db in
-            let waiting = try Row.fetchAll(
+        // Pages of one dictionary at a time, from among a few times as many waiting: a dictionary made ready for a
+        // level holds match tables of several MiB (``BlobCodec/encode(_:level:dictionary:)``), so few are kept.
+        let (candidates, dictionaries) = try pool.read { db in
+            let candidates = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT hash, size, encoding, data, (SELECT url FROM capture WHERE blobHash = blob.hash LIMIT 1) AS url
+                    SELECT hash, (SELECT url FROM capture WHERE blobHash = blob.hash LIMIT 1) AS url
                     FROM blob WHERE compacted = 0 LIMIT ?
-                    """, arguments: [limit])
+                    """, arguments: [limit * 8]
+            ).map { (hash: $0["hash"] as ContentHash, url: $0["url"] as String?) }
             let dictionaries = try Row.fetchAll(db, sql: "SELECT host, hash FROM dictionary ORDER BY createdAt").reduce(into: [:])
             {
                 (byHost: inout [String: ContentHash], row) in byHost[row["host"]] = row["hash"]
             }
-            return (waiting, dictionaries)
+            return (candidates, dictionaries)
+        }
+        let groups = Dictionary(grouping: candidates) { self.dictionary(for: $0.url, in: dictionaries) }
+        guard let (chosen, group) = groups.max(by: { $0.value.count < $1.value.count }) else { return 0 }
+        let waiting = try pool.read { db in
+            try group.prefix(limit).compactMap {
+                try Row.fetchOne(db, sql: "SELECT hash, size, encoding, data FROM blob WHERE hash = ?", arguments: [$0.hash])
+            }
         }
         let lookup = self.dictionaries()
+        var dictionary: (hash: ContentHash, bytes: Data)?
+        if let chosen, let bytes = try? lookup(chosen) { dictionary = (chosen, bytes) }
         let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
             let blob = StoredBlob(hash: row["hash"], data: row["data"], encoding: row["encoding"], size: row["size"])
             guard let bytes = try? blob.bytes(dictionaries: lookup) else { return (blob.hash, nil) }
-            var dictionary: (hash: ContentHash, bytes: Data)?
-            if let hash = self.dictionary(for: row["url"], in: dictionaries), let bytes = try? lookup(hash) {
-                dictionary = (hash, bytes)
-            }
             let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel, dictionary: dictionary)
             return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
+        // Nothing else waits: the dictionaries' match tables are let go until pages wait again.
+        if waiting.count == candidates.count { BlobCodec.releasePreparedDictionaries() }
         try pool.write { db in
             for (hash, stored) in smaller {
                 if let stored {

@@ -6,8 +6,8 @@ import Synchronization
 /// Dictionaries' bytes by hash, as read once: every page compressed with one needs it to be read.
 final class DictionaryCache: Sendable {
     private let held = Mutex<[ContentHash: Data]>([:])
-    /// At most this many are held (half a MiB each at most); past it, all are let go and read again as needed.
-    private static let limit = 64
+    /// At most this many are held (1 MiB each at most); past it, one is let go for each read.
+    private static let limit = 32
 
     /// The bytes of the dictionary `hash` names, if read before.
     func held(_ hash: ContentHash) -> Data? { held.withLock { $0[hash] } }
@@ -22,7 +22,7 @@ final class DictionaryCache: Sendable {
         // Read without dictionaries: a dictionary is never compressed with one, so a stored row claiming so fails here.
         let bytes = try StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"]).bytes()
         held.withLock {
-            if $0.count >= Self.limit { $0.removeAll() }
+            if $0.count >= Self.limit, let any = $0.keys.first { $0[any] = nil }
             $0[hash] = bytes
         }
         return bytes
@@ -33,7 +33,7 @@ extension Archive {
     /// A host's dictionary is made once the archive holds this many of its pages.
     static let hostDictionaryPages = 2
     /// A host's dictionary is its first pages, up to this many bytes.
-    static let hostDictionaryBytes = 512 * 1024
+    static let hostDictionaryBytes = 1024 * 1024
     /// The general dictionary is trained once the archive holds pages of this many hosts without a dictionary of their
     /// own (and again at four times as many as when it last was)...
     static let generalDictionaryHosts = 16
@@ -117,11 +117,11 @@ extension Archive {
             var used = Set<ContentHash>()
             for page in pages.sorted(by: { $0.fetchedAt < $1.fetchedAt }) where !used.contains(page.blob) {
                 guard dictionary.count < Self.hostDictionaryBytes, let bytes = try? blob(page.blob) else { continue }
-                // A page takes half the room at most, its start and its end (where a template is), so that a large
-                // first page leaves room for the next.
-                let share = Self.hostDictionaryBytes / 4
-                let part = bytes.count <= 2 * share ? bytes : bytes.prefix(share) + bytes.suffix(share)
-                dictionary.append(part.prefix(Self.hostDictionaryBytes - dictionary.count))
+                // The first page takes half the room at most, so that a large one leaves room for the next; a page
+                // larger than its share gives its start and its end (where a template is).
+                let room = Self.hostDictionaryBytes - dictionary.count
+                let share = used.isEmpty ? min(room, Self.hostDictionaryBytes / 2) : room
+                dictionary.append(bytes.count <= share ? bytes : bytes.prefix(share / 2) + bytes.suffix(share - share / 2))
                 used.insert(page.blob)
             }
             guard used.count >= Self.hostDictionaryPages else { continue }

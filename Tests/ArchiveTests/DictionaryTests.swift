@@ -164,7 +164,7 @@ private func drain(_ archive: Archive) throws {
 
     @Test func aHostWhoseFirstPageIsLargerThanADictionaryStillGetsOne() throws {
         try withArchive { archive, path in
-            let large = page(of: "news.example", number: 0, paragraphs: 1500)
+            let large = page(of: "news.example", number: 0, paragraphs: 2500)
             #expect(large.utf8.count > Archive.hostDictionaryBytes)
             try store(large, url: "https://news.example/0", in: archive, at: 0)
             let next = try store(page(of: "news.example", number: 1), url: "https://news.example/1", in: archive, at: 1)

@@ -1,6 +1,5 @@
 import Archive
 import Foundation
-import GRDB
 import NewsCore
 import NewsdTesting
 
@@ -8,7 +7,8 @@ extension NewsdBench {
     /// Pages on disk: each set of `manifest` (lines `SET<TAB>FILE<TAB>URL`, in the order the pages came) is stored in
     /// an archive of its own, whose dictionaries are then made and pages recompressed as newsd does when idle. Prints
     /// per set the bytes the archive keeps (pages and dictionaries), the same pages compressed one by one at zstd 9, and
-    /// the practical limit: `tar | zstd -19 --long` of the same files.
+    /// the practical limit: `tar | zstd -19 --long` of the same files; and for the set `host-runs`, the same for each
+    /// host's later pages once its first ones made its dictionary.
     static func disk(manifest: URL) throws {
         let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map {
             $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
@@ -21,48 +21,82 @@ extension NewsdBench {
         }
         for name in order {
             let pages = sets[name]!
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let path = directory.appendingPathComponent("archive.sqlite").path
-            let archive = try Archive(path: path)
-            let key = NodeKey()
-            try archive.register(key.record)
-            var raw = 0
+            let (stored, built, seconds) = try stored(pages)
+            let limit = try solidSize(of: pages.map(\.file))
             var alone = 0
-            for (index, page) in pages.enumerated() {
+            for page in pages {
+                alone += Zstd.compress(try Data(contentsOf: URL(fileURLWithPath: page.file)), level: 9)?.count ?? 0
+            }
+            emit([
+                "bench": "disk", "set": name, "pages": pages.count, "newsd_bytes": stored, "dictionaries": built,
+                "per_page_zstd9_bytes": alone, "limit_bytes": limit,
+                "ratio_to_limit": round(Double(stored) / Double(limit) * 1000) / 1000,
+                "per_page_ratio_to_limit": round(Double(alone) / Double(limit) * 1000) / 1000,
+                "idle_seconds": round(seconds * 100) / 100,
+            ])
+        }
+        // A host's later pages: the first half of each host's pages stored and its dictionaries made, then the second
+        // half; what those take against what they add to the stream of all (what the stream makes of them, knowing the
+        // first half).
+        if let runs = sets["host-runs"] {
+            let byHost = Dictionary(grouping: runs) { URL(string: $0.url)?.host ?? "" }
+            let hosts = byHost.keys.sorted()
+            let early = hosts.flatMap { byHost[$0]!.prefix(byHost[$0]!.count / 2) }
+            let late = hosts.flatMap { byHost[$0]!.dropFirst(byHost[$0]!.count / 2) }
+            let (stored, built, _) = try stored(early, then: late)
+            let limit = try solidSize(of: (early + late).map(\.file)) - solidSize(of: early.map(\.file))
+            emit([
+                "bench": "disk", "set": "host-runs, later half", "pages": late.count, "newsd_bytes": stored,
+                "dictionaries": built, "limit_bytes": limit,
+                "ratio_to_limit": round(Double(stored) / Double(limit) * 1000) / 1000,
+            ])
+        }
+    }
+
+    /// Stores `pages` in a new archive, makes its dictionaries and recompresses as newsd does when idle, then does the
+    /// same with `later`: returns the bytes the archive keeps (pages and dictionaries; with `later`, those it added),
+    /// the dictionaries made and the seconds the idle work took.
+    private static func stored(
+        _ pages: [(file: String, url: String)], then later: [(file: String, url: String)] = []
+    ) throws -> (bytes: Int, dictionaries: Int, seconds: Double) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        let key = NodeKey()
+        try archive.register(key.record)
+        var index = 0
+        var built = 0
+        var seconds = 0.0
+        var before: Int64 = 0
+        for batch in [pages, later] where !batch.isEmpty {
+            before = try archive.counts().storedBlobBytes
+            for page in batch {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: page.file))
-                raw += bytes.count
-                alone += Zstd.compress(bytes, level: 9)?.count ?? bytes.count
                 let fetchedAt = Canonical.timestamp(Date(timeIntervalSince1970: 1_790_000_000 + Double(index)))
+                index += 1
                 let (article, capture) = try signedCapture(of: bytes, by: key, url: page.url, fetchedAt: fetchedAt)
                 try archive.store(
                     Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(bytes), text: nil, extraction: nil))
             }
             let start = Date()
-            var built = 0
             repeat {
                 let made = try archive.buildDictionaries(limit: 64)
                 built += made
                 while try archive.compactBlobs(limit: 64) > 0 {}
                 if made == 0 { break }
             } while true
-            let seconds = Date().timeIntervalSince(start)
-            let stored = try archive.counts().storedBlobBytes
-            guard try archive.verify().isClean else { fail("verify found problems in set \(name)") }
-            try archive.close()
-            let limit = try solidSize(of: pages.map(\.file), in: directory)
-            emit([
-                "bench": "disk", "set": name, "pages": pages.count, "raw_bytes": raw, "newsd_bytes": stored,
-                "dictionaries": built, "per_page_zstd9_bytes": alone, "limit_bytes": limit,
-                "ratio_to_limit": round(Double(stored) / Double(limit) * 1000) / 1000,
-                "per_page_ratio_to_limit": round(Double(alone) / Double(limit) * 1000) / 1000,
-                "idle_seconds": round(seconds * 100) / 100,
-            ])
+            seconds += Date().timeIntervalSince(start)
         }
+        let stored = try archive.counts().storedBlobBytes - (later.isEmpty ? 0 : before)
+        guard try archive.verify().isClean else { fail("verify found problems") }
+        try archive.close()
+        return (Int(stored), built, seconds)
     }
 
     /// The size of `files` as one tar compressed by `zstd -19 --long`.
-    private static func solidSize(of files: [String], in directory: URL) throws -> Int {
+    private static func solidSize(of files: [String]) throws -> Int {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let list = directory.appendingPathComponent("files")
         try Data(files.joined(separator: "\n").utf8).write(to: list)
         let process = Process()
