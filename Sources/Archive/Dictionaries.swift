@@ -15,9 +15,14 @@ final class DictionaryCache: Sendable {
     /// The bytes of the dictionary `hash` names, read in `db` the first time; `nil` when the archive does not hold it.
     func bytes(_ hash: ContentHash, db: Database) throws -> Data? {
         if let bytes = held(hash) { return bytes }
+        // Only a blob the archive lists as a dictionary is read as one (a page named as a dictionary is not).
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT data, encoding, size FROM blob WHERE hash = ?", arguments: [hash])
+                db,
+                sql: """
+                    SELECT data, encoding, size FROM blob
+                    WHERE hash = ? AND EXISTS(SELECT 1 FROM dictionary WHERE hash = blob.hash)
+                    """, arguments: [hash])
         else { return nil }
         // Read without dictionaries: a dictionary is never compressed with one, so a stored row claiming so fails here.
         let bytes = try StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"]).bytes()
@@ -71,6 +76,10 @@ extension Archive {
     /// Stores a peer's dictionary (`blob`, checked against its hash, of the pages of `host`), so that the pages it sends
     /// compressed with it can be read and kept as they came.
     public func storeDictionary(_ blob: StoredBlob, host: String) throws {
+        // No larger than the dictionaries newsd makes: each one read is held in memory.
+        guard blob.size <= Self.hostDictionaryBytes else {
+            throw IntegrityError("a dictionary of \(blob.size) bytes, more than the \(Self.hostDictionaryBytes) newsd makes")
+        }
         let bytes = try blob.bytes()
         let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
         try pool.write { db in

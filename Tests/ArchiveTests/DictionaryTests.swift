@@ -175,6 +175,25 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
+    @Test func aPeersDictionaryIsNoLargerThanTheOnesNewsdMakesAndAPageIsNeverReadAsOne() throws {
+        try withArchive { archive, path in
+            let large = Data(repeating: 0x61, count: Archive.hostDictionaryBytes + 1)
+            #expect(throws: IntegrityError.self) {
+                try archive.storeDictionary(StoredBlob(bytes: large), host: "news.example")
+            }
+            #expect(try dictionaryHash(of: "news.example", path) == nil)
+
+            // A form that names a page of the archive as its dictionary, as a lying peer's might, is not read.
+            let first = Data(page(of: "news.example", number: 0).utf8)
+            let named = try store(String(decoding: first, as: UTF8.self), url: "https://news.example/0", in: archive)
+            let other = Data(page(of: "news.example", number: 1).utf8)
+            let stored = BlobCodec.encode(other, level: 3, dictionary: (named, first))
+            let lying = StoredBlob(hash: ContentHash(of: other), data: stored.data, encoding: stored.encoding, size: other.count)
+            #expect(stored.encoding == "zstd:\(named.hex)")
+            #expect(throws: IntegrityError.self) { try archive.original(of: lying) }
+        }
+    }
+
     @Test func aPageIsFiledUnderItsHost() {
         #expect(Archive.host(of: "https://User@News.Example:8443/a?b") == "news.example")
         #expect(Archive.host(of: "http://[::1]:8080/feed") == "[::1]")
