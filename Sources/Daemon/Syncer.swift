@@ -169,49 +169,33 @@ actor Syncer {
     private func flapping<T>(
         _ riding: Bool, peer: PeerConfig, puller: Puller, started: Date, _ attempt: () async throws -> T
     ) async throws -> T {
-        var moved = 0
-        var idle = 0
-        var refused = 0
-        var quickBreaks = 0
-        var lastMoved = ContinuousClock.now
+        var watch = LinkWatch()
         while true {
             let message: String
+            let failure: LinkWatch.Failure
             let began = ContinuousClock.now
             do {
                 return try await attempt()
             } catch PullError.broken(let broke) where riding {
-                message = broke
-                refused = 0
-                // A try broken within a second of its start: the peer (or something before it) resets connections.
-                quickBreaks = ContinuousClock.now - began < .seconds(1) ? quickBreaks + 1 : 0
+                (message, failure) = (broke, .broken(took: (ContinuousClock.now - began) / .seconds(1)))
             } catch PullError.unreachable(let unreachable) where riding {
-                // A peer that cannot be reached at all (not running, or the link down for long) is not waited for.
-                refused += 1
-                guard moved > 0, refused <= Self.refusals else { throw PullError.unreachable(unreachable) }
-                message = unreachable
+                (message, failure) = (unreachable, .unreachable)
             }
-            let received = puller.traffic.total.received
-            if received > moved {
-                idle = 0
-                lastMoved = .now
-            } else {
-                idle += 1
+            let next = watch.next(
+                after: failure, at: -started.timeIntervalSinceNow, received: puller.traffic.total.received,
+                jitter: Double.random(in: 0.5...1.5))
+            switch next {
+            case .unreachableForGood: throw PullError.unreachable(message)
+            case .brokenForGood: throw PullError.broken(message)
+            case .again(let pause):
+                // What was under way did not fit in the time the link stayed up: smaller requests from now on (each
+                // one that comes whole doubles it again).
+                puller.carry.narrow()
+                logger.notice(
+                    "link to peer broke; trying again",
+                    metadata: ["peer": "\(peer.name)", "error": "\(message)", "retry_in": "\(Int(pause)) s"])
+                try await Task.sleep(for: .seconds(pause))
             }
-            moved = received
-            // A link that breaks every try at once before anything moves is not riding out a flap: a few such tries;
-            // otherwise `stalledFor` seconds without a byte (from the start, before anything moved).
-            let stalled =
-                ContinuousClock.now - lastMoved > .seconds(Self.stalledFor) || (moved == 0 && quickBreaks > Self.refusals)
-            guard !stalled, -started.timeIntervalSinceNow < Self.flappingWindow else { throw PullError.broken(message) }
-            // What was under way did not fit in the time the link stayed up: smaller requests from now on (each one
-            // that comes whole doubles it again). The pause has jitter, so that tries do not keep meeting a link that
-            // breaks at a steady pace at the same moment.
-            puller.carry.narrow()
-            let pause = (idle == 0 ? 0.5 : min(pow(2, Double(idle - 1)), Self.flappingBackoff)) * Double.random(in: 0.5...1.5)
-            logger.notice(
-                "link to peer broke; trying again",
-                metadata: ["peer": "\(peer.name)", "error": "\(message)", "retry_in": "\(Int(pause)) s"])
-            try await Task.sleep(for: .seconds(pause))
         }
     }
 }

@@ -68,7 +68,7 @@ import Testing
         // Five tries with pauses of 1, 2, 4 and 8 s (with jitter): about 20 s alone. In a full parallel run on two cores
         // 90-113 s were seen: a reset then takes more than the second that tells it from a link's break, and the sync
         // gives up on the two minutes without a byte instead. Either way it ends, and not after the half hour a link
-        // that flaps while data moves is given.
+        // that flaps while data moves is given. The rule itself, try by try, is `LinkWatchTests`'.
         #expect(ContinuousClock.now - began < .seconds(150), "gave up after \(ContinuousClock.now - began)")
         try await laptop.stop()
         try await source.stop()
