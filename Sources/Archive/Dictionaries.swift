@@ -82,12 +82,7 @@ extension Archive {
         }
         let bytes = try blob.bytes()
         let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
-        try pool.write { db in
-            try Self.insertBlob(stored, hash: blob.hash, size: bytes.count, compacted: true, db: db)
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, 0, ?)",
-                arguments: [blob.hash, host, Date().timeIntervalSince1970])
-        }
+        try pool.write { db in try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, db: db) }
     }
 
     /// The original bytes of `blob`, read with this archive's dictionaries; throws unless they hash to its hash.
@@ -164,24 +159,31 @@ extension Archive {
     /// Stores `dictionary` for `host` ('' for the general one) and marks for recompression the pages in `marking`, or
     /// for the general dictionary every page not compressed with a host's dictionary.
     private func store(dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>) throws {
-        let hash = ContentHash(of: dictionary)
         let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel)
         try pool.write { db in
-            try Self.insertBlob(stored, hash: hash, size: dictionary.count, compacted: true, db: db)
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [hash, host, pages, Date().timeIntervalSince1970])
+            try Self.insertDictionary(stored, bytes: dictionary, host: host, pages: pages, db: db)
             if host.isEmpty {
                 try db.execute(
                     sql: """
                         UPDATE blob SET compacted = 0 WHERE compacted = 1 AND hash IN (SELECT blobHash FROM capture)
-                            AND encoding NOT IN (SELECT 'zstd:' || hash FROM dictionary WHERE host != '')
-                        """)
+                            AND encoding NOT IN (SELECT ? || hash FROM dictionary WHERE host != '')
+                        """, arguments: [BlobCodec.dictionaryEncoding])
             }
             for page in marking {
                 try db.execute(sql: "UPDATE blob SET compacted = 0 WHERE hash = ?", arguments: [page])
             }
         }
+    }
+
+    /// Stores the dictionary `bytes` (in its `stored` form) as a blob, and lists it for `host`.
+    private static func insertDictionary(
+        _ stored: (data: Data, encoding: String), bytes: Data, host: String, pages: Int, db: Database
+    ) throws {
+        let hash = ContentHash(of: bytes)
+        try insertBlob(stored, hash: hash, size: bytes.count, compacted: true, db: db)
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, ?, ?)",
+            arguments: [hash, host, pages, Date().timeIntervalSince1970])
     }
 
     /// The dictionary a page of `url` is compressed with: its host's, or the general one; `nil` when there is none.

@@ -207,31 +207,25 @@ enum ObjectFrames {
         var blobs: [StoredBlob] = []
         var rest = data[...]
         while !rest.isEmpty {
-            if wholeOnly {
-                guard let newline = rest.firstIndex(of: 0x0A),
-                    let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
-                    frame.length >= 0, frame.length <= rest.endIndex - newline - 1
-                else { break }
+            guard let (frame, body) = whole(rest) else {
+                if wholeOnly { break }
+                throw FrameError("object frames that are not the frames asked for")
             }
-            guard let newline = rest.firstIndex(of: 0x0A),
-                let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
-                let hash = ContentHash(hex: frame.hash), expected(hash, blobs.count), frame.length >= 0,
-                frame.length <= rest.endIndex - newline - 1
-            else { throw FrameError("object frames that are not the frames asked for") }
+            guard let hash = ContentHash(hex: frame.hash), expected(hash, blobs.count) else {
+                throw FrameError("object frames that are not the frames asked for")
+            }
             guard frame.size >= 0, frame.size <= SyncLimits.maxObjectBytes else {
                 throw FrameError(
                     "blob \(frame.hash) claims \(frame.size) bytes, more than the \(SyncLimits.maxObjectBytes) allowed")
             }
-            let start = newline + 1
-            let blob = StoredBlob(
-                hash: hash, data: Data(rest[start..<(start + frame.length)]), encoding: frame.encoding, size: frame.size)
+            let blob = StoredBlob(hash: hash, data: Data(rest[body]), encoding: frame.encoding, size: frame.size)
             do {
                 try check(blob)
             } catch {
                 throw FrameError("\(error)")
             }
             blobs.append(blob)
-            rest = rest[(start + frame.length)...]
+            rest = rest[body.upperBound...]
         }
         return blobs
     }
@@ -240,14 +234,20 @@ enum ObjectFrames {
     static func dictionaries(in data: Data) -> Set<ContentHash> {
         var dictionaries = Set<ContentHash>()
         var rest = data[...]
-        while let newline = rest.firstIndex(of: 0x0A),
-            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])), frame.length >= 0,
-            frame.length <= rest.endIndex - newline - 1
-        {
+        while let (frame, body) = whole(rest) {
             if let dictionary = StoredBlob.dictionary(of: frame.encoding) { dictionaries.insert(dictionary) }
-            rest = rest[(newline + 1 + frame.length)...]
+            rest = rest[body.upperBound...]
         }
         return dictionaries
+    }
+
+    /// The first frame of `rest` and where its bytes are, when its header reads and all its bytes are there.
+    private static func whole(_ rest: Data.SubSequence) -> (frame: ObjectFrame, body: Range<Int>)? {
+        guard let newline = rest.firstIndex(of: 0x0A),
+            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
+            frame.length >= 0, frame.length <= rest.endIndex - newline - 1
+        else { return nil }
+        return (frame, (newline + 1)..<(newline + 1 + frame.length))
     }
 
     /// The frame a link broke in the middle of, at the end of `data` (what came of an answer), and the bytes of it

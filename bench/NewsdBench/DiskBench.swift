@@ -79,12 +79,7 @@ extension NewsdBench {
                     Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(bytes), text: nil, extraction: nil))
             }
             let start = Date()
-            repeat {
-                let made = try archive.buildDictionaries(limit: 64)
-                built += made
-                while try archive.compactBlobs(limit: 64) > 0 {}
-                if made == 0 { break }
-            } while true
+            built += try idleWork(on: archive)
             seconds += Date().timeIntervalSince(start)
         }
         let stored = try archive.counts().storedBlobBytes - (later.isEmpty ? 0 : before)

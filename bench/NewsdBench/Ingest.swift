@@ -248,6 +248,19 @@ extension NewsdBench {
             extraction: records?.extraction)
     }
 
+    /// Does to `archive` what an idle node does: makes dictionaries of its pages and recompresses its pages with them,
+    /// until nothing is left to do; returns how many dictionaries it made.
+    @discardableResult
+    static func idleWork(on archive: Archive) throws -> Int {
+        var built = 0
+        repeat {
+            let made = try archive.buildDictionaries(limit: 64)
+            built += made
+            while try archive.compactBlobs(limit: 256) > 0 {}
+            if made == 0 { return built }
+        } while true
+    }
+
     /// Stops the bench unless `archive` holds `count` captures: a figure for storing counts only what was stored.
     static func requireCaptures(_ count: Int, in archive: Archive) throws {
         let stored = try archive.counts().captures

@@ -32,9 +32,7 @@ extension NewsdBench {
             try await storeConcurrently(range, into: archive, signingWith: identity.key, inFlight: 16) { index in
                 benchIngest(index, bytes: page(index), key: identity.key)
             }
-            // As an idle node's: dictionaries made of its pages, and its pages recompressed with them.
-            while try archive.buildDictionaries(limit: 64) > 0 {}
-            while try archive.compactBlobs(limit: 256) > 0 {}
+            try idleWork(on: archive)
             try archive.close()
         }
         func storedBytes() throws -> Int {
