@@ -76,12 +76,14 @@ enum JSONFeed {
             if let link { id = link.absoluteString }
             if let declared, !declared.isEmpty { id = declared }
             return FeedEntry(
-                id: id, title: item.title, link: link, published: published, updated: item.dateModified.flatMap(FeedDate.parse),
+                id: id, title: item.title.flatMap(Whitespace.collapsed), link: link, published: published,
+                updated: item.dateModified.flatMap(FeedDate.parse),
                 author: (item.authors?.first ?? item.author)?.name, summary: item.summary,
                 content: item.contentHtml ?? item.contentText,
                 enclosures: ([item.image] + (item.attachments ?? []).map(\.url)).compactMap(resolve))
         }
         return ParsedFeed(
-            format: .json, title: document.title, link: resolve(document.homePageUrl), entries: entries, warnings: 0)
+            format: .json, title: document.title.flatMap(Whitespace.collapsed), link: resolve(document.homePageUrl),
+            entries: entries, warnings: 0)
     }
 }

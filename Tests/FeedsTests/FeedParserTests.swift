@@ -131,6 +131,18 @@ private func fixture(_ name: String) throws -> Data {
         #expect(throws: FeedParseError.self) { try FeedParser.parse(Data(#"{"a": 1}"#.utf8), url: URL(string: "https://x/")!) }
     }
 
+    /// JSON allows DEL raw and any control character escaped; a JSON Feed's titles are text like any other format's.
+    @Test func jsonFeedTitlesAreTextWithoutControlCharactersOrRunsOfSpace() throws {
+        let json = """
+            {"version": "https://jsonfeed.org/version/1.1", "title": "  Feed\\u0007  of\\t\\tnews ",
+             "items": [{"id": "1", "url": "/a", "title": "O\u{7F}\u{7F}\u{7F}ne\\u0001 two\\u0085"},
+                       {"id": "2", "url": "/b", "title": " \\u0000 \u{7F} "}]}
+            """
+        let feed = try FeedParser.parse(Data(json.utf8), url: URL(string: "https://json.example/feed.json")!)
+        #expect(feed.title == "Feed of news")
+        #expect(feed.entries.map(\.title) == ["One two", nil])
+    }
+
     @Test func rss091MislabelledLatin1IsReadAsWindows1252WithScheduleHints() throws {
         let feed = try FeedParser.parse(try fixture("rss091-latin1.xml"), url: URL(string: "http://latin.example/rss")!)
         #expect(feed.title == "Café news")
