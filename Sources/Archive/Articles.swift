@@ -8,23 +8,28 @@ public struct ArticleLookupError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Archive {
-    /// Columns `extractedBy` and `byCapturingNode` of the text `text.id`, for a ``TextProvenance``: the node that signed
-    /// an extraction of it (the capturing node where it did one), and whether the capturing node did.
     /// The title the feeds' entries give article `articleID` (an SQL expression naming it): for a page without one.
     static func entryTitle(of articleID: String) -> String {
         "(SELECT feed_entry.title FROM feed_entry WHERE feed_entry.articleID = \(articleID) AND feed_entry.title IS NOT NULL LIMIT 1)"
     }
 
+    /// Columns for the ``TextProvenance`` of the text `text.id`: `capturingExtractor`, the capturing node where it signed
+    /// an extraction of the text, and `anyExtractor`, a node that did (the index alone answers it).
     static let provenanceColumns = """
         (SELECT e.nodeID FROM extraction e JOIN capture c ON c.id = e.captureID WHERE e.textID = text.id
-            AND e.nodeID IS NOT NULL ORDER BY e.nodeID = c.nodeID DESC LIMIT 1) AS extractedBy,
-        EXISTS (SELECT 1 FROM extraction e JOIN capture c ON c.id = e.captureID WHERE e.textID = text.id
-            AND e.nodeID = c.nodeID) AS byCapturingNode
+            AND e.nodeID = c.nodeID LIMIT 1) AS capturingExtractor,
+        (SELECT e.nodeID FROM extraction e WHERE e.textID = text.id AND e.nodeID IS NOT NULL LIMIT 1) AS anyExtractor
         """
 
     /// The ``TextProvenance`` of a row with ``provenanceColumns``.
     static func provenance(_ row: Row) -> TextProvenance {
-        TextProvenance(extractedBy: row["extractedBy"], byCapturingNode: row["byCapturingNode"])
+        provenance(capturing: row["capturingExtractor"], any: row["anyExtractor"])
+    }
+
+    /// The ``TextProvenance`` of a text that the capturing node extracted (`capturing`, its id) or not, and that node
+    /// `any` extracted (`nil`: none signed an extraction of it).
+    static func provenance(capturing: String?, any: String?) -> TextProvenance {
+        TextProvenance(extractedBy: capturing ?? any, byCapturingNode: capturing != nil)
     }
 
     /// The one article whose URL is `reference`, or whose id starts with it (8 hex digits at least).

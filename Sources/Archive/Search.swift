@@ -196,17 +196,18 @@ extension Archive {
         // joined to their articles and filtered, page by page, and only the hits get snippets (see ``Snippet``). Without
         // filters the first page is all it takes; with them, each page is four times the one before.
         var page = conditions.isEmpty ? limit : limit * 4
+        // Every extraction of the candidate, one row each (one, most often): the hit is made of the rows its filters
+        // let through (the earliest capture among them), its provenance of all of them.
         let details = """
             SELECT article.url AS url, COALESCE(text.title, \(Self.entryTitle(of: "article.id"))) AS title,
-                text.body AS body, text.id AS textID,
-                MIN(capture.fetchedAt) AS capturedAt,
-                \(Self.provenanceColumns)
+                text.body AS body, text.id AS textID, capture.fetchedAt AS capturedAt,
+                extraction.nodeID AS extractor, capture.nodeID AS capturer,
+                \(conditions.isEmpty ? "1" : conditions.joined(separator: " AND ")) AS passes
             FROM text
             JOIN extraction ON extraction.textID = text.id
             JOIN capture ON capture.id = extraction.captureID
             JOIN article ON article.id = capture.articleID
-            WHERE text.seq = ? \(conditions.map { "AND " + $0 }.joined(separator: " "))
-            GROUP BY text.id
+            WHERE text.seq = ?
             """
         do {
             return try pool.read { db in
@@ -221,19 +222,38 @@ extension Archive {
                     let candidates = try Int64.fetchAll(candidatesStatement, arguments: [match, page, offset])
                     for candidate in candidates where hits.count < limit {
                         // A cursor's row is read where SQLite holds it, without a copy, while the cursor lives.
-                        let rows = try Row.fetchCursor(detailsStatement, arguments: StatementArguments([candidate] + filters))
+                        let rows = try Row.fetchCursor(detailsStatement, arguments: StatementArguments(filters + [candidate]))
+                        var hit: SearchHit?
+                        var capturing: String?
+                        var any: String?
                         try withExtendedLifetime(rows) {
-                            guard let row = try rows.next() else { return }
-                            // The body too; only the snippet's part of it is decoded.
-                            let snippet = try row.withUnsafeData(named: "body") { body in
-                                body.map { $0.withUnsafeBytes { snippets.make(utf8: $0.assumingMemoryBound(to: UInt8.self)) } }
-                                    ?? ""
+                            while let row = try rows.next() {
+                                let extractor: String? = row["extractor"]
+                                if capturing == nil, let extractor, extractor == row["capturer"] { capturing = extractor }
+                                any = any ?? extractor
+                                guard row["passes"] as Bool else { continue }
+                                let capturedAt: String = row["capturedAt"]
+                                if let earlier = hit?.capturedAt {
+                                    hit?.capturedAt = min(earlier, capturedAt)
+                                    continue
+                                }
+                                // The body too; only the snippet's part of it is decoded.
+                                let title: String? = row["title"]
+                                let snippet = try row.withUnsafeData(named: "body") { body in
+                                    body.map { bytes in
+                                        bytes.withUnsafeBytes {
+                                            snippets.make(utf8: $0.assumingMemoryBound(to: UInt8.self), title: title)
+                                        }
+                                    } ?? ""
+                                }
+                                hit = SearchHit(
+                                    articleURL: row["url"], title: title, snippet: snippet, textID: row["textID"],
+                                    capturedAt: capturedAt, provenance: TextProvenance(extractedBy: nil, byCapturingNode: false))
                             }
-                            hits.append(
-                                SearchHit(
-                                    articleURL: row["url"], title: row["title"], snippet: snippet, textID: row["textID"],
-                                    capturedAt: row["capturedAt"], provenance: Self.provenance(row)))
                         }
+                        guard var hit else { continue }
+                        hit.provenance = Self.provenance(capturing: capturing, any: any)
+                        hits.append(hit)
                     }
                     guard candidates.count == page else { break }
                     offset += page

@@ -58,18 +58,20 @@ struct Snippet {
     }
 
     /// The snippet of `text`: its first words when no term occurs in it (the match was in the title).
-    mutating func make(_ text: String) -> String {
+    mutating func make(_ text: String, title: String? = nil) -> String {
         var text = text
-        return text.withUTF8 { make(utf8: $0) }
+        return text.withUTF8 { make(utf8: $0, title: title) }
     }
 
-    /// The snippet of a text given as its UTF-8 bytes (as SQLite holds it); only the part read is decoded.
+    /// The snippet of a text given as its UTF-8 bytes (as SQLite holds it), whose title is `title`; only the part read
+    /// is decoded.
     ///
-    /// The reading starts shortly before the first place a term stands in the text as typed or folded, in lower
-    /// case, capitalised or in capitals (a byte search), and decodes a KB from there; where none does, or the
-    /// place held no matching word, it reads the first 8,192 characters, for forms only folding finds (other
-    /// diacritics, mixed case), and takes the opening words when none is there either.
-    mutating func make(utf8 text: UnsafeBufferPointer<UInt8>) -> String {
+    /// The reading starts shortly before the first place a term stands as a word in the text as typed or folded, in
+    /// lower case, capitalised or in capitals (a byte search), and decodes a KB from there. Where none does, the
+    /// match was in the title (the opening words, when the title holds a term) or in a form only folding finds
+    /// (other diacritics, mixed case): then it reads the first 8,192 characters, and takes the opening words when
+    /// no term is there either.
+    mutating func make(utf8 text: UnsafeBufferPointer<UInt8>, title: String? = nil) -> String {
         // Forward to a scalar's first byte.
         func boundary(_ offset: Int) -> Int {
             var offset = min(offset, text.count)
@@ -81,6 +83,9 @@ struct Snippet {
             // Back up far enough for the words that lead the window.
             let from = boundary(max(0, at - 160))
             tries += [(from..<boundary(at + 1024), nil), (from..<text.count, nil)]
+        } else if let title, matches(title) {
+            // The opening words, without looking for a match.
+            tries += [(0..<boundary(1024), 0)]
         }
         // 8,192 characters are at most four times as many bytes; the window after them, a few KB more.
         tries += [(0..<boundary(4 * 8192 + 4096), 8192), (0..<text.count, 8192)]
@@ -91,6 +96,11 @@ struct Snippet {
         }
         // The last try (the whole text, opening words when nothing matches) always makes one.
         return ""
+    }
+
+    /// Whether a term stands in `text`.
+    private mutating func matches(_ text: String) -> Bool {
+        matchWindow(in: text.unicodeScalars, from: text.unicodeScalars.startIndex, limit: nil) != nil
     }
 
     /// The snippet made of `range` of `text` alone (from a word's start after its first byte, where that is not the
@@ -111,16 +121,45 @@ struct Snippet {
         return opening.count < Self.size && cut.end ? nil : Self.render(opening.map { ($0, false) }, in: part, cut: cut)
     }
 
-    /// The byte offset of the earliest literal occurrence of a term.
+    /// The byte offset of the earliest place a term stands literally in `bytes` as a word (or at a word's start, when
+    /// the query has a prefix): a term inside a longer word ("forces" in "reinforces") is no place to read from.
     private func earliestLiteral(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let wholeWords = !terms.contains { $0.prefix }
         var best: Int?
         for literal in literals {
-            // Only the part before the earliest match so far can hold an earlier one.
-            let end = min(bytes.count, (best ?? bytes.count) + literal.count - 1)
-            guard let offset = Self.find(literal, in: UnsafeBufferPointer(rebasing: bytes[..<end])) else { continue }
-            best = offset
+            var from = 0
+            // Only the part before the earliest place so far can hold an earlier one.
+            while case let end = min(bytes.count, (best ?? bytes.count) + literal.count - 1), from < end,
+                let found = Self.find(literal, in: UnsafeBufferPointer(rebasing: bytes[from..<end]))
+            {
+                let offset = from + found
+                if !Self.wordScalar(before: offset, in: bytes)
+                    && !(wholeWords && Self.wordScalar(at: offset + literal.count, in: bytes))
+                {
+                    best = offset
+                    break
+                }
+                from = offset + 1
+            }
         }
         return best
+    }
+
+    /// Whether a word's scalar starts at byte `offset` of `bytes` (UTF-8; `false` at its end).
+    private static func wordScalar(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset < bytes.count else { return false }
+        if bytes[offset] < 0x80 { return isWordScalar(Unicode.Scalar(bytes[offset])) }
+        let scalar = String(decoding: UnsafeBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + 4)]), as: UTF8.self)
+            .unicodeScalars.first
+        return scalar.map(isWordScalar) ?? false
+    }
+
+    /// Whether a word's scalar ends just before byte `offset` of `bytes` (`false` at its start).
+    private static func wordScalar(before offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard offset > 0 else { return false }
+        var start = offset - 1
+        while start > 0, offset - start < 4, bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        return wordScalar(at: start, in: bytes)
     }
 
     /// Where `needle` first stands in `bytes`: libc's `memchr` (which scans many bytes at a time) finds each place of

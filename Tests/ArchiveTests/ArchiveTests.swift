@@ -251,4 +251,26 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         #expect(!first.epoch.isEmpty)
         #expect(first.epoch != second.epoch)
     }
+
+    /// A text captured twice is one hit: captured when its first capture the filters let through was.
+    @Test func aTextCapturedTwiceIsOneHitDatedByTheCapturesTheFiltersKeep() throws {
+        let (archive, _) = try temporaryArchive()
+        let text = TextRecord(title: "Talks", byline: nil, published: nil, language: "en", body: "ceasefire talks resumed")
+        for (page, time) in [("<p>first</p>", "2026-11-22T01:00:00.000Z"), ("<p>again</p>", "2026-11-22T05:00:00.000Z")] {
+            let raw = Data(page.utf8)
+            let (article, capture) = try signedCapture(of: raw, by: key, url: "https://news.example/talks", fetchedAt: time)
+            try archive.store(
+                Ingest(
+                    feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: text,
+                    extraction: ExtractionRecord(captureID: capture.id, textID: text.id, extractor: "test/1")))
+        }
+        let all = try archive.search(SearchQuery(text: "ceasefire"))
+        #expect(all.map(\.capturedAt) == ["2026-11-22T01:00:00.000Z"])
+        #expect(all.map(\.snippet) == ["[ceasefire] talks resumed"])
+        let since = Canonical.date("2026-11-22T03:00:00.000Z")
+        #expect(
+            try archive.search(SearchQuery(text: "ceasefire", since: since)).map(\.capturedAt) == ["2026-11-22T05:00:00.000Z"])
+        let until = Canonical.date("2026-11-22T00:30:00.000Z")
+        #expect(try archive.search(SearchQuery(text: "ceasefire", until: until)).isEmpty)
+    }
 }

@@ -56,6 +56,23 @@ import Testing
         #expect(try snippet("floods", long) == "…x x x x [Floods] y y y y y y y y y y y…")
     }
 
+    @Test func aTermInsideLongerWordsIsPassedOverForTheWordItself() throws {
+        // "forces" stands inside "reinforces" first; the window opens at the word.
+        let text = "It reinforces the line. " + (1...30).map { "w\($0)" }.joined(separator: " ") + " Forces moved in."
+        #expect(try snippet("forces", text) == "…w27 w28 w29 w30 [Forces] moved in.")
+        // Punctuation beyond ASCII ends a word as a space does; a letter beyond ASCII goes on with it.
+        #expect(try snippet("syria", "In Syria’s south.") == "In [Syria]’s south.")
+        #expect(try snippet("dara", "Daraé and then Dara.") == "Daraé and then [Dara].")
+    }
+
+    @Test func aTextWhoseTitleHoldsTheTermOpensWithItsFirstWords() throws {
+        var snippet = Snippet(expression: try Archive.matchExpression("daraa"))
+        let text = (1...30).map { "w\($0)" }.joined(separator: " ")
+        #expect(snippet.make(text, title: "Shelling in Daraa") == (1...16).map { "w\($0)" }.joined(separator: " ") + "…")
+        #expect(snippet.make("Shelling in Darâa again.", title: "Daraa") == "Shelling in Darâa again.")
+        #expect(snippet.make("Shelling in Darâa again.", title: "Elsewhere") == "Shelling in [Darâa] again.")
+    }
+
     @Test func aMatchInTheTitleOnlyShowsTheOpeningWords() throws {
         let text = (1...30).map { "w\($0)" }.joined(separator: " ")
         #expect(try snippet("absent", text) == (1...16).map { "w\($0)" }.joined(separator: " ") + "…")

@@ -114,65 +114,19 @@ extension NewsdBench {
 
         try requireCaptures(count, in: archive)
 
-        // Search latency over what was just stored: 200 different queries (a query asked again would find its pages
-        // cached), words of the pages' own texts taken evenly from their vocabulary, and every fourth two words that
-        // stand together in one of the texts, as a phrase.
-        let vocabulary = Array(
-            Set(texts.flatMap { $0.body.lowercased().split { !$0.isLetter }.filter { $0.count >= 5 }.map(String.init) })
-        ).sorted()
-        guard vocabulary.count >= 200 else { fail("the pages give only \(vocabulary.count) words to search for") }
-        let queries = (0..<200).map { round -> String in
-            let words = texts[round % texts.count].body.split { !$0.isLetter }
-            guard round % 4 == 3, words.count > round / 4 + 1 else { return vocabulary[round * vocabulary.count / 200] }
-            return "\"\(words[round / 4]) \(words[round / 4 + 1])\""
-        }
-        guard Set(queries).count == queries.count else { fail("the search queries are not all different") }
-        // The bare FTS5 query beneath: the same queries (already valid FTS5), ranked, the first 20 rowids and nothing
-        // else, on a connection of its own to the same archive at the same moment (the same WAL). Each query is asked
-        // of both, the first of the two alternating, so that neither finds the pages the other read more often.
-        let bare = try DatabaseQueue(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
-        var latencies: [Double] = []
-        var bareLatencies: [Double] = []
-        for (index, query) in queries.enumerated() {
-            func ours() throws {
-                let began = clock.now
-                _ = try archive.search(SearchQuery(text: query, limit: 20))
-                latencies.append((clock.now - began) / .milliseconds(1))
-            }
-            func fts() throws {
-                let began = clock.now
-                _ = try bare.read { db in
-                    try Int64.fetchAll(
-                        db, sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT 20",
-                        arguments: [query])
-                }
-                bareLatencies.append((clock.now - began) / .milliseconds(1))
-            }
-            if index.isMultiple(of: 2) {
-                try ours()
-                try fts()
-            } else {
-                try fts()
-                try ours()
-            }
-        }
+        // Search latency over what was just stored.
+        let queries = searchQueries(for: texts)
+        let archivePath = fullDirectory.appendingPathComponent("archive.sqlite").path
+        try timeSearches(queries, archive: archive, path: archivePath, articles: count)
         try archive.close()
-        let ours = percentiles(latencies)
-        let fts = percentiles(bareLatencies)
-        emit([
-            "bench": "search", "tool": "newsd", "articles": count, "queries": latencies.count, "median_ms": ours.median,
-            "p99_ms": ours.p99, "median_over_bare_fts5": (ours.median / fts.median * 100).rounded() / 100,
-        ])
-        emit([
-            "bench": "search", "tool": "sqlite fts5 alone (MATCH, bm25 rank, first 20 rowids)", "articles": count,
-            "queries": bareLatencies.count, "median_ms": fts.median, "p99_ms": fts.p99,
-        ])
         // The texts and queries, for another engine to index and answer the same (bench/run gives them to tantivy).
         if let searchOutput {
             try FileManager.default.createDirectory(at: searchOutput, withIntermediateDirectories: true)
             try JSONSerialization.data(withJSONObject: queries).write(to: searchOutput.appendingPathComponent("queries.json"))
             _ = FileManager.default.createFile(atPath: searchOutput.appendingPathComponent("texts.jsonl").path, contents: nil)
             let handle = try FileHandle(forWritingTo: searchOutput.appendingPathComponent("texts.jsonl"))
+            let bare = try DatabaseQueue(path: archivePath)
+            defer { try? bare.close() }
             try await bare.read { db in
                 let rows = try Row.fetchCursor(db, sql: "SELECT title, body FROM text")
                 while let row = try rows.next() {
@@ -182,7 +136,6 @@ extension NewsdBench {
             }
             try handle.close()
         }
-        try bare.close()
     }
 
     /// Microseconds per article of the writer alone, on one thread: 4,000 articles (with `texts`, each page's text

@@ -18,6 +18,12 @@ struct NewsdBench {
             try await ingest(
                 pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000,
                 searchOutput: arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : nil)
+        case "search":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench search PAGES_DIR [ARTICLES] [ARCHIVE_DIR]") }
+            try await searchAtScale(
+                pages: URL(fileURLWithPath: arguments[1]),
+                count: arguments.count > 2 ? Int(arguments[2]) ?? 1_000_000 : 1_000_000,
+                keep: arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : nil)
         case "poll":
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
@@ -70,7 +76,7 @@ struct NewsdBench {
             fail(
                 "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED] | events [ARTICLES]"
-                    + " | disk MANIFEST"
+                    + " | disk MANIFEST | search PAGES_DIR [ARTICLES] [ARCHIVE_DIR]"
             )
         }
     }
