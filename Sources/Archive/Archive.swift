@@ -294,8 +294,8 @@ extension Archive {
     }
 
     /// Does the work of storing an ingest that needs no lock, on the caller's thread: checks the page against its
-    /// hash and every record against its id and the capture's signature, compresses the page, and fingerprints the
-    /// text for stories.
+    /// hash and every record against its id and the capture's signature, compresses the page (with its host's
+    /// dictionary or the general one, where the archive has one), and fingerprints the text for stories.
     public func prepare(_ ingest: Ingest) throws -> PreparedIngest {
         let prepared = try prepareUnsigned(ingest)
         try checkSignature(of: ingest.capture, kind: "capture")
@@ -334,7 +334,8 @@ extension Archive {
         try Self.requireIntact(items)
         return PreparedIngest(
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
-            stored: BlobCodec.encode(ingest.raw.bytes, level: BlobCodec.ingestLevel),
+            stored: BlobCodec.encode(
+                ingest.raw.bytes, level: BlobCodec.ingestLevel, dictionary: try arrivalDictionary(for: ingest.capture.url)),
             traits: ingest.text.map(TextTraits.init))
     }
 

@@ -29,9 +29,10 @@ enum BlobCodec {
         guard let dictionary else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
         let prepared = preparedDictionaries.withLock { prepared in
             if let ready = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return ready }
-            // A prepared dictionary holds its own match tables (13 MiB for a host's of 1 MiB at level 9): a few are
-            // kept, the latest.
-            if prepared.count >= 3 { prepared.removeFirst() }
+            // A prepared dictionary holds its own match tables (13 MiB for a host's of 1 MiB at level 9, less than
+            // 2 MiB at ingest's level): a few are kept at each level, the latest.
+            let atLevel = prepared.indices.filter { prepared[$0].level == level }
+            if atLevel.count >= (level <= ingestLevel ? 16 : 3) { prepared.remove(at: atLevel[0]) }
             prepared.append(PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level))
             return prepared[prepared.count - 1]
         }
@@ -39,9 +40,9 @@ enum BlobCodec {
             ?? (bytes, "identity")
     }
 
-    /// Lets go of the dictionaries made ready to compress with (see ``encode(_:level:dictionary:)``).
-    static func releasePreparedDictionaries() {
-        preparedDictionaries.withLock { $0.removeAll() }
+    /// Lets go of the dictionaries made ready to compress with at `level` (see ``encode(_:level:dictionary:)``).
+    static func releasePreparedDictionaries(at level: Int32) {
+        preparedDictionaries.withLock { $0.removeAll { $0.level == level } }
     }
 
     /// Dictionaries made ready to compress with, so that each page does not index its dictionary again (which took

@@ -11,20 +11,16 @@ extension Archive {
     public func compactBlobs(limit: Int) throws -> Int {
         // Pages of one dictionary at a time, from among a few times as many waiting: a dictionary made ready for a
         // level holds match tables of several MiB (``BlobCodec/encode(_:level:dictionary:)``), so few are kept.
-        let (candidates, dictionaries) = try pool.read { db in
-            let candidates = try Row.fetchAll(
+        let candidates = try pool.read { db in
+            try Row.fetchAll(
                 db,
                 sql: """
                     SELECT hash, (SELECT url FROM capture WHERE blobHash = blob.hash LIMIT 1) AS url
                     FROM blob WHERE compacted = 0 LIMIT ?
                     """, arguments: [limit * 8]
             ).map { (hash: $0["hash"] as ContentHash, url: $0["url"] as String?) }
-            let dictionaries = try Row.fetchAll(db, sql: "SELECT host, hash FROM dictionary ORDER BY createdAt").reduce(into: [:])
-            {
-                (byHost: inout [String: ContentHash], row) in byHost[row["host"]] = row["hash"]
-            }
-            return (candidates, dictionaries)
         }
+        let dictionaries = try latestDictionaries()
         let groups = Dictionary(grouping: candidates) { self.dictionary(for: $0.url, in: dictionaries) }
         guard let (chosen, group) = groups.max(by: { $0.value.count < $1.value.count }) else { return 0 }
         let waiting = try pool.read { db in
@@ -42,7 +38,7 @@ extension Archive {
             return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
         // Nothing else waits: the dictionaries' match tables are let go until pages wait again.
-        if waiting.count == candidates.count { BlobCodec.releasePreparedDictionaries() }
+        if waiting.count == candidates.count { BlobCodec.releasePreparedDictionaries(at: BlobCodec.compactLevel) }
         try pool.write { db in
             for (hash, stored) in smaller {
                 if let stored {

@@ -9,6 +9,22 @@ final class DictionaryCache: Sendable {
     /// At most this many are held (1 MiB each at most); past it, one is let go for each read.
     private static let limit = 32
 
+    /// The latest dictionary of each host ('' for the general one) as last read, and how many dictionaries were added
+    /// since this cache began: a map read before one was added is not kept.
+    private let latest = Mutex<(added: Int, byHost: [String: ContentHash]?)>((0, nil))
+
+    /// The latest dictionary of each host: as read by `read` the first time, and again after one is added.
+    func latestByHost(_ read: () throws -> [String: ContentHash]) rethrows -> [String: ContentHash] {
+        let (added, known) = latest.withLock { $0 }
+        if let known { return known }
+        let byHost = try read()
+        latest.withLock { if $0.added == added { $0.byHost = byHost } }
+        return byHost
+    }
+
+    /// Says a dictionary was added to the archive.
+    func dictionaryAdded() { latest.withLock { $0 = ($0.added + 1, nil) } }
+
     /// The bytes of the dictionary `hash` names, if read before.
     func held(_ hash: ContentHash) -> Data? { held.withLock { $0[hash] } }
 
@@ -58,6 +74,26 @@ extension Archive {
         }
     }
 
+    /// The latest dictionary of each host, by host ('' for the general one).
+    func latestDictionaries() throws -> [String: ContentHash] {
+        try dictionaryCache.latestByHost {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT host, hash FROM dictionary ORDER BY createdAt").reduce(into: [:]) {
+                    $0[$1["host"]] = $1["hash"]
+                }
+            }
+        }
+    }
+
+    /// The dictionary a page of `url` is compressed with as it arrives (``prepare(_:)``): its host's, or the general
+    /// one; `nil` when there is none.
+    func arrivalDictionary(for url: String) throws -> (hash: ContentHash, bytes: Data)? {
+        guard let hash = dictionary(for: url, in: try latestDictionaries()), let bytes = try dictionaries()(hash) else {
+            return nil
+        }
+        return (hash, bytes)
+    }
+
     /// The host whose pages the dictionary `hash` was made of ('' for a general one); `nil` when `hash` is no
     /// dictionary of this archive.
     public func dictionaryHost(_ hash: ContentHash) throws -> String? {
@@ -83,6 +119,7 @@ extension Archive {
         let bytes = try blob.bytes()
         let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
         try pool.write { db in try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, db: db) }
+        dictionaryCache.dictionaryAdded()
     }
 
     /// The original bytes of `blob`, read with this archive's dictionaries; throws unless they hash to its hash.
@@ -173,6 +210,7 @@ extension Archive {
                 try db.execute(sql: "UPDATE blob SET compacted = 0 WHERE hash = ?", arguments: [page])
             }
         }
+        dictionaryCache.dictionaryAdded()
     }
 
     /// Stores the dictionary `bytes` (in its `stored` form) as a blob, and lists it for `host`.

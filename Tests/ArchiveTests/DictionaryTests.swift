@@ -113,6 +113,36 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
+    @Test func aPageArrivingOnceItsHostHasADictionaryIsCompressedWithItAtOnce() throws {
+        try withArchive { archive, path in
+            try (0..<3).forEach {
+                try store(page(of: "news.example", number: $0), url: "https://news.example/\($0)", in: archive)
+            }
+            // Before any dictionary: plain zstd at arrival.
+            let before = try store(page(of: "news.example", number: 3), url: "https://news.example/3", in: archive)
+            #expect(try encodings(path)[before.hex] == "zstd")
+            #expect(try archive.buildDictionaries() == 1)
+            let dictionary = try #require(try dictionaryHash(of: "news.example", path))
+            // After it: the host's next page arrives compressed with it, smaller than without it, and still waits to be
+            // recompressed at the level meant to be kept; a page of another host does not use it.
+            let html = page(of: "news.example", number: 4)
+            let after = try store(html, url: "https://news.example/4", in: archive)
+            let elsewhere = try store(page(of: "other.example", number: 0), url: "https://other.example/a", in: archive)
+            let stored = try encodings(path)
+            #expect(stored[after.hex] == "zstd:\(dictionary)")
+            #expect(stored[elsewhere.hex] == "zstd")
+            let size = try DatabaseQueue(path: path).read { db in
+                try Int.fetchOne(db, sql: "SELECT length(data) FROM blob WHERE hash = ?", arguments: [after])!
+            }
+            #expect(size * 2 < Zstd.compress(Data(html.utf8), level: BlobCodec.ingestLevel)!.count)
+            #expect(try archive.blob(after) == Data(html.utf8))
+            try drain(archive)
+            #expect(try encodings(path)[after.hex] == "zstd:\(dictionary)")
+            #expect(try archive.blob(after) == Data(html.utf8))
+            #expect(try archive.verify().isClean)
+        }
+    }
+
     @Test func verifyNamesAPageWhoseDictionaryIsGone() throws {
         try withArchive { archive, path in
             let hashes = try (0..<3).map {

@@ -21,7 +21,7 @@ extension NewsdBench {
         }
         for name in order {
             let pages = sets[name]!
-            let (stored, built, seconds) = try stored(pages)
+            let (stored, built, seconds, _) = try stored(pages)
             let limit = try solidSize(of: pages.map(\.file))
             var alone = 0
             for page in pages {
@@ -43,22 +43,29 @@ extension NewsdBench {
             let hosts = byHost.keys.sorted()
             let early = hosts.flatMap { byHost[$0]!.prefix(byHost[$0]!.count / 2) }
             let late = hosts.flatMap { byHost[$0]!.dropFirst(byHost[$0]!.count / 2) }
-            let (stored, built, _) = try stored(early, then: late)
+            let (kept, built, _, arrival) = try stored(early, then: late)
             let limit = try solidSize(of: (early + late).map(\.file)) - solidSize(of: early.map(\.file))
-            emit([
-                "bench": "disk", "set": "host-runs, later half", "pages": late.count, "newsd_bytes": stored,
-                "dictionaries": built, "limit_bytes": limit,
-                "ratio_to_limit": round(Double(stored) / Double(limit) * 1000) / 1000,
-            ])
+            // As they arrive, before idle recompression: with their hosts' dictionaries, and in an archive without any.
+            let plain = try stored(late).arrival
+            let perPage = { (seconds: Double) in round(seconds / Double(late.count) * 1e5) / 100 }
+            let figures: [String: Any] = [
+                "bench": "disk", "set": "host-runs, later half", "pages": late.count, "newsd_bytes": kept,
+                "dictionaries": built, "limit_bytes": limit, "ratio_to_limit": round(Double(kept) / Double(limit) * 1000) / 1000,
+                "arrival_bytes": arrival.bytes, "arrival_bytes_without_dictionaries": plain.bytes,
+                "arrival_prepare_ms_per_page": perPage(arrival.seconds),
+                "arrival_prepare_ms_per_page_without_dictionaries": perPage(plain.seconds),
+            ]
+            emit(figures)
         }
     }
 
     /// Stores `pages` in a new archive, makes its dictionaries and recompresses as newsd does when idle, then does the
     /// same with `later`: returns the bytes the archive keeps (pages and dictionaries; with `later`, those it added),
-    /// the dictionaries made and the seconds the idle work took.
+    /// the dictionaries made, the seconds the idle work took, and for the last batch, the bytes its pages took as they
+    /// arrived and the seconds preparing them took (hash and signature checks, compression).
     private static func stored(
         _ pages: [(file: String, url: String)], then later: [(file: String, url: String)] = []
-    ) throws -> (bytes: Int, dictionaries: Int, seconds: Double) {
+    ) throws -> (bytes: Int, dictionaries: Int, seconds: Double, arrival: (bytes: Int, seconds: Double)) {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
@@ -68,16 +75,23 @@ extension NewsdBench {
         var built = 0
         var seconds = 0.0
         var before: Int64 = 0
+        var arrival = (bytes: 0, seconds: 0.0)
         for batch in [pages, later] where !batch.isEmpty {
             before = try archive.counts().storedBlobBytes
+            arrival.seconds = 0
             for page in batch {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: page.file))
                 let fetchedAt = Canonical.timestamp(Date(timeIntervalSince1970: 1_790_000_000 + Double(index)))
                 index += 1
                 let (article, capture) = try signedCapture(of: bytes, by: key, url: page.url, fetchedAt: fetchedAt)
-                try archive.store(
-                    Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(bytes), text: nil, extraction: nil))
+                let ingest = Ingest(
+                    feed: nil, article: article, capture: capture, raw: HashedBytes(bytes), text: nil, extraction: nil)
+                let start = Date()
+                let prepared = try archive.prepare(ingest)
+                arrival.seconds += Date().timeIntervalSince(start)
+                try archive.store([prepared])
             }
+            arrival.bytes = Int(try archive.counts().storedBlobBytes - before)
             let start = Date()
             built += try idleWork(on: archive)
             seconds += Date().timeIntervalSince(start)
@@ -85,7 +99,7 @@ extension NewsdBench {
         let stored = try archive.counts().storedBlobBytes - (later.isEmpty ? 0 : before)
         guard try archive.verify().isClean else { fail("verify found problems") }
         try archive.close()
-        return (Int(stored), built, seconds)
+        return (Int(stored), built, seconds, arrival)
     }
 
     /// The size of `files` as one tar compressed by `zstd -19 --long`.
