@@ -25,9 +25,21 @@ extension Archive {
         }
         if keys.count >= EventProfile.sharedKeys {
             let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
-            let window = profile.day == nil ? "" : "AND (day BETWEEN ? AND ? OR day = \(undatedDay))"
+            // Within the window, or undated: two searches of the key index, each on (term, day). Written as one
+            // condition with OR, the index was searched on the term alone, reading the term's rows of every day:
+            // filing then cost more as the archive grew.
+            let matching =
+                profile.day == nil
+                ? "SELECT textID FROM event_key WHERE term IN (\(marks))"
+                : """
+                SELECT textID FROM event_key WHERE term IN (\(marks)) AND day BETWEEN ? AND ?
+                UNION ALL SELECT textID FROM event_key WHERE term IN (\(marks)) AND day = \(undatedDay)
+                """
             var arguments = StatementArguments(keys)
-            if profile.day != nil { arguments += [day - EventProfile.windowDays, day + EventProfile.windowDays] }
+            if profile.day != nil {
+                arguments += [day - EventProfile.windowDays, day + EventProfile.windowDays]
+                arguments += StatementArguments(keys)
+            }
             arguments += [EventProfile.sharedKeys]
             arguments += StatementArguments(Array(events))
             // Each text that shares enough key terms, with its event; a candidate of an event already joined adds
@@ -36,8 +48,7 @@ extension Archive {
                 db.cachedStatement(
                     sql: """
                         SELECT eventID, day, profile FROM event_member
-                        WHERE textID IN (SELECT textID FROM event_key WHERE term IN (\(marks)) \(window)
-                                         GROUP BY textID HAVING COUNT(*) >= ?)
+                        WHERE textID IN (SELECT textID FROM (\(matching)) GROUP BY textID HAVING COUNT(*) >= ?)
                           AND eventID NOT IN (\(Array(repeating: "?", count: events.count).joined(separator: ",")))
                         """), arguments: arguments)
             while let candidate = try candidates.next() {
