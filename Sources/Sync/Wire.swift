@@ -243,21 +243,23 @@ enum ObjectFrames {
 
     /// The first frame of `rest` and where its bytes are, when its header reads and all its bytes are there.
     private static func whole(_ rest: Data.SubSequence) -> (frame: ObjectFrame, body: Range<Int>)? {
+        guard let (frame, start) = header(rest), frame.length <= rest.endIndex - start else { return nil }
+        return (frame, start..<(start + frame.length))
+    }
+
+    /// The header of the first frame of `rest` and where the frame's bytes begin, when the header reads.
+    private static func header(_ rest: Data.SubSequence) -> (frame: ObjectFrame, start: Int)? {
         guard let newline = rest.firstIndex(of: 0x0A),
-            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])),
-            frame.length >= 0, frame.length <= rest.endIndex - newline - 1
+            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])), frame.length >= 0
         else { return nil }
-        return (frame, (newline + 1)..<(newline + 1 + frame.length))
+        return (frame, newline + 1)
     }
 
     /// The frame a link broke in the middle of, at the end of `data` (what came of an answer), and the bytes of it
     /// that came; `nil` when `data` ends where a frame ends, or within a frame's header line.
     static func cutShort(_ data: Data) -> (frame: ObjectFrame, bytes: Data)? {
         var rest = data[...]
-        while let newline = rest.firstIndex(of: 0x0A),
-            let frame = try? JSONDecoder().decode(ObjectFrame.self, from: Data(rest[..<newline])), frame.length >= 0
-        {
-            let start = newline + 1
+        while let (frame, start) = header(rest) {
             guard frame.length <= rest.endIndex - start else {
                 return start < rest.endIndex ? (frame, Data(rest[start...])) : nil
             }
