@@ -220,18 +220,20 @@ extension NewsdBench {
         guard stored == count else { fail("\(stored) captures stored, expected \(count)") }
     }
 
-    /// Stores `ingest(index)` for each index of `range` into `archive` through group commit, its capture signed with
+    /// Stores `ingest(index)` for each of `indices` into `archive` through group commit, its capture signed with
     /// `key`, `inFlight` at a time, as the poller's fetches finishing together do; preparing runs on Swift
     /// concurrency's threads (both cores).
     static func storeConcurrently(
-        _ range: Range<Int>, into archive: Archive, signingWith key: NodeKey, inFlight: Int,
-        _ ingest: @escaping @Sendable (Int) throws -> Ingest
+        _ indices: some RandomAccessCollection<Int> & Sendable, into archive: Archive, signingWith key: NodeKey,
+        inFlight: Int, _ ingest: @escaping @Sendable (Int) throws -> Ingest
     ) async throws {
         let commits = GroupCommit(archive: archive)
+        let indices = Array(indices)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<inFlight {
                 group.addTask {
-                    for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: inFlight) {
+                    for position in stride(from: worker, to: indices.count, by: inFlight) {
+                        let index = indices[position]
                         _ = try await commits.store(archive.prepare(ingest(index), signingWith: key))
                     }
                 }
