@@ -55,6 +55,9 @@ struct Selection {
     }
 
     /// What a pass may do; each retry gives up one of them, as Readability does when too little text is left.
+    /// The least text a pass must find under the page's title to be taken before the later passes are tried.
+    private static let titledLength = 150
+
     private struct Pass {
         var stripUnlikely = true
         var weightClasses = true
@@ -73,7 +76,9 @@ struct Selection {
     /// Fingerprints of every paragraph of the page that has a letter in it.
     func fingerprints() -> [UInt64] { groups.filter { $0.letters > 0 }.map(\.fingerprint) }
 
-    /// The article's paragraphs: the first pass that keeps enough text wins, else the longest.
+    /// The article's paragraphs: the first pass that keeps enough text wins, else the longest; but once a pass finds
+    /// text under the page's title, only text under the title can take its place (a short post: what the later passes
+    /// add back is what the first set aside, sidebars and widgets).
     mutating func paragraphs() -> [String] {
         let passes = [
             Pass(), Pass(stripUnlikely: false), Pass(stripUnlikely: false, weightClasses: false),
@@ -81,13 +86,17 @@ struct Selection {
         ]
         var best: [String] = []
         var bestLength = -1
+        var bestTitled = false
         for pass in passes {
-            let paragraphs = run(pass)
+            let (paragraphs, titled) = run(pass)
             let length = paragraphs.reduce(0) { $0 + $1.count }
+            let underTitle = titled && length >= Self.titledLength
+            if bestTitled && !underTitle { continue }
             if length >= 500 { return paragraphs }
-            if length > bestLength {
+            if length > bestLength || (underTitle && !bestTitled) {
                 best = paragraphs
                 bestLength = length
+                bestTitled = underTitle
             }
         }
         return best
@@ -125,7 +134,8 @@ struct Selection {
 
     // MARK: - One pass
 
-    private func run(_ pass: Pass) -> [String] {
+    /// The text a pass finds, and whether it stands under a heading that carries the page's title.
+    private func run(_ pass: Pass) -> (paragraphs: [String], titled: Bool) {
         let nodes = document.nodes
         let runs = document.runs
         let count = nodes.count
@@ -224,7 +234,7 @@ struct Selection {
             scores[index] *= 1 - stats[index].linkDensity
             if top == 0 || scores[index] > scores[top] { top = index }
         }
-        guard top > 0 else { return texts(of: [bodyIndex()], excluded: excluded, runIncluded: runIncluded) }
+        guard top > 0 else { return (texts(of: [bodyIndex()], excluded: excluded, runIncluded: runIncluded), false) }
 
         // The page names its article: when the best candidate stands under another heading than the page's title and
         // a candidate with a fair share of its score and text stands under the title, that one is the article (a page
@@ -330,7 +340,7 @@ struct Selection {
                 }
             }
         }
-        return texts(of: roots, excluded: removed, runIncluded: runIncluded)
+        return (texts(of: roots, excluded: removed, runIncluded: runIncluded), isTitled(top, by: titled))
     }
 
     private func isScorable(_ tag: Tag) -> Bool {
@@ -441,6 +451,25 @@ struct Selection {
             nearest[index] = last
         }
         return nearest
+    }
+
+    /// Whether one of the title's `headings` heads the element `index`: inside it, or inside the parent or grandparent
+    /// of the heading (a post's title and its text, side by side in one container). Standing after the title in the
+    /// page is not enough: a sidebar that follows the post does too.
+    private func isTitled(_ index: Int, by headings: Set<Int>) -> Bool {
+        let nodes = document.nodes
+        func contains(_ container: Int, _ element: Int) -> Bool {
+            container <= element && element < Int(nodes[container].end)
+        }
+        return headings.contains { heading in
+            if contains(index, heading) { return true }
+            var container = Int(nodes[heading].parent)
+            for _ in 0..<2 where container > 0 && nodes[container].tag != .body {
+                if contains(container, index) { return true }
+                container = Int(nodes[container].parent)
+            }
+            return false
+        }
     }
 
     /// The heading `index` stands under: the nearest one before its first text (-1 when none).
