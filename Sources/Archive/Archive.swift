@@ -437,12 +437,13 @@ extension Archive {
     }
 
     static func link(article: ContentHash, _ entry: FeedLink, db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO feed_entry(feedID, articleID, entryID, version, title) SELECT id, ?, ?, ?, ? FROM feed WHERE url = ?
                 ON CONFLICT(feedID, articleID) DO UPDATE SET entryID = excluded.entryID, version = excluded.version,
                     title = excluded.title
-                """, arguments: [article, entry.entryID, entry.version, entry.title, entry.url])
+                """
+        ).execute(arguments: [article, entry.entryID, entry.version, entry.title, entry.url])
     }
 
     /// Records a node (this one, at start) so that its captures can be verified.
@@ -509,9 +510,9 @@ extension Archive {
     static func insertBlob(
         _ stored: (data: Data, encoding: String), hash: ContentHash, size: Int, compacted: Bool, db: Database
     ) throws {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data, compacted) VALUES (?, ?, ?, ?, ?)",
-            arguments: [hash, size, stored.encoding, stored.data, compacted])
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO blob(hash, size, encoding, data, compacted) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [hash, size, stored.encoding, stored.data, compacted])
     }
 
     /// Throws unless every record's id matches its content.
@@ -530,7 +531,8 @@ extension Archive {
         case .article(let record): try record.insert(db, onConflict: .ignore)
         case .capture(let record):
             guard
-                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)", arguments: [record.blobHash])
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM blob WHERE hash = ?)"), arguments: [record.blobHash])
                     == true
             else { throw IntegrityError("capture \(record.id) refers to blob \(record.blobHash), which is not stored") }
             try record.insert(db, onConflict: .ignore)
@@ -551,15 +553,15 @@ extension Archive {
             }
         }
         if case .text(let text) = item {
-            try db.execute(
-                sql: "INSERT INTO text_search(rowid, title, body) SELECT seq, title, body FROM text WHERE id = ?",
-                arguments: [text.id])
+            try db.cachedStatement(
+                sql: "INSERT INTO text_search(rowid, title, body) SELECT seq, title, body FROM text WHERE id = ?"
+            ).execute(arguments: [text.id])
             let traits = traits ?? TextTraits(text)
             let copies = try Self.assignStory(text, fingerprint: traits.fingerprint, db: db)
             try Self.fileEvent(textID: text.id.hex, profile: traits.profile, copies: Array(copies), db: db)
         }
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO change(kind, key, origin) VALUES (?, ?, ?)", arguments: [item.kind, item.id, origin])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO change(kind, key, origin) VALUES (?, ?, ?)").execute(
+            arguments: [item.kind, item.id, origin])
         return true
     }
 }
