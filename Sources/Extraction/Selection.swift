@@ -54,10 +54,10 @@ struct Selection {
         }
     }
 
-    /// What a pass may do; each retry gives up one of them, as Readability does when too little text is left.
     /// The least text a pass must find under the page's title to be taken before the later passes are tried.
     private static let titledLength = 150
 
+    /// What a pass may do; each retry gives up one of them, as Readability does when too little text is left.
     private struct Pass {
         var stripUnlikely = true
         var weightClasses = true
@@ -464,7 +464,8 @@ struct Selection {
         return headings.contains { heading in
             if contains(index, heading) { return true }
             var container = Int(nodes[heading].parent)
-            for _ in 0..<2 where container > 0 && nodes[container].tag != .body {
+            for _ in 0..<2 {
+                guard container > 0, nodes[container].tag != .body else { return false }
                 if contains(container, index) { return true }
                 container = Int(nodes[container].parent)
             }

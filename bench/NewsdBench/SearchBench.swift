@@ -144,8 +144,8 @@ extension NewsdBench {
     /// stopped midway (making 1,000,000 takes hours) stored its last few dozen out of order, so the indices just
     /// below `stored` are looked up rather than assumed.
     private static func missing(below count: Int, stored: Int, path: String) throws -> [Int] {
+        guard stored > 0 else { return Array(0..<count) }
         let from = max(0, stored - 4096)
-        guard from > 0 else { return Array(stored..<count) }
         let prefix = benchURL(0).dropLast()
         let present = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT url FROM capture") }
         let indices = Set(present.compactMap { Int($0.dropFirst(prefix.count)) }.filter { $0 >= from })
