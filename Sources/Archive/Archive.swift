@@ -44,6 +44,7 @@ public final class Archive: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA journal_size_limit = \(Int(checkpointPages) * 4 * 4096)")
+            if db.configuration.readonly { try db.execute(sql: "PRAGMA mmap_size = \(Self.readerMapBytes)") }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         let checkpointer = Checkpointer(
@@ -69,6 +70,10 @@ public final class Archive: Sendable {
     }
 
     deinit { checkpointer.stop() }
+
+    /// How much of the file a reading connection maps into memory (`PRAGMA mmap_size`), rather than copying each page
+    /// it reads into its own cache with a system call.
+    public static let readerMapBytes = 1 << 31
 
     /// Takes the write lock and gives it back, writing nothing: returns once the writer is free, throws if it is not
     /// within the busy timeout.

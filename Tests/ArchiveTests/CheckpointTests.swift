@@ -98,4 +98,15 @@ import Testing
         #expect(try archive.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         try archive.close()
     }
+
+    @Test func readersMapTheFileAndTheWriterDoesNot() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        // SQLite caps the size asked at the largest it was built for (2 GiB less 64 KiB for Debian's).
+        let mapped = try archive.pool.read { try Int.fetchOne($0, sql: "PRAGMA mmap_size") } ?? 0
+        #expect(mapped >= 1 << 30 && mapped <= Archive.readerMapBytes)
+        #expect(try archive.pool.write { try Int.fetchOne($0, sql: "PRAGMA mmap_size") } == 0)
+        try archive.close()
+    }
 }

@@ -29,7 +29,9 @@ extension NewsdBench {
     /// so that neither finds the pages the other read more often. Prints one line for each.
     static func timeSearches(_ queries: [String], archive: Archive, path: String, articles: Int) throws {
         let clock = ContinuousClock()
-        let bare = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = \(Archive.readerMapBytes)") }
+        let bare = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? bare.close() }
         var latencies: [Double] = []
         var bareLatencies: [Double] = []
