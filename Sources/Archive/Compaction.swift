@@ -15,13 +15,15 @@ extension Archive {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT hash, (SELECT url FROM capture WHERE blobHash = blob.hash LIMIT 1) AS url
+                    SELECT hash,
+                        (SELECT url FROM capture WHERE blobHash = blob.hash ORDER BY id LIMIT 1) AS url,
+                        (SELECT fetchedAt FROM capture WHERE blobHash = blob.hash ORDER BY id LIMIT 1) AS fetchedAt
                     FROM blob WHERE compacted = 0 LIMIT ?
                     """, arguments: [limit * 8]
-            ).map { (hash: $0["hash"] as ContentHash, url: $0["url"] as String?) }
+            ).map { (hash: $0["hash"] as ContentHash, url: $0["url"] as String?, fetchedAt: $0["fetchedAt"] as String?) }
         }
-        let dictionaries = try latestDictionaries()
-        let groups = Dictionary(grouping: candidates) { self.dictionary(for: $0.url, in: dictionaries) }
+        let eras = try dictionaryEras()
+        let groups = Dictionary(grouping: candidates) { self.dictionary(for: $0.url, fetchedAt: $0.fetchedAt, in: eras) }
         guard let (chosen, group) = groups.max(by: { $0.value.count < $1.value.count }) else { return 0 }
         let waiting = try pool.read { db in
             try group.prefix(limit).compactMap {

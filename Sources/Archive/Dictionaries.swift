@@ -61,6 +61,13 @@ extension Archive {
     /// ...on up to this many bytes of them (a page of each host, the latest), into a dictionary of at most this size.
     static let generalSampleBytes = 8 << 20
     static let generalDictionaryBytes = 256 * 1024
+    /// A host's dictionary is made again when this many of its latest pages gain less than a fifth from it: its
+    /// template changed (a page of the wide dev sets gains 76 % from its host's dictionary at the median, 42 % at the
+    /// tenth percentile, and 3 % from another host's at the median).
+    static let templatePages = 4
+    /// A host has at most this many dictionaries: one whose pages share no template is not given a new one every few
+    /// pages.
+    static let hostDictionaryLimit = 4
 
     /// How blobs read in `db` find the dictionaries they were compressed with.
     func dictionaries(_ db: Database) -> BlobCodec.DictionaryLookup {
@@ -118,7 +125,9 @@ extension Archive {
         }
         let bytes = try blob.bytes()
         let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
-        try pool.write { db in try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, db: db) }
+        try pool.write { db in
+            try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, since: nil, checked: nil, db: db)
+        }
         dictionaryCache.dictionaryAdded()
     }
 
@@ -131,44 +140,38 @@ extension Archive {
     /// (``compactBlobs(limit:)``); returns how many it made (up to `limit` hosts' and the general one).
     ///
     /// A host's dictionary is the bytes of its first pages, as they are: its later pages share their markup, so each
-    /// compresses against them as if all were one stream, while each page stays a frame of its own, read alone. Pages
+    /// compresses against them as if all were one stream, while each page stays a frame of its own, read alone. When
+    /// the host's template changes, its latest pages make it again (``renewChangedDictionaries(_:limit:)``). Pages
     /// of hosts without one use the general dictionary, trained (`ZDICT_trainFromBuffer`) on a page of each such host.
-    /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them;
-    /// they are made once (docs/DECISIONS.md, "zstd dictionaries").
+    /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them
+    /// (docs/DECISIONS.md, "zstd dictionaries").
     public func buildDictionaries(limit: Int = 8) throws -> Int {
         let (hosts, made, general) = try pool.read {
-            db -> ([String: [(blob: ContentHash, fetchedAt: String)]], Set<String>, Int?) in
+            db -> ([String: [HostPage]], Set<String>, Int?) in
             let made = Set(try String.fetchAll(db, sql: "SELECT host FROM dictionary WHERE host != ''"))
             let general = try Int.fetchOne(
                 db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
-            var hosts: [String: [(blob: ContentHash, fetchedAt: String)]] = [:]
+            var hosts: [String: [HostPage]] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT url, blobHash, fetchedAt, contentType FROM capture")
             while let row = try rows.next() {
                 let type: String? = row["contentType"]
                 guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
                 else { continue }
-                hosts[host, default: []].append((row["blobHash"], row["fetchedAt"]))
+                hosts[host, default: []].append(HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"]))
             }
             return (hosts, made, general)
         }
         var built = 0
         let due = hosts.filter { !made.contains($0.key) && Set($0.value.map(\.blob)).count >= Self.hostDictionaryPages }
         for (host, pages) in due.sorted(by: { $0.key < $1.key }).prefix(limit) {
-            var dictionary = Data("newsd dictionary of \(host)\n".utf8)
-            var used = Set<ContentHash>()
-            for page in pages.sorted(by: { $0.fetchedAt < $1.fetchedAt }) where !used.contains(page.blob) {
-                guard dictionary.count < Self.hostDictionaryBytes, let bytes = try? blob(page.blob) else { continue }
-                // The first page takes half the room at most, so that a large one leaves room for the next; a page
-                // larger than its share gives its start and its end (where a template is).
-                let room = Self.hostDictionaryBytes - dictionary.count
-                let share = used.isEmpty ? min(room, Self.hostDictionaryBytes / 2) : room
-                dictionary.append(bytes.count <= share ? bytes : bytes.prefix(share / 2) + bytes.suffix(share - share / 2))
-                used.insert(page.blob)
-            }
+            let (dictionary, used) = hostDictionary(of: host, from: pages.sorted { $0.fetchedAt < $1.fetchedAt })
             guard used.count >= Self.hostDictionaryPages else { continue }
-            try store(dictionary: dictionary, host: host, pages: used.count, marking: Set(pages.map(\.blob)))
+            try store(
+                dictionary: dictionary, host: host, pages: used.count, marking: Set(pages.map(\.blob)),
+                checked: used.map(\.fetchedAt).max())
             built += 1
         }
+        built += try renewChangedDictionaries(hosts, limit: limit - built)
         // The general dictionary is for the pages of hosts without one of their own (a dictionary nothing uses only
         // takes room); it is trained again once there are four times as many of those hosts.
         let alone = hosts.filter { !made.contains($0.key) && due[$0.key] == nil }
@@ -186,19 +189,98 @@ extension Archive {
             if sampled >= 4 * Self.generalDictionaryBytes,
                 let dictionary = Zstd.trainDictionary(on: samples, capacity: Self.generalDictionaryBytes)
             {
-                try store(dictionary: dictionary, host: "", pages: alone.count, marking: [])
+                try store(dictionary: dictionary, host: "", pages: alone.count, marking: [], checked: nil)
                 built += 1
             }
         }
         return built
     }
 
+    /// A stored page of a host: its blob, and when it was fetched.
+    private struct HostPage {
+        let blob: ContentHash
+        let fetchedAt: String
+    }
+
+    /// A dictionary of `host` made of `pages`, taken in that order until it holds ``hostDictionaryBytes``, and the
+    /// pages it holds.
+    private func hostDictionary(of host: String, from pages: [HostPage]) -> (Data, [HostPage]) {
+        var dictionary = Data("newsd dictionary of \(host)\n".utf8)
+        var used: [HostPage] = []
+        for page in pages where !used.contains(where: { $0.blob == page.blob }) {
+            guard dictionary.count < Self.hostDictionaryBytes, let bytes = try? blob(page.blob) else { continue }
+            // The first page takes half the room at most, so that a large one leaves room for the next; a page
+            // larger than its share gives its start and its end (where a template is).
+            let room = Self.hostDictionaryBytes - dictionary.count
+            let share = used.isEmpty ? min(room, Self.hostDictionaryBytes / 2) : room
+            dictionary.append(bytes.count <= share ? bytes : bytes.prefix(share / 2) + bytes.suffix(share - share / 2))
+            used.append(page)
+        }
+        return (dictionary, used)
+    }
+
+    /// Makes a host's dictionary again, of its latest pages, when its template has changed: the last
+    /// ``templatePages`` of its pages fetched after the newest one known to gain from its latest dictionary gain less
+    /// than a fifth from it (compressed at arrival's level, with it and without). Pages that still gain move that
+    /// mark on, so each page is looked at once. Returns how many it made, for `limit` hosts at most.
+    private func renewChangedDictionaries(_ hosts: [String: [HostPage]], limit: Int) throws -> Int {
+        // SQLite takes a bare column of a MAX() aggregate from the row that holds the maximum: the latest of each host.
+        let latest = try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
+                    GROUP BY host ORDER BY host
+                    """)
+        }
+        var renewed = 0
+        for row in latest where renewed < limit {
+            let host: String = row["host"]
+            let hash: ContentHash = row["hash"]
+            let checked: String = row["checked"] ?? ""
+            var seen = Set<ContentHash>()
+            let newer = (hosts[host] ?? []).filter { $0.fetchedAt > checked }.sorted { $0.fetchedAt < $1.fetchedAt }
+                .filter { seen.insert($0.blob).inserted }
+            guard row["made"] < Self.hostDictionaryLimit, newer.count >= Self.templatePages,
+                let dictionary = try dictionaries()(hash)
+            else { continue }
+            let recent = newer.suffix(Self.templatePages)
+            var with = 0
+            var without = 0
+            for page in recent {
+                guard let bytes = try blob(page.blob) else { continue }
+                with += BlobCodec.encode(bytes, level: BlobCodec.ingestLevel, dictionary: (hash, dictionary)).data.count
+                without += BlobCodec.encode(bytes, level: BlobCodec.ingestLevel).data.count
+            }
+            guard with * 5 > without * 4 else {
+                try pool.write { db in
+                    try db.execute(
+                        sql: "UPDATE dictionary SET checked = ? WHERE hash = ?", arguments: [recent.last!.fetchedAt, hash])
+                }
+                continue
+            }
+            // The newest pages first: they are the new template.
+            let (made, used) = hostDictionary(of: host, from: newer.reversed())
+            guard let since = used.map(\.fetchedAt).min() else { continue }
+            try store(
+                dictionary: made, host: host, pages: used.count,
+                marking: Set(newer.filter { $0.fetchedAt >= since }.map(\.blob)), since: since,
+                checked: newer.last!.fetchedAt)
+            renewed += 1
+        }
+        return renewed
+    }
+
     /// Stores `dictionary` for `host` ('' for the general one) and marks for recompression the pages in `marking`, or
-    /// for the general dictionary every page not compressed with a host's dictionary.
-    private func store(dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>) throws {
+    /// for the general dictionary every page not compressed with a host's dictionary; `since`: when the oldest page it
+    /// is for was fetched (`nil`: all until the host's next), `checked`: when the newest page known to gain from it was.
+    private func store(
+        dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>, since: String? = nil, checked: String?
+    ) throws {
         let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel)
         try pool.write { db in
-            try Self.insertDictionary(stored, bytes: dictionary, host: host, pages: pages, db: db)
+            try Self.insertDictionary(
+                stored, bytes: dictionary, host: host, pages: pages, since: since, checked: checked, db: db)
             if host.isEmpty {
                 try db.execute(
                     sql: """
@@ -215,13 +297,18 @@ extension Archive {
 
     /// Stores the dictionary `bytes` (in its `stored` form) as a blob, and lists it for `host`.
     private static func insertDictionary(
-        _ stored: (data: Data, encoding: String), bytes: Data, host: String, pages: Int, db: Database
+        _ stored: (data: Data, encoding: String), bytes: Data, host: String, pages: Int, since: String?,
+        checked: String?, db: Database
     ) throws {
         let hash = ContentHash(of: bytes)
         try insertBlob(stored, hash: hash, size: bytes.count, compacted: true, db: db)
+        // Later than the host's others, even within one clock tick: the latest is the one pages arrive compressed with.
         try db.execute(
-            sql: "INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt) VALUES (?, ?, ?, ?)",
-            arguments: [hash, host, pages, Date().timeIntervalSince1970])
+            sql: """
+                INSERT OR IGNORE INTO dictionary(hash, host, pages, createdAt, since, checked)
+                VALUES (?1, ?2, ?3, MAX(?4, COALESCE((SELECT MAX(createdAt) FROM dictionary WHERE host = ?2), 0) + 0.001), ?5, ?6)
+                """,
+            arguments: [hash, host, pages, Date().timeIntervalSince1970, since, checked])
     }
 
     /// The dictionary a page of `url` is compressed with: its host's, or the general one; `nil` when there is none.
@@ -229,6 +316,28 @@ extension Archive {
     func dictionary(for url: String?, in dictionaries: [String: ContentHash]) -> ContentHash? {
         guard let url else { return nil }
         return Self.host(of: url).flatMap { dictionaries[$0] } ?? dictionaries[""]
+    }
+
+    /// Each host's dictionaries ('' for the general ones), in the order of the pages they are for: from when the
+    /// oldest page each was made of was fetched (a host's first: from its first page), then by when each was made.
+    func dictionaryEras() throws -> [String: [(since: String, hash: ContentHash)]] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT host, hash, COALESCE(since, '') AS since FROM dictionary ORDER BY since, createdAt"
+            ).reduce(into: [:]) { $0[$1["host"], default: []].append(($1["since"], $1["hash"])) }
+        }
+    }
+
+    /// The dictionary a stored page of `url`, fetched at `fetchedAt`, is recompressed with: the last of its host's
+    /// made for pages from before then (`eras`: ``dictionaryEras()``), or the latest general one.
+    func dictionary(
+        for url: String?, fetchedAt: String?, in eras: [String: [(since: String, hash: ContentHash)]]
+    ) -> ContentHash? {
+        guard let url else { return nil }
+        if let host = Self.host(of: url), let own = eras[host] {
+            return (own.last { era in fetchedAt.map { era.since <= $0 } ?? true } ?? own[0]).hash
+        }
+        return eras[""]?.last?.hash
     }
 
     /// The host part of `url`, lowercased; `nil` when it has none.

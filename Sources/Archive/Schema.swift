@@ -439,6 +439,12 @@ enum Schema {
                     CREATE INDEX capture_blob ON capture(blobHash);
                     """)
         }
+        migrator.registerMigration("v26") { db in
+            // A host's dictionary is made again when its template changes (``Archive/buildDictionaries(limit:)``):
+            // `since` is when the oldest page it was made of was fetched (NULL for a host's first: it is for all its
+            // pages until the next), `checked` when the newest of its host's pages known to gain from it was.
+            try db.execute(sql: "ALTER TABLE dictionary ADD COLUMN since TEXT; ALTER TABLE dictionary ADD COLUMN checked TEXT")
+        }
         return migrator
     }
 }

@@ -65,6 +65,13 @@ private func encodings(_ path: String) throws -> [String: String] {
     }
 }
 
+/// The hashes of `host`'s dictionaries, oldest first, read from the file.
+private func dictionaryHashes(of host: String, _ path: String) throws -> [String] {
+    try DatabaseQueue(path: path).read { db in
+        try String.fetchAll(db, sql: "SELECT hash FROM dictionary WHERE host = ? ORDER BY createdAt", arguments: [host])
+    }
+}
+
 /// The hash of `host`'s dictionary ('' for the general one), read from the file.
 private func dictionaryHash(of host: String, _ path: String) throws -> String? {
     try DatabaseQueue(path: path).read { db in
@@ -202,6 +209,65 @@ private func drain(_ archive: Archive) throws {
             try drain(archive)
             let dictionary = try #require(try dictionaryHash(of: "news.example", path))
             #expect(try encodings(path)[next.hex] == "zstd:\(dictionary)")
+        }
+    }
+
+    @Test func aHostWhoseTemplateChangesGetsADictionaryOfItsNewPages() throws {
+        try withArchive { archive, path in
+            // Pages of the same template after the dictionary gain from it: it stays.
+            var minute = 0
+            func arrive(template: String, pages: Int) throws -> [(html: String, hash: ContentHash)] {
+                try (0..<pages).map { _ in
+                    minute += 1
+                    let html = page(of: template, number: minute)
+                    return (html, try store(html, url: "https://news.example/\(minute)", in: archive, at: minute))
+                }
+            }
+            let first = try arrive(template: "news.example", pages: 3)
+            #expect(try archive.buildDictionaries() == 1)
+            let old = try arrive(template: "news.example", pages: 3)
+            #expect(try archive.buildDictionaries() == 0, "three pages are too few to tell")
+            let more = try arrive(template: "news.example", pages: 1)
+            #expect(try archive.buildDictionaries() == 0, "the same template gains from the dictionary")
+            #expect(try dictionaryHashes(of: "news.example", path).count == 1)
+
+            // The site's new template: its pages gain nothing from the old dictionary, and make a new one of their own.
+            let redesigned = try arrive(template: "news.example, redesigned", pages: 4)
+            #expect(try archive.buildDictionaries() == 1)
+            #expect(try archive.buildDictionaries() == 0)
+            let hashes = try dictionaryHashes(of: "news.example", path)
+            try #require(hashes.count == 2)
+            try drain(archive)
+            let stored = try encodings(path)
+            for page in first + old + more { #expect(stored[page.hash.hex] == "zstd:\(hashes[0])") }
+            for page in redesigned { #expect(stored[page.hash.hex] == "zstd:\(hashes[1])") }
+
+            // The next page of the new template arrives compressed with the new dictionary, to a fraction of its size.
+            let next = try arrive(template: "news.example, redesigned", pages: 1)[0]
+            #expect(try encodings(path)[next.hash.hex] == "zstd:\(hashes[1])")
+            let size = try DatabaseQueue(path: path).read { db in
+                try Int.fetchOne(db, sql: "SELECT length(data) FROM blob WHERE hash = ?", arguments: [next.hash])!
+            }
+            #expect(size * 2 < Zstd.compress(Data(next.html.utf8), level: BlobCodec.ingestLevel)!.count)
+            for page in first + old + more + redesigned + [next] { #expect(try archive.blob(page.hash) == Data(page.html.utf8)) }
+            #expect(try archive.verify().isClean)
+        }
+    }
+
+    @Test func aHostWhosePagesShareNoTemplateHasABoundedNumberOfDictionaries() throws {
+        try withArchive { archive, path in
+            var minute = 0
+            for round in 0..<8 {
+                for _ in 0..<(round == 0 ? 2 : Archive.templatePages) {
+                    minute += 1
+                    try store(
+                        page(of: "template \(minute)", number: minute), url: "https://news.example/\(minute)", in: archive,
+                        at: minute)
+                }
+                _ = try archive.buildDictionaries()
+            }
+            #expect(try dictionaryHashes(of: "news.example", path).count == Archive.hostDictionaryLimit)
+            #expect(try archive.verify().isClean)
         }
     }
 
