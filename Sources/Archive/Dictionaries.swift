@@ -146,21 +146,37 @@ extension Archive {
     /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them
     /// (docs/DECISIONS.md, "zstd dictionaries").
     public func buildDictionaries(limit: Int = 8) throws -> Int {
-        let (hosts, made, general) = try pool.read {
-            db -> ([String: [HostPage]], Set<String>, Int?) in
-            let made = Set(try String.fetchAll(db, sql: "SELECT host FROM dictionary WHERE host != ''"))
+        let (hosts, latest, general) = try pool.read {
+            db -> ([String: [HostPage]], [String: LatestDictionary], Int?) in
+            // SQLite takes a bare column of a MAX() aggregate from the row that holds the maximum: each host's latest.
+            let latest = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
+                    GROUP BY host
+                    """
+            ).reduce(into: [String: LatestDictionary]()) {
+                $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "", made: $1["made"])
+            }
             let general = try Int.fetchOne(
                 db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
+            // Of a host with a dictionary, only the pages its renewal looks at are kept (none once it has as many as
+            // it may): memory follows the pages that came since the last pass, not the archive.
             var hosts: [String: [HostPage]] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT url, blobHash, fetchedAt, contentType FROM capture")
             while let row = try rows.next() {
                 let type: String? = row["contentType"]
                 guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
                 else { continue }
-                hosts[host, default: []].append(HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"]))
+                let page = HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"])
+                if let own = latest[host], own.made >= Self.hostDictionaryLimit || page.fetchedAt <= own.checked {
+                    continue
+                }
+                hosts[host, default: []].append(page)
             }
-            return (hosts, made, general)
+            return (hosts, latest, general)
         }
+        let made = Set(latest.keys)
         var built = 0
         let due = hosts.filter { !made.contains($0.key) && Set($0.value.map(\.blob)).count >= Self.hostDictionaryPages }
         for (host, pages) in due.sorted(by: { $0.key < $1.key }).prefix(limit) {
@@ -171,7 +187,7 @@ extension Archive {
                 checked: used.map(\.fetchedAt).max())
             built += 1
         }
-        built += try renewChangedDictionaries(hosts, limit: limit - built)
+        built += try renewChangedDictionaries(hosts, latest: latest, limit: limit - built)
         // The general dictionary is for the pages of hosts without one of their own (a dictionary nothing uses only
         // takes room); it is trained again once there are four times as many of those hosts.
         let alone = hosts.filter { !made.contains($0.key) && due[$0.key] == nil }
@@ -194,6 +210,13 @@ extension Archive {
             }
         }
         return built
+    }
+
+    /// A host's latest dictionary, when the newest page known to gain from it was fetched, and how many the host has.
+    private struct LatestDictionary {
+        let hash: ContentHash
+        let checked: String
+        let made: Int
     }
 
     /// A stored page of a host: its blob, and when it was fetched.
@@ -222,26 +245,17 @@ extension Archive {
     /// Makes a host's dictionary again, of its latest pages, when its template has changed: the last
     /// ``templatePages`` of its pages fetched after the newest one known to gain from its latest dictionary gain less
     /// than a fifth from it (compressed at arrival's level, with it and without). Pages that still gain move that
-    /// mark on, so each page is looked at once. Returns how many it made, for `limit` hosts at most.
-    private func renewChangedDictionaries(_ hosts: [String: [HostPage]], limit: Int) throws -> Int {
-        // SQLite takes a bare column of a MAX() aggregate from the row that holds the maximum: the latest of each host.
-        let latest = try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
-                    GROUP BY host ORDER BY host
-                    """)
-        }
+    /// mark on, so each page is looked at once. `hosts`: of each host with a dictionary, its pages fetched after that
+    /// mark; `latest`: each host's latest dictionary. Returns how many it made, for `limit` hosts at most.
+    private func renewChangedDictionaries(
+        _ hosts: [String: [HostPage]], latest: [String: LatestDictionary], limit: Int
+    ) throws -> Int {
         var renewed = 0
-        for row in latest where renewed < limit {
-            let host: String = row["host"]
-            let hash: ContentHash = row["hash"]
-            let checked: String = row["checked"] ?? ""
+        for (host, own) in latest.sorted(by: { $0.key < $1.key }) where renewed < limit {
+            let hash = own.hash
             var seen = Set<ContentHash>()
-            let newer = (hosts[host] ?? []).filter { $0.fetchedAt > checked }.sorted { $0.fetchedAt < $1.fetchedAt }
-                .filter { seen.insert($0.blob).inserted }
-            guard row["made"] < Self.hostDictionaryLimit, newer.count >= Self.templatePages,
+            let newer = (hosts[host] ?? []).sorted { $0.fetchedAt < $1.fetchedAt }.filter { seen.insert($0.blob).inserted }
+            guard own.made < Self.hostDictionaryLimit, newer.count >= Self.templatePages,
                 let dictionary = try dictionaries()(hash)
             else { continue }
             let recent = newer.suffix(Self.templatePages)
