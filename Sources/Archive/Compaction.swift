@@ -15,10 +15,9 @@ extension Archive {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT hash,
-                        (SELECT url FROM capture WHERE blobHash = blob.hash ORDER BY id LIMIT 1) AS url,
-                        (SELECT fetchedAt FROM capture WHERE blobHash = blob.hash ORDER BY id LIMIT 1) AS fetchedAt
-                    FROM blob WHERE compacted = 0 LIMIT ?
+                    SELECT blob.hash, capture.url, capture.fetchedAt FROM blob
+                    LEFT JOIN capture ON capture.id = (SELECT id FROM capture WHERE blobHash = blob.hash ORDER BY id LIMIT 1)
+                    WHERE blob.compacted = 0 LIMIT ?
                     """, arguments: [limit * 8]
             ).map { (hash: $0["hash"] as ContentHash, url: $0["url"] as String?, fetchedAt: $0["fetchedAt"] as String?) }
         }

@@ -141,7 +141,7 @@ extension Archive {
     ///
     /// A host's dictionary is the bytes of its first pages, as they are: its later pages share their markup, so each
     /// compresses against them as if all were one stream, while each page stays a frame of its own, read alone. When
-    /// the host's template changes, its latest pages make it again (``renewChangedDictionaries(_:limit:)``). Pages
+    /// the host's template changes, its latest pages make it again (``renewChangedDictionaries(_:latest:limit:)``). Pages
     /// of hosts without one use the general dictionary, trained (`ZDICT_trainFromBuffer`) on a page of each such host.
     /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them
     /// (docs/DECISIONS.md, "zstd dictionaries").

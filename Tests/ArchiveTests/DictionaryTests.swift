@@ -72,11 +72,9 @@ private func dictionaryHashes(of host: String, _ path: String) throws -> [String
     }
 }
 
-/// The hash of `host`'s dictionary ('' for the general one), read from the file.
+/// The hash of `host`'s latest dictionary ('' for the general one), read from the file.
 private func dictionaryHash(of host: String, _ path: String) throws -> String? {
-    try DatabaseQueue(path: path).read { db in
-        try String.fetchOne(db, sql: "SELECT hash FROM dictionary WHERE host = ?", arguments: [host])
-    }
+    try dictionaryHashes(of: host, path).last
 }
 
 private func drain(_ archive: Archive) throws {
