@@ -56,7 +56,7 @@ extension ExtractedArticle {
 /// Turns HTML into an ``ExtractedArticle``. Bytes in, values out: no I/O.
 public enum Extractor {
     /// Recorded with every text, so that re-extraction with a newer extractor adds texts instead of replacing them.
-    public static let version = "newsd-extract/4"
+    public static let version = "newsd-extract/5"
 
     /// Pages are cut to this many bytes before parsing, which bounds time and memory whatever arrives.
     public static let maximumBytes = 8 << 20

@@ -308,6 +308,8 @@ struct Selection {
             }
         }
 
+        roots = (roots + repeatedSections(of: top, roots: roots, stats: stats, excluded: excluded)).sorted()
+
         // Clean inside the article: what is excluded, forms and share bars, headings that repeat the title,
         // and containers that look like lists of links, image galleries or widgets.
         var removed = excluded
@@ -379,6 +381,54 @@ struct Selection {
         if !isList, weight < 25, density > 0.2 { return true }
         if weight >= 25, density > 0.5 { return true }
         if (stat.embeds == 1 && stat.letters < 75) || stat.embeds > 1 { return true }
+        return false
+    }
+
+    /// The later sections of an article whose markup repeats them (a how-to's steps, each in a block of one class,
+    /// wrapped or with ads between them, so that they are cousins of the best element rather than siblings). The
+    /// nearest of `top` and its ancestors (three levels up at most) with a class that two or more later elements of the
+    /// same tag and class share, within three levels of its parent, each with text, links under a quarter of it and no
+    /// heading of its own (a page of several titled posts stays one post); those not inside `roots` already.
+    private func repeatedSections(of top: Int, roots: [Int], stats: [Stats], excluded: [Bool]) -> [Int] {
+        let nodes = document.nodes
+        var section = top
+        for _ in 0..<4 {
+            defer { section = Int(nodes[section].parent) }
+            guard section > 0, nodes[section].tag != .body else { return [] }
+            guard nodes[section].classHash != 0 else { continue }
+            let parent = Int(nodes[section].parent)
+            guard parent > 0 else { return [] }
+            var found: [Int] = []
+            var index = Int(nodes[section].end)
+            let end = Int(nodes[parent].end)
+            while index < end {
+                if excluded[index] {
+                    index = Int(nodes[index].end)
+                    continue
+                }
+                if nodes[index].tag == nodes[section].tag, nodes[index].classHash == nodes[section].classHash,
+                    stands(index, within: 3, below: parent)
+                {
+                    let stat = stats[index]
+                    if stat.letters > 0, stat.headings == 0, stat.linkDensity < 0.25 { found.append(index) }
+                    index = Int(nodes[index].end)
+                    continue
+                }
+                index += 1
+            }
+            guard found.count >= 2 else { continue }
+            return found.filter { candidate in !roots.contains { $0 <= candidate && candidate < Int(nodes[$0].end) } }
+        }
+        return []
+    }
+
+    /// Whether `ancestor` is one of the `levels` nearest ancestors of `index`.
+    private func stands(_ index: Int, within levels: Int, below ancestor: Int) -> Bool {
+        var node = index
+        for _ in 0..<levels {
+            node = Int(document.nodes[node].parent)
+            if node == ancestor { return true }
+        }
         return false
     }
 
