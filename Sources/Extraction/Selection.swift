@@ -99,7 +99,18 @@ struct Selection {
                 bestTitled = underTitle
             }
         }
-        return best
+        return best.isEmpty ? onlyBlock() : best
+    }
+
+    /// The page's text when all of it is one block outside links ("Test"): a lone word is chrome beside an article,
+    /// but on a page of nothing else it is what the page says.
+    private func onlyBlock() -> [String] {
+        let blocks = groups.filter { $0.letters > 0 && !template.contains($0.fingerprint) }
+        guard blocks.count == 1, let block = blocks.first else { return [] }
+        let runs = document.runs[block.firstRun..<block.endRun]
+        guard !runs.contains(where: \.inLink) else { return [] }
+        let text = normalise(String(decoding: runs.flatMap { document.bytes($0) }, as: UTF8.self))
+        return text.isEmpty ? [] : [text]
     }
 
     private mutating func groupRuns() {

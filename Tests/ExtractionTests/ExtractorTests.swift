@@ -67,6 +67,18 @@ private let page = """
         #expect(bare.note == "the page has no text")
     }
 
+    /// A lone word is chrome beside other text, a link alone is a pointer: neither is the text of a page that has more;
+    /// a page of one word and nothing else says that word (`a-page-of-one-word` among the fixtures).
+    @Test func aLoneWordIsTextOnlyWhenThePageHasNothingElse() {
+        let link = Extractor.extract(Data("<html><body><a href=/home>Home</a></body></html>".utf8))
+        #expect(link.paragraphs.isEmpty)
+        #expect(link.note == "no main text found")
+        let twoWords = Extractor.extract(Data("<html><body><div>Advertisement</div><div>Comments</div></body></html>".utf8))
+        #expect(twoWords.paragraphs.isEmpty)
+        let word = Extractor.extract(Data("<html><body><div>Advertisement</div></body></html>".utf8))
+        #expect(word.paragraphs == ["Advertisement"])
+    }
+
     @Test func binaryGarbageGivesAResultNotACrash() {
         var generator = SeededGenerator(seed: 7)
         for _ in 0..<20 {
