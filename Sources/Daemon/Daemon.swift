@@ -294,7 +294,10 @@ public final class Daemon: Sendable {
         try requireBindable(host: address.host, port: address.port, key: "listen")
         let router = Router()
         let metrics = self.metrics
-        SyncRoutes.add(to: router, archive: archive, gate: gate, nodeID: identity.nodeID) { count in
+        SyncRoutes.add(
+            to: router, archive: archive, gate: gate, nodeID: identity.nodeID, texts: Syncer.textMaker,
+            made: { peer, texts in metrics.count("newsd_sync_texts_made_total", ["peer": peer], by: Double(texts)) }
+        ) { count in
             metrics.count("newsd_sync_objects_served_total", by: Double(count))
         }
         let readiness = readiness

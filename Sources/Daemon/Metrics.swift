@@ -34,7 +34,9 @@ final class Metrics: Sendable {
         "newsd_sync_records_pushed_total": ("counter", "Records pushed to peers that were new there."),
         "newsd_sync_bytes_total": ("counter", "Sync request and answer bodies by peer and direction."),
         "newsd_sync_requests_total": ("counter", "Requests made to peers (each at least one round trip) by peer."),
-        "newsd_sync_texts_made_total": ("counter", "Texts a peer left out that were made here from their pages."),
+        "newsd_sync_texts_made_total": (
+            "counter", "Texts a peer left out of a pull or a push that were made here from their pages."
+        ),
         "newsd_sync_texts_fetched_total": (
             "counter", "Texts a peer left out that did not come out the same here and were fetched."
         ),

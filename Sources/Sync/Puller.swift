@@ -189,6 +189,59 @@ public struct TextMaker: Sendable {
         self.extractor = extractor
         self.make = make
     }
+
+    /// The texts `ids` made here, on every core, each from its page as the extraction in `changes` that names it says
+    /// (the page from `blobs` or the archive); a text whose extraction, capture or page is not here, or that does not
+    /// come out the same, is not among them.
+    func make(
+        _ ids: [ContentHash], in changes: [Change], blobs: [ContentHash: StoredBlob], archive: Archive
+    ) throws -> [ContentHash: TextRecord] {
+        var captures: [ContentHash: CaptureRecord] = [:]
+        var extractions: [ContentHash: ExtractionRecord] = [:]
+        for change in changes {
+            switch change.item {
+            case .capture(let capture): captures[capture.id] = capture
+            case .extraction(let extraction) where extraction.extractor == extractor:
+                extractions[extraction.textID] = extraction
+            default: break
+            }
+        }
+        var inputs: [(id: ContentHash, capture: CaptureRecord, page: StoredBlob, template: Set<UInt64>)] = []
+        for id in ids {
+            if let extraction = extractions[id],
+                let capture = try captures[extraction.captureID] ?? archive.capture(extraction.captureID),
+                let page = try blobs[capture.blobHash] ?? archive.storedBlob(capture.blobHash, original: true)
+            {
+                inputs.append((id, capture, page, extraction.templateBlocks))
+            }
+        }
+        let made = Mutex<[ContentHash: TextRecord]>([:])
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { [inputs] index in
+            let input = inputs[index]
+            if let page = try? archive.original(of: input.page), let text = make(input.capture, page, input.template),
+                text.id == input.id
+            {
+                made.withLock { $0[input.id] = text }
+            }
+        }
+        return made.withLock { $0 }
+    }
+
+    /// `changes` with the texts `derived` names back in their places, from `made`, and the ids of those `made` lacks.
+    static func put(
+        _ made: [ContentHash: TextRecord], for derived: [DerivedText], into changes: [Change]
+    ) -> (changes: [Change], missing: [String]) {
+        var all = changes
+        var missing: [String] = []
+        for entry in derived {
+            if let id = ContentHash(hex: entry.id), let text = made[id] {
+                all.append(Change(seq: entry.seq, item: .text(text)))
+            } else {
+                missing.append(entry.id)
+            }
+        }
+        return (all.sorted { $0.seq < $1.seq }, missing)
+    }
 }
 
 /// Pulls a peer's changes into the local archive.
@@ -380,67 +433,21 @@ public struct Puller: Sendable {
     private func withTexts(
         _ derived: [DerivedText], in changes: [Change], blobs: [ContentHash: StoredBlob], from peer: PeerConfig
     ) async throws -> [Change] {
-        var captures: [ContentHash: CaptureRecord] = [:]
-        var extractions: [ContentHash: ExtractionRecord] = [:]
-        for change in changes {
-            switch change.item {
-            case .capture(let capture): captures[capture.id] = capture
-            case .extraction(let extraction) where extraction.extractor == texts?.extractor:
-                extractions[extraction.textID] = extraction
-            default: break
-            }
-        }
-        // What each text is made of, where it is here; the texts are made on every core.
-        var inputs: [(id: ContentHash, capture: CaptureRecord, page: StoredBlob, template: Set<UInt64>)] = []
-        var asked: [ContentHash] = []
-        for entry in derived {
+        let ids = try derived.map { entry in
             guard let id = ContentHash(hex: entry.id) else { throw PullError.corrupt("left-out text \(entry.id.prefix(80))") }
-            if let extraction = extractions[id],
-                let capture = try captures[extraction.captureID] ?? archive.capture(extraction.captureID),
-                let page = try blobs[capture.blobHash] ?? archive.storedBlob(capture.blobHash, original: true)
-            {
-                inputs.append((id, capture, page, extraction.templateBlocks))
-            } else {
-                asked.append(id)
-            }
+            return id
         }
-        var made: [ContentHash: TextRecord] = [:]
-        if let texts {
-            let inputs = inputs
-            let lanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            made = await withTaskGroup(of: [ContentHash: TextRecord].self) { group in
-                for lane in 0..<lanes {
-                    group.addTask {
-                        var made: [ContentHash: TextRecord] = [:]
-                        for input in stride(from: lane, to: inputs.count, by: lanes).map({ inputs[$0] }) {
-                            if let page = try? archive.original(of: input.page),
-                                let text = texts.make(input.capture, page, input.template),
-                                text.id == input.id
-                            {
-                                made[input.id] = text
-                            }
-                        }
-                        return made
-                    }
-                }
-                return await group.reduce(into: [:]) { $0.merge($1) { first, _ in first } }
-            }
-        }
-        asked += inputs.map(\.id).filter { made[$0] == nil }
+        var made = try texts?.make(ids, in: changes, blobs: blobs, archive: archive) ?? [:]
+        let asked = ids.filter { made[$0] == nil }
         for start in stride(from: 0, to: asked.count, by: SyncLimits.maxPage) {
             let body = try JSONEncoder().encode(TextsRequest(ids: asked[start...].prefix(SyncLimits.maxPage).map(\.hex)))
             let answer: TextsAnswer = try await call(peer, path: "/v1/texts", method: "POST", body: body)
             for text in answer.texts where text.isIntact { made[text.id] = text }
         }
         traffic.add(textsMade: derived.count - asked.count, fetched: asked.count)
-        var all = changes
-        for entry in derived {
-            guard let id = ContentHash(hex: entry.id), let text = made[id] else {
-                throw PullError.corrupt("the peer left text \(entry.id) out of its changes and does not send it")
-            }
-            all.append(Change(seq: entry.seq, item: .text(text)))
-        }
-        return all.sorted { $0.seq < $1.seq }
+        let (all, missing) = TextMaker.put(made, for: derived, into: changes)
+        if let id = missing.first { throw PullError.corrupt("the peer left text \(id) out of its changes and does not send it") }
+        return all
     }
 
     /// Fetches the next request's worth of the blobs `page` wants.

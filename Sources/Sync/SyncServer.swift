@@ -8,9 +8,12 @@ public import NewsCore
 /// The sync protocol's server side: routes a node serves to its peers.
 public enum SyncRoutes {
     /// Adds the sync routes (docs/PROTOCOL.md) to `router`, behind `gate`: only signed requests of allowed nodes reach
-    /// them, and every answer is signed. `served` is told how many blobs each `/v1/objects` answer carries.
+    /// them, and every answer is signed. `texts` makes the texts a pusher leaves out (none are left out without it),
+    /// and `made` is told how many it made for which peer; `served` is told how many blobs each `/v1/objects` answer
+    /// carries.
     public static func add(
-        to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String,
+        to router: Router<BasicRequestContext>, archive: Archive, gate: SyncGate, nodeID: String, texts: TextMaker? = nil,
+        made: @escaping @Sendable (_ peer: String, _ texts: Int) -> Void = { _, _ in },
         served: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         /// The peer that sent `request` (the gate let it in, so its node header is checked).
@@ -76,12 +79,15 @@ public enum SyncRoutes {
             return try json(
                 MissingRequest(
                     records: try archive.missingRecords(records).map { ArchiveItem.changeKey(kind: $0.kind, id: $0.id) },
-                    blobs: try archive.missingBlobs(blobs).map(\.hex)), answering: request, gate: gate)
+                    blobs: try archive.missingBlobs(blobs).map(\.hex), derive: texts?.extractor), answering: request,
+                gate: gate)
         }
         routes.post("/v1/push") { request, context -> Response in
             let pusher = try sender(request)
             let body = try await request.body.collect(upTo: SyncLimits.maxRequestBytes)
-            return try json(try receivePush(Data(buffer: body), from: pusher, archive: archive), answering: request, gate: gate)
+            return try json(
+                try receivePush(Data(buffer: body), from: pusher, archive: archive, texts: texts) { made(pusher.name, $0) },
+                answering: request, gate: gate)
         }
         routes.post("/v1/objects") { request, context -> Response in
             let asked = try await decoded(ObjectsRequest.self, of: request, upTo: 1 << 20, expected: #"{"hashes": [...]}"#)
@@ -126,14 +132,21 @@ public enum SyncRoutes {
     }
 
     /// Stores what the body of a `POST /v1/push` from `pusher` brings (docs/PROTOCOL.md): a line of JSON with the run
-    /// of changes, then the frames of the blobs its captures name, each checked. Throws an `HTTPError` with the status
-    /// to answer when the body is malformed (400), does not hold up (400) or does not follow what is stored (409).
-    public static func receivePush(_ data: Data, from pusher: PeerConfig, archive: Archive) throws -> PushResult {
+    /// of changes, then the frames of the blobs its captures name, each checked; the texts it leaves out are made with
+    /// `texts` first (`made` is told how many), and if one cannot be, nothing is stored and the answer names them.
+    /// Throws an `HTTPError` with the status to answer when the body is malformed (400), does not hold up (400) or does
+    /// not follow what is stored (409).
+    public static func receivePush(
+        _ data: Data, from pusher: PeerConfig, archive: Archive, texts: TextMaker? = nil,
+        made: (Int) -> Void = { _ in }
+    ) throws -> PushResult {
         guard let newline = data.firstIndex(of: 0x0A),
             let header = try? JSONDecoder().decode(PushHeader.self, from: data[..<newline])
         else { throw HTTPError(.badRequest, message: "a push starts with a line of JSON: epoch, since, last, head, changes") }
-        guard header.changes.count <= SyncLimits.maxPage, header.since >= 0, header.last >= header.since,
-            header.changes.allSatisfy({ $0.seq > header.since && $0.seq <= header.last })
+        let derived = header.derived ?? []
+        guard header.changes.count + derived.count <= SyncLimits.maxPage, header.since >= 0, header.last >= header.since,
+            header.changes.map(\.seq).allSatisfy({ $0 > header.since && $0 <= header.last }),
+            derived.map(\.seq).allSatisfy({ $0 > header.since && $0 <= header.last })
         else {
             throw HTTPError(.badRequest, message: "a push holds at most \(SyncLimits.maxPage) changes after since, up to last")
         }
@@ -144,10 +157,18 @@ public enum SyncRoutes {
         do {
             // Each blob once, and only blobs the pushed captures name.
             // Pages sent as their original bytes (in a body compressed as a whole) are kept compressed.
-            let blobs = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
-                .map { $0.compressed() }
+            let frames = try ObjectFrames.read(data[(newline + 1)...]) { hash, _ in needed.remove(hash) != nil }
+            var changes = header.changes
+            if !derived.isEmpty {
+                let pages = Dictionary(frames.map { ($0.hash, $0) }) { first, _ in first }
+                let texts = try texts?.make(try derived.map { try hash($0.id) }, in: changes, blobs: pages, archive: archive)
+                let (all, underived) = TextMaker.put(texts ?? [:], for: derived, into: changes)
+                guard underived.isEmpty else { return PushResult(added: 0, cursor: header.since, underived: underived) }
+                changes = all
+                made(derived.count)
+            }
             let (added, cursor) = try archive.receive(
-                header.changes.map(\.item), blobs: blobs, from: pusher.name, url: pusher.url.absoluteString,
+                changes.map(\.item), blobs: frames.map { $0.compressed() }, from: pusher.name, url: pusher.url.absoluteString,
                 epoch: header.epoch, since: header.since, last: header.last, lastKey: header.lastKey, head: header.head,
                 origin: pusher.node)
             return PushResult(added: added, cursor: cursor)
@@ -196,16 +217,20 @@ public enum SyncRoutes {
         return (body, count)
     }
 
-    /// Takes out of `changes` the texts that an extraction in them made with `extractor` names, and returns where
-    /// they were: the asker makes them itself from the pages.
-    static func leaveOutTexts(_ changes: inout [Change], derivedBy extractor: String) -> [DerivedText] {
+    /// Takes out of `changes` the texts that an extraction in them made with `extractor` names (but those `keeping`
+    /// names), and returns where they were: the node that reads them makes them itself from the pages.
+    static func leaveOutTexts(
+        _ changes: inout [Change], derivedBy extractor: String, keeping: Set<String> = []
+    ) -> [DerivedText] {
         var derivable = Set<ContentHash>()
         for case .extraction(let extraction) in changes.map(\.item) where extraction.extractor == extractor {
             derivable.insert(extraction.textID)
         }
         var derived: [DerivedText] = []
         changes.removeAll { change in
-            guard case .text(let text) = change.item, derivable.contains(text.id) else { return false }
+            guard case .text(let text) = change.item, derivable.contains(text.id), !keeping.contains(text.id.hex) else {
+                return false
+            }
             derived.append(DerivedText(seq: change.seq, id: text.id.hex))
             return true
         }

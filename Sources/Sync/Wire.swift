@@ -55,7 +55,8 @@ public struct ChangesPage: Codable, Sendable, Equatable {
     }
 }
 
-/// A text change a page leaves out for the puller to make itself: its place in the log and its id.
+/// A text change a page of changes or a push leaves out for the node that reads it to make itself: its place in the
+/// log and its id.
 public struct DerivedText: Codable, Sendable, Equatable {
     public var seq: Int64
     public var id: String
@@ -282,6 +283,9 @@ public struct MissingRequest: Codable, Sendable, Equatable {
     public var records: [String]
     /// Blob hashes.
     public var blobs: [String]
+    /// In the answer: the extractor the node makes texts with, so that a pusher may leave out the texts it made with
+    /// the same one (``PushHeader/derived``); absent from a node that does not.
+    public var derive: String? = nil
 }
 
 /// The answer to a `POST /v1/push`.
@@ -290,10 +294,14 @@ public struct PushResult: Codable, Sendable, Equatable {
     public var added: Int
     /// The node's cursor for the pusher now.
     public var cursor: Int64
+    /// Texts left out of the push that the node could not make from their pages: it stored nothing of the push, and
+    /// takes it again with those texts in it.
+    public var underived: [String]?
 
-    public init(added: Int, cursor: Int64) {
+    public init(added: Int, cursor: Int64, underived: [String]? = nil) {
         self.added = added
         self.cursor = cursor
+        self.underived = underived
     }
 }
 
@@ -310,13 +318,20 @@ public struct PushHeader: Codable, Sendable, Equatable {
     /// The pusher's last sequence number.
     public var head: Int64
     public var changes: [Change]
+    /// Texts left out of `changes` for the node to make from their pages, with the extractor its `/v1/missing` answer
+    /// named (``MissingRequest/derive``).
+    public var derived: [DerivedText]?
 
-    public init(epoch: String, since: Int64, last: Int64, lastKey: String?, head: Int64, changes: [Change]) {
+    public init(
+        epoch: String, since: Int64, last: Int64, lastKey: String?, head: Int64, changes: [Change],
+        derived: [DerivedText]? = nil
+    ) {
         self.epoch = epoch
         self.since = since
         self.last = last
         self.lastKey = lastKey
         self.head = head
         self.changes = changes
+        self.derived = derived
     }
 }

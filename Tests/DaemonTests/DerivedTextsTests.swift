@@ -11,9 +11,9 @@ import Testing
 /// fetching them; a text that does not come out the same is fetched, and what is stored is the same either way. Pages
 /// come compressed as a whole.
 @Suite(.timeLimit(.minutes(3))) struct DerivedTextsTests {
-    @Test func aPullerMakesTheTextsItCanAndFetchesTheOthers() async throws {
-        // A node's archive: three texts the extractor makes of their pages, and one it does not (another build's, say),
-        // all signed by the node.
+    /// A node's archive: three texts the extractor makes of their pages, and one it does not (another build's, say),
+    /// all signed by the node; and the ids of the four.
+    private func archiveOfFourTexts() throws -> (directory: URL, texts: Set<String>) {
         let directory = try temporaryDirectory()
         let identity = try NodeIdentity(directory: directory)
         let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
@@ -43,6 +43,11 @@ import Testing
             expected.insert(text.id.hex)
         }
         try archive.close()
+        return (directory, expected)
+    }
+
+    @Test func aPullerMakesTheTextsItCanAndFetchesTheOthers() async throws {
+        let (directory, expected) = try archiveOfFourTexts()
         let source = try await TestNode.start(directory: directory)
 
         // A new node pulls it all over a link of 1 Mbit/s (slower than making the texts).
@@ -61,5 +66,30 @@ import Testing
         #expect(try file.count("blob WHERE encoding = 'identity'") == 0)
         try await laptop.stop()
         try await source.stop()
+    }
+
+    /// A push over a slow link leaves out the texts the peer makes with the same extractor; the peer makes them, and one
+    /// it cannot make it asks for, storing nothing of that push until the text comes.
+    @Test func aPusherLeavesOutTheTextsThePeerMakesAndSendsTheOthers() async throws {
+        let (directory, expected) = try archiveOfFourTexts()
+        let laptop = try await TestNode.start(directory: directory)
+        let office = try await TestNode.start()
+        try await office.allow(
+            PeerConfig(name: "laptop", url: URL(string: "http://127.0.0.1:\(freePort())")!, node: laptop.nodeID))
+        let link = try ShapedLink.start(
+            to: try #require(office.syncURL.port), .even("slow", bitsPerSecond: 1_000_000, roundTrip: .milliseconds(40)))
+        defer { link.stop() }
+        var peer = office.asPeer("office")
+        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
+        try await laptop.allow(peer)
+
+        let peers = try await laptop.sync()
+        #expect(peers.first?.lastResult == "ok", "\(peers)")
+        let file = try ArchiveFile(path: office.archivePath)
+        #expect(Set(try file.verifiedTextIDs()) == expected)
+        #expect(try file.verifiedBlobHashes() == ArchiveFile(path: laptop.archivePath).verifiedBlobHashes())
+        #expect(try await office.metric("newsd_sync_texts_made_total") == 3, "three made at the office")
+        try await laptop.stop()
+        try await office.stop()
     }
 }

@@ -45,8 +45,9 @@ import Testing
         await server.stop()
     }
 
-    /// Over a slow link, a push goes compressed as a whole (pages as their original bytes, texts and records with them)
-    /// to a node that says it reads zstd bodies; the node keeps the pages compressed, as its own.
+    /// Over a slow link, a push goes compressed as a whole (pages as their original bytes, records with them, texts
+    /// left for the node to make) to a node that says it reads zstd bodies; the node keeps the pages compressed, as its
+    /// own.
     @Test func aPushOverASlowLinkGoesCompressedAsAWhole() async throws {
         let server = try await TestHTTPServer.start()
         // Twenty pages of one site: the same navigation and footer, and paragraphs of ordinary words.
@@ -88,6 +89,7 @@ import Testing
         // Pages, their texts and the signed records, each sent as stored, come to more than the pages' own bytes (1.3x
         // here); compressed as a whole, to about a third of them.
         #expect(link.traffic.up < pageBytes / 2, "\(link.traffic.up) bytes up for \(pageBytes) bytes of pages")
+        #expect(try await office.metric("newsd_sync_texts_made_total") == 20, "the office made the texts")
         try await laptop.stop()
         try await office.stop()
         await server.stop()
