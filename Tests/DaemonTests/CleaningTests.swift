@@ -142,7 +142,9 @@ private func deraaPage(_ number: Int) -> String {
         #expect(fromStdin.stdout.hasPrefix("Deraa Today, news from the south"))
         #expect(fromStdin.stdout.contains("Report 7, paragraph 4"))
 
-        let file = try temporaryDirectory().appendingPathComponent("page.html")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("page.html")
         try page.write(to: file)
         let json = try await runCommand(newsctl, ["extract", file.path, "--url", "https://deraa.example/r/7.html", "--json"])
         #expect(json.status == 0, "\(json.stderr)")

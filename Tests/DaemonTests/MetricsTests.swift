@@ -91,7 +91,9 @@ import Testing
         #expect(status.status == 404)
         try await node.stop()
 
-        let file = try temporaryDirectory().appendingPathComponent("newsd.toml")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("newsd.toml")
         try "metrics_listen = \"everywhere\"\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(throws: (any Error).self) { try NewsdConfig.load(path: file.path) }
     }
