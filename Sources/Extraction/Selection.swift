@@ -303,7 +303,9 @@ struct Selection {
                 continue
             }
             // A second article on the page stays out of the first.
-            if nodes[sibling].tag == .article || stats[sibling].topHeadings > 0 { continue }
+            if nodes[sibling].tag == .article || (stats[sibling].topHeadings > 0 && opensWithTopHeading(sibling, stats)) {
+                continue
+            }
             var bonus = 0.0
             if nodes[sibling].classHash != 0, nodes[sibling].classHash == nodes[top].classHash { bonus = scores[top] * 0.2 }
             if scored[sibling], scores[sibling] + bonus >= siblingThreshold {
@@ -439,6 +441,19 @@ struct Selection {
         for _ in 0..<levels {
             node = Int(document.nodes[node].parent)
             if node == ancestor { return true }
+        }
+        return false
+    }
+
+    /// Whether `index` holds an `h1` with no paragraph of text before it: a headline that starts another article,
+    /// where an `h1` after a paragraph heads a section of the same one.
+    private func opensWithTopHeading(_ index: Int, _ stats: [Stats]) -> Bool {
+        for element in index..<Int(document.nodes[index].end) {
+            switch document.nodes[element].tag {
+            case .h1: return true
+            case .p where stats[element].letters > 0: return false
+            default: continue
+            }
         }
         return false
     }
