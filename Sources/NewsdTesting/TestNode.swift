@@ -113,6 +113,20 @@ public final class TestNode: Sendable {
         return (node, link)
     }
 
+    /// Lets this node sync with `office` (named `name` here) through a relay shaped as `profile`, which it returns;
+    /// `office` allows this node as `ours`, at an address nothing listens on, as it would a laptop it cannot reach.
+    public func reach(_ office: TestNode, as name: String, over profile: ShapedLink.Profile, reachedAs ours: String)
+        async throws -> ShapedLink
+    {
+        guard let port = office.syncURL.port else { throw DaemonError("the office node serves no sync port") }
+        try await office.allow(PeerConfig(name: ours, url: URL(string: "http://127.0.0.1:\(freePort())")!, node: nodeID))
+        let link = try ShapedLink.start(to: port, profile)
+        var peer = office.asPeer(name)
+        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
+        try await allow(peer)
+        return link
+    }
+
     /// The web interface's base URL, when it is configured and listens.
     public var webURL: URL? { daemon.webAddress.flatMap { $0.hasPrefix("http") ? URL(string: $0) : nil } }
 

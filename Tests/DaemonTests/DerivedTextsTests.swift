@@ -74,14 +74,10 @@ import Testing
         let (directory, expected) = try archiveOfFourTexts()
         let laptop = try await TestNode.start(directory: directory)
         let office = try await TestNode.start()
-        try await office.allow(
-            PeerConfig(name: "laptop", url: URL(string: "http://127.0.0.1:\(freePort())")!, node: laptop.nodeID))
-        let link = try ShapedLink.start(
-            to: try #require(office.syncURL.port), .even("slow", bitsPerSecond: 1_000_000, roundTrip: .milliseconds(40)))
+        let link = try await laptop.reach(
+            office, as: "office", over: .even("slow", bitsPerSecond: 1_000_000, roundTrip: .milliseconds(40)), reachedAs: "laptop"
+        )
         defer { link.stop() }
-        var peer = office.asPeer("office")
-        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-        try await laptop.allow(peer)
 
         let peers = try await laptop.sync()
         #expect(peers.first?.lastResult == "ok", "\(peers)")
