@@ -117,7 +117,8 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "FuzzDriver", path: "fuzz/FuzzDriver", swiftSettings: strict),
         .executableTarget(
-            name: "sync-fuzzer", dependencies: ["Sync", "Archive", "NewsCore", "FuzzDriver"], path: "fuzz/SyncFuzzer",
+            name: "sync-fuzzer", dependencies: ["Sync", "Archive", "Extraction", "NewsCore", "FuzzDriver"],
+            path: "fuzz/SyncFuzzer",
             swiftSettings: strict),
         .executableTarget(
             name: "newsd-bench",

@@ -1,4 +1,5 @@
 import Archive
+import Extraction
 import Foundation
 import FuzzDriver
 import NewsCore
@@ -17,6 +18,11 @@ private let pusher = PeerConfig(
     name: "fuzz", url: URL(string: "http://127.0.0.1:9")!, node: pusherKey.record.id.hex)
 private let serverKey = (try? NodeKey(rawRepresentation: Data(repeating: 9, count: 32)))!
 private let gate = SyncGate(key: serverKey, peers: [pusher])
+/// Makes the texts a push leaves out, as a node does: the extractor run on the capture's page.
+private let texts = TextMaker(extractor: Extractor.version) { capture, page, template in
+    Extractor.extract(page, url: URL(string: capture.finalURL), template: template).records(capture: capture.id, node: "")?
+        .text
+}
 /// A real archive on a temporary file, made once: pushes that hold up are stored in it.
 private let archive: Archive = {
     let path = NSTemporaryDirectory() + "newsd-sync-fuzz-\(getpid()).sqlite"
@@ -36,7 +42,7 @@ private func handle(_ input: Data) {
     let body = split < input.endIndex ? Data(input[(split + 1)...]) : Data()
     // Whatever a push stores must hold up: every blob hashes to its name, every record to its id, every signature
     // checks. A lying peer may be refused, never believed.
-    if let pushed = try? SyncRoutes.receivePush(body, from: pusher, archive: archive), pushed.added > 0 {
+    if let pushed = try? SyncRoutes.receivePush(body, from: pusher, archive: archive, texts: texts), pushed.added > 0 {
         let report = try? archive.verify()
         precondition(report?.problems == [], "a push stored something that does not verify: \(String(describing: report))")
     }
@@ -45,27 +51,46 @@ private func handle(_ input: Data) {
     }
 }
 
-/// Valid inputs to start from: signed headers for a push that stores a node, an article and its capture.
+/// Valid inputs to start from: signed headers for a push that stores a node, an article and its capture; the same
+/// with an extraction whose text is left for the receiver to make; and a page of changes.
 private func writeSeeds(to directory: URL) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let page = Data("<html><body><article><p>What the page said.</p></article></body></html>".utf8)
     let (article, capture) = try signedCapture(page, by: pusherKey)
     let items: [ArchiveItem] = [.node(pusherKey.record), .article(article), .capture(capture)]
     let changes = items.enumerated().map { Change(seq: Int64($0.offset + 1), item: $0.element) }
+    try push(changes, page: page, of: capture).write(to: directory.appendingPathComponent("push"))
+    guard let text = texts.make(capture, page, []) else { throw CocoaError(.featureUnsupported) }
+    let extraction = ExtractionRecord(captureID: capture.id, textID: text.id, extractor: Extractor.version)
+    try push(
+        changes + [Change(seq: 4, item: .extraction(extraction))], derived: [DerivedText(seq: 5, id: text.id.hex)],
+        page: page, of: capture
+    ).write(to: directory.appendingPathComponent("push-derived"))
+    let changesPage = try JSONEncoder().encode(ChangesPage(nodeID: "seed", epoch: "seed", last: 3, more: false, changes: changes))
+    try signed(changesPage).write(to: directory.appendingPathComponent("changes"))
+}
+
+/// An input for a push of `changes` (and `derived`) with `page`, the blob of `capture`.
+private func push(_ changes: [Change], derived: [DerivedText]? = nil, page: Data, of capture: CaptureRecord) throws -> Data {
+    let last = (changes.map(\.seq) + (derived ?? []).map(\.seq)).max() ?? 0
     var body = try JSONEncoder().encode(
-        PushHeader(epoch: "seed", since: 0, last: 3, lastKey: changes.last?.item.changeKey, head: 3, changes: changes))
+        PushHeader(
+            epoch: "seed", since: 0, last: last, lastKey: changes.last?.item.changeKey, head: last, changes: changes,
+            derived: derived))
     body.append(0x0A)
     body.append(
         try JSONEncoder().encode(
             ObjectFrame(hash: capture.blobHash.hex, encoding: "identity", size: page.count, length: page.count)))
     body.append(0x0A)
     body.append(page)
+    return try signed(body)
+}
+
+/// An input of `body` under the pusher's signed request headers for a push.
+private func signed(_ body: Data) throws -> Data {
     let headers = try SyncAuth.requestHeaders(
         method: "POST", target: "/v1/push", body: body, key: pusherKey, to: serverKey.record.id.hex)
-    let head = Data(headers.map { "\($0.0): \($0.1)\n" }.joined().utf8)
-    try (head + Data([0]) + body).write(to: directory.appendingPathComponent("push"))
-    let changesPage = try JSONEncoder().encode(ChangesPage(nodeID: "seed", epoch: "seed", last: 3, more: false, changes: changes))
-    try (head + Data([0]) + changesPage).write(to: directory.appendingPathComponent("changes"))
+    return Data(headers.map { "\($0.0): \($0.1)\n" }.joined().utf8) + Data([0]) + body
 }
 
 /// A capture of `page` by `key`'s node, signed.
