@@ -430,7 +430,16 @@ struct Selection {
                 index += 1
             }
             guard found.count >= 2 else { continue }
-            return found.filter { candidate in !roots.contains { $0 <= candidate && candidate < Int(nodes[$0].end) } }
+            // A section the sibling rule took already is left out: it is a root or one stands above it, below `parent`.
+            let taken = Set(roots)
+            return found.filter { candidate in
+                var element = candidate
+                while element > parent {
+                    if taken.contains(element) { return false }
+                    element = Int(nodes[element].parent)
+                }
+                return true
+            }
         }
         return []
     }
