@@ -22,50 +22,42 @@ extension NewsdBench {
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         for index in 0..<count { try page(index).write(to: files.appendingPathComponent("\(index).html")) }
 
-        // The node that has the articles, filled before it starts, its pages recompressed as an idle node's are.
-        let aDirectory = try temporaryDirectory()
-        let identity = try NodeIdentity(directory: aDirectory)
-        let archive = try Archive(path: aDirectory.appendingPathComponent("archive.sqlite").path)
-        try archive.register(identity.key.record)
-        try await storeConcurrently(0..<count, into: archive, signingWith: identity.key, inFlight: 16) { index in
-            // The text the node made of the page, as its poller would have.
-            let bytes = page(index)
-            let text = Extractor.extract(bytes, url: URL(string: benchURL(index)), encoding: nil)
-            return benchIngest(index, bytes: bytes, key: identity.key, text: text, varied: false)
-        }
-        while try archive.compactBlobs(limit: 256) > 0 {}
-        let payload = try archive.counts().storedBlobBytes
-        try archive.close()
-        let source = try await TestNode.start(directory: aDirectory)
+        // `FIELD_TOOLS` ("newsd rsync" unless set) says which tools run: a long profile can be run one tool at a time.
+        let tools = Set((ProcessInfo.processInfo.environment["FIELD_TOOLS"] ?? "newsd rsync").split(separator: " "))
+        let rsync = tools.contains("rsync") ? rsync : nil
+        let source = tools.contains("newsd") ? try await fieldSource(count: count, page: page) : nil
         let deadline = Duration.seconds(Double(ProcessInfo.processInfo.environment["FIELD_DEADLINE"] ?? "") ?? 3600)
 
         for profile in profiles {
             // newsd: a new node whose peer is the source, reached through the relay.
-            settleDisk()
-            let (laptop, link) = try await TestNode.start(pullingFrom: source, over: profile)
-            let started = ContinuousClock.now
-            var finished = false
-            var tries = 0
-            while ContinuousClock.now - started < deadline {
-                tries += 1
-                _ = try await runCommand(
-                    newsctl, ["sync", "--json", "--socket", laptop.config.controlSocket.path], limit: deadline)
-                if try await laptop.status().counts.captures >= count {
-                    finished = true
-                    break
+            if let (source, payload) = source {
+                settleDisk()
+                let (laptop, link) = try await TestNode.start(pullingFrom: source, over: profile)
+                let started = ContinuousClock.now
+                var finished = false
+                var tries = 0
+                while ContinuousClock.now - started < deadline {
+                    tries += 1
+                    _ = try await runCommand(
+                        newsctl, ["sync", "--json", "--socket", laptop.config.controlSocket.path], limit: deadline)
+                    if try await laptop.status().counts.captures >= count {
+                        finished = true
+                        break
+                    }
+                    try await Task.sleep(for: .seconds(1))
                 }
-                try await Task.sleep(for: .seconds(1))
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                link.stop()
+                let requests = try await laptop.metric("newsd_sync_requests_total")
+                emitField(
+                    profile: profile, tool: "newsd", count: count, seconds: seconds, link: link, finished: finished,
+                    extra: [
+                        "tries": tries, "requests": Int(requests),
+                        "requests_per_1000": (requests * 1000 / Double(count)).rounded(),
+                        "stored_page_bytes": payload,
+                    ])
+                try await laptop.stop()
             }
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
-            link.stop()
-            let requests = try await laptop.metric("newsd_sync_requests_total")
-            emitField(
-                profile: profile, tool: "newsd", count: count, seconds: seconds, link: link, finished: finished,
-                extra: [
-                    "tries": tries, "requests": Int(requests), "requests_per_1000": (requests * 1000 / Double(count)).rounded(),
-                    "stored_page_bytes": payload,
-                ])
-            try await laptop.stop()
 
             // rsync: the same pages as files, pulled from an rsync daemon through a relay shaped the same way.
             if let rsync, !rsync.isEmpty {
@@ -99,7 +91,28 @@ extension NewsdBench {
                 try? FileManager.default.removeItem(at: target)
             }
         }
-        try await source.stop()
+        try await source?.node.stop()
+    }
+
+    /// The node that has the field bench's `count` articles (`page(index)` each, with the text the node made of it),
+    /// filled before it starts and its pages recompressed as an idle node's are; and their bytes as stored.
+    private static func fieldSource(count: Int, page: @escaping @Sendable (Int) -> Data) async throws -> (
+        node: TestNode, payload: Int64
+    ) {
+        let aDirectory = try temporaryDirectory()
+        let identity = try NodeIdentity(directory: aDirectory)
+        let archive = try Archive(path: aDirectory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(identity.key.record)
+        try await storeConcurrently(0..<count, into: archive, signingWith: identity.key, inFlight: 16) { index in
+            // The text the node made of the page, as its poller would have.
+            let bytes = page(index)
+            let text = Extractor.extract(bytes, url: URL(string: benchURL(index)), encoding: nil)
+            return benchIngest(index, bytes: bytes, key: identity.key, text: text, varied: false)
+        }
+        while try archive.compactBlobs(limit: 256) > 0 {}
+        let payload = try archive.counts().storedBlobBytes
+        try archive.close()
+        return (try await TestNode.start(directory: aDirectory), payload)
     }
 
     private static func emitField(
