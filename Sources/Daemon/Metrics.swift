@@ -40,6 +40,9 @@ final class Metrics: Sendable {
         "newsd_sync_texts_fetched_total": (
             "counter", "Texts a peer left out that did not come out the same here and were fetched."
         ),
+        "newsd_sync_texts_not_made_by_peer_total": (
+            "counter", "Texts left out of a push that the peer could not make from their pages (sent again with them)."
+        ),
         "newsd_sync_objects_served_total": ("counter", "Blobs served to peers."),
         "newsd_archive_blob_bytes": ("gauge", "Bytes of raw content held in the archive."),
         "newsd_archive_articles": ("gauge", "Articles in the archive."),

@@ -105,6 +105,9 @@ actor Syncer {
             let texts = puller.traffic.texts
             metrics.count("newsd_sync_texts_made_total", ["peer": peer.name], by: Double(texts.made))
             metrics.count("newsd_sync_texts_fetched_total", ["peer": peer.name], by: Double(texts.fetched))
+            metrics.count(
+                "newsd_sync_texts_not_made_by_peer_total", ["peer": peer.name],
+                by: Double(puller.traffic.textsThePeerCouldNotMake))
         }
         do {
             // Both ways: what the peer has, and what it lacks of this node's (it may not be able to reach this node),

@@ -16,7 +16,7 @@ public struct PullSummary: Sendable, Equatable {
 
 /// Bytes of request and answer bodies a puller has moved, both ways, and the requests it made.
 public final class Traffic: Sendable {
-    private let counts = Mutex((sent: 0, received: 0, requests: 0, made: 0, fetched: 0))
+    private let counts = Mutex((sent: 0, received: 0, requests: 0, made: 0, fetched: 0, unmade: 0))
 
     public init() {}
 
@@ -40,6 +40,11 @@ public final class Traffic: Sendable {
 
     /// Texts a peer left out that were made here from their pages, and those that were then fetched.
     public var texts: (made: Int, fetched: Int) { counts.withLock { ($0.made, $0.fetched) } }
+
+    func add(textsThePeerCouldNotMake count: Int) { counts.withLock { $0.unmade += count } }
+
+    /// Texts left out of a push that the peer could not make from their pages (the run went again with its texts).
+    public var textsThePeerCouldNotMake: Int { counts.withLock { $0.unmade } }
 }
 
 /// The body of an answer as it streams in: what came before a break is still there.

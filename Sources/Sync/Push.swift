@@ -25,8 +25,8 @@ extension Puller {
         var since = try start(from: known)
         var summary = PushSummary(added: 0, blobs: 0, cursor: since)
         var conflicts = 0
-        // Texts the peer could not make from their pages: sent as they are from then on.
-        var keep = Set<String>()
+        // Set when the peer could not make a text of the run from its page: the run goes again with its texts.
+        var withTexts = false
         while since < head {
             // What came from the peer itself is not offered back.
             let (changes, last) = try archive.changes(since: since, limit: SyncLimits.defaultPage, skipping: peer.node)
@@ -70,7 +70,7 @@ extension Puller {
             }
             // Over a slow link, texts the peer makes with the extractor that made them stay here (it makes them from
             // the pages), as they do in a pull.
-            let derived = lacking.derive.map { whole ? SyncRoutes.leaveOutTexts(&sent, derivedBy: $0, keeping: keep) : [] }
+            let derived = lacking.derive.map { whole && !withTexts ? SyncRoutes.leaveOutTexts(&sent, derivedBy: $0) : [] }
             var body = try WireJSON.encoder.encode(
                 PushHeader(
                     epoch: archive.epoch, since: since, last: through, lastKey: try archive.changeKey(at: through), head: head,
@@ -80,12 +80,14 @@ extension Puller {
             do {
                 let result: PushResult = try await call(peer, path: "/v1/push", method: "POST", body: body)
                 if let underived = result.underived, !underived.isEmpty {
-                    guard !keep.isSuperset(of: underived) else {
-                        throw PullError.corrupt("the peer asks again for texts it was sent: \(underived.prefix(3))")
+                    guard !withTexts else {
+                        throw PullError.corrupt("the peer asks for texts it was sent: \(underived.prefix(3))")
                     }
-                    keep.formUnion(underived)
+                    traffic.add(textsThePeerCouldNotMake: underived.count)
+                    withTexts = true
                     continue
                 }
+                withTexts = false
                 guard result.cursor > since else {
                     throw PullError.corrupt("the peer took a push but says it holds nothing after \(result.cursor)")
                 }

@@ -217,20 +217,16 @@ public enum SyncRoutes {
         return (body, count)
     }
 
-    /// Takes out of `changes` the texts that an extraction in them made with `extractor` names (but those `keeping`
-    /// names), and returns where they were: the node that reads them makes them itself from the pages.
-    static func leaveOutTexts(
-        _ changes: inout [Change], derivedBy extractor: String, keeping: Set<String> = []
-    ) -> [DerivedText] {
+    /// Takes out of `changes` the texts that an extraction in them made with `extractor` names, and returns where
+    /// they were: the node that reads them makes them itself from the pages.
+    static func leaveOutTexts(_ changes: inout [Change], derivedBy extractor: String) -> [DerivedText] {
         var derivable = Set<ContentHash>()
         for case .extraction(let extraction) in changes.map(\.item) where extraction.extractor == extractor {
             derivable.insert(extraction.textID)
         }
         var derived: [DerivedText] = []
         changes.removeAll { change in
-            guard case .text(let text) = change.item, derivable.contains(text.id), !keeping.contains(text.id.hex) else {
-                return false
-            }
+            guard case .text(let text) = change.item, derivable.contains(text.id) else { return false }
             derived.append(DerivedText(seq: change.seq, id: text.id.hex))
             return true
         }
