@@ -106,9 +106,7 @@ public final class TestNode: Sendable {
     ) {
         guard let port = source.syncURL.port else { throw DaemonError("the source node serves no sync port") }
         let link = try ShapedLink.start(to: port, profile)
-        var peer = source.asPeer("source")
-        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-        let node = try await TestNode.start(peers: [peer])
+        let node = try await TestNode.start(peers: [source.asPeer("source", through: link)])
         try await source.allow(node, as: profile.name)
         return (node, link)
     }
@@ -121,10 +119,15 @@ public final class TestNode: Sendable {
         guard let port = office.syncURL.port else { throw DaemonError("the office node serves no sync port") }
         try await office.allow(PeerConfig(name: ours, url: URL(string: "http://127.0.0.1:\(freePort())")!, node: nodeID))
         let link = try ShapedLink.start(to: port, profile)
-        var peer = office.asPeer(name)
-        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
-        try await allow(peer)
+        try await allow(office.asPeer(name, through: link))
         return link
+    }
+
+    /// This node as a peer named `name`, reached through `link` (a relay to its sync port).
+    private func asPeer(_ name: String, through link: ShapedLink) -> PeerConfig {
+        var peer = asPeer(name)
+        peer.url = URL(string: "http://127.0.0.1:\(link.port)")!
+        return peer
     }
 
     /// The web interface's base URL, when it is configured and listens.

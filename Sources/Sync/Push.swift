@@ -70,11 +70,14 @@ extension Puller {
             }
             // Over a slow link, texts the peer makes with the extractor that made them stay here (it makes them from
             // the pages), as they do in a pull.
-            let derived = lacking.derive.map { whole && !withTexts ? SyncRoutes.leaveOutTexts(&sent, derivedBy: $0) : [] }
+            var derived: [DerivedText] = []
+            if whole, !withTexts, let extractor = lacking.derive {
+                derived = SyncRoutes.leaveOutTexts(&sent, derivedBy: extractor)
+            }
             var body = try WireJSON.encoder.encode(
                 PushHeader(
                     epoch: archive.epoch, since: since, last: through, lastKey: try archive.changeKey(at: through), head: head,
-                    changes: sent, derived: derived?.isEmpty == false ? derived : nil))
+                    changes: sent, derived: derived.isEmpty ? nil : derived))
             body.append(0x0A)
             body.append(frames)
             do {
