@@ -207,6 +207,28 @@ public func temporaryDirectory() throws -> URL {
     return url
 }
 
+/// The directories one test makes, removed with everything in them when the scratch goes. Held as a stored property of
+/// a suite, it goes when its test ends, passed or failed: a suite's instance is made for one test and lives through it.
+public final class Scratch: Sendable {
+    private let made = Mutex<[URL]>([])
+
+    public init() {}
+
+    /// A new empty directory (``temporaryDirectory()``), removed with the scratch.
+    public func directory() throws -> URL {
+        let url = try temporaryDirectory()
+        made.withLock { $0.append(url) }
+        return url
+    }
+
+    /// The path of an archive file in a new directory of its own, so that its WAL and shared-memory files go with it.
+    public func archivePath() throws -> String { try directory().appendingPathComponent("archive.sqlite").path }
+
+    deinit {
+        for url in made.withLock({ $0 }) { try? FileManager.default.removeItem(at: url) }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that nothing is bound to right now, for a server that must be told its port in advance
 /// and may be restarted on it.
 ///

@@ -8,13 +8,12 @@ import Testing
 /// whatever order the changes reach it in.
 @Suite struct AnnotationTests {
     let capturer = NodeKey()
+    private let scratch = Scratch()
     let url = "https://news.example/story"
 
     /// A new archive holding one article, captured by `capturer`.
     private func archive(urls: [String]? = nil) throws -> Archive {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-annotations-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        let archive = try Archive(path: try scratch.archivePath())
         try archive.register(capturer.record)
         for (index, url) in (urls ?? [url]).enumerated() {
             let raw = Data("<p>page \(index)</p>".utf8)

@@ -8,16 +8,6 @@ import Testing
 /// The node whose captures these tests store.
 private let key = NodeKey()
 
-/// A new archive that knows `key`'s node.
-private func temporaryArchive() throws -> (Archive, String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-archive-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let path = directory.appendingPathComponent("archive.sqlite").path
-    let archive = try Archive(path: path)
-    try archive.register(key.record)
-    return (archive, path)
-}
-
 private func sampleIngest(url: String = "https://news.example/a", page: String = "<p>hello</p>") throws -> Ingest {
     let raw = Data(page.utf8)
     let (article, capture) = try signedCapture(of: raw, by: key, url: url, fetchedAt: "2026-11-22T01:00:00.000Z")
@@ -27,6 +17,16 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
 }
 
 @Suite struct ArchiveTests {
+    private let scratch = Scratch()
+
+    /// A new archive that knows `key`'s node, and its path.
+    private func temporaryArchive() throws -> (Archive, String) {
+        let path = try scratch.archivePath()
+        let archive = try Archive(path: path)
+        try archive.register(key.record)
+        return (archive, path)
+    }
+
     @Test func canonicalEncodingIsStableAndDocumented() {
         let text = TextRecord(title: "Quote \" and \\ / é", byline: nil, published: nil, language: "en", body: "line\nnext\u{1}")
         let encoded = String(decoding: text.canonicalEncoding.data, as: UTF8.self)

@@ -9,6 +9,7 @@ import Testing
 
 @Suite struct CheckpointTests {
     private let key = NodeKey()
+    private let scratch = Scratch()
 
     /// What an archive's checkpointer reported: all of it, and as a stream.
     private final class Heard: Sendable {
@@ -29,9 +30,7 @@ import Testing
 
     /// An archive in a new directory whose WAL is checkpointed every `pages` pages.
     private func archive(checkpointPages pages: Int32) throws -> (Archive, path: String, Heard) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent("archive.sqlite").path
+        let path = try scratch.archivePath()
         let heard = Heard()
         let archive = try Archive(path: path, checkpointPages: pages) { heard.record($0) }
         try archive.register(key.record)

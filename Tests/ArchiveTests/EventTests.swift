@@ -19,9 +19,9 @@ func eventFixture(_ name: String) throws -> TextRecord {
 /// An archive in a temporary file, removed at the end of `body`.
 func withArchive<T>(_ body: (Archive, NodeKey) throws -> T) throws -> T {
     let key = NodeKey()
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-events-\(UUID().uuidString).sqlite").path
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let archive = try Archive(path: path)
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
     defer { try? archive.close() }
     try archive.register(key.record)
     return try body(archive, key)

@@ -16,9 +16,9 @@ private func clusterQuality(_ directory: URL, groups: [[String]], reversed: Bool
     precision: Double, recall: Double, stories: [String: String], events: [String: String]
 ) {
     let key = NodeKey()
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-stories-\(UUID().uuidString).sqlite").path
-    let archive = try Archive(path: path)
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    let workspace = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: workspace) }
+    let archive = try Archive(path: workspace.appendingPathComponent("archive.sqlite").path)
     try archive.register(key.record)
     var texts: [String: ContentHash] = [:]
     let names = groups.flatMap { $0 }
@@ -64,6 +64,8 @@ private func pairs(_ count: Int) -> [(Int, Int)] {
 }
 
 @Suite struct StoryTests {
+    private let scratch = Scratch()
+
     let groups = [
         ["a1-report.txt", "a2-syndicated.txt", "a3-update.txt"], ["b1-other-flood.txt"], ["c1-talks.txt", "c2-rewrite.txt"],
     ]
@@ -97,8 +99,7 @@ private func pairs(_ count: Int) -> [(Int, Int)] {
 
     @Test func manyCopiesStayOneStoryWithBoundedBuckets() throws {
         let key = NodeKey()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("newsd-copies-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = try scratch.archivePath()
         let archive = try Archive(path: path)
         try archive.register(key.record)
         let base = try String(contentsOf: fixtures.appendingPathComponent("a1-report.txt"), encoding: .utf8)

@@ -11,7 +11,9 @@ Reads the article list, moves with the keyboard, opens an article, tags it, writ
 again, compares two versions, searches, and opens an archived hostile page; exits 1 with the reason at the first
 thing that is not as it should be. Screenshots of each page go to SCREENSHOT_DIR.
 """
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -40,6 +42,8 @@ def check(condition, message):
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
 profile = tempfile.mkdtemp(prefix="newsd-chromium-")
+# Removed on every way out, after the browser has quit (the `finally` below runs first).
+atexit.register(shutil.rmtree, profile, True)
 for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000",
                  f"--user-data-dir={profile}", "--no-first-run", "--disable-background-networking"):
     options.add_argument(argument)
