@@ -200,9 +200,11 @@ public final class TestNode: Sendable {
     }
 }
 
-/// A new empty directory under the system's temporary directory (short, for Unix socket paths).
+/// A new empty directory under `/tmp`, or under the directory `NEWSD_SCRATCH` names (kept short, for Unix socket
+/// paths): a benchmark points it at one directory of its own, which it removes however it ends.
 public func temporaryDirectory() throws -> URL {
-    let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("newsd-test-\(UUID().uuidString.prefix(8))")
+    let root = ProcessInfo.processInfo.environment["NEWSD_SCRATCH"] ?? "/tmp"
+    let url = URL(fileURLWithPath: root).appendingPathComponent("newsd-test-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

@@ -10,6 +10,8 @@ import NewsdTesting
 @main
 struct NewsdBench {
     static func main() async throws {
+        try keepScratchInOneDirectory()
+        defer { removeScratch() }
         let arguments = Array(CommandLine.arguments.dropFirst())
         switch arguments.first {
         case "parse": try parse(output: arguments.dropFirst().first)
@@ -83,8 +85,36 @@ struct NewsdBench {
 
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
+        removeScratch()
         exit(2)
     }
+
+    /// The one directory the archives and nodes of this run are made in (``temporaryDirectory()``).
+    private static let scratch = URL(fileURLWithPath: "/tmp").appendingPathComponent(
+        "newsd-bench-\(UUID().uuidString.prefix(8))")
+
+    /// Makes every temporary directory of this run inside ``scratch`` and removes it on every way out: a return, a
+    /// failure, and an interrupt or a termination (a run stopped midway, as scripts stop it once the figure they want is
+    /// out, once left gigabytes of archives behind).
+    private static func keepScratchInOneDirectory() throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        setenv("NEWSD_SCRATCH", scratch.path, 1)
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                removeScratch()
+                exit(128 + number)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// The signal sources, kept for the run's length; written only at the start of `main`, before any other task.
+    nonisolated(unsafe) private static var signalSources: [any DispatchSourceSignal] = []
+
+    static func removeScratch() { try? FileManager.default.removeItem(at: scratch) }
 
     static func emit(_ fields: [String: Any]) {
         guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else {
