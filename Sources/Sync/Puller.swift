@@ -197,7 +197,7 @@ public struct TextMaker: Sendable {
 
     /// The texts `ids` made here, on every core, each from its page as the extraction in `changes` that names it says
     /// (the page from `blobs` or the archive); a text whose extraction, capture or page is not here, or that does not
-    /// come out the same, is not among them.
+    /// come out the same, is not among them. Blocks until all are made: call it from a thread of its own.
     func make(
         _ ids: [ContentHash], in changes: [Change], blobs: [ContentHash: StoredBlob], archive: Archive
     ) throws -> [ContentHash: TextRecord] {
@@ -442,7 +442,10 @@ public struct Puller: Sendable {
             guard let id = ContentHash(hex: entry.id) else { throw PullError.corrupt("left-out text \(entry.id.prefix(80))") }
             return id
         }
-        var made = try texts?.make(ids, in: changes, blobs: blobs, archive: archive) ?? [:]
+        // Made on every core, from a thread of its own: not on one of Swift concurrency's few threads.
+        var made = try await onOwnThread { [texts, archive] in
+            try texts?.make(ids, in: changes, blobs: blobs, archive: archive) ?? [:]
+        }
         let asked = ids.filter { made[$0] == nil }
         for start in stride(from: 0, to: asked.count, by: SyncLimits.maxPage) {
             let body = try JSONEncoder().encode(TextsRequest(ids: asked[start...].prefix(SyncLimits.maxPage).map(\.hex)))
@@ -528,11 +531,14 @@ public struct Puller: Sendable {
             }
             let isLast = index == page.changes.count - 1
             if isLast || bytes >= SyncLimits.batchBytes {
-                summary.added += try archive.apply(
-                    fetched.checked[batchStart..<(index + 1)], blobs: blobs, from: peer.name, url: peer.url.absoluteString,
-                    epoch: page.epoch, cursor: isLast ? page.last : change.seq,
-                    cursorKey: isLast ? page.lastKey : change.item.changeKey, head: page.head,
-                    origin: peer.node)
+                // The write transaction runs on a thread of its own, off Swift concurrency's few threads.
+                let (batch, batchBlobs) = (fetched.checked[batchStart..<(index + 1)], blobs)
+                let (cursor, cursorKey) = isLast ? (page.last, page.lastKey) : (change.seq, change.item.changeKey)
+                summary.added += try await onOwnThread { [archive] in
+                    try archive.apply(
+                        batch, blobs: batchBlobs, from: peer.name, url: peer.url.absoluteString, epoch: page.epoch,
+                        cursor: cursor, cursorKey: cursorKey, head: page.head, origin: peer.node)
+                }
                 summary.blobs += blobs.count
                 for blob in blobs { carry.forget(blob.hash) }
                 batchStart = index + 1

@@ -84,10 +84,14 @@ public enum SyncRoutes {
         }
         routes.post("/v1/push") { request, context -> Response in
             let pusher = try sender(request)
-            let body = try await request.body.collect(upTo: SyncLimits.maxRequestBytes)
-            return try json(
-                try receivePush(Data(buffer: body), from: pusher, archive: archive, texts: texts) { made(pusher.name, $0) },
-                answering: request, gate: gate)
+            let data = Data(buffer: try await request.body.collect(upTo: SyncLimits.maxRequestBytes))
+            // Checking the frames, making left-out texts (every core, up to a page's worth of pages) and the write
+            // transaction run on a thread of their own: on one of Swift concurrency's threads, a push would hold up
+            // every other request this node answers meanwhile.
+            let result = try await onOwnThread {
+                try receivePush(data, from: pusher, archive: archive, texts: texts) { made(pusher.name, $0) }
+            }
+            return try json(result, answering: request, gate: gate)
         }
         routes.post("/v1/objects") { request, context -> Response in
             let asked = try await decoded(ObjectsRequest.self, of: request, upTo: 1 << 20, expected: #"{"hashes": [...]}"#)
