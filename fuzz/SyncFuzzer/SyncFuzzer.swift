@@ -23,12 +23,19 @@ private let texts = TextMaker(extractor: Extractor.version) { capture, page, tem
     Extractor.extract(page, url: URL(string: capture.finalURL), template: template).records(capture: capture.id, node: "")?
         .text
 }
+/// The archive's file, removed with its WAL files when the fuzzer exits (libFuzzer ends a timed run with `exit`).
+private let archivePath = NSTemporaryDirectory() + "newsd-sync-fuzz-\(getpid()).sqlite"
+
 /// A real archive on a temporary file, made once: pushes that hold up are stored in it.
 private let archive: Archive = {
-    let path = NSTemporaryDirectory() + "newsd-sync-fuzz-\(getpid()).sqlite"
-    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    return (try? Archive(path: path))!
+    removeArchiveFiles()
+    atexit { removeArchiveFiles() }
+    return (try? Archive(path: archivePath))!
 }()
+
+private func removeArchiveFiles() {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: archivePath + suffix) }
+}
 
 private func handle(_ input: Data) {
     let split = input.firstIndex(of: 0) ?? input.endIndex
