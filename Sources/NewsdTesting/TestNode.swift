@@ -209,22 +209,20 @@ public func temporaryDirectory() throws -> URL {
     return url
 }
 
-/// The directories one test makes, removed with everything in them when the scratch goes. Held as a stored property of
+/// The archives one test makes, each in a directory removed with everything in it when the scratch goes. Held as a stored property of
 /// a suite, it goes when its test ends, passed or failed: a suite's instance is made for one test and lives through it.
 public final class Scratch: Sendable {
     private let made = Mutex<[URL]>([])
 
     public init() {}
 
-    /// A new empty directory (``temporaryDirectory()``), removed with the scratch.
-    public func directory() throws -> URL {
-        let url = try temporaryDirectory()
-        made.withLock { $0.append(url) }
-        return url
+    /// The path of an archive file in a new directory of its own (``temporaryDirectory()``), so that its WAL and
+    /// shared-memory files go with it when the scratch goes.
+    public func archivePath() throws -> String {
+        let directory = try temporaryDirectory()
+        made.withLock { $0.append(directory) }
+        return directory.appendingPathComponent("archive.sqlite").path
     }
-
-    /// The path of an archive file in a new directory of its own, so that its WAL and shared-memory files go with it.
-    public func archivePath() throws -> String { try directory().appendingPathComponent("archive.sqlite").path }
 
     deinit {
         for url in made.withLock({ $0 }) { try? FileManager.default.removeItem(at: url) }
