@@ -42,22 +42,27 @@ extension Archive {
             }
             arguments += [EventProfile.sharedKeys]
             arguments += StatementArguments(Array(events))
-            // Each text that shares enough key terms, with its event; a candidate of an event already joined adds
-            // nothing and is not compared (those of its copies' events are not even read).
+            // Each text that shares enough key terms, with its event, read from the index on (textID, eventID) alone; a
+            // candidate of an event already joined adds nothing, and its profile is not read (those of its copies'
+            // events are not even listed). Where most texts of the window are in one event, as in an archive of one
+            // region's reporting, this leaves few profiles to read.
             let candidates = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
-                        SELECT eventID, day, profile FROM event_member
+                        SELECT textID, eventID FROM event_member INDEXED BY event_member_text_event
                         WHERE textID IN (SELECT textID FROM (\(matching)) GROUP BY textID HAVING COUNT(*) >= ?)
                           AND eventID NOT IN (\(Array(repeating: "?", count: events.count).joined(separator: ",")))
                         """), arguments: arguments)
+            let profileOf = try db.cachedStatement(sql: "SELECT day, profile FROM event_member WHERE textID = ?")
             while let candidate = try candidates.next() {
-                let event: String = candidate[0]
-                guard !events.contains(event) else { continue }
-                let otherDay: Int = candidate[1]
+                let event: String = candidate[1]
+                guard !events.contains(event),
+                    let row = try Row.fetchOne(profileOf, arguments: [candidate[0] as String])
+                else { continue }
+                let otherDay: Int = row[0]
                 guard
                     let other = EventProfile(
-                        encoded: candidate[2], day: otherDay == undatedDay ? nil : otherDay)
+                        encoded: row[1], day: otherDay == undatedDay ? nil : otherDay)
                 else { continue }
                 if profile.isSameEvent(as: other) { events.insert(event) }
             }

@@ -445,6 +445,11 @@ enum Schema {
             // pages until the next), `checked` when the newest of its host's pages known to gain from it was.
             try db.execute(sql: "ALTER TABLE dictionary ADD COLUMN since TEXT; ALTER TABLE dictionary ADD COLUMN checked TEXT")
         }
+        migrator.registerMigration("v27") { db in
+            // Filing a text into events reads each candidate's event from this index alone, and the profile (most of a
+            // row) only of candidates in events not yet joined (``Archive/fileEvent(textID:profile:copies:db:)``).
+            try db.execute(sql: "CREATE INDEX event_member_text_event ON event_member(textID, eventID)")
+        }
         return migrator
     }
 }
