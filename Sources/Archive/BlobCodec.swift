@@ -8,9 +8,13 @@ import Synchronization
 enum BlobCodec {
     /// zstd level 1 as pages arrive: 4.7× on HTML at about 500 MB/s a core, so a burst of pages is stored fast.
     static let ingestLevel: Int32 = 1
-    /// zstd level 9 for pages recompressed while newsd is idle (``Archive/compactBlobs(limit:)``): 5.5× on HTML, about
-    /// 2 ms for a 183 KB page; smaller archives, and fewer bytes for peers over bad links.
+    /// zstd level 9 for pages compressed once and kept so (pages from peers and imports, into an archive without
+    /// dictionaries): 5.5× on HTML, about 2 ms for a 183 KB page.
     static let compactLevel: Int32 = 9
+    /// zstd level 19 for pages recompressed while newsd is idle (``Archive/compactBlobs(limit:)``), with their
+    /// dictionary: 1-6 % fewer bytes than level 9 on real pages, kept and sent to peers, for 2.5 times the idle work
+    /// (docs/DECISIONS.md, "zstd dictionaries").
+    static let idleLevel: Int32 = 19
     /// zstd level 19 for dictionaries: made once, and a host's dictionary is its first pages.
     static let dictionaryLevel: Int32 = 19
 
@@ -29,10 +33,10 @@ enum BlobCodec {
         guard let dictionary else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
         let prepared = preparedDictionaries.withLock { prepared in
             if let ready = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return ready }
-            // A prepared dictionary holds its own match tables (13 MiB for a host's of 1 MiB at level 9, less than
-            // 2 MiB at ingest's level): a few are kept at each level, the latest.
+            // A prepared dictionary holds its own match tables (33 MiB for a host's of 1 MiB at idle's level 19, 13
+            // MiB at level 9, 1 MiB at ingest's level): a few are kept at each level, the latest.
             let atLevel = prepared.indices.filter { prepared[$0].level == level }
-            if atLevel.count >= (level <= ingestLevel ? 16 : 3) { prepared.remove(at: atLevel[0]) }
+            if atLevel.count >= (level <= ingestLevel ? 16 : 2) { prepared.remove(at: atLevel[0]) }
             prepared.append(PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level))
             return prepared[prepared.count - 1]
         }

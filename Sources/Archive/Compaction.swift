@@ -35,11 +35,11 @@ extension Archive {
         let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
             let blob = StoredBlob(hash: row["hash"], data: row["data"], encoding: row["encoding"], size: row["size"])
             guard let bytes = try? blob.bytes(dictionaries: lookup) else { return (blob.hash, nil) }
-            let stored = BlobCodec.encode(bytes, level: BlobCodec.compactLevel, dictionary: dictionary)
+            let stored = BlobCodec.encode(bytes, level: BlobCodec.idleLevel, dictionary: dictionary)
             return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
         // Nothing else waits: the dictionaries' match tables are let go until pages wait again.
-        if waiting.count == candidates.count { BlobCodec.releasePreparedDictionaries(at: BlobCodec.compactLevel) }
+        if waiting.count == candidates.count { BlobCodec.releasePreparedDictionaries(at: BlobCodec.idleLevel) }
         try pool.write { db in
             for (hash, stored) in smaller {
                 if let stored {
