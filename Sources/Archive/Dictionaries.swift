@@ -58,9 +58,10 @@ extension Archive {
     /// The general dictionary is trained once the archive holds pages of this many hosts without a dictionary of their
     /// own (and again at four times as many as when it last was)...
     static let generalDictionaryHosts = 16
-    /// ...on up to this many bytes of them (a page of each host, the latest), into a dictionary of at most this size.
+    /// ...on up to this many bytes of them (a page of each host, the latest), into a dictionary of at most a quarter of
+    /// what it was trained on, and at least and at most these sizes.
     static let generalSampleBytes = 8 << 20
-    static let generalDictionaryBytes = 256 * 1024
+    static let generalDictionaryBytes = 256 * 1024...512 * 1024
     /// A host's dictionary is made again when this many of its latest pages gain less than a fifth from it: its
     /// template changed (a page of the wide dev sets gains 76 % from its host's dictionary at the median, 42 % at the
     /// tenth percentile, and 3 % from another host's at the median).
@@ -201,9 +202,11 @@ extension Archive {
                 samples.append(bytes.prefix(Self.generalSampleBytes - sampled))
                 sampled += samples[samples.count - 1].count
             }
-            // Trained on fewer bytes, a dictionary this size learns the samples rather than what they share.
-            if sampled >= 4 * Self.generalDictionaryBytes,
-                let dictionary = Zstd.trainDictionary(on: samples, capacity: Self.generalDictionaryBytes)
+            // Trained on less than four times its size, a dictionary learns the samples rather than what they share.
+            // Up to 512 KB: 2-3 % fewer bytes than 256 KB on other sites' pages than those it was trained on.
+            let capacity = min(sampled / 4, Self.generalDictionaryBytes.upperBound)
+            if capacity >= Self.generalDictionaryBytes.lowerBound,
+                let dictionary = Zstd.trainDictionary(on: samples, capacity: capacity)
             {
                 try store(dictionary: dictionary, host: "", pages: alone.count, marking: [], checked: nil)
                 built += 1
