@@ -15,6 +15,8 @@ public final class Archive: Sendable {
     private let knownNodes = Mutex<[String: NodeRecord]>([:])
     /// zstd dictionaries, once read (see ``buildDictionaries(limit:)``).
     let dictionaryCache = DictionaryCache()
+    /// What the idle passes that make dictionaries have read of the captures so far (see ``buildDictionaries(limit:)``).
+    let dictionaryScan = Mutex(DictionaryScan())
     /// This database's epoch: a new one whenever the database is created anew, so peers know to start over.
     public let epoch: String
 

@@ -50,6 +50,13 @@ final class DictionaryCache: Sendable {
     }
 }
 
+/// What the idle passes have read of the captures: the change log's position up to which they did, and of each host
+/// the pages a dictionary may still be made of (see ``Archive/buildDictionaries(limit:)``).
+struct DictionaryScan: Sendable {
+    var read: Int64 = 0
+    var hosts: [String: [Archive.HostPage]] = [:]
+}
+
 extension Archive {
     /// A host's dictionary is made once the archive holds this many of its pages.
     static let hostDictionaryPages = 2
@@ -147,35 +154,43 @@ extension Archive {
     /// Dictionaries are blobs like pages, named by their hash in the encoding of each page compressed with them
     /// (docs/DECISIONS.md, "zstd dictionaries").
     public func buildDictionaries(limit: Int = 8) throws -> Int {
-        let (hosts, latest, general) = try pool.read {
-            db -> ([String: [HostPage]], [String: LatestDictionary], Int?) in
-            // SQLite takes a bare column of a MAX() aggregate from the row that holds the maximum: each host's latest.
-            let latest = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
-                    GROUP BY host
-                    """
-            ).reduce(into: [String: LatestDictionary]()) {
-                $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "", made: $1["made"])
-            }
-            let general = try Int.fetchOne(
-                db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
-            // Of a host with a dictionary, only the pages its renewal looks at are kept (none once it has as many as
-            // it may): memory follows the pages that came since the last pass, not the archive.
-            var hosts: [String: [HostPage]] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT url, blobHash, fetchedAt, contentType FROM capture")
-            while let row = try rows.next() {
-                let type: String? = row["contentType"]
-                guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
-                else { continue }
-                let page = HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"])
-                if let own = latest[host], own.made >= Self.hostDictionaryLimit || page.fetchedAt <= own.checked {
-                    continue
+        let (hosts, latest, general) = try dictionaryScan.withLock { scan in
+            try pool.read { db -> ([String: [HostPage]], [String: LatestDictionary], Int?) in
+                // SQLite takes a bare column of a MAX() aggregate from the row that holds the maximum: each host's latest.
+                let latest = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
+                        GROUP BY host
+                        """
+                ).reduce(into: [String: LatestDictionary]()) {
+                    $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "", made: $1["made"])
                 }
-                hosts[host, default: []].append(page)
+                let general = try Int.fetchOne(
+                    db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
+                // The captures stored since the last pass, in the change log's order: a pass reads each capture once.
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT change.seq, capture.url, capture.blobHash, capture.fetchedAt, capture.contentType
+                        FROM change JOIN capture ON capture.id = change.key
+                        WHERE change.seq > ? AND change.kind = 'capture' ORDER BY change.seq
+                        """, arguments: [scan.read])
+                while let row = try rows.next() {
+                    scan.read = row[0]
+                    let type: String? = row["contentType"]
+                    guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
+                    else { continue }
+                    scan.hosts[host, default: []].append(HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"]))
+                }
+                // Of a host with a dictionary, only the pages its renewal looks at are kept (none once it has as many
+                // as it may): memory follows the pages that came since its last dictionary, not the archive.
+                for (host, own) in latest {
+                    scan.hosts[host]?.removeAll { own.made >= Self.hostDictionaryLimit || $0.fetchedAt <= own.checked }
+                    if scan.hosts[host]?.isEmpty == true { scan.hosts[host] = nil }
+                }
+                return (scan.hosts, latest, general)
             }
-            return (hosts, latest, general)
         }
         let made = Set(latest.keys)
         var built = 0
@@ -223,7 +238,7 @@ extension Archive {
     }
 
     /// A stored page of a host: its blob, and when it was fetched.
-    private struct HostPage {
+    struct HostPage {
         let blob: ContentHash
         let fetchedAt: String
     }

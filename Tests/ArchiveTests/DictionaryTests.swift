@@ -118,6 +118,25 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
+    @Test func aPassReadsTheCapturesSinceTheLastOneAndStillCountsTheEarlierOnes() throws {
+        try withArchive { archive, path in
+            try store(page(of: "news.example", number: 0), url: "https://news.example/0", in: archive)
+            #expect(try archive.buildDictionaries() == 0, "one page of a host is not enough")
+            // The second page comes after the first pass: with the first one, read by that pass, it makes two.
+            try store(page(of: "news.example", number: 1), url: "https://news.example/1", in: archive, at: 1)
+            #expect(try archive.buildDictionaries() == 1)
+            #expect(try dictionaryHash(of: "news.example", path) != nil)
+            #expect(try archive.buildDictionaries() == 0)
+            // A newsd started again reads every capture once more, and finds nothing left to make.
+            let reopened = try Archive(path: path)
+            #expect(try reopened.buildDictionaries() == 0)
+            try store(page(of: "other.example", number: 0), url: "https://other.example/0", in: reopened, at: 2)
+            try store(page(of: "other.example", number: 1), url: "https://other.example/1", in: reopened, at: 3)
+            #expect(try reopened.buildDictionaries() == 1)
+            try reopened.close()
+        }
+    }
+
     @Test func aPageArrivingOnceItsHostHasADictionaryIsCompressedWithItAtOnce() throws {
         try withArchive { archive, path in
             try (0..<3).forEach {
