@@ -29,19 +29,34 @@ enum BlobCodec {
     static func encode(
         _ bytes: Data, level: Int32, dictionary: (hash: ContentHash, bytes: Data)? = nil
     ) -> (data: Data, encoding: String) {
+        encode(bytes, level: level, prepared: dictionary.map { prepared($0, level: level) })
+    }
+
+    /// The stored form of `bytes` compressed with `prepared` (at its level), or at `level` without a dictionary.
+    static func encode(_ bytes: Data, level: Int32, prepared: PreparedDictionary?) -> (data: Data, encoding: String) {
         guard bytes.count >= 64 else { return (bytes, "identity") }
-        guard let dictionary else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
-        let prepared = preparedDictionaries.withLock { prepared in
-            if let ready = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return ready }
+        guard let prepared else { return Zstd.compress(bytes, level: level).map { ($0, "zstd") } ?? (bytes, "identity") }
+        return Zstd.compress(bytes, with: prepared).map { ($0, dictionaryEncoding + prepared.hash.hex) }
+            ?? (bytes, "identity")
+    }
+
+    /// `dictionary` made ready to compress with at `level`: the one kept from before, or made now (outside the lock:
+    /// at level 19 that takes a fifth of a second for 1 MiB, and every page arriving would wait for it).
+    static func prepared(_ dictionary: (hash: ContentHash, bytes: Data), level: Int32) -> PreparedDictionary {
+        let kept = preparedDictionaries.withLock { prepared in
+            prepared.first { $0.hash == dictionary.hash && $0.level == level }
+        }
+        if let kept { return kept }
+        let made = PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level)
+        return preparedDictionaries.withLock { prepared in
+            if let kept = prepared.first(where: { $0.hash == dictionary.hash && $0.level == level }) { return kept }
             // A prepared dictionary holds its own match tables (33 MiB for a host's of 1 MiB at idle's level 19, 13
             // MiB at level 9, 1 MiB at ingest's level): a few are kept at each level, the latest.
             let atLevel = prepared.indices.filter { prepared[$0].level == level }
             if atLevel.count >= (level <= ingestLevel ? 16 : 2) { prepared.remove(at: atLevel[0]) }
-            prepared.append(PreparedDictionary(hash: dictionary.hash, bytes: dictionary.bytes, level: level))
-            return prepared[prepared.count - 1]
+            prepared.append(made)
+            return made
         }
-        return Zstd.compress(bytes, with: prepared).map { ($0, dictionaryEncoding + dictionary.hash.hex) }
-            ?? (bytes, "identity")
     }
 
     /// Lets go of the dictionaries made ready to compress with at `level` (see ``encode(_:level:dictionary:)``).

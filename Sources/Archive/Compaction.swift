@@ -10,7 +10,7 @@ extension Archive {
     /// left as it is, for `newsctl verify` to report.
     public func compactBlobs(limit: Int) throws -> Int {
         // Pages of one dictionary at a time, from among a few times as many waiting: a dictionary made ready for a
-        // level holds match tables of several MiB (``BlobCodec/encode(_:level:dictionary:)``), so few are kept.
+        // level holds match tables of several MiB (``BlobCodec/prepared(_:level:)``), so few are kept.
         let candidates = try pool.read { db in
             try Row.fetchAll(
                 db,
@@ -30,12 +30,15 @@ extension Archive {
             }
         }
         let lookup = self.dictionaries()
-        var dictionary: (hash: ContentHash, bytes: Data)?
-        if let chosen, let bytes = try? lookup(chosen) { dictionary = (chosen, bytes) }
+        // Made ready once for all the pages of this pass, whatever other archives of the process make ready meanwhile.
+        var dictionary: PreparedDictionary?
+        if let chosen, let bytes = try? lookup(chosen) {
+            dictionary = BlobCodec.prepared((chosen, bytes), level: BlobCodec.idleLevel)
+        }
         let smaller = waiting.map { row -> (hash: ContentHash, stored: (data: Data, encoding: String)?) in
             let blob = StoredBlob(hash: row["hash"], data: row["data"], encoding: row["encoding"], size: row["size"])
             guard let bytes = try? blob.bytes(dictionaries: lookup) else { return (blob.hash, nil) }
-            let stored = BlobCodec.encode(bytes, level: BlobCodec.idleLevel, dictionary: dictionary)
+            let stored = BlobCodec.encode(bytes, level: BlobCodec.idleLevel, prepared: dictionary)
             return (blob.hash, stored.data.count < blob.data.count ? stored : nil)
         }
         // Nothing else waits: the dictionaries' match tables are let go until pages wait again.

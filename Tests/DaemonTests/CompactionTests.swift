@@ -14,7 +14,7 @@ import Testing
         let events = node.subscribe()
         Fixture.serveSite(on: server, pages: 40)
         _ = try await node.poll()
-        let last = try await node.event(within: 60, in: events) { event in
+        let last = try await node.event(within: 120, in: events) { event in
             if case .compacted(waiting: 0) = event { true } else { false }
         }
         #expect(last == .compacted(waiting: 0))
@@ -50,7 +50,7 @@ import Testing
             server.serve("/big/\(number).html", body: Fixture.page("Report \(number)", paragraphs: paragraphs))
         }
         _ = try await node.poll()
-        _ = try await node.event(within: 60, in: events) { event in
+        _ = try await node.event(within: 120, in: events) { event in
             if case .compacted(waiting: 0) = event { true } else { false }
         }
         let file = try ArchiveFile(path: node.archivePath)

@@ -14,7 +14,7 @@ import Testing
         let events = node.subscribe()
         _ = try await node.poll()
         // After a poll the daemon makes dictionaries of the pages and recompresses them: verified once that is done.
-        _ = try await node.event(within: 60, in: events) { event in
+        _ = try await node.event(within: 120, in: events) { event in
             if case .compacted(waiting: 0) = event { true } else { false }
         }
         let dictionaries = try ArchiveFile(path: node.archivePath).count("dictionary")
@@ -27,15 +27,17 @@ import Testing
         #expect(report.records == 1 + 3 + 4 + 3 + 3, "node, articles, captures, texts, extractions")
         try await node.stop(removingData: false)
 
-        // Behind the daemon's back: one byte of one stored blob flipped, another blob's size inflated, one signature
-        // altered, one text edited.
+        // Behind the daemon's back: one stored blob cut short by a byte, another blob's size inflated, one signature
+        // altered, one text edited. (Not a flipped byte: a page compressed with a dictionary that holds it is a frame of
+        // a few dozen bytes, mostly one match, where a flipped bit may fall where the decoder does not look, leaving the
+        // page as it was, which verify then rightly passes.)
         let queue = try DatabaseQueue(path: node.archivePath)
         let (blob, resized, capture, text) = try await queue.write { db -> (String, String, String, String) in
             let pages = "SELECT hash FROM blob WHERE hash IN (SELECT blobHash FROM capture) ORDER BY hash"
             let row = try #require(
                 try Row.fetchOne(db, sql: "SELECT hash, data FROM blob WHERE hash = (\(pages) LIMIT 1)"))
             var data: Data = row["data"]
-            data[data.count / 2] ^= 0x01
+            data.removeLast()
             try db.execute(sql: "UPDATE blob SET data = ? WHERE hash = ?", arguments: [data, row["hash"] as String])
             let resized = try #require(try String.fetchOne(db, sql: "\(pages) LIMIT 1 OFFSET 1"))
             try db.execute(sql: "UPDATE blob SET size = 50000000 WHERE hash = ?", arguments: [resized])
