@@ -11,9 +11,9 @@ enum BlobCodec {
     /// zstd level 9 for pages compressed once and kept so (pages from peers and imports, into an archive without
     /// dictionaries): 5.5× on HTML, about 2 ms for a 183 KB page.
     static let compactLevel: Int32 = 9
-    /// zstd level 19 for pages recompressed while newsd is idle (``Archive/compactBlobs(limit:)``), with their
-    /// dictionary: 1-6 % fewer bytes than level 9 on real pages, kept and sent to peers, for 2.5 times the idle work
-    /// (docs/DECISIONS.md, "zstd dictionaries").
+    /// zstd level 19 for pages recompressed with a dictionary while newsd is idle (``Archive/compactBlobs(limit:)``;
+    /// without one, level 9): 1-6 % fewer bytes than level 9 on real pages, kept and sent to peers, for 2.5 times the
+    /// idle work (docs/DECISIONS.md, "zstd dictionaries").
     static let idleLevel: Int32 = 19
     /// zstd level 19 for dictionaries: made once, and a host's dictionary is its first pages.
     static let dictionaryLevel: Int32 = 19
