@@ -59,7 +59,7 @@ enum BlobCodec {
         }
     }
 
-    /// Lets go of the dictionaries made ready to compress with at `level` (see ``encode(_:level:dictionary:)``).
+    /// Lets go of the dictionaries made ready to compress with at `level` (see ``prepared(_:level:)``).
     static func releasePreparedDictionaries(at level: Int32) {
         preparedDictionaries.withLock { $0.removeAll { $0.level == level } }
     }
