@@ -29,7 +29,8 @@ final class DictionaryCache: Sendable {
     func held(_ hash: ContentHash) -> Data? { held.withLock { $0[hash] } }
 
     /// The bytes of the dictionary `hash` names, read in `db` the first time; `nil` when the archive does not hold it.
-    func bytes(_ hash: ContentHash, db: Database) throws -> Data? {
+    /// A dictionary may be compressed with an earlier one, read through `chain` dictionaries at most (itself included).
+    func bytes(_ hash: ContentHash, db: Database, chain: Int = Archive.dictionaryChain) throws -> Data? {
         if let bytes = held(hash) { return bytes }
         // Only a blob the archive lists as a dictionary is read as one (a page named as a dictionary is not).
         guard
@@ -40,8 +41,10 @@ final class DictionaryCache: Sendable {
                     WHERE hash = ? AND EXISTS(SELECT 1 FROM dictionary WHERE hash = blob.hash)
                     """, arguments: [hash])
         else { return nil }
-        // Read without dictionaries: a dictionary is never compressed with one, so a stored row claiming so fails here.
-        let bytes = try StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"]).bytes()
+        // A longer chain than newsd makes (or a loop) fails here: its last link is read without dictionaries.
+        let bytes = try StoredBlob(hash: hash, data: row["data"], encoding: row["encoding"], size: row["size"]).bytes {
+            chain > 1 ? try self.bytes($0, db: db, chain: chain - 1) : nil
+        }
         held.withLock {
             if $0.count >= Self.limit, let any = $0.keys.first { $0[any] = nil }
             $0[hash] = bytes
@@ -69,13 +72,14 @@ extension Archive {
     /// what it was trained on, and at least and at most these sizes.
     static let generalSampleBytes = 8 << 20
     static let generalDictionaryBytes = 256 * 1024...512 * 1024
-    /// A host's dictionary is made again when this many of its latest pages gain less than a fifth from it: its
-    /// template changed (a page of the wide dev sets gains 76 % from its host's dictionary at the median, 42 % at the
-    /// tenth percentile, and 3 % from another host's at the median).
-    static let templatePages = 4
-    /// A host has at most this many dictionaries: one whose pages share no template is not given a new one every few
-    /// pages.
-    static let hostDictionaryLimit = 4
+    /// A host's dictionary is made again of its newer pages once those add up to this many bytes (a quarter of a
+    /// dictionary), so that pages compress against the ones just before them, a changed template too: the later halves
+    /// of the wide dev sets' runs of one host take 1.08 times what they add to a stream of all, instead of 1.17 with
+    /// their host's first dictionary alone (docs/DECISIONS.md, "zstd dictionaries").
+    public static let renewalBytes = 256 * 1024
+    /// A host's dictionary is compressed with its previous one (which holds the pages just before), unless reading it
+    /// would then decompress more than this many dictionaries, itself included: it is compressed alone then.
+    public static let dictionaryChain = 4
 
     /// How blobs read in `db` find the dictionaries they were compressed with.
     func dictionaries(_ db: Database) -> BlobCodec.DictionaryLookup {
@@ -125,14 +129,17 @@ extension Archive {
     }
 
     /// Stores a peer's dictionary (`blob`, checked against its hash, of the pages of `host`), so that the pages it sends
-    /// compressed with it can be read and kept as they came.
+    /// compressed with it can be read and kept as they came. Compressed with an earlier dictionary (which this archive
+    /// must hold), it is kept so while reading it takes no more than ``dictionaryChain`` dictionaries.
     public func storeDictionary(_ blob: StoredBlob, host: String) throws {
         // No larger than the dictionaries newsd makes: each one read is held in memory.
         guard blob.size <= Self.hostDictionaryBytes else {
             throw IntegrityError("a dictionary of \(blob.size) bytes, more than the \(Self.hostDictionaryBytes) newsd makes")
         }
-        let bytes = try blob.bytes()
-        let stored = BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
+        let base = BlobCodec.dictionary(of: blob.encoding)
+        let chained = try base.map { try chainLength(of: $0) < Self.dictionaryChain } ?? false
+        let bytes = try blob.bytes(dictionaries: chained ? dictionaries() : { _ in nil })
+        let stored = chained ? (blob.data, blob.encoding) : BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
         try pool.write { db in
             try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, since: nil, checked: nil, db: db)
         }
@@ -160,11 +167,10 @@ extension Archive {
                 let latest = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
-                        GROUP BY host
+                        SELECT host, hash, checked, MAX(createdAt) FROM dictionary WHERE host != '' GROUP BY host
                         """
                 ).reduce(into: [String: LatestDictionary]()) {
-                    $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "", made: $1["made"])
+                    $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "")
                 }
                 let general = try Int.fetchOne(
                     db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
@@ -172,7 +178,8 @@ extension Archive {
                 let rows = try Row.fetchCursor(
                     db,
                     sql: """
-                        SELECT change.seq, capture.url, capture.blobHash, capture.fetchedAt, capture.contentType
+                        SELECT change.seq, capture.url, capture.blobHash, capture.fetchedAt, capture.contentType,
+                            capture.size
                         FROM change JOIN capture ON capture.id = change.key
                         WHERE change.seq > ? AND change.kind = 'capture' ORDER BY change.seq
                         """, arguments: [scan.read])
@@ -181,12 +188,13 @@ extension Archive {
                     let type: String? = row["contentType"]
                     guard type.map({ $0.lowercased().contains("html") }) ?? true, let host = Self.host(of: row["url"])
                     else { continue }
-                    scan.hosts[host, default: []].append(HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"]))
+                    scan.hosts[host, default: []].append(
+                        HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"], size: row["size"]))
                 }
-                // Of a host with a dictionary, only the pages its renewal looks at are kept (none once it has as many
-                // as it may): memory follows the pages that came since its last dictionary, not the archive.
+                // Of a host with a dictionary, only the pages its renewal looks at are kept: memory follows the pages
+                // that came since its last dictionary (less than ``renewalBytes`` once renewed), not the archive.
                 for (host, own) in latest {
-                    scan.hosts[host]?.removeAll { own.made >= Self.hostDictionaryLimit || $0.fetchedAt <= own.checked }
+                    scan.hosts[host]?.removeAll { $0.fetchedAt <= own.checked }
                     if scan.hosts[host]?.isEmpty == true { scan.hosts[host] = nil }
                 }
                 return (scan.hosts, latest, general)
@@ -203,7 +211,7 @@ extension Archive {
                 checked: used.map(\.fetchedAt).max())
             built += 1
         }
-        built += try renewChangedDictionaries(hosts, latest: latest, limit: limit - built)
+        built += try renewDictionaries(hosts, latest: latest, limit: limit - built)
         // The general dictionary is for the pages of hosts without one of their own (a dictionary nothing uses only
         // takes room); it is trained again once there are four times as many of those hosts.
         let alone = hosts.filter { !made.contains($0.key) && due[$0.key] == nil }
@@ -230,17 +238,17 @@ extension Archive {
         return built
     }
 
-    /// A host's latest dictionary, when the newest page known to gain from it was fetched, and how many the host has.
+    /// A host's latest dictionary, and when the newest page it was made of was fetched.
     private struct LatestDictionary {
         let hash: ContentHash
         let checked: String
-        let made: Int
     }
 
-    /// A stored page of a host: its blob, and when it was fetched.
+    /// A stored page of a host: its blob, when it was fetched, and its size.
     struct HostPage {
         let blob: ContentHash
         let fetchedAt: String
+        let size: Int
     }
 
     /// A dictionary of `host` made of `pages`, taken in that order until it holds ``hostDictionaryBytes``, and the
@@ -260,44 +268,27 @@ extension Archive {
         return (dictionary, used)
     }
 
-    /// Makes a host's dictionary again, of its latest pages, when its template has changed: the last
-    /// ``templatePages`` of its pages fetched after the newest one known to gain from its latest dictionary gain less
-    /// than a fifth from it (compressed at arrival's level, with it and without). Pages that still gain move that
-    /// mark on, so each page is looked at once. `hosts`: of each host with a dictionary, its pages fetched after that
-    /// mark; `latest`: each host's latest dictionary. Returns how many it made, for `limit` hosts at most.
-    private func renewChangedDictionaries(
+    /// Makes a host's dictionary again of its pages fetched after the newest one its latest dictionary was made of, once
+    /// those add up to ``renewalBytes``, oldest first: each page is then compressed against the pages just before it,
+    /// and the new dictionary, compressed with the one before it, costs little more than what those pages add to a
+    /// stream of all. `hosts`: of each host with a dictionary, its pages fetched after that mark; `latest`: each host's
+    /// latest dictionary. Returns how many it made, for `limit` hosts at most.
+    private func renewDictionaries(
         _ hosts: [String: [HostPage]], latest: [String: LatestDictionary], limit: Int
     ) throws -> Int {
         var renewed = 0
         for (host, own) in latest.sorted(by: { $0.key < $1.key }) where renewed < limit {
-            let hash = own.hash
             var seen = Set<ContentHash>()
             let newer = (hosts[host] ?? []).sorted { $0.fetchedAt < $1.fetchedAt }.filter { seen.insert($0.blob).inserted }
-            guard own.made < Self.hostDictionaryLimit, newer.count >= Self.templatePages,
-                let dictionary = try dictionaries()(hash)
-            else { continue }
-            let recent = newer.suffix(Self.templatePages)
-            var with = 0
-            var without = 0
-            for page in recent {
-                guard let bytes = try blob(page.blob) else { continue }
-                with += BlobCodec.encode(bytes, level: BlobCodec.ingestLevel, dictionary: (hash, dictionary)).data.count
-                without += BlobCodec.encode(bytes, level: BlobCodec.ingestLevel).data.count
-            }
-            guard with * 5 > without * 4 else {
-                try pool.write { db in
-                    try db.execute(
-                        sql: "UPDATE dictionary SET checked = ? WHERE hash = ?", arguments: [recent.last!.fetchedAt, hash])
-                }
+            guard newer.count >= Self.hostDictionaryPages, newer.reduce(0, { $0 + $1.size }) >= Self.renewalBytes else {
                 continue
             }
-            // The newest pages first: they are the new template.
-            let (made, used) = hostDictionary(of: host, from: newer.reversed())
-            guard let since = used.map(\.fetchedAt).min() else { continue }
+            let (made, used) = hostDictionary(of: host, from: newer)
+            guard let since = used.first?.fetchedAt, let checked = used.last?.fetchedAt else { continue }
             try store(
                 dictionary: made, host: host, pages: used.count,
-                marking: Set(newer.filter { $0.fetchedAt >= since }.map(\.blob)), since: since,
-                checked: newer.last!.fetchedAt)
+                marking: Set(newer.filter { $0.fetchedAt >= since }.map(\.blob)), since: since, checked: checked,
+                after: own.hash)
             renewed += 1
         }
         return renewed
@@ -305,11 +296,19 @@ extension Archive {
 
     /// Stores `dictionary` for `host` ('' for the general one) and marks for recompression the pages in `marking`, or
     /// for the general dictionary every page not compressed with a host's dictionary; `since`: when the oldest page it
-    /// is for was fetched (`nil`: all until the host's next), `checked`: when the newest page known to gain from it was.
+    /// is for was fetched (`nil`: all until the host's next), `checked`: when the newest page it was made of was;
+    /// `after`: the host's previous dictionary, which it is compressed with unless that one ends a chain of
+    /// ``dictionaryChain`` already.
     private func store(
-        dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>, since: String? = nil, checked: String?
+        dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>, since: String? = nil, checked: String?,
+        after previous: ContentHash? = nil
     ) throws {
-        let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel)
+        var base: PreparedDictionary?
+        if let previous, try chainLength(of: previous) < Self.dictionaryChain, let bytes = try dictionaries()(previous) {
+            // Made for this one frame: kept, it would push out a dictionary pages are compressed with.
+            base = PreparedDictionary(hash: previous, bytes: bytes, level: BlobCodec.dictionaryLevel)
+        }
+        let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel, prepared: base)
         try pool.write { db in
             try Self.insertDictionary(
                 stored, bytes: dictionary, host: host, pages: pages, since: since, checked: checked, db: db)
@@ -325,6 +324,22 @@ extension Archive {
             }
         }
         dictionaryCache.dictionaryAdded()
+    }
+
+    /// How many dictionaries reading the dictionary `hash` decompresses, itself included.
+    private func chainLength(of hash: ContentHash) throws -> Int {
+        try pool.read { db in
+            var length = 1
+            var next = hash
+            while length <= Self.dictionaryChain,
+                let encoding = try String.fetchOne(db, sql: "SELECT encoding FROM blob WHERE hash = ?", arguments: [next]),
+                let base = BlobCodec.dictionary(of: encoding)
+            {
+                length += 1
+                next = base
+            }
+            return length
+        }
     }
 
     /// Stores the dictionary `bytes` (in its `stored` form) as a blob, and lists it for `host`.

@@ -440,9 +440,9 @@ enum Schema {
                     """)
         }
         migrator.registerMigration("v26") { db in
-            // A host's dictionary is made again when its template changes (``Archive/buildDictionaries(limit:)``):
+            // A host's dictionary is made again of its newer pages (``Archive/buildDictionaries(limit:)``):
             // `since` is when the oldest page it was made of was fetched (NULL for a host's first: it is for all its
-            // pages until the next), `checked` when the newest of its host's pages known to gain from it was.
+            // pages until the next), `checked` when the newest page it was made of was.
             try db.execute(sql: "ALTER TABLE dictionary ADD COLUMN since TEXT; ALTER TABLE dictionary ADD COLUMN checked TEXT")
         }
         migrator.registerMigration("v27") { db in

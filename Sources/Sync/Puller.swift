@@ -600,12 +600,21 @@ public struct Puller: Sendable {
         _ = try archive.original(of: blob)
     }
 
-    /// Fetches the peer's dictionary `hash` and stores it.
-    private func fetchDictionary(_ hash: ContentHash, from peer: PeerConfig) async throws {
-        let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: nil)
+    /// Fetches the peer's dictionary `hash` and stores it, as the peer keeps it: compressed with the earlier dictionary
+    /// it names, if any, fetched first (`chain`: how many dictionaries reading it may take, itself included).
+    private func fetchDictionary(
+        _ hash: ContentHash, from peer: PeerConfig, chain: Int = Archive.dictionaryChain
+    ) async throws {
+        let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: "dictionaries=1")
         guard let host = response.headers[SyncAuth.Header.dictionary], let encoding = response.headers[SyncAuth.Header.encoding],
             let size = response.headers[SyncAuth.Header.size].flatMap(Int.init)
         else { throw PullError.corrupt("pages name dictionary \(hash), which the peer does not send as one") }
+        if let base = StoredBlob.dictionary(of: encoding), try !archive.missingDictionaries([base]).isEmpty {
+            guard chain > 1 else {
+                throw PullError.corrupt("dictionary \(hash) is read through more than \(Archive.dictionaryChain) dictionaries")
+            }
+            try await fetchDictionary(base, from: peer, chain: chain - 1)
+        }
         do {
             try archive.storeDictionary(StoredBlob(hash: hash, data: response.body, encoding: encoding, size: size), host: host)
         } catch let error as IntegrityError {

@@ -42,7 +42,7 @@ private func page(of host: String, number: Int, paragraphs: Int = 10) -> String 
 @discardableResult
 private func store(_ html: String, url: String, in archive: Archive, at minute: Int = 0) throws -> ContentHash {
     let raw = Data(html.utf8)
-    let fetchedAt = String(format: "2026-11-22T01:%02d:00.000Z", minute % 60)
+    let fetchedAt = String(format: "2026-11-22T%02d:%02d:00.000Z", 1 + minute / 60, minute % 60)
     let (article, capture) = try signedCapture(of: raw, by: key, url: url, fetchedAt: fetchedAt)
     try archive.store(Ingest(feed: nil, article: article, capture: capture, raw: HashedBytes(raw), text: nil, extraction: nil))
     return capture.blobHash
@@ -229,9 +229,8 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
-    @Test func aHostWhoseTemplateChangesGetsADictionaryOfItsNewPages() throws {
+    @Test func aHostsNewerPagesMakeItsDictionaryAgainCompressedWithThePreviousOne() throws {
         try withArchive { archive, path in
-            // Pages of the same template after the dictionary gain from it: it stays.
             var minute = 0
             func arrive(template: String, pages: Int) throws -> [(html: String, hash: ContentHash)] {
                 try (0..<pages).map { _ in
@@ -243,48 +242,79 @@ private func drain(_ archive: Archive) throws {
             let first = try arrive(template: "news.example", pages: 3)
             #expect(try archive.buildDictionaries() == 1)
             let old = try arrive(template: "news.example", pages: 3)
-            #expect(try archive.buildDictionaries() == 0, "three pages are too few to tell")
-            let more = try arrive(template: "news.example", pages: 1)
-            #expect(try archive.buildDictionaries() == 0, "the same template gains from the dictionary")
+            #expect(try archive.buildDictionaries() == 0, "three pages add up to less than a renewal")
             #expect(try dictionaryHashes(of: "news.example", path).count == 1)
 
-            // The site's new template: its pages gain nothing from the old dictionary, and make a new one of their own.
-            let redesigned = try arrive(template: "news.example, redesigned", pages: 4)
+            // The site's new template: once its pages add up to a renewal's bytes, they make a new dictionary with
+            // the pages that came after the first one's, compressed with the first.
+            let size = Data(page(of: "news.example, redesigned", number: 0).utf8).count
+            let redesigned = try arrive(template: "news.example, redesigned", pages: Archive.renewalBytes / size + 1)
             #expect(try archive.buildDictionaries() == 1)
             #expect(try archive.buildDictionaries() == 0)
             let hashes = try dictionaryHashes(of: "news.example", path)
             try #require(hashes.count == 2)
-            try drain(archive)
             let stored = try encodings(path)
-            for page in first + old + more { #expect(stored[page.hash.hex] == "zstd:\(hashes[0])") }
-            for page in redesigned { #expect(stored[page.hash.hex] == "zstd:\(hashes[1])") }
+            #expect(stored[hashes[0]] == "zstd")
+            #expect(stored[hashes[1]] == "zstd:\(hashes[0])")
+            try drain(archive)
+            let recompressed = try encodings(path)
+            for page in first { #expect(recompressed[page.hash.hex] == "zstd:\(hashes[0])") }
+            for page in old + redesigned { #expect(recompressed[page.hash.hex] == "zstd:\(hashes[1])") }
 
             // The next page of the new template arrives compressed with the new dictionary, to a fraction of its size.
             let next = try arrive(template: "news.example, redesigned", pages: 1)[0]
             #expect(try encodings(path)[next.hash.hex] == "zstd:\(hashes[1])")
-            let size = try DatabaseQueue(path: path).read { db in
+            let kept = try DatabaseQueue(path: path).read { db in
                 try Int.fetchOne(db, sql: "SELECT length(data) FROM blob WHERE hash = ?", arguments: [next.hash])!
             }
-            #expect(size * 2 < Zstd.compress(Data(next.html.utf8), level: BlobCodec.ingestLevel)!.count)
-            for page in first + old + more + redesigned + [next] { #expect(try archive.blob(page.hash) == Data(page.html.utf8)) }
+            #expect(kept * 2 < Zstd.compress(Data(next.html.utf8), level: BlobCodec.ingestLevel)!.count)
+            let all = first + old + redesigned + [next]
+            for page in all { #expect(try archive.blob(page.hash) == Data(page.html.utf8)) }
             #expect(try archive.verify().isClean)
+            // A newsd started again reads the second dictionary through the first.
+            let reopened = try Archive(path: path)
+            for page in all { #expect(try reopened.blob(page.hash) == Data(page.html.utf8)) }
+            try reopened.close()
         }
     }
 
-    @Test func aHostWhosePagesShareNoTemplateHasABoundedNumberOfDictionaries() throws {
+    @Test func aChainOfDictionariesIsBoundedAndSentToPeersReadableAlone() throws {
         try withArchive { archive, path in
+            // Every page its own template: each renewal holds pages the previous dictionary knows nothing of.
             var minute = 0
-            for round in 0..<8 {
-                for _ in 0..<(round == 0 ? 2 : Archive.templatePages) {
+            var pages: [(html: String, hash: ContentHash)] = []
+            let size = Data(page(of: "template 0", number: 0).utf8).count
+            for round in 0...(Archive.dictionaryChain + 1) {
+                for _ in 0..<(round == 0 ? 2 : Archive.renewalBytes / size + 1) {
                     minute += 1
-                    try store(
-                        page(of: "template \(minute)", number: minute), url: "https://news.example/\(minute)", in: archive,
-                        at: minute)
+                    let html = page(of: "template \(minute)", number: minute)
+                    pages.append((html, try store(html, url: "https://news.example/\(minute)", in: archive, at: minute)))
                 }
-                _ = try archive.buildDictionaries()
+                #expect(try archive.buildDictionaries() == 1)
+                try drain(archive)
             }
-            #expect(try dictionaryHashes(of: "news.example", path).count == Archive.hostDictionaryLimit)
+            let hashes = try dictionaryHashes(of: "news.example", path)
+            try #require(hashes.count == Archive.dictionaryChain + 2)
+            // Each compressed with the one before, until a chain is as long as it may be; the next starts one anew.
+            let stored = try encodings(path)
+            let expected = hashes.indices.map { index in
+                index % Archive.dictionaryChain == 0 ? "zstd" : "zstd:\(hashes[index - 1])"
+            }
+            #expect(hashes.map { stored[$0] } == expected)
+            for page in pages { #expect(try archive.blob(page.hash) == Data(page.html.utf8)) }
             #expect(try archive.verify().isClean)
+            let reopened = try Archive(path: path)
+            for page in pages { #expect(try reopened.blob(page.hash) == Data(page.html.utf8)) }
+            try reopened.close()
+
+            // A peer is sent a dictionary in a form it reads without any other, and keeps it.
+            let last = try #require(ContentHash(hex: hashes[hashes.count - 1]))
+            let sent = try #require(try archive.storedBlob(last))
+            #expect(BlobCodec.dictionary(of: sent.encoding) == nil)
+            try withArchive { peer, peerPath in
+                try peer.storeDictionary(sent, host: "news.example")
+                #expect(try dictionaryHash(of: "news.example", peerPath) == hashes[hashes.count - 1])
+            }
         }
     }
 

@@ -21,17 +21,21 @@ struct ArchiveFile {
             let byHash = Dictionary(rows.map { ($0["hash"] as String, $0) }, uniquingKeysWith: { first, _ in first })
             let dictionaries = Set(try String.fetchAll(db, sql: "SELECT hash FROM dictionary"))
             var hashes = Set<String>()
-            for row in rows {
-                let hash: String = row["hash"]
+            // A page compressed with a dictionary names it (`zstd:HASH`); a dictionary may name an earlier one.
+            func original(_ row: Row, links: Int = 0) throws -> Data {
                 let encoding: String = row["encoding"]
-                // A page compressed with a dictionary names it (`zstd:HASH`); the dictionary is a blob compressed alone.
                 var dictionary: Data?
                 if encoding.hasPrefix("zstd:") {
-                    guard let stored = byHash[String(encoding.dropFirst(5))] else { throw Mismatch(what: "dictionary") }
-                    dictionary = try Self.original(stored["data"], encoding: stored["encoding"], size: stored["size"])
+                    guard links < 8, let stored = byHash[String(encoding.dropFirst(5))] else {
+                        throw Mismatch(what: "dictionary")
+                    }
+                    dictionary = try original(stored, links: links + 1)
                 }
-                let data = try Self.original(row["data"], encoding: encoding, size: row["size"], dictionary: dictionary)
-                guard ContentHash(of: data).hex == hash else { throw Mismatch(what: "blob \(hash)") }
+                return try Self.original(row["data"], encoding: encoding, size: row["size"], dictionary: dictionary)
+            }
+            for row in rows {
+                let hash: String = row["hash"]
+                guard ContentHash(of: try original(row)).hex == hash else { throw Mismatch(what: "blob \(hash)") }
                 if !dictionaries.contains(hash) { hashes.insert(hash) }
             }
             return hashes
@@ -67,6 +71,11 @@ struct ArchiveFile {
         }
         guard ZSTD_isError(written) == 0, written == size else { throw Mismatch(what: "zstd frame") }
         return output
+    }
+
+    /// The first column of every row `sql` gives.
+    func strings(_ sql: String) throws -> [String] {
+        try queue.read { try String.fetchAll($0, sql: sql) }
     }
 
     func count(_ table: String) throws -> Int {
