@@ -80,6 +80,10 @@ extension Archive {
     /// A host's dictionary is compressed with its previous one (which holds the pages just before), unless reading it
     /// would then decompress more than this many dictionaries, itself included: it is compressed alone then.
     public static let dictionaryChain = 4
+    /// A host has at most this many dictionaries: each costs idle work (its own compression and a level-19 `CDict` to
+    /// recompress its pages, 0.6 s a MiB) and a request of a peer that pulls its pages, so a backlog of one site's
+    /// gigabytes gets the first 16 MiB or so of its pages renewed, and its later pages use the last.
+    static let hostDictionaryLimit = 16
 
     /// How blobs read in `db` find the dictionaries they were compressed with.
     func dictionaries(_ db: Database) -> BlobCodec.DictionaryLookup {
@@ -139,7 +143,10 @@ extension Archive {
         let base = BlobCodec.dictionary(of: blob.encoding)
         let chained = try base.map { try chainLength(of: $0) < Self.dictionaryChain } ?? false
         let bytes = try blob.bytes(dictionaries: chained ? dictionaries() : { _ in nil })
-        let stored = chained ? (blob.data, blob.encoding) : BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
+        // Kept as it came when compressed (at the peer's dictionary level, 19): compressing 1 MiB again takes 0.3 s.
+        let stored =
+            chained || blob.encoding == "zstd"
+            ? (blob.data, blob.encoding) : BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
         try pool.write { db in
             try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, since: nil, checked: nil, db: db)
         }
@@ -167,10 +174,11 @@ extension Archive {
                 let latest = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT host, hash, checked, MAX(createdAt) FROM dictionary WHERE host != '' GROUP BY host
+                        SELECT host, hash, checked, MAX(createdAt), COUNT(*) AS made FROM dictionary WHERE host != ''
+                        GROUP BY host
                         """
                 ).reduce(into: [String: LatestDictionary]()) {
-                    $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "")
+                    $0[$1["host"]] = LatestDictionary(hash: $1["hash"], checked: $1["checked"] ?? "", made: $1["made"])
                 }
                 let general = try Int.fetchOne(
                     db, sql: "SELECT pages FROM dictionary WHERE host = '' ORDER BY createdAt DESC LIMIT 1")
@@ -191,10 +199,11 @@ extension Archive {
                     scan.hosts[host, default: []].append(
                         HostPage(blob: row["blobHash"], fetchedAt: row["fetchedAt"], size: row["size"]))
                 }
-                // Of a host with a dictionary, only the pages its renewal looks at are kept: memory follows the pages
-                // that came since its last dictionary (less than ``renewalBytes`` once renewed), not the archive.
+                // Of a host with a dictionary, only the pages its renewal looks at are kept (none once it has as many
+                // as it may): memory follows the pages that came since its last dictionary (less than
+                // ``renewalBytes`` once renewed), not the archive.
                 for (host, own) in latest {
-                    scan.hosts[host]?.removeAll { $0.fetchedAt <= own.checked }
+                    scan.hosts[host]?.removeAll { own.made >= Self.hostDictionaryLimit || $0.fetchedAt <= own.checked }
                     if scan.hosts[host]?.isEmpty == true { scan.hosts[host] = nil }
                 }
                 return (scan.hosts, latest, general)
@@ -203,15 +212,11 @@ extension Archive {
         let made = Set(latest.keys)
         var built = 0
         let due = hosts.filter { !made.contains($0.key) && Set($0.value.map(\.blob)).count >= Self.hostDictionaryPages }
-        for (host, pages) in due.sorted(by: { $0.key < $1.key }).prefix(limit) {
-            let (dictionary, used) = hostDictionary(of: host, from: pages.sorted { $0.fetchedAt < $1.fetchedAt })
-            guard used.count >= Self.hostDictionaryPages else { continue }
-            try store(
-                dictionary: dictionary, host: host, pages: used.count, marking: Set(pages.map(\.blob)),
-                checked: used.map(\.fetchedAt).max())
-            built += 1
+        for (host, pages) in hosts.sorted(by: { $0.key < $1.key })
+        where built < limit && (made.contains(host) || due[host] != nil) {
+            let room = Self.hostDictionaryLimit - (latest[host]?.made ?? 0)
+            built += try makeDictionaries(of: host, from: pages, after: latest[host]?.hash, limit: min(limit - built, room))
         }
-        built += try renewDictionaries(hosts, latest: latest, limit: limit - built)
         // The general dictionary is for the pages of hosts without one of their own (a dictionary nothing uses only
         // takes room); it is trained again once there are four times as many of those hosts.
         let alone = hosts.filter { !made.contains($0.key) && due[$0.key] == nil }
@@ -238,10 +243,11 @@ extension Archive {
         return built
     }
 
-    /// A host's latest dictionary, and when the newest page it was made of was fetched.
+    /// A host's latest dictionary, when the newest page it was made of was fetched, and how many the host has.
     private struct LatestDictionary {
         let hash: ContentHash
         let checked: String
+        let made: Int
     }
 
     /// A stored page of a host: its blob, when it was fetched, and its size.
@@ -268,30 +274,39 @@ extension Archive {
         return (dictionary, used)
     }
 
-    /// Makes a host's dictionary again of its pages fetched after the newest one its latest dictionary was made of, once
-    /// those add up to ``renewalBytes``, oldest first: each page is then compressed against the pages just before it,
-    /// and the new dictionary, compressed with the one before it, costs little more than what those pages add to a
-    /// stream of all. `hosts`: of each host with a dictionary, its pages fetched after that mark; `latest`: each host's
-    /// latest dictionary. Returns how many it made, for `limit` hosts at most.
-    private func renewDictionaries(
-        _ hosts: [String: [HostPage]], latest: [String: LatestDictionary], limit: Int
+    /// Makes dictionaries of `host`'s `pages` (those fetched after the newest page its latest dictionary, `previous`,
+    /// was made of; all of them when it has none), oldest first: a first once it has two pages, then another each time
+    /// the pages after the newest one the last was made of add up to ``renewalBytes``; `limit` at most. Each holds the
+    /// pages just before those it is for, so they compress against the ones before them (a changed template too), and
+    /// is compressed with the one before it (``dictionaryChain``), so it costs little more than what its pages add to a
+    /// stream of all. Each marks for recompression the pages it is for, up to the next one's: a backlog is
+    /// recompressed once. Returns how many it made.
+    private func makeDictionaries(
+        of host: String, from pages: [HostPage], after previous: ContentHash?, limit: Int
     ) throws -> Int {
-        var renewed = 0
-        for (host, own) in latest.sorted(by: { $0.key < $1.key }) where renewed < limit {
-            var seen = Set<ContentHash>()
-            let newer = (hosts[host] ?? []).sorted { $0.fetchedAt < $1.fetchedAt }.filter { seen.insert($0.blob).inserted }
-            guard newer.count >= Self.hostDictionaryPages, newer.reduce(0, { $0 + $1.size }) >= Self.renewalBytes else {
-                continue
-            }
-            let (made, used) = hostDictionary(of: host, from: newer)
-            guard let since = used.first?.fetchedAt, let checked = used.last?.fetchedAt else { continue }
-            try store(
-                dictionary: made, host: host, pages: used.count,
-                marking: Set(newer.filter { $0.fetchedAt >= since }.map(\.blob)), since: since, checked: checked,
-                after: own.hash)
-            renewed += 1
+        var seen = Set<ContentHash>()
+        var rest = pages.sorted { $0.fetchedAt < $1.fetchedAt }.filter { seen.insert($0.blob).inserted }
+        var previous = previous
+        var made = 0
+        func due(_ pages: [HostPage], renewing: Bool) -> Bool {
+            pages.count >= Self.hostDictionaryPages && (!renewing || pages.reduce(0) { $0 + $1.size } >= Self.renewalBytes)
         }
-        return renewed
+        while made < limit, due(rest, renewing: previous != nil) {
+            let (dictionary, used) = hostDictionary(of: host, from: rest)
+            guard used.count >= Self.hostDictionaryPages, let first = used.first, let last = used.last else { break }
+            let after = rest.filter { $0.fetchedAt > last.fetchedAt }
+            // The pages after it are its own too, unless they make the next one now.
+            let next = made + 1 < limit && due(after, renewing: true)
+            let marking = rest.filter { $0.fetchedAt <= last.fetchedAt } + (next ? [] : after)
+            // A host's first dictionary is for all its pages until the next; a later one from its oldest page on.
+            try store(
+                dictionary: dictionary, host: host, pages: used.count, marking: Set(marking.map(\.blob)),
+                since: previous == nil ? nil : first.fetchedAt, checked: last.fetchedAt, after: previous)
+            previous = ContentHash(of: dictionary)
+            rest = after
+            made += 1
+        }
+        return made
     }
 
     /// Stores `dictionary` for `host` ('' for the general one) and marks for recompression the pages in `marking`, or

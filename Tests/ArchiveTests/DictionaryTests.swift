@@ -278,23 +278,43 @@ private func drain(_ archive: Archive) throws {
         }
     }
 
-    @Test func aChainOfDictionariesIsBoundedAndSentToPeersReadableAlone() throws {
+    @Test func aBacklogOfAHostsPagesMakesItsDictionariesInOnePassAndIsRecompressedOnce() throws {
+        try withArchive { archive, path in
+            // Two and a half dictionaries' worth of one site's pages, stored before any pass.
+            let size = Data(page(of: "news.example", number: 0).utf8).count
+            let count = Archive.hostDictionaryBytes * 5 / 2 / size
+            let hashes = try (1...count).map {
+                try store(page(of: "news.example", number: $0), url: "https://news.example/\($0)", in: archive, at: $0)
+            }
+            #expect(try archive.buildDictionaries() >= 3)
+            var recompressed = 0
+            while case let taken = try archive.compactBlobs(limit: 32), taken > 0 { recompressed += taken }
+            #expect(recompressed == count)
+            #expect(try archive.buildDictionaries() == 0)
+            #expect(try archive.blobsAwaitingCompaction() == 0)
+            let dictionaries = Set(try dictionaryHashes(of: "news.example", path).map { "zstd:\($0)" })
+            let stored = try encodings(path)
+            #expect(Set(hashes.map { stored[$0.hex] ?? "" }) == dictionaries, "every dictionary is some pages' own")
+        }
+    }
+
+    @Test func aHostsDictionariesAndTheirChainsAreBoundedAndSentToPeersReadableAlone() throws {
         try withArchive { archive, path in
             // Every page its own template: each renewal holds pages the previous dictionary knows nothing of.
             var minute = 0
             var pages: [(html: String, hash: ContentHash)] = []
             let size = Data(page(of: "template 0", number: 0).utf8).count
-            for round in 0...(Archive.dictionaryChain + 1) {
+            for round in 0...Archive.hostDictionaryLimit {
                 for _ in 0..<(round == 0 ? 2 : Archive.renewalBytes / size + 1) {
                     minute += 1
                     let html = page(of: "template \(minute)", number: minute)
                     pages.append((html, try store(html, url: "https://news.example/\(minute)", in: archive, at: minute)))
                 }
-                #expect(try archive.buildDictionaries() == 1)
+                #expect(try archive.buildDictionaries() == (round < Archive.hostDictionaryLimit ? 1 : 0))
                 try drain(archive)
             }
             let hashes = try dictionaryHashes(of: "news.example", path)
-            try #require(hashes.count == Archive.dictionaryChain + 2)
+            try #require(hashes.count == Archive.hostDictionaryLimit)
             // Each compressed with the one before, until a chain is as long as it may be; the next starts one anew.
             let stored = try encodings(path)
             let expected = hashes.indices.map { index in
