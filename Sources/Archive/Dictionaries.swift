@@ -140,12 +140,12 @@ extension Archive {
         guard blob.size <= Self.hostDictionaryBytes else {
             throw IntegrityError("a dictionary of \(blob.size) bytes, more than the \(Self.hostDictionaryBytes) newsd makes")
         }
-        let base = BlobCodec.dictionary(of: blob.encoding)
-        let chained = try base.map { try chainLength(of: $0) < Self.dictionaryChain } ?? false
-        let bytes = try blob.bytes(dictionaries: chained ? dictionaries() : { _ in nil })
+        // Compressed with a dictionary this archive holds, it is read with it; kept so if its chain is short enough.
+        let chained = try BlobCodec.dictionary(of: blob.encoding).map { try chainLength(of: $0) < Self.dictionaryChain }
+        let bytes = try blob.bytes(dictionaries: dictionaries())
         // Kept as it came when compressed (at the peer's dictionary level, 19): compressing 1 MiB again takes 0.3 s.
         let stored =
-            chained || blob.encoding == "zstd"
+            chained ?? (blob.encoding == "zstd")
             ? (blob.data, blob.encoding) : BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
         try pool.write { db in
             try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, since: nil, checked: nil, db: db)

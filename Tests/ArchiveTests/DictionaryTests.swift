@@ -354,6 +354,9 @@ private func drain(_ archive: Archive) throws {
             let lying = StoredBlob(hash: ContentHash(of: other), data: stored.data, encoding: stored.encoding, size: other.count)
             #expect(stored.encoding == "zstd:\(named.hex)")
             #expect(throws: IntegrityError.self) { try archive.original(of: lying) }
+            // Nor is a dictionary that names a page as the earlier dictionary it was compressed with.
+            #expect(throws: IntegrityError.self) { try archive.storeDictionary(lying, host: "news.example") }
+            #expect(try dictionaryHash(of: "news.example", path) == nil)
         }
     }
 
