@@ -141,13 +141,13 @@ extension Archive {
             throw IntegrityError("a dictionary of \(blob.size) bytes, more than the \(Self.hostDictionaryBytes) newsd makes")
         }
         // Compressed with a dictionary this archive holds, it is read with it; kept so if its chain is short enough.
-        let chained = try BlobCodec.dictionary(of: blob.encoding).map { try chainLength(of: $0) < Self.dictionaryChain }
+        let chained = try BlobCodec.dictionary(of: blob.encoding).map { try chainHasRoom(after: $0) }
         let bytes = try blob.bytes(dictionaries: dictionaries())
         // Kept as it came when compressed (at the peer's dictionary level, 19): compressing 1 MiB again takes 0.3 s.
         let stored =
             chained ?? (blob.encoding == "zstd")
             ? (blob.data, blob.encoding) : BlobCodec.encode(bytes, level: BlobCodec.dictionaryLevel)
-        try pool.write { db in
+        _ = try pool.write { db in
             try Self.insertDictionary(stored, bytes: bytes, host: host, pages: 0, since: nil, checked: nil, db: db)
         }
         dictionaryCache.dictionaryAdded()
@@ -299,10 +299,9 @@ extension Archive {
             let next = made + 1 < limit && due(after, renewing: true)
             let marking = rest.filter { $0.fetchedAt <= last.fetchedAt } + (next ? [] : after)
             // A host's first dictionary is for all its pages until the next; a later one from its oldest page on.
-            try store(
+            previous = try store(
                 dictionary: dictionary, host: host, pages: used.count, marking: Set(marking.map(\.blob)),
                 since: previous == nil ? nil : first.fetchedAt, checked: last.fetchedAt, after: previous)
-            previous = ContentHash(of: dictionary)
             rest = after
             made += 1
         }
@@ -313,19 +312,20 @@ extension Archive {
     /// for the general dictionary every page not compressed with a host's dictionary; `since`: when the oldest page it
     /// is for was fetched (`nil`: all until the host's next), `checked`: when the newest page it was made of was;
     /// `after`: the host's previous dictionary, which it is compressed with unless that one ends a chain of
-    /// ``dictionaryChain`` already.
+    /// ``dictionaryChain`` already. Returns its hash.
+    @discardableResult
     private func store(
         dictionary: Data, host: String, pages: Int, marking: Set<ContentHash>, since: String? = nil, checked: String?,
         after previous: ContentHash? = nil
-    ) throws {
+    ) throws -> ContentHash {
         var base: PreparedDictionary?
-        if let previous, try chainLength(of: previous) < Self.dictionaryChain, let bytes = try dictionaries()(previous) {
+        if let previous, try chainHasRoom(after: previous), let bytes = try dictionaries()(previous) {
             // Made for this one frame: kept, it would push out a dictionary pages are compressed with.
             base = PreparedDictionary(hash: previous, bytes: bytes, level: BlobCodec.dictionaryLevel)
         }
         let stored = BlobCodec.encode(dictionary, level: BlobCodec.dictionaryLevel, prepared: base)
-        try pool.write { db in
-            try Self.insertDictionary(
+        let hash = try pool.write { db in
+            let hash = try Self.insertDictionary(
                 stored, bytes: dictionary, host: host, pages: pages, since: since, checked: checked, db: db)
             if host.isEmpty {
                 try db.execute(
@@ -337,14 +337,17 @@ extension Archive {
             for page in marking {
                 try db.execute(sql: "UPDATE blob SET compacted = 0 WHERE hash = ?", arguments: [page])
             }
+            return hash
         }
         dictionaryCache.dictionaryAdded()
+        return hash
     }
 
-    /// How many dictionaries reading the dictionary `hash` decompresses, itself included.
-    private func chainLength(of hash: ContentHash) throws -> Int {
+    /// Whether a dictionary compressed with the dictionary `hash` is read through no more than ``dictionaryChain``
+    /// dictionaries, itself included.
+    private func chainHasRoom(after hash: ContentHash) throws -> Bool {
         try pool.read { db in
-            var length = 1
+            var length = 2
             var next = hash
             while length <= Self.dictionaryChain,
                 let encoding = try String.fetchOne(db, sql: "SELECT encoding FROM blob WHERE hash = ?", arguments: [next]),
@@ -353,15 +356,16 @@ extension Archive {
                 length += 1
                 next = base
             }
-            return length
+            return length <= Self.dictionaryChain
         }
     }
 
-    /// Stores the dictionary `bytes` (in its `stored` form) as a blob, and lists it for `host`.
+    /// Stores the dictionary `bytes` (in its `stored` form) as a blob, lists it for `host`, and returns its hash.
+    @discardableResult
     private static func insertDictionary(
         _ stored: (data: Data, encoding: String), bytes: Data, host: String, pages: Int, since: String?,
         checked: String?, db: Database
-    ) throws {
+    ) throws -> ContentHash {
         let hash = ContentHash(of: bytes)
         try insertBlob(stored, hash: hash, size: bytes.count, compacted: true, db: db)
         // Later than the host's others, even within one clock tick: the latest is the one pages arrive compressed with.
@@ -371,6 +375,7 @@ extension Archive {
                 VALUES (?1, ?2, ?3, MAX(?4, COALESCE((SELECT MAX(createdAt) FROM dictionary WHERE host = ?2), 0) + 0.001), ?5, ?6)
                 """,
             arguments: [hash, host, pages, Date().timeIntervalSince1970, since, checked])
+        return hash
     }
 
     /// The dictionary a page of `url` is compressed with: its host's, or the general one; `nil` when there is none.
