@@ -119,23 +119,7 @@ extension NewsdBench {
         let archivePath = fullDirectory.appendingPathComponent("archive.sqlite").path
         try timeSearches(queries, archive: archive, path: archivePath, articles: count)
         try archive.close()
-        // The texts and queries, for another engine to index and answer the same (bench/run gives them to tantivy).
-        if let searchOutput {
-            try FileManager.default.createDirectory(at: searchOutput, withIntermediateDirectories: true)
-            try JSONSerialization.data(withJSONObject: queries).write(to: searchOutput.appendingPathComponent("queries.json"))
-            _ = FileManager.default.createFile(atPath: searchOutput.appendingPathComponent("texts.jsonl").path, contents: nil)
-            let handle = try FileHandle(forWritingTo: searchOutput.appendingPathComponent("texts.jsonl"))
-            let bare = try DatabaseQueue(path: archivePath)
-            defer { try? bare.close() }
-            try await bare.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT title, body FROM text")
-                while let row = try rows.next() {
-                    let fields: [String: String] = ["title": row["title"] ?? "", "body": row["body"]]
-                    try handle.write(contentsOf: JSONSerialization.data(withJSONObject: fields) + Data([0x0A]))
-                }
-            }
-            try handle.close()
-        }
+        if let searchOutput { try writeSearchCorpus(queries: queries, archive: archivePath, to: searchOutput) }
     }
 
     /// Microseconds per article of the writer alone, on one thread: 4,000 articles (with `texts`, each page's text

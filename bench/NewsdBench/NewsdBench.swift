@@ -26,6 +26,9 @@ struct NewsdBench {
                 pages: URL(fileURLWithPath: arguments[1]),
                 count: arguments.count > 2 ? Int(arguments[2]) ?? 1_000_000 : 1_000_000,
                 keep: arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : nil)
+        case "refile":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench refile ARCHIVE_DIR") }
+            try refileSearchCorpus(in: URL(fileURLWithPath: arguments[1]))
         case "poll":
             guard arguments.count >= 2 else { fail("usage: newsd-bench poll NEWSD [FEEDS]") }
             try await poll(
@@ -78,7 +81,7 @@ struct NewsdBench {
             fail(
                 "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED] | events [ARTICLES]"
-                    + " | disk MANIFEST | search PAGES_DIR [ARTICLES] [ARCHIVE_DIR]"
+                    + " | disk MANIFEST | search PAGES_DIR [ARTICLES] [ARCHIVE_DIR] | refile ARCHIVE_DIR"
             )
         }
     }

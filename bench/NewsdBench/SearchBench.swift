@@ -83,6 +83,7 @@ extension NewsdBench {
         }
         guard sentences.count >= 100 else { fail("the pages give only \(sentences.count) sentences") }
         let template = texts[0]
+        let days = max(336, count / 300)
         @Sendable func article(_ index: Int) -> (page: Data, text: ExtractedArticle) {
             var random = SeededGenerator(seed: UInt64(index))
             let pick = { sentences[Int(random.next() % UInt64(sentences.count))] }
@@ -96,8 +97,10 @@ extension NewsdBench {
                     text.paragraphs[text.paragraphs.count - 1] += " " + pick() + "."
                 }
             }
-            // Published over a year, a few thousand articles a day at 1,000,000 as in a busy newsroom's archive.
-            text.published = String(format: "2025-%02d-%02d", 1 + index % 12, 1 + index / 12 % 28)
+            // About 300 articles a day, as in a busy newsroom's archive: over a year (336 days) up to 100,800 articles,
+            // over earlier years beyond, so that the texts sharing a day's words do not grow with the archive.
+            let day = index % days
+            text.published = String(format: "%04d-%02d-%02d", 2025 - day / 336, 1 + day % 12, 1 + day / 12 % 28)
             text.blocks = []
             text.templateBlocks = []
             let page =
@@ -129,17 +132,51 @@ extension NewsdBench {
             ])
         }
         try requireCaptures(count, in: archive)
-        try timeSearches(searchQueries(for: texts), archive: archive, path: path, articles: count)
-        // Filing every text into events again: texts of one vocabulary share their heaviest terms across the whole year,
-        // as an archive of one region's reporting does ("Daraa" every day), so this times the search for candidates
-        // within each text's date window.
+        let queries = searchQueries(for: texts)
+        try timeSearches(queries, archive: archive, path: path, articles: count)
+        try archive.close()
+        if keep != nil { try writeSearchCorpus(queries: queries, archive: path, to: directory) }
+    }
+
+    /// Writes `queries` (`queries.json`) and the title and body of every text of the archive at `path`
+    /// (`texts.jsonl`) into `directory`, for another engine to index and answer the same (bench/run gives them to
+    /// tantivy).
+    static func writeSearchCorpus(queries: [String], archive path: String, to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: queries).write(to: directory.appendingPathComponent("queries.json"))
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("texts.jsonl").path, contents: nil)
+        let handle = try FileHandle(forWritingTo: directory.appendingPathComponent("texts.jsonl"))
+        defer { try? handle.close() }
+        let bare = try DatabaseQueue(path: path)
+        defer { try? bare.close() }
+        try bare.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT title, body FROM text")
+            var buffer = Data()
+            while let row = try rows.next() {
+                let fields: [String: String] = ["title": row["title"] ?? "", "body": row["body"]]
+                buffer += try JSONSerialization.data(withJSONObject: fields) + Data([0x0A])
+                if buffer.count >= 1 << 20 {
+                    try handle.write(contentsOf: buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            try handle.write(contentsOf: buffer)
+        }
+    }
+
+    /// Files every text of the search corpus kept in `directory` into events again, from scratch: texts of one
+    /// vocabulary share their heaviest terms every day, as an archive of one region's reporting does ("Daraa" every
+    /// day), so this times the search for candidates within each text's date window.
+    static func refileSearchCorpus(in directory: URL) throws {
+        let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
+        defer { try? archive.close() }
         let began = ContinuousClock.now
         let refiled = try archive.refileEvents()
+        guard refiled > 0 else { fail("no texts in the archive in \(directory.path)") }
         emit([
             "bench": "events", "corpus": "one vocabulary", "articles": refiled,
             "filing_ms_per_article": ((ContinuousClock.now - began) / .milliseconds(1) / Double(refiled) * 1000).rounded() / 1000,
         ])
-        try archive.close()
     }
 
     /// The article indices below `count` that the search corpus at `path` lacks, `stored` articles being there: a run
