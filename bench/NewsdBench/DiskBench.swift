@@ -1,4 +1,5 @@
 import Archive
+import Daemon
 import Foundation
 import NewsCore
 import NewsdTesting
@@ -8,8 +9,9 @@ extension NewsdBench {
     /// an archive of its own, whose dictionaries are then made and pages recompressed as newsd does when idle. Prints
     /// per set the bytes the archive keeps (pages and dictionaries), the same pages compressed one by one at zstd 9, and
     /// the practical limit: `tar | zstd -19 --long` of the same files; and for the set `host-runs`, the same for each
-    /// host's later pages once its first ones made its dictionary.
-    static func disk(manifest: URL) throws {
+    /// host's later pages once its first ones made its dictionary. Each set's archive is then pulled by a new node over
+    /// loopback, and the bytes that crossed (the loopback interface's: headers and TCP too) are set against the same limit.
+    static func disk(manifest: URL) async throws {
         let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map {
             $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         }
@@ -21,7 +23,7 @@ extension NewsdBench {
         }
         for name in order {
             let pages = sets[name]!
-            let (stored, built, seconds, _) = try stored(pages)
+            let (stored, built, seconds, _, wire) = try await stored(pages, pulled: true)
             let limit = try solidSize(of: pages.map(\.file))
             var alone = 0
             for page in pages {
@@ -32,7 +34,8 @@ extension NewsdBench {
                 "per_page_zstd9_bytes": alone, "limit_bytes": limit,
                 "ratio_to_limit": round(Double(stored) / Double(limit) * 1000) / 1000,
                 "per_page_ratio_to_limit": round(Double(alone) / Double(limit) * 1000) / 1000,
-                "idle_seconds": round(seconds * 100) / 100,
+                "idle_seconds": round(seconds * 100) / 100, "pulled_wire_bytes": wire,
+                "wire_ratio_to_limit": round(Double(wire) / Double(limit) * 1000) / 1000,
             ])
         }
         // A host's later pages: the first half of each host's pages stored and its dictionaries made, then the second
@@ -43,10 +46,10 @@ extension NewsdBench {
             let hosts = byHost.keys.sorted()
             let early = hosts.flatMap { byHost[$0]!.prefix(byHost[$0]!.count / 2) }
             let late = hosts.flatMap { byHost[$0]!.dropFirst(byHost[$0]!.count / 2) }
-            let (kept, built, _, arrival) = try stored(early, then: late)
+            let (kept, built, _, arrival, _) = try await stored(early, then: late)
             let limit = try solidSize(of: (early + late).map(\.file)) - solidSize(of: early.map(\.file))
             // As they arrive, before idle recompression: with their hosts' dictionaries, and in an archive without any.
-            let plain = try stored(late).arrival
+            let plain = try await stored(late).arrival
             let perPage = { (seconds: Double) in round(seconds / Double(late.count) * 1e5) / 100 }
             let figures: [String: Any] = [
                 "bench": "disk", "set": "host-runs, later half", "pages": late.count, "newsd_bytes": kept,
@@ -62,14 +65,15 @@ extension NewsdBench {
     /// Stores `pages` in a new archive, makes its dictionaries and recompresses as newsd does when idle, then does the
     /// same with `later`: returns the bytes the archive keeps (pages and dictionaries; with `later`, those it added),
     /// the dictionaries made, the seconds the idle work took, and for the last batch, the bytes its pages took as they
-    /// arrived and the seconds preparing them took (hash and signature checks, compression).
+    /// arrived and the seconds preparing them took (hash and signature checks, compression); with `pulled`, also the
+    /// bytes a new node's pull of the archive then moved over loopback (0 without).
     private static func stored(
-        _ pages: [(file: String, url: String)], then later: [(file: String, url: String)] = []
-    ) throws -> (bytes: Int, dictionaries: Int, seconds: Double, arrival: (bytes: Int, seconds: Double)) {
+        _ pages: [(file: String, url: String)], then later: [(file: String, url: String)] = [], pulled: Bool = false
+    ) async throws -> (bytes: Int, dictionaries: Int, seconds: Double, arrival: (bytes: Int, seconds: Double), wire: Int) {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let archive = try Archive(path: directory.appendingPathComponent("archive.sqlite").path)
-        let key = NodeKey()
+        let key = try NodeIdentity(directory: directory).key
         try archive.register(key.record)
         var index = 0
         var built = 0
@@ -98,8 +102,26 @@ extension NewsdBench {
         }
         let stored = try archive.counts().storedBlobBytes - (later.isEmpty ? 0 : before)
         guard try archive.verify().isClean else { fail("verify found problems") }
+        let captures = try archive.counts().captures
         try archive.close()
-        return (Int(stored), built, seconds, arrival)
+        return (Int(stored), built, seconds, arrival, pulled ? try await pullBytes(of: directory, captures: captures) : 0)
+    }
+
+    /// The bytes that cross loopback while a new node pulls the `captures` captures of the node kept in `directory`.
+    private static func pullBytes(of directory: URL, captures: Int) async throws -> Int {
+        let source = try await TestNode.start(directory: directory)
+        let puller = try await TestNode.start(peers: [source.asPeer("source")])
+        try await source.allow(puller, as: "puller")
+        let before = loopbackBytes()
+        let peers = try await puller.sync()
+        let wire = loopbackBytes() - before
+        let pulled = try await puller.status().counts.captures
+        try await puller.stop()
+        try await source.stop()
+        guard peers.first?.lastResult == "ok", pulled == captures else {
+            fail("the pull gave \(pulled) of \(captures) captures: \(peers)")
+        }
+        return wire
     }
 
     /// The size of `files` as one tar compressed by `zstd -19 --long`.

@@ -70,7 +70,7 @@ struct NewsdBench {
                 seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1)
         case "disk":
             guard arguments.count >= 2 else { fail("usage: newsd-bench disk MANIFEST") }
-            try disk(manifest: URL(fileURLWithPath: arguments[1]))
+            try await disk(manifest: URL(fileURLWithPath: arguments[1]))
         case "events":
             try await events(count: arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000)
         case "extract-memory":

@@ -140,7 +140,7 @@ extension NewsdBench {
     }
 
     /// Bytes received on the loopback interface so far (each byte sent on it is received once).
-    private static func loopbackBytes() -> Int {
+    static func loopbackBytes() -> Int {
         guard let table = try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8),
             let line = table.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("lo:") })
         else { return 0 }
