@@ -56,6 +56,27 @@ final class Received: Sendable {
     var data: Data { bytes.withLock { $0 } }
 }
 
+/// Work done once per key, however many tasks ask for it at the same time: the first runs it, the others await its
+/// end. A key whose work failed may be tried again.
+final class Once<Key: Hashable & Sendable>: Sendable {
+    private let tasks = Mutex([Key: Task<Void, any Error>]())
+
+    func once(_ key: Key, _ work: @escaping @Sendable () async throws -> Void) async throws {
+        let task = tasks.withLock { tasks in
+            if let running = tasks[key] { return running }
+            let task = Task { try await work() }
+            tasks[key] = task
+            return task
+        }
+        do {
+            try await task.value
+        } catch {
+            tasks.withLock { tasks in if tasks[key] == task { tasks[key] = nil } }
+            throw error
+        }
+    }
+}
+
 /// What a puller keeps from one try to the next over a link that breaks: the last page of changes it read and the
 /// blobs that arrived whole but are not committed yet, so that a try after a break asks for neither again; and how many
 /// blobs to ask for at once, halved at each break so that a request fits between two.
@@ -106,6 +127,9 @@ public final class Carry: Sendable {
 
     /// Whether the link is slow (``SyncLimits/slowBelowBytesPerSecond``), or not measured yet.
     var slowLink: Bool { state.withLock { ($0.rate ?? 0) < SyncLimits.slowBelowBytesPerSecond } }
+
+    /// The zstd level for what crosses this link compressed as a whole (``SyncLimits/wholeLevel(forBytesPerSecond:)``).
+    var wholeLevel: Int { SyncLimits.wholeLevel(forBytesPerSecond: state.withLock { $0.rate }) }
 
     var perRequest: Int { state.withLock { $0.perRequest } }
 
@@ -265,6 +289,8 @@ public struct Puller: Sendable {
     public let carry = Carry()
     /// Makes texts from their pages, so that a slow link need not carry them; `nil`: texts are always fetched.
     let texts: TextMaker?
+    /// The peer's dictionaries fetched or being fetched.
+    let dictionaryFetches = Once<ContentHash>()
 
     public init(archive: Archive, fetcher: Fetcher, limits: FetchLimits, key: NodeKey, texts: TextMaker? = nil) {
         self.archive = archive
@@ -560,7 +586,8 @@ public struct Puller: Sendable {
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
         let body = try JSONEncoder().encode(
             ObjectsRequest(
-                hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil, dictionaries: dictionaries ? true : nil))
+                hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil, dictionaries: dictionaries ? true : nil,
+                level: carry.slowLink ? carry.wholeLevel : nil))
         let streamed = Received()
         func expected(_ hash: ContentHash, _ index: Int) -> Bool { index < hashes.count && hash == hashes[index] }
         let response: FetchResponse
@@ -601,10 +628,16 @@ public struct Puller: Sendable {
     }
 
     /// Fetches the peer's dictionary `hash` and stores it, as the peer keeps it: compressed with the earlier dictionary
-    /// it names, if any, fetched first (`chain`: how many dictionaries reading it may take, itself included).
+    /// it names, if any, fetched first (`chain`: how many dictionaries reading it may take, itself included). Each
+    /// dictionary is fetched once: two pages' blobs come at once, and both may name it (or name two dictionaries
+    /// compressed with it).
     private func fetchDictionary(
         _ hash: ContentHash, from peer: PeerConfig, chain: Int = Archive.dictionaryChain
     ) async throws {
+        try await dictionaryFetches.once(hash) { try await fetchDictionaryNow(hash, from: peer, chain: chain) }
+    }
+
+    private func fetchDictionaryNow(_ hash: ContentHash, from peer: PeerConfig, chain: Int) async throws {
         let response = try await request(peer, path: "/v1/blobs/\(hash.hex)", query: "dictionaries=1")
         guard let host = response.headers[SyncAuth.Header.dictionary], let encoding = response.headers[SyncAuth.Header.encoding],
             let size = response.headers[SyncAuth.Header.size].flatMap(Int.init)
@@ -657,7 +690,7 @@ public struct Puller: Sendable {
         var sent = body
         var encoding: [(String, String)] = []
         if method != "GET", body.count >= 1024, carry.readsZstd,
-            let compressed = (carry.slowLink ? WireCompression.whole : .wire).compress(body)
+            let compressed = (carry.slowLink ? WireCompression.whole(level: carry.wholeLevel) : .wire).compress(body)
         {
             sent = compressed
             encoding = [("Content-Encoding", "zstd")]
