@@ -128,9 +128,6 @@ public final class Carry: Sendable {
     /// Whether the link is slow (``SyncLimits/slowBelowBytesPerSecond``), or not measured yet.
     var slowLink: Bool { state.withLock { ($0.rate ?? 0) < SyncLimits.slowBelowBytesPerSecond } }
 
-    /// The zstd level for what crosses this link compressed as a whole (``SyncLimits/wholeLevel(forBytesPerSecond:)``).
-    var wholeLevel: Int { SyncLimits.wholeLevel(forBytesPerSecond: state.withLock { $0.rate }) }
-
     var perRequest: Int { state.withLock { $0.perRequest } }
 
     func page(since: Int64) -> ChangesPage? { state.withLock { $0.pages[since] } }
@@ -586,8 +583,7 @@ public struct Puller: Sendable {
     private func fetchObjects(_ hashes: [ContentHash], from peer: PeerConfig) async throws -> [StoredBlob] {
         let body = try JSONEncoder().encode(
             ObjectsRequest(
-                hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil, dictionaries: dictionaries ? true : nil,
-                level: carry.slowLink ? carry.wholeLevel : nil))
+                hashes: hashes.map(\.hex), whole: carry.slowLink ? true : nil, dictionaries: dictionaries ? true : nil))
         let streamed = Received()
         func expected(_ hash: ContentHash, _ index: Int) -> Bool { index < hashes.count && hash == hashes[index] }
         let response: FetchResponse
@@ -690,7 +686,7 @@ public struct Puller: Sendable {
         var sent = body
         var encoding: [(String, String)] = []
         if method != "GET", body.count >= 1024, carry.readsZstd,
-            let compressed = (carry.slowLink ? WireCompression.whole(level: carry.wholeLevel) : .wire).compress(body)
+            let compressed = (carry.slowLink ? WireCompression.whole : .wire).compress(body)
         {
             sent = compressed
             encoding = [("Content-Encoding", "zstd")]

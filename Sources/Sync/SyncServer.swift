@@ -96,17 +96,12 @@ public enum SyncRoutes {
         routes.post("/v1/objects") { request, context -> Response in
             let asked = try await decoded(ObjectsRequest.self, of: request, upTo: 1 << 20, expected: #"{"hashes": [...]}"#)
             let whole = asked.whole == true && request.headers[.acceptEncoding]?.contains("zstd") == true
-            let level = min(SyncLimits.wholeLevels.upperBound, max(SyncLimits.wholeLevels.lowerBound, asked.level ?? 9))
-            // Reading up to 16 MiB of pages and compressing them (seconds at the higher levels) run on a thread of their
-            // own, not on one of the threads every other request is answered on.
-            return try await onOwnThread {
-                let (body, count) = try objects(
-                    asked.hashes, archive: archive, original: whole, dictionaries: asked.dictionaries == true)
-                served(count)
-                return signedAnswer(
-                    body, type: "application/x-newsd-objects", answering: request, gate: gate,
-                    compressing: whole ? .whole(level: level) : nil)
-            }
+            let (body, count) = try objects(
+                asked.hashes, archive: archive, original: whole, dictionaries: asked.dictionaries == true)
+            served(count)
+            return signedAnswer(
+                body, type: "application/x-newsd-objects", answering: request, gate: gate,
+                compressing: whole ? .whole : nil)
         }
         routes.get("/v1/blobs/:hash") { request, context -> Response in
             guard let hash = context.parameters.get("hash").flatMap(ContentHash.init(hex:)) else {
@@ -127,7 +122,7 @@ public enum SyncRoutes {
             }
             var response = signedAnswer(
                 stored.data[(from ?? 0)...], type: "application/octet-stream", answering: request, gate: gate,
-                status: from == nil ? .ok : .partialContent, compressing: original ? .whole() : nil)
+                status: from == nil ? .ok : .partialContent, compressing: original ? .whole : nil)
             if let from {
                 response.headers[.contentRange] = "bytes \(from)-\(stored.data.count - 1)/\(stored.data.count)"
             }

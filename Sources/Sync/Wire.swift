@@ -118,42 +118,22 @@ public enum SyncLimits {
     /// some 4 MB of text a second from pages on one core, and zstd compresses some 26 MB of pages a second as a whole at
     /// level 9, so over a faster link fetching the texts, and blobs as stored, is quicker.
     public static let slowBelowBytesPerSecond = 4_000_000.0
-
-    /// The zstd level for pages compressed as a whole (``ObjectsRequest/level``) over a link whose answers give `rate`
-    /// bytes a second once decoded (`nil`: not measured yet): the highest that compresses twice as fast or more, as the
-    /// node has other work. For pages compressed as a whole that is about 7 times what crosses the link: 3.5 MB/s over
-    /// 4 Mbit/s. Speeds on 16 MiB of real pages, one core (2026-11-29): 19 at 2.4 MB/s, 17 at 4.8, 16 at 7.3, 12 at 32,
-    /// 9 at 60-78; bytes against 9's: 0.90x, 0.93x, 0.94x, 0.98x.
-    public static func wholeLevel(forBytesPerSecond rate: Double?) -> Int {
-        guard let rate else { return 9 }
-        switch rate * 2 {
-        case ..<2_400_000: return 19
-        case ..<4_800_000: return 17
-        case ..<7_300_000: return 16
-        case ..<32_000_000: return 12
-        default: return 9
-        }
-    }
-
-    /// The levels a node compresses an answer as a whole at (``ObjectsRequest/level``); one asked outside is brought in.
-    public static let wholeLevels = 9...19
 }
 
 /// How a body of 1 KiB or more crosses the wire zstd-compressed (answers, and request bodies to a node that reads them).
 public enum WireCompression: Sendable {
     /// As it is sent: zstd 3, about 300 MB/s a core, a 2 MB page of changes in 7 ms.
     case wire
-    /// Pages sent together (``ObjectsRequest/whole``, pushes over a slow link), at `level`: zstd 9, 26 MB of pages a
-    /// second, takes 16 % fewer bytes than the pages compressed each on its own (300 real pages of many sites); with a
-    /// 16 MiB window, an answer of objects whole, where level 9's own is 4 MiB (5 % fewer bytes again on 76 MB of real
-    /// pages). Slower links are given higher levels (``SyncLimits/wholeLevel(forBytesPerSecond:)``).
-    case whole(level: Int = 9)
+    /// Pages sent together (``ObjectsRequest/whole``, pushes over a slow link): zstd 9, 26 MB of pages a second, 16 %
+    /// fewer bytes than the pages compressed each on its own (300 real pages of many sites); with a 16 MiB window, an
+    /// answer of objects whole, where level 9's own is 4 MiB (5 % fewer bytes again on 76 MB of real pages).
+    case whole
 
     /// `data` compressed so, or `nil` when that is not smaller.
     public func compress(_ data: Data) -> Data? {
         switch self {
         case .wire: Zstd.compress(data, level: 3)
-        case .whole(let level): Zstd.compress(data, level: Int32(level), windowLog: 24)
+        case .whole: Zstd.compress(data, level: 9, windowLog: 24)
         }
     }
 }
@@ -182,15 +162,11 @@ public struct ObjectsRequest: Codable, Sendable, Equatable {
     public var whole: Bool?
     /// The asker reads pages compressed with the node's dictionaries (`zstd:HASH`), fetching each it lacks.
     public var dictionaries: Bool?
-    /// With `whole`, the zstd level the asker asks the answer compressed at, for its link (``SyncLimits/wholeLevels``;
-    /// 9 when absent).
-    public var level: Int?
 
-    public init(hashes: [String], whole: Bool? = nil, dictionaries: Bool? = nil, level: Int? = nil) {
+    public init(hashes: [String], whole: Bool? = nil, dictionaries: Bool? = nil) {
         self.hashes = hashes
         self.whole = whole
         self.dictionaries = dictionaries
-        self.level = level
     }
 }
 
