@@ -119,11 +119,13 @@ struct NewsdBench {
 
     static func removeScratch() { try? FileManager.default.removeItem(at: scratch) }
 
+    /// Prints `fields` as one JSON line, at once: a run of many minutes written to a file shows each figure as it comes.
     static func emit(_ fields: [String: Any]) {
         guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else {
             fail("cannot encode \(fields)")
         }
         print(String(decoding: data, as: UTF8.self))
+        fflush(nil)
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
