@@ -46,11 +46,7 @@ public final class Archive: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA journal_size_limit = \(Int(checkpointPages) * 4 * 4096)")
-            if db.configuration.readonly {
-                try db.execute(sql: "PRAGMA mmap_size = \(Self.readerMapBytes)")
-            } else {
-                try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheBytes / 1024)")
-            }
+            if db.configuration.readonly { try db.execute(sql: "PRAGMA mmap_size = \(Self.readerMapBytes)") }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         let checkpointer = Checkpointer(
@@ -60,6 +56,9 @@ public final class Archive: Sendable {
             // were then not synced, and a power loss could take back articles newsd had reported stored
             // (PowerLossTests).
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer alone: the checkpointer's connection (which shares the configuration) copies WAL frames without
+            // it, and readers map the file.
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheBytes / 1024)")
             checkpointer.attach(to: db)
         }
         self.checkpointer = checkpointer
