@@ -17,6 +17,8 @@ public final class Archive: Sendable {
     let dictionaryCache = DictionaryCache()
     /// What the idle passes that make dictionaries have read of the captures so far (see ``buildDictionaries(limit:)``).
     let dictionaryScan = Mutex(DictionaryScan())
+    /// The texts' lengths in the full-text index, which ranking reads (see ``TextLengths``).
+    let textLengths: TextLengths
     /// This database's epoch: a new one whenever the database is created anew, so peers know to start over.
     public let epoch: String
 
@@ -43,7 +45,10 @@ public final class Archive: Sendable {
         try Self.restrictAccess(to: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        let textLengths = TextLengths()
+        self.textLengths = textLengths
         configuration.prepareDatabase { db in
+            try textLengths.register(on: db)
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA journal_size_limit = \(Int(checkpointPages) * 4 * 4096)")
             if db.configuration.readonly { try db.execute(sql: "PRAGMA mmap_size = \(Self.readerMapBytes)") }

@@ -176,6 +176,12 @@ extension Archive {
         return (try hits(match, query), used)
     }
 
+    /// Reads what ranking needs into memory (``TextLengths``), as the first search would otherwise. The daemon does it
+    /// as it starts.
+    public func prepareSearch() throws {
+        try pool.read { db in try textLengths.update(db) }
+    }
+
     private func hits(_ match: String, _ query: SearchQuery) throws -> [SearchHit] {
         var (conditions, filters) = Self.captureFilters(
             feed: query.feed, since: query.since, until: query.until, tag: query.tag, hidden: query.includeHidden)
@@ -211,9 +217,14 @@ extension Archive {
             """
         do {
             return try pool.read { db in
-                // Prepared once per connection: each search and each hit runs them again.
+                try textLengths.update(db)
+                // Prepared once per connection: each search and each hit runs them again. Ranked as the index's own
+                // `rank` (bm25, title weighted 5:1), the lengths read from memory (``TextLengths``).
                 let candidatesStatement = try db.cachedStatement(
-                    sql: "SELECT rowid FROM text_search WHERE text_search MATCH ? ORDER BY rank LIMIT ? OFFSET ?")
+                    sql: """
+                        SELECT rowid FROM text_search WHERE text_search MATCH ?
+                        ORDER BY \(TextLengths.function)(text_search, 5.0, 1.0), rowid LIMIT ? OFFSET ?
+                        """)
                 let detailsStatement = try db.cachedStatement(sql: details)
                 var snippets = Snippet(expression: match)
                 var hits: [SearchHit] = []

@@ -339,6 +339,16 @@ public final class Daemon: Sendable {
         return try poller.due(at: Date()).next
     }
 
+    /// Reads what search ranks by into memory (see ``Archive/prepareSearch()``), so that no search waits for it.
+    fileprivate func prepareSearch() async {
+        let archive = self.archive
+        do {
+            try await onOwnThread { try archive.prepareSearch() }
+        } catch {
+            logger.error("reading the texts' lengths for search failed: \(error)")
+        }
+    }
+
     /// Files the texts an older newsd stored into events (see ``Archive/fileUnfiledEvents(limit:)``), a few hundred at
     /// a time on a thread of its own, until none is left.
     fileprivate func fileUnfiledEvents() async {
@@ -542,7 +552,7 @@ private struct TimestampLoop: Service {
     }
 }
 
-/// Files texts stored before events into events at start; recompresses stored pages at start and whenever polling
+/// Reads what search ranks by and files texts stored before events into events at start; recompresses stored pages at start and whenever polling
 /// stops, until shutdown.
 private struct CompactLoop: Service {
     let daemon: Daemon
@@ -551,6 +561,7 @@ private struct CompactLoop: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            await daemon.prepareSearch()
             await daemon.fileUnfiledEvents()
             await daemon.compactWhileIdle()
             for await event in events {
