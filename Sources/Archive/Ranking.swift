@@ -10,7 +10,8 @@ import Synchronization
 /// 760,000 texts, a word in 46,669 of them took 43-64 ms to rank and 5 ms to count). Texts are never deleted or
 /// changed (a new extraction is a new text), so a length once read stays true; the lengths of texts indexed since
 /// are read before each search (``update(_:)``). The function is `newsd_bm25(text_search, weight...)`, on every
-/// connection of the archive; its scores are `bm25()`'s to the last bit (`RankingTests`).
+/// connection of the archive; its scores are `bm25()`'s to the last bit (`RankingTests`), but for a query of one
+/// phrase, whose scores are `bm25()`'s divided by the phrase's weight: the same order, without counting its rows.
 final class TextLengths: Sendable {
     /// Tokens (all columns) by `seq`, 0 where not read; and the highest `seq` read.
     private struct Lengths {
@@ -106,7 +107,8 @@ private final class RankQuery {
 }
 
 /// `newsd_bm25(text_search, weight...)` for one row: `bm25()`'s formula and order of operations (k1 = 1.2, b = 0.75,
-/// an inverse document frequency of at least 1e-6, the column weights given, 1 for the others), negated as it is.
+/// an inverse document frequency of at least 1e-6, 1 for a query of one phrase, the column weights given, 1 for the
+/// others), negated as it is.
 private let rankRow: fts5_extension_function = { api, fts, context, argumentCount, arguments in
     guard let api = api?.pointee else { return }
     var code = SQLITE_OK
@@ -118,8 +120,12 @@ private let rankRow: fts5_extension_function = { api, fts, context, argumentCoun
         var tokens: Int64 = 0
         code = api.xRowCount!(fts, &rows)
         if code == SQLITE_OK { code = api.xColumnTotalSize!(fts, -1, &tokens) }
-        var idf: [Double] = []
-        for phrase in 0..<api.xPhraseCount!(fts) where code == SQLITE_OK {
+        // A query of one phrase: its weight multiplies every score alike and cannot change their order, so the pass
+        // that counts the phrase's rows for it (matching it in every text a second time) is left out, and the scores
+        // are bm25()'s divided by that weight.
+        let phrases = api.xPhraseCount!(fts)
+        var idf: [Double] = phrases == 1 ? [1] : []
+        for phrase in 0..<phrases where code == SQLITE_OK && phrases > 1 {
             var hits: Int64 = 0
             code = api.xQueryPhrase!(fts, phrase, &hits) { _, _, hits in
                 hits!.assumingMemoryBound(to: Int64.self).pointee += 1
