@@ -552,8 +552,8 @@ private struct TimestampLoop: Service {
     }
 }
 
-/// Reads what search ranks by and files texts stored before events into events at start; recompresses stored pages at start and whenever polling
-/// stops, until shutdown.
+/// Reads what search ranks by and files texts stored before events into events at start; recompresses stored pages
+/// at start and whenever polling stops, until shutdown.
 private struct CompactLoop: Service {
     let daemon: Daemon
     /// The daemon's events, subscribed to before the daemon started.
