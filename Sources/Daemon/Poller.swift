@@ -225,10 +225,13 @@ final class Poller: Sendable {
             throw PollFailure(error.description)
         }
         // Articles are fetched side by side, as many at a time as the fetcher has connections; its per-host cap and
-        // politeness delay decide how fast one site is asked.
+        // politeness delay decide how fast one site is asked. A fetched page no longer holds its place among them while
+        // it is cleaned and waits for the disk: as many again may be at that stage (with one place each, the cores sat
+        // idle through every sync to disk whenever the fetches came faster than the storing).
         let linked = parsed.entries.compactMap { entry in entry.link.map { (entry, $0) } }
         let mayReachLocal = feed.settings.allowPrivate || response.address.map { LocalAddress.isLocal($0) } ?? true
-        let window = max(1, fetcher.options.maxConnections)
+        let fetches = Slots(fetcher.options.maxConnections)
+        let window = 2 * max(1, fetcher.options.maxConnections)
         var failures: [String] = []
         var launched = 0
         await withTaskGroup(of: String?.self) { group in
@@ -240,7 +243,7 @@ final class Poller: Sendable {
                     do {
                         try await self.archiveArticle(
                             entry, link: link, feed: feed, feedIsLocal: location.isFileURL, mayReachLocal: mayReachLocal,
-                            settings: settings)
+                            settings: settings, fetches: fetches)
                         return nil
                     } catch {
                         return "\(link.absoluteString): \(error)"
@@ -290,9 +293,9 @@ final class Poller: Sendable {
     /// if its cleaned text changed too; nothing is overwritten.
     ///
     /// Only a feed that is a local file may link to local files, and only a feed on a local address (or one whose entry
-    /// says `allow_private`) to local addresses: `mayReachLocal`.
+    /// says `allow_private`) to local addresses: `mayReachLocal`. The fetch waits for one of `fetches`.
     private func archiveArticle(
-        _ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, mayReachLocal: Bool, settings: Settings
+        _ entry: FeedEntry, link: URL, feed: Feed, feedIsLocal: Bool, mayReachLocal: Bool, settings: Settings, fetches: Slots
     ) async throws {
         let version = Self.version(of: entry)
         let membership = FeedLink(url: feed.url, entryID: entry.id, version: version, title: entry.title)
@@ -303,7 +306,7 @@ final class Poller: Sendable {
         case .new: break
         case .changed(let last): request.addValidators(etag: last.etag, lastModified: last.lastModified)
         }
-        let response = try await fetch(request)
+        let response = try await fetches.run { try await fetch(request) }
         let page = HashedBytes(response.body)
         if case .changed(let last) = state, response.status == 304 || page.hash == last.blobHash {
             return try archive.entryIsCurrent(articleURL: link.absoluteString, entry: membership)

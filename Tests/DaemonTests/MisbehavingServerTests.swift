@@ -222,6 +222,35 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         await server.stop()
     }
 
+    @Test func aFeedsArticlesAreFetchedNoMoreAtOnceThanTheConnectionCap() async throws {
+        let server = try await TestHTTPServer.start()
+        let pages = 12
+        server.serve(
+            "/wide.xml",
+            body: Fixture.rss((1...pages).map { (id: "w\($0)", link: server.url("/wide/\($0).html").absoluteString) }))
+        // Each page is answered once two are asked for at the same time (or after 5 s, when they never are).
+        let open = Mutex(0)
+        for number in 1...pages {
+            server.route("/wide/\(number).html") { _ in
+                open.withLock { $0 += 1 }
+                for _ in 0..<500 where open.withLock({ $0 }) < 2 { try? await Task.sleep(for: .milliseconds(10)) }
+                let body = Fixture.page("Page \(number)", paragraphs: ["Text of page \(number) of the wide feed."])
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
+        }
+        // Pages waiting to be stored do not hold a connection, but no more than the cap are ever fetched at once.
+        let node = try await TestNode.start(feeds: [server.url("/wide.xml")]) { config in
+            config.maxConnections = 2
+            config.maxPerHost = 8
+        }
+        let feeds = try await node.poll()
+        #expect(feeds.first?.lastResult == "ok")
+        #expect(try await node.status().counts.articles == pages)
+        #expect(server.mostConcurrentRequests == 2)
+        try await node.stop()
+        await server.stop()
+    }
+
     @Test func aFeedSendsItsOwnUserAgentAndHeaders() async throws {
         let server = try await TestHTTPServer.start()
         let body = Fixture.rss([])

@@ -7,8 +7,9 @@ import NewsdTesting
 
 extension NewsdBench {
     /// Real pages, repeated with a variation each so that no two are the same bytes, stored as the poller
-    /// stores them: the storage stages alone, then end to end with extraction on both cores; then search.
-    static func ingest(pages directory: URL, count: Int, searchOutput: URL?) async throws {
+    /// stores them: the storage stages alone, then end to end with extraction on both cores; then search. With
+    /// `storageOnly`, the storing alone and nothing else (`newsd-bench storage`: the figure to rerun quickly).
+    static func ingest(pages directory: URL, count: Int, searchOutput: URL?, storageOnly: Bool = false) async throws {
         let pages = try pageFiles(in: directory).map { try Data(contentsOf: $0) }
         @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
         let key = NodeKey()
@@ -16,8 +17,89 @@ extension NewsdBench {
 
         let meanPageBytes = pages.map(\.count).reduce(0, +) / pages.count
 
-        // Stage costs, measured alone on one thread: the median of three passes over the pages.
         let texts = pages.map { Extractor.extract($0) }
+        if !storageOnly { try stageCosts(pages: pages, texts: texts, key: key) }
+
+        // Storage alone: hash, sign, compress and fingerprint on both cores (Swift concurrency's pool), insert with
+        // group commit as the poller does: 64 ingests in flight, as a poll has at most with its default 32
+        // connections (32 fetching, and as many again fetched and being stored).
+        let inFlight = 64
+        let storageDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: storageDirectory) }
+        let storage = try Archive(path: storageDirectory.appendingPathComponent("archive.sqlite").path)
+        try storage.register(key.record)
+        let storageCount = min(count, 20000)
+        // On a settled disk: the stage costs' archives are still being written back otherwise, on the same cores.
+        settleDisk()
+        var start = clock.now
+        var cpuStart = cpuSeconds()
+        try await storeConcurrently(0..<storageCount, into: storage, signingWith: key, inFlight: inFlight) { index in
+            benchIngest(index, bytes: page(index), key: key)
+        }
+        let storageSeconds = (clock.now - start) / .seconds(1)
+        let storageCPU = cpuSeconds() - cpuStart
+        try requireCaptures(storageCount, in: storage)
+        let fastBytes = try storage.counts().storedBlobBytes
+        // What newsd does once it is idle: every page recompressed smaller, one thread.
+        start = clock.now
+        while try storage.compactBlobs(limit: 256) > 0 {}
+        let compactSeconds = (clock.now - start) / .seconds(1)
+        let keptBytes = try storage.counts().storedBlobBytes
+        try storage.close()
+        emit([
+            "bench": "ingest-storage", "articles": storageCount, "in_flight": inFlight,
+            "articles_per_s": (Double(storageCount) / storageSeconds).rounded(),
+            "cpu_ms_per_article": (storageCPU / Double(storageCount) * 1e5).rounded() / 100,
+            "cores_busy": (storageCPU / storageSeconds * 100).rounded() / 100, "raw_bytes_per_article": meanPageBytes,
+            "stored_page_bytes_per_article": Int(fastBytes) / storageCount,
+            "compacted_page_bytes_per_article": Int(keptBytes) / storageCount,
+            "compacted_per_s_one_thread": (Double(storageCount) / compactSeconds).rounded(),
+        ])
+
+        if storageOnly { return }
+        // End to end: extraction too, texts indexed and filed into stories, on both cores.
+        let endToEnd = min(count, 10000)
+        let fullDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: fullDirectory) }
+        let archive = try Archive(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
+        try archive.register(key.record)
+        settleDisk()
+        start = clock.now
+        cpuStart = cpuSeconds()
+        try await storeConcurrently(0..<endToEnd, into: archive, signingWith: key, inFlight: inFlight) { index in
+            let bytes = page(index)
+            return benchIngest(index, bytes: bytes, key: key, text: Extractor.extract(bytes))
+        }
+        let fullSeconds = (clock.now - start) / .seconds(1)
+        let fullCPU = cpuSeconds() - cpuStart
+        try requireCaptures(endToEnd, in: archive)
+        emit([
+            "bench": "ingest-end-to-end", "articles": endToEnd, "cores": ProcessInfo.processInfo.activeProcessorCount,
+            "in_flight": inFlight, "articles_per_s": (Double(endToEnd) / fullSeconds).rounded(),
+            "cpu_ms_per_article": (fullCPU / Double(endToEnd) * 1e5).rounded() / 100,
+            "cores_busy": (fullCPU / fullSeconds * 100).rounded() / 100,
+        ])
+
+        // The rest of the search corpus, with each page's text extracted once and varied per article.
+        try await storeConcurrently(endToEnd..<count, into: archive, signingWith: key, inFlight: inFlight) { index in
+            benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count])
+        }
+
+        try requireCaptures(count, in: archive)
+
+        // Search latency over what was just stored.
+        let queries = searchQueries(for: texts)
+        let archivePath = fullDirectory.appendingPathComponent("archive.sqlite").path
+        try timeSearches(queries, archive: archive, path: archivePath, articles: count)
+        try archive.close()
+        if let searchOutput { try writeSearchCorpus(queries: queries, archive: archivePath, to: searchOutput) }
+    }
+
+    /// Stage costs, measured alone on one thread: the median of three passes over the pages.
+    private static func stageCosts(pages: [Data], texts: [ExtractedArticle], key: NodeKey) throws {
+        @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
+        let clock = ContinuousClock()
+        let meanPageBytes = pages.map(\.count).reduce(0, +) / pages.count
         let stageDirectory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: stageDirectory) }
         let stageArchive = try Archive(path: stageDirectory.appendingPathComponent("archive.sqlite").path)
@@ -51,75 +133,6 @@ extension NewsdBench {
                 "bench": "ingest-stages", "pages": pages.count,
                 "mean_page_bytes": meanPageBytes,
             ]) { first, _ in first })
-
-        // Storage alone: hash, sign, compress and fingerprint on both cores (Swift concurrency's pool), insert with
-        // group commit as the poller does: 32 ingests in flight, like 32 fetches finishing together.
-        let inFlight = 32
-        let storageDirectory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: storageDirectory) }
-        let storage = try Archive(path: storageDirectory.appendingPathComponent("archive.sqlite").path)
-        try storage.register(key.record)
-        let storageCount = min(count, 20000)
-        var start = clock.now
-        var cpuStart = cpuSeconds()
-        try await storeConcurrently(0..<storageCount, into: storage, signingWith: key, inFlight: inFlight) { index in
-            benchIngest(index, bytes: page(index), key: key)
-        }
-        let storageSeconds = (clock.now - start) / .seconds(1)
-        let storageCPU = cpuSeconds() - cpuStart
-        try requireCaptures(storageCount, in: storage)
-        let fastBytes = try storage.counts().storedBlobBytes
-        // What newsd does once it is idle: every page recompressed smaller, one thread.
-        start = clock.now
-        while try storage.compactBlobs(limit: 256) > 0 {}
-        let compactSeconds = (clock.now - start) / .seconds(1)
-        let keptBytes = try storage.counts().storedBlobBytes
-        try storage.close()
-        emit([
-            "bench": "ingest-storage", "articles": storageCount, "in_flight": inFlight,
-            "articles_per_s": (Double(storageCount) / storageSeconds).rounded(),
-            "cpu_ms_per_article": (storageCPU / Double(storageCount) * 1e5).rounded() / 100,
-            "cores_busy": (storageCPU / storageSeconds * 100).rounded() / 100, "raw_bytes_per_article": meanPageBytes,
-            "stored_page_bytes_per_article": Int(fastBytes) / storageCount,
-            "compacted_page_bytes_per_article": Int(keptBytes) / storageCount,
-            "compacted_per_s_one_thread": (Double(storageCount) / compactSeconds).rounded(),
-        ])
-
-        // End to end: extraction too, texts indexed and filed into stories, on both cores.
-        let endToEnd = min(count, 10000)
-        let fullDirectory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: fullDirectory) }
-        let archive = try Archive(path: fullDirectory.appendingPathComponent("archive.sqlite").path)
-        try archive.register(key.record)
-        start = clock.now
-        cpuStart = cpuSeconds()
-        try await storeConcurrently(0..<endToEnd, into: archive, signingWith: key, inFlight: inFlight) { index in
-            let bytes = page(index)
-            return benchIngest(index, bytes: bytes, key: key, text: Extractor.extract(bytes))
-        }
-        let fullSeconds = (clock.now - start) / .seconds(1)
-        let fullCPU = cpuSeconds() - cpuStart
-        try requireCaptures(endToEnd, in: archive)
-        emit([
-            "bench": "ingest-end-to-end", "articles": endToEnd, "cores": ProcessInfo.processInfo.activeProcessorCount,
-            "in_flight": inFlight, "articles_per_s": (Double(endToEnd) / fullSeconds).rounded(),
-            "cpu_ms_per_article": (fullCPU / Double(endToEnd) * 1e5).rounded() / 100,
-            "cores_busy": (fullCPU / fullSeconds * 100).rounded() / 100,
-        ])
-
-        // The rest of the search corpus, with each page's text extracted once and varied per article.
-        try await storeConcurrently(endToEnd..<count, into: archive, signingWith: key, inFlight: inFlight) { index in
-            benchIngest(index, bytes: page(index), key: key, text: texts[index % pages.count])
-        }
-
-        try requireCaptures(count, in: archive)
-
-        // Search latency over what was just stored.
-        let queries = searchQueries(for: texts)
-        let archivePath = fullDirectory.appendingPathComponent("archive.sqlite").path
-        try timeSearches(queries, archive: archive, path: archivePath, articles: count)
-        try archive.close()
-        if let searchOutput { try writeSearchCorpus(queries: queries, archive: archivePath, to: searchOutput) }
     }
 
     /// Microseconds per article of the writer alone, on one thread: 4,000 articles (with `texts`, each page's text

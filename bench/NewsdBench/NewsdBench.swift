@@ -20,6 +20,11 @@ struct NewsdBench {
             try await ingest(
                 pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000,
                 searchOutput: arguments.count > 3 ? URL(fileURLWithPath: arguments[3]) : nil)
+        case "storage":
+            guard arguments.count >= 2 else { fail("usage: newsd-bench storage PAGES_DIR [ARTICLES]") }
+            try await ingest(
+                pages: URL(fileURLWithPath: arguments[1]), count: arguments.count > 2 ? Int(arguments[2]) ?? 20000 : 20000,
+                searchOutput: nil, storageOnly: true)
         case "search":
             guard arguments.count >= 2 else { fail("usage: newsd-bench search PAGES_DIR [ARTICLES] [ARCHIVE_DIR]") }
             try await searchAtScale(
@@ -79,7 +84,7 @@ struct NewsdBench {
                 pages: URL(fileURLWithPath: arguments[1]), megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5)
         default:
             fail(
-                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
+                "usage: newsd-bench parse [DIR] | poll NEWSD [FEEDS] | poll-feed NEWSD [ARTICLES] | revisit NEWSD [ARTICLES] | ingest PAGES_DIR [ARTICLES] | storage PAGES_DIR [ARTICLES] | field PAGES_DIR [ARTICLES] [RSYNC] [PROFILE...] | extract PAGES_DIR [PREDICTIONS]"
                     + " | extract-memory PAGES_DIR [MB] | web PAGES_DIR [ARTICLES] | stories ARTICLES_JSONL OUTPUT_JSON [SEED] | events [ARTICLES]"
                     + " | disk MANIFEST | search PAGES_DIR [ARTICLES] [ARCHIVE_DIR] | refile ARCHIVE_DIR"
             )
