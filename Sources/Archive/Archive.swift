@@ -163,10 +163,16 @@ public struct Ingest: Sendable {
     public var raw: HashedBytes
     public var text: TextRecord?
     public var extraction: ExtractionRecord?
+    /// For an article captured for the first time: its first revisit, planned in the same transaction.
+    public var firstRevisit: PlannedRevisit?
+    /// For an article captured for the first time: its page's blocks, counted toward its host's template in the same
+    /// transaction (``Archive/learnTemplate(_:)``).
+    public var templateSample: TemplateSample?
 
     public init(
         feed: FeedLink?, article: ArticleRecord?, capture: CaptureRecord,
-        raw: HashedBytes, text: TextRecord?, extraction: ExtractionRecord?
+        raw: HashedBytes, text: TextRecord?, extraction: ExtractionRecord?,
+        firstRevisit: PlannedRevisit? = nil, templateSample: TemplateSample? = nil
     ) {
         self.feed = feed
         self.article = article
@@ -174,6 +180,34 @@ public struct Ingest: Sendable {
         self.raw = raw
         self.text = text
         self.extraction = extraction
+        self.firstRevisit = firstRevisit
+        self.templateSample = templateSample
+    }
+}
+
+/// When an article captured for the first time is first fetched again (see ``Revisit``).
+public struct PlannedRevisit: Sendable {
+    /// The feed it came through, if any.
+    public var feedID: Int64?
+    /// When it was first captured: the schedule counts from there.
+    public var firstAt: Date
+    public var due: Date
+
+    public init(feedID: Int64?, firstAt: Date, due: Date) {
+        self.feedID = feedID
+        self.firstAt = firstAt
+        self.due = due
+    }
+}
+
+/// The text blocks of one article of a host, counted toward the host's template.
+public struct TemplateSample: Sendable {
+    public var host: String
+    public var blocks: Set<UInt64>
+
+    public init(host: String, blocks: some Sequence<UInt64>) {
+        self.host = host
+        self.blocks = Set(blocks)
     }
 }
 
@@ -247,6 +281,8 @@ public struct PreparedIngest: Sendable {
     let size: Int
     let stored: (data: Data, encoding: String)
     let traits: TextTraits?
+    let firstRevisit: PlannedRevisit?
+    let templateSample: TemplateSample?
 }
 
 /// What stories and events need of a text, worked out before the write lock is taken.
@@ -357,7 +393,7 @@ extension Archive {
             items: items, feed: ingest.feed, blobHash: blobHash, size: ingest.raw.bytes.count,
             stored: BlobCodec.encode(
                 ingest.raw.bytes, level: BlobCodec.ingestLevel, dictionary: try arrivalDictionary(for: ingest.capture.url)),
-            traits: ingest.text.map(TextTraits.init))
+            traits: ingest.text.map(TextTraits.init), firstRevisit: ingest.firstRevisit, templateSample: ingest.templateSample)
     }
 
     /// The node record of `id` stored here (or among those read before), if any.
@@ -408,7 +444,8 @@ extension Archive {
         try storeEach(batch).reduce(0, +)
     }
 
-    /// Stores prepared ingests in one transaction; returns how many records of each were new.
+    /// Stores prepared ingests in one transaction, with their first revisits and template samples; returns how many
+    /// records of each were new.
     func storeEach(_ batch: [PreparedIngest]) throws -> [Int] {
         try pool.write { db in
             var counts: [Int] = []
@@ -420,9 +457,12 @@ extension Archive {
                 where try Self.insert(item, db: db, traits: prepared.traits) {
                     added += 1
                 }
-                if let feed = prepared.feed, case .article(let article) = prepared.items.first {
-                    try Self.link(article: article.id, feed, db: db)
+                if case .article(let article) = prepared.items.first {
+                    if let feed = prepared.feed { try Self.link(article: article.id, feed, db: db) }
+                    if let revisit = prepared.firstRevisit { try Self.plan(revisit, of: article, db: db) }
                 }
+                // In the article's transaction: each in one of its own cost a sync to disk per article.
+                if let sample = prepared.templateSample { try Self.learn(sample, db: db) }
                 counts.append(added)
             }
             return counts

@@ -27,12 +27,13 @@ public struct RevisitDay: Codable, Sendable, Equatable {
 
 extension Archive {
     /// Schedules the first revisit of an article this node just captured, unless it has one.
-    public func planRevisit(article: ContentHash, url: String, feedID: Int64?, firstAt: Date, due: Date) throws {
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO revisit(articleID, url, feedID, firstAt, step, due) VALUES (?, ?, ?, ?, 0, ?)",
-                arguments: [article, url, feedID, firstAt.timeIntervalSince1970, due.timeIntervalSince1970])
-        }
+    static func plan(_ revisit: PlannedRevisit, of article: ArticleRecord, db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO revisit(articleID, url, feedID, firstAt, step, due) VALUES (?, ?, ?, ?, 0, ?)"
+        ).execute(arguments: [
+            article.id, article.url, revisit.feedID, revisit.firstAt.timeIntervalSince1970,
+            revisit.due.timeIntervalSince1970,
+        ])
     }
 
     /// Up to `limit` revisits due at `date`, the longest overdue first; and when the next one after them is due.

@@ -20,21 +20,25 @@ extension Archive {
         }
     }
 
-    /// Counts the blocks of one more article of `host`.
-    public func learnTemplate(host: String, blocks: some Sequence<UInt64>) throws {
-        let distinct = Set(blocks)
-        guard !host.isEmpty, !distinct.isEmpty else { return }
-        try pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO host_block(host, hash, pages) VALUES (?, ?, 1)
-                    ON CONFLICT(host, hash) DO UPDATE SET pages = pages + 1
-                    """)
-            for block in distinct { try statement.execute(arguments: [host, Int64(bitPattern: block)]) }
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM host_block WHERE host = ?", arguments: [host]) ?? 0
-            if count > Self.templateCapacity {
-                try db.execute(sql: "DELETE FROM host_block WHERE host = ? AND pages = 1", arguments: [host])
-            }
+    /// Counts the blocks of one more article of the sample's host.
+    public func learnTemplate(_ sample: TemplateSample) throws {
+        try pool.write { db in try Self.learn(sample, db: db) }
+    }
+
+    /// Counts `sample`'s blocks toward its host's template, within the transaction of `db`.
+    static func learn(_ sample: TemplateSample, db: Database) throws {
+        guard !sample.host.isEmpty, !sample.blocks.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO host_block(host, hash, pages) VALUES (?, ?, 1)
+                ON CONFLICT(host, hash) DO UPDATE SET pages = pages + 1
+                """)
+        for block in sample.blocks { try statement.execute(arguments: [sample.host, Int64(bitPattern: block)]) }
+        let count =
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM host_block WHERE host = ?"), arguments: [sample.host]) ?? 0
+        if count > templateCapacity {
+            try db.execute(sql: "DELETE FROM host_block WHERE host = ? AND pages = 1", arguments: [sample.host])
         }
     }
 

@@ -25,7 +25,12 @@ struct Cleaner: Sendable {
 
     /// Counts the blocks of a newly archived article toward its host's template.
     func learn(from article: ExtractedArticle, capture: CaptureRecord) throws {
-        try archive.learnTemplate(host: Self.host(of: capture), blocks: article.blocks)
+        try archive.learnTemplate(sample(of: article, capture: capture))
+    }
+
+    /// The blocks of `article`, cleaned from `capture`'s page, as its host's template counts them.
+    func sample(of article: ExtractedArticle, capture: CaptureRecord) -> TemplateSample {
+        TemplateSample(host: Self.host(of: capture), blocks: article.blocks)
     }
 
     /// The host whose template applies to `capture`'s page.

@@ -312,16 +312,13 @@ final class Poller: Sendable {
             return try archive.entryIsCurrent(articleURL: link.absoluteString, entry: membership)
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
-        let (capture, cleaned) = try await store(response, page: page, link: link, membership: membership)
-        if case .new = state {
-            try cleaner.learn(from: cleaned, capture: capture)
-            if let first = settings.revisitAfter.first {
-                let now = Date()
-                try archive.planRevisit(
-                    article: ArticleRecord(url: link.absoluteString).id, url: link.absoluteString, feedID: feed.id,
-                    firstAt: now, due: now.addingTimeInterval(first))
-            }
-        }
+        // An article captured for the first time teaches its host's template and gets its first revisit, in its own
+        // transaction.
+        let firstRevisit: PlannedRevisit? =
+            if case .new = state, let first = settings.revisitAfter.first {
+                PlannedRevisit(feedID: feed.id, firstAt: Date(), due: Date().addingTimeInterval(first))
+            } else { nil }
+        try await store(response, page: page, link: link, membership: membership, new: state == .new, revisit: firstRevisit)
     }
 
     /// The request for an article `feed` links to: the feed's own headers (a token, a cookie) go with its articles of
@@ -343,10 +340,13 @@ final class Poller: Sendable {
         return request
     }
 
-    /// Cleans and stores a fetched article page: its capture, and the text made of it.
+    /// Cleans and stores a fetched article page: its capture, and the text made of it; for an article captured for the
+    /// first time (`new`), its blocks toward its host's template and its first revisit (`revisit`), in the same
+    /// transaction.
     private func store(
-        _ response: FetchResponse, page: HashedBytes, link: URL, membership: FeedLink?
-    ) async throws -> (CaptureRecord, ExtractedArticle) {
+        _ response: FetchResponse, page: HashedBytes, link: URL, membership: FeedLink?, new: Bool = false,
+        revisit: PlannedRevisit? = nil
+    ) async throws {
         let article = ArticleRecord(url: link.absoluteString)
         let capture = capture(of: response, page: page, requested: link, article: article)
         let cleaned = cleaner.clean(response.body, capture: capture)
@@ -355,10 +355,10 @@ final class Poller: Sendable {
             archive.prepare(
                 Ingest(
                     feed: membership, article: article, capture: capture, raw: page, text: records?.text,
-                    extraction: records?.extraction),
+                    extraction: records?.extraction, firstRevisit: revisit,
+                    templateSample: new ? cleaner.sample(of: cleaned, capture: capture) : nil),
                 signingWith: key))
         metrics.count("newsd_articles_stored_total")
-        return (capture, cleaned)
     }
 
     /// Fetches again, conditionally, the articles due for a revisit (at most `budget`, the longest overdue first), and
@@ -417,7 +417,7 @@ final class Poller: Sendable {
         let page = HashedBytes(response.body)
         let changed = response.status == 200 && page.hash != last?.blobHash
         if changed {
-            _ = try await store(response, page: page, link: link, membership: nil)
+            try await store(response, page: page, link: link, membership: nil)
             logger.notice("page changed since its last capture", metadata: ["url": "\(revisit.url)"])
         }
         try archive.revisited(revisit, at: Date(), next: next, bytes: response.body.count, changed: changed)

@@ -273,4 +273,25 @@ private func sampleIngest(url: String = "https://news.example/a", page: String =
         let until = Canonical.date("2026-11-22T00:30:00.000Z")
         #expect(try archive.search(SearchQuery(text: "ceasefire", until: until)).isEmpty)
     }
+
+    @Test func aNewArticlesRevisitAndTemplateSampleAreStoredWithIt() throws {
+        let (archive, _) = try temporaryArchive()
+        let firstAt = Date(timeIntervalSince1970: 1_800_000_000)
+        let due = firstAt.addingTimeInterval(3600)
+        // Three articles of one host share a block (a template's); each has one of its own.
+        let prepared = try (1...3).map { number in
+            var ingest = try sampleIngest(url: "https://news.example/\(number)", page: "<p>page \(number)</p>")
+            ingest.firstRevisit = PlannedRevisit(feedID: nil, firstAt: firstAt, due: due)
+            ingest.templateSample = TemplateSample(host: "news.example", blocks: [42, UInt64(number)])
+            return try archive.prepare(ingest, signingWith: key)
+        }
+        #expect(try archive.template(host: "news.example").isEmpty)
+        // One transaction, as group commit writes them.
+        try archive.store(prepared)
+        #expect(try archive.template(host: "news.example") == [42])
+        #expect(try archive.dueRevisits(at: due.addingTimeInterval(-1), limit: 10).due.isEmpty)
+        let revisits = try archive.dueRevisits(at: due, limit: 10).due
+        #expect(Set(revisits.map(\.url)) == Set((1...3).map { "https://news.example/\($0)" }))
+        #expect(revisits.allSatisfy { $0.firstAt == firstAt && $0.step == 0 })
+    }
 }

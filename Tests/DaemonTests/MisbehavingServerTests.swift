@@ -196,59 +196,45 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         await server.stop()
     }
 
-    @Test func aFeedsArticlesAreFetchedSideBySideUpToTheHostsCap() async throws {
+    /// Polls a feed of twelve pages, each answered once `together` are asked for at the same time (or after 5 s, when
+    /// they never are), on a node set up by `configure`, and checks that all were stored; returns the most requests
+    /// the server had open at once.
+    private func pollPagesAnsweredTogether(_ together: Int, configure: (inout NewsdConfig) -> Void) async throws -> Int {
         let server = try await TestHTTPServer.start()
         let pages = 12
         server.serve(
             "/many.xml",
             body: Fixture.rss((1...pages).map { (id: "p\($0)", link: server.url("/many/\($0).html").absoluteString) }))
-        // Each page is answered once three are asked for at the same time (or after 5 s, when they never are).
         let open = Mutex(0)
         for number in 1...pages {
             server.route("/many/\(number).html") { _ in
                 open.withLock { $0 += 1 }
-                for _ in 0..<500 where open.withLock({ $0 }) < 3 { try? await Task.sleep(for: .milliseconds(10)) }
+                for _ in 0..<500 where open.withLock({ $0 }) < together { try? await Task.sleep(for: .milliseconds(10)) }
                 let body = Fixture.page("Page \(number)", paragraphs: ["Text of page \(number) of the many."])
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
             }
         }
-        let node = try await TestNode.start(feeds: [server.url("/many.xml")]) { config in config.maxPerHost = 3 }
+        let node = try await TestNode.start(feeds: [server.url("/many.xml")], configure: configure)
         let feeds = try await node.poll()
         #expect(feeds.first?.lastResult == "ok")
         #expect(try await node.status().counts.articles == pages)
-        // The feed document's request came alone; its articles three at a time, never more.
-        #expect(server.mostConcurrentRequests == 3)
         try await node.stop()
         await server.stop()
+        return server.mostConcurrentRequests
+    }
+
+    @Test func aFeedsArticlesAreFetchedSideBySideUpToTheHostsCap() async throws {
+        // The feed document's request came alone; its articles three at a time, never more.
+        #expect(try await pollPagesAnsweredTogether(3) { $0.maxPerHost = 3 } == 3)
     }
 
     @Test func aFeedsArticlesAreFetchedNoMoreAtOnceThanTheConnectionCap() async throws {
-        let server = try await TestHTTPServer.start()
-        let pages = 12
-        server.serve(
-            "/wide.xml",
-            body: Fixture.rss((1...pages).map { (id: "w\($0)", link: server.url("/wide/\($0).html").absoluteString) }))
-        // Each page is answered once two are asked for at the same time (or after 5 s, when they never are).
-        let open = Mutex(0)
-        for number in 1...pages {
-            server.route("/wide/\(number).html") { _ in
-                open.withLock { $0 += 1 }
-                for _ in 0..<500 where open.withLock({ $0 }) < 2 { try? await Task.sleep(for: .milliseconds(10)) }
-                let body = Fixture.page("Page \(number)", paragraphs: ["Text of page \(number) of the wide feed."])
-                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: body)))
-            }
-        }
         // Pages waiting to be stored do not hold a connection, but no more than the cap are ever fetched at once.
-        let node = try await TestNode.start(feeds: [server.url("/wide.xml")]) { config in
-            config.maxConnections = 2
-            config.maxPerHost = 8
-        }
-        let feeds = try await node.poll()
-        #expect(feeds.first?.lastResult == "ok")
-        #expect(try await node.status().counts.articles == pages)
-        #expect(server.mostConcurrentRequests == 2)
-        try await node.stop()
-        await server.stop()
+        #expect(
+            try await pollPagesAnsweredTogether(2) { config in
+                config.maxConnections = 2
+                config.maxPerHost = 8
+            } == 2)
     }
 
     @Test func aFeedSendsItsOwnUserAgentAndHeaders() async throws {

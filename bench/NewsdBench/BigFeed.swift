@@ -73,18 +73,19 @@ extension NewsdBench {
             headers: [.contentType: "application/rss+xml"])
     }
 
-    /// The first poll of one feed of `articles` entries on loopback, from a server that takes 50 ms a page, with the
-    /// default per-host cap (4) and no politeness delay; beside it, curl fetching the same pages four at a time
+    /// The first poll of one feed of `articles` entries on loopback, from a server that takes `delay` a page, with
+    /// `perHost` connections to it and no politeness delay; beside it, curl fetching the same pages as many at a time
     /// (fetching only: no parsing, cleaning, hashing or storing).
-    static func pollOneFeed(newsd: URL, articles: Int) async throws {
+    static func pollOneFeed(newsd: URL, articles: Int, delay: Duration, perHost: Int) async throws {
         let server = try await TestHTTPServer.start()
         serveFeed(on: server, at: "/big.xml", articles: articles)
-        // Each page answers after 50 ms, as a distant site would: one after another, 10,000 take over eight minutes.
+        // With 50 ms a page, as a distant site would answer: one after another, 10,000 take over eight minutes. At
+        // once, what newsd itself costs shows.
         for index in 0..<articles {
             let paragraphs = (0..<6).map { "<p>Paragraph \($0) of story \(index), long enough to be the article's text.</p>" }
             let page = "<html><body><article>\(paragraphs.joined())</article></body></html>"
             server.route("/a/\(index).html") { _ in
-                try? await Task.sleep(for: .milliseconds(50))
+                if delay > .zero { try? await Task.sleep(for: delay) }
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: page)))
             }
         }
@@ -93,6 +94,7 @@ extension NewsdBench {
             listen = ""
             [limits]
             politeness = 0
+            max_per_host = \(perHost)
             [[feed]]
             url = "\(server.url("/big.xml").absoluteString)"
 
@@ -107,7 +109,8 @@ extension NewsdBench {
         guard stored == articles else { fail("\(stored) articles stored, expected \(articles)") }
         await daemon.stop()
         emit([
-            "bench": "poll-feed", "tool": "newsd", "articles": articles, "first_poll_s": (seconds * 100).rounded() / 100,
+            "bench": "poll-feed", "tool": "newsd", "articles": articles, "page_delay_ms": delay / .milliseconds(1),
+            "per_host": perHost, "first_poll_s": (seconds * 100).rounded() / 100,
             "articles_per_s": (Double(articles) / seconds).rounded(),
         ])
         let urls = daemon.directory.appendingPathComponent("pages.txt")
@@ -115,11 +118,12 @@ extension NewsdBench {
             .joined(separator: "next\n").write(to: urls, atomically: true, encoding: .utf8)
         let curlStart = ContinuousClock.now
         let result = try await runCommand(
-            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--parallel", "--parallel-max", "4", "-K", urls.path])
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--parallel", "--parallel-max", "\(perHost)", "-K", urls.path])
         guard result.status == 0 else { fail("curl failed: \(result.stderr)") }
         let curlSeconds = (ContinuousClock.now - curlStart) / .seconds(1)
         emit([
-            "bench": "poll-feed", "tool": "curl --parallel-max 4 (fetch only)", "articles": articles,
+            "bench": "poll-feed", "tool": "curl --parallel-max \(perHost) (fetch only)", "articles": articles,
+            "page_delay_ms": delay / .milliseconds(1),
             "seconds": (curlSeconds * 100).rounded() / 100, "articles_per_s": (Double(articles) / curlSeconds).rounded(),
         ])
         await server.stop()
