@@ -209,6 +209,9 @@ public struct TemplateSample: Sendable {
         self.host = host
         self.blocks = Set(blocks)
     }
+
+    /// Whether there is nothing to count: no host, or no blocks.
+    var isEmpty: Bool { host.isEmpty || blocks.isEmpty }
 }
 
 /// A blob in its stored form.

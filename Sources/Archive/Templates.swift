@@ -22,12 +22,14 @@ extension Archive {
 
     /// Counts the blocks of one more article of the sample's host.
     public func learnTemplate(_ sample: TemplateSample) throws {
+        // Nothing to count takes no write lock.
+        guard !sample.isEmpty else { return }
         try pool.write { db in try Self.learn(sample, db: db) }
     }
 
     /// Counts `sample`'s blocks toward its host's template, within the transaction of `db`.
     static func learn(_ sample: TemplateSample, db: Database) throws {
-        guard !sample.host.isEmpty, !sample.blocks.isEmpty else { return }
+        guard !sample.isEmpty else { return }
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO host_block(host, hash, pages) VALUES (?, ?, 1)

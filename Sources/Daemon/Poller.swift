@@ -312,11 +312,12 @@ final class Poller: Sendable {
             return try archive.entryIsCurrent(articleURL: link.absoluteString, entry: membership)
         }
         guard response.status == 200 else { throw PollFailure("HTTP \(response.status)") }
-        // An article captured for the first time teaches its host's template and gets its first revisit, in its own
-        // transaction.
+        // An article captured for the first time teaches its host's template and gets its first revisit, in the
+        // article's own transaction.
+        let now = Date()
         let firstRevisit: PlannedRevisit? =
             if case .new = state, let first = settings.revisitAfter.first {
-                PlannedRevisit(feedID: feed.id, firstAt: Date(), due: Date().addingTimeInterval(first))
+                PlannedRevisit(feedID: feed.id, firstAt: now, due: now.addingTimeInterval(first))
             } else { nil }
         try await store(response, page: page, link: link, membership: membership, new: state == .new, revisit: firstRevisit)
     }

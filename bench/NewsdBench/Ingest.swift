@@ -18,7 +18,7 @@ extension NewsdBench {
         let meanPageBytes = pages.map(\.count).reduce(0, +) / pages.count
 
         let texts = pages.map { Extractor.extract($0) }
-        if !storageOnly { try stageCosts(pages: pages, texts: texts, key: key) }
+        if !storageOnly { try stageCosts(pages: pages, meanPageBytes: meanPageBytes, texts: texts, key: key) }
 
         // Storage alone: hash, sign, compress and fingerprint on both cores (Swift concurrency's pool), insert with
         // group commit as the poller does: 64 ingests in flight, as a poll has at most with its default 32
@@ -96,10 +96,9 @@ extension NewsdBench {
     }
 
     /// Stage costs, measured alone on one thread: the median of three passes over the pages.
-    private static func stageCosts(pages: [Data], texts: [ExtractedArticle], key: NodeKey) throws {
+    private static func stageCosts(pages: [Data], meanPageBytes: Int, texts: [ExtractedArticle], key: NodeKey) throws {
         @Sendable func page(_ index: Int) -> Data { variant(of: pages, index) }
         let clock = ContinuousClock()
-        let meanPageBytes = pages.map(\.count).reduce(0, +) / pages.count
         let stageDirectory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: stageDirectory) }
         let stageArchive = try Archive(path: stageDirectory.appendingPathComponent("archive.sqlite").path)
